@@ -1,0 +1,73 @@
+//! The audit log: one JSON object per line in `<state_dir>/audit.jsonl` for
+//! every swap attempt, recovery and latch clear.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::fserror::{FsContext, FsError};
+use crate::state::StateDir;
+
+/// One line of the audit log.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    /// RFC 3339 time the action ended.
+    pub time: String,
+    /// `swap`, `recover` or `latch_clear`.
+    pub action: &'static str,
+    /// The account active before (if any).
+    pub from: Option<String>,
+    /// The account asked for (if any).
+    pub to: Option<String>,
+    /// How it ended, e.g. `swapped`, `rolled_back`, `partial`, `cleared`.
+    pub outcome: String,
+    /// Every error met on the way.
+    pub errors: Vec<String>,
+    /// Wall time of the action.
+    pub duration_seconds: f64,
+    /// The operator's reason (latch clear).
+    pub reason: Option<String>,
+    /// The process that did it.
+    pub pid: u32,
+}
+
+impl AuditEntry {
+    /// A new entry stamped with the current time and pid.
+    pub fn new(action: &'static str, outcome: impl Into<String>, duration: Duration) -> AuditEntry {
+        AuditEntry {
+            time: now_rfc3339(),
+            action,
+            from: None,
+            to: None,
+            outcome: outcome.into(),
+            errors: Vec::new(),
+            duration_seconds: duration.as_secs_f64(),
+            reason: None,
+            pid: std::process::id(),
+        }
+    }
+}
+
+/// The current time as RFC 3339 (UTC, seconds).
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// Appends `entry` as one line and fsyncs it. One `write` of the whole line
+/// on an `O_APPEND` file, so concurrent writers never interleave lines.
+pub fn append(state: &StateDir, entry: &AuditEntry) -> Result<(), FsError> {
+    let path = state.audit();
+    let mut line = serde_json::to_vec(entry).expect("audit entries always serialize");
+    line.push(b'\n');
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(&path)
+        .fs("open the audit log", &path)?;
+    file.write_all(&line).fs("append to the audit log", &path)?;
+    file.sync_data().fs("fsync the audit log", &path)
+}

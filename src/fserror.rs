@@ -1,0 +1,62 @@
+//! The one file-system error type: what was being done, to which path, and
+//! the OS error. An operator never sees a bare `os error 2`.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A failed file-system operation on one path.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {op} {}: {source}", path.display())]
+pub struct FsError {
+    /// What was being done, e.g. "create the link".
+    pub op: &'static str,
+    /// The path it was done to.
+    pub path: PathBuf,
+    /// The underlying error.
+    #[source]
+    pub source: io::Error,
+}
+
+impl FsError {
+    /// Wraps `source` with the operation and path.
+    pub fn new(op: &'static str, path: &Path, source: impl Into<io::Error>) -> FsError {
+        FsError {
+            op,
+            path: path.to_path_buf(),
+            source: source.into(),
+        }
+    }
+
+    /// The errno, when the source came from the OS.
+    pub fn errno(&self) -> Option<i32> {
+        self.source.raw_os_error()
+    }
+}
+
+/// Lets a `nix` call be wrapped like a std one: `.fs("open", path)?`.
+pub trait FsContext<T> {
+    /// Attaches the operation and path to an error.
+    fn fs(self, op: &'static str, path: &Path) -> Result<T, FsError>;
+}
+
+impl<T, E: Into<io::Error>> FsContext<T> for Result<T, E> {
+    fn fs(self, op: &'static str, path: &Path) -> Result<T, FsError> {
+        self.map_err(|e| FsError::new(op, path, e))
+    }
+}
+
+/// Displays a list of errors as one `; `-separated line.
+pub struct Joined<'a, T>(pub &'a [T]);
+
+impl<T: fmt::Display> fmt::Display for Joined<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,56 @@
+//! The intent record: written before a flip and removed when the swap ends,
+//! so a swap interrupted by a crash is found and finished or rolled back by
+//! the next command.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic;
+use crate::fserror::{FsContext, FsError};
+use crate::state::StateDir;
+
+/// A swap in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntentRecord {
+    /// The account active before, if the active link was on one.
+    pub from: Option<String>,
+    /// What the active link held before (restored by a rollback); `None`
+    /// when there was no active link.
+    pub from_target: Option<PathBuf>,
+    /// The account being swapped to.
+    pub to: String,
+    /// Its home, the flip's target.
+    pub to_home: PathBuf,
+    /// RFC 3339 start time.
+    pub started: String,
+    /// The process that started it.
+    pub pid: u32,
+}
+
+impl IntentRecord {
+    /// Writes the record durably before the flip.
+    pub fn write(&self, state: &StateDir) -> Result<(), FsError> {
+        state.create()?;
+        let bytes = serde_json::to_vec_pretty(self).expect("intent records always serialize");
+        atomic::write_file(&state.intent(), &bytes, 0o600)
+    }
+
+    /// Reads the record left by an unfinished swap, if any.
+    pub fn read(state: &StateDir) -> Result<Option<IntentRecord>, FsError> {
+        let path = state.intent();
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(std::io::Error::other)
+                .fs("parse the intent record", &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(FsError::new("read the intent record", &path, e)),
+        }
+    }
+
+    /// Removes the record when the swap has ended.
+    pub fn remove(state: &StateDir) -> Result<(), FsError> {
+        atomic::remove_file(&state.intent())
+    }
+}

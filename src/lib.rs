@@ -1,0 +1,25 @@
+//! homeswap: keeps the shared links of several Claude Code account homes
+//! consistent and fails over between accounts atomically.
+//!
+//! Layers, top to bottom (arrows point one way):
+//! - [`cli`]: arguments, output, exit codes.
+//! - [`swap`]: the flip / ensure / rollback core, recovery and latch clear.
+//! - [`validate`], [`links`], [`active`]: checking and repairing links.
+//! - [`latch`], [`intent`], [`audit`], [`lock`], [`state`]: the state directory.
+//! - [`atomic`], [`fserror`]: crash-safe file-system primitives.
+
+pub mod active;
+pub mod atomic;
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod context;
+pub mod fserror;
+pub mod intent;
+pub mod latch;
+pub mod links;
+pub mod lock;
+pub mod shared;
+pub mod state;
+pub mod swap;
+pub mod validate;

@@ -1,0 +1,86 @@
+//! The cross-process lock: `flock` on `<state_dir>/lock`, so the CLI, a
+//! second CLI and the sidecar never flip at the same time. The lock is
+//! released when the guard is dropped, or by the kernel when the process
+//! dies, so a crash never leaves it held.
+
+use std::fs::File;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::fserror::{FsContext, FsError};
+use crate::state::StateDir;
+
+/// How long a swap waits for another one before giving up as busy.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often a waiting process tries again.
+const RETRY_EVERY: Duration = Duration::from_millis(25);
+
+/// Holding this means holding the lock.
+#[derive(Debug)]
+pub struct StateLock {
+    _flock: Flock<File>,
+}
+
+/// Why the lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another homeswap held it for the whole timeout.
+    #[error("another homeswap holds {} (waited {:.1}s); try again when it has finished", path.display(), waited.as_secs_f64())]
+    Busy {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// How long this process waited.
+        waited: Duration,
+    },
+    /// The lock file could not be opened or locked.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+}
+
+impl StateLock {
+    /// Takes the lock, waiting up to `timeout` for another holder.
+    pub fn acquire(state: &StateDir, timeout: Duration) -> Result<StateLock, LockError> {
+        state.create()?;
+        let path = state.lock();
+        let start = Instant::now();
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .fs("open the lock file", &path)?;
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(flock) => return Ok(StateLock { _flock: flock }),
+                Err((_, Errno::EWOULDBLOCK)) => {
+                    let waited = start.elapsed();
+                    if waited >= timeout {
+                        return Err(LockError::Busy { path, waited });
+                    }
+                    std::thread::sleep(RETRY_EVERY.min(timeout - waited));
+                }
+                Err((_, e)) => return Err(FsError::new("lock", &path, e).into()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_holder_is_told_busy_and_gets_it_after_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        let first = StateLock::acquire(&state, LOCK_TIMEOUT).unwrap();
+        let err = StateLock::acquire(&state, Duration::from_millis(50)).unwrap_err();
+        assert!(matches!(err, LockError::Busy { .. }), "{err}");
+        assert!(err.to_string().contains("another homeswap holds"), "{err}");
+        drop(first);
+        StateLock::acquire(&state, Duration::from_millis(50)).unwrap();
+    }
+}

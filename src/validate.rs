@@ -1,0 +1,54 @@
+//! Validation of everything at once: every account's links and the active
+//! link, so an operator sees and fixes all problems in one pass.
+
+use serde::Serialize;
+
+use crate::active::ActiveLink;
+use crate::config::Config;
+use crate::links::{check_account, AccountReport};
+
+/// The result of one full validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidationReport {
+    /// The active link.
+    pub active: ActiveLink,
+    /// One report per configured account, sorted by name.
+    pub accounts: Vec<AccountReport>,
+}
+
+impl ValidationReport {
+    /// True when every link of every account is `ok` and the active link
+    /// points at a configured account.
+    pub fn is_ok(&self) -> bool {
+        self.active.problem.is_none() && self.accounts.iter().all(AccountReport::is_ok)
+    }
+
+    /// One line per problem: the active link first, then each link.
+    pub fn problems(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.active.problem.is_some() {
+            lines.push(self.active.to_string());
+        }
+        for a in &self.accounts {
+            lines.extend(a.problems().map(ToString::to_string));
+        }
+        lines
+    }
+
+    /// The report of `account`, if configured.
+    pub fn account(&self, account: &str) -> Option<&AccountReport> {
+        self.accounts.iter().find(|a| a.account == account)
+    }
+}
+
+/// Checks every account and the active link; read-only.
+pub fn validate_all(config: &Config) -> ValidationReport {
+    ValidationReport {
+        active: ActiveLink::read(config),
+        accounts: config
+            .accounts
+            .iter()
+            .map(|(name, home)| check_account(name, home, &config.shared))
+            .collect(),
+    }
+}
