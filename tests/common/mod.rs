@@ -1,0 +1,193 @@
+//! A sandbox of real account homes in a temporary directory, and a way to
+//! run the real `homeswap` binary on it.
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const LINKS: [&str; 3] = ["session-env", "file-history", "projects"];
+
+/// Two account homes `a` and `b` (created, empty), a shared dir, an active
+/// link path and a state dir, with a config file naming them.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Sandbox {
+            config: dir.path().join("homeswap.yaml"),
+            dir,
+        };
+        std::fs::create_dir(s.home("a")).unwrap();
+        std::fs::create_dir(s.home("b")).unwrap();
+        std::fs::write(
+            &s.config,
+            format!(
+                "accounts:\n  a: {}\n  b: {}\nactive_link: {}\nshared_dir: {}\nstate_dir: {}\n",
+                s.home("a").display(),
+                s.home("b").display(),
+                s.active().display(),
+                s.shared().display(),
+                s.state().display()
+            ),
+        )
+        .unwrap();
+        s
+    }
+
+    /// A sandbox whose links are all ok and whose active account is `a`.
+    pub fn ready() -> Sandbox {
+        let s = Sandbox::new();
+        s.ok(&["ensure"]);
+        s.ok(&["swap", "a"]);
+        s
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn home(&self, account: &str) -> PathBuf {
+        self.root().join(format!("home-{account}"))
+    }
+    pub fn shared(&self) -> PathBuf {
+        self.root().join("shared")
+    }
+    pub fn active(&self) -> PathBuf {
+        self.root().join("active")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.root().join("state")
+    }
+    pub fn link(&self, account: &str, name: &str) -> PathBuf {
+        self.home(account).join(name)
+    }
+
+    /// Where the active link points now.
+    pub fn active_target(&self) -> Option<PathBuf> {
+        std::fs::read_link(self.active()).ok()
+    }
+
+    pub fn command(&self, args: &[&str], failpoints: Option<&str>) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_homeswap"));
+        c.arg("--config").arg(&self.config).args(args);
+        c.env_remove("HOMESWAP_CONFIG").env_remove("FAILPOINTS");
+        if let Some(f) = failpoints {
+            c.env("FAILPOINTS", f);
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args, None).output().unwrap())
+    }
+
+    pub fn run_with(&self, args: &[&str], failpoints: &str) -> Run {
+        Run::from(self.command(args, Some(failpoints)).output().unwrap())
+    }
+
+    pub fn spawn(&self, args: &[&str], failpoints: Option<&str>) -> Child {
+        self.command(args, failpoints)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Runs and insists on exit 0.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "homeswap {args:?}: {r:?}");
+        r
+    }
+
+    /// The audit log's entries.
+    pub fn audit(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.state().join("audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// One finished run: exit code and output.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn stderr_lines(&self) -> Vec<&str> {
+        self.stderr.lines().collect()
+    }
+}
+
+/// Waits until `cond` holds, polling; panics after `limit`. Used to wait
+/// for an observable event (a file appearing), never as a fixed sleep.
+pub fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// What an entry is, for comparing trees before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Dir,
+    File(Vec<u8>),
+    Link(PathBuf),
+    Other,
+}
+
+/// Every entry under `root`, by relative path, without following links.
+pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, Entry> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().to_path_buf();
+            let ft = e.file_type().unwrap();
+            let entry = if ft.is_symlink() {
+                Entry::Link(std::fs::read_link(&p).unwrap())
+            } else if ft.is_dir() {
+                stack.push(p.clone());
+                Entry::Dir
+            } else if ft.is_file() {
+                Entry::File(std::fs::read(&p).unwrap())
+            } else {
+                Entry::Other
+            };
+            out.insert(rel, entry);
+        }
+    }
+    out
+}
+
+pub fn make_link(target: &Path, at: &Path) {
+    symlink(target, at).unwrap();
+}

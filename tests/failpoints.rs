@@ -1,0 +1,246 @@
+//! Failure and crash tests through the contract's failpoints, on the real
+//! binary. Built only with `--features failpoints`.
+#![cfg(feature = "failpoints")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{snapshot, wait_for, Sandbox};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+fn latch_file(s: &Sandbox) -> std::path::PathBuf {
+    s.state().join("latch.json")
+}
+
+fn intent_file(s: &Sandbox) -> std::path::PathBuf {
+    s.state().join("intent.json")
+}
+
+// The seed's TestFlipEnsureFailureTriggersRollback.
+#[test]
+fn ensure_failure_after_the_flip_rolls_back_and_the_previous_account_stays_active() {
+    let s = Sandbox::ready();
+    let r = s.run_with(&["swap", "b"], "swap::ensure=return");
+    assert_eq!(r.code, 1, "{r:?}");
+    let lines = r.stderr_lines();
+    assert_eq!(
+        lines[0],
+        "homeswap: swap a -> b failed and was rolled back; a is still active:"
+    );
+    assert_eq!(
+        lines[1],
+        "  account b: ensure failed: failpoint swap::ensure"
+    );
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+    assert!(!intent_file(&s).exists());
+    assert!(!latch_file(&s).exists());
+    assert_eq!(s.audit().last().unwrap()["outcome"], "rolled_back");
+    // Not latched: the next swap works.
+    s.ok(&["swap", "b"]);
+}
+
+#[test]
+fn a_failed_flip_leaves_everything_as_it_was() {
+    let s = Sandbox::ready();
+    let before = snapshot(s.root());
+    let r = s.run_with(&["swap", "b"], "swap::flip=return");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("failpoint swap::flip"), "{r:?}");
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+    let mut after = snapshot(s.root());
+    after.remove(std::path::Path::new("state/audit.jsonl"));
+    let mut before = before;
+    before.remove(std::path::Path::new("state/audit.jsonl"));
+    assert_eq!(after, before);
+}
+
+// The seed's TestFlipEnsureAndRollbackFailure, plus the latch across processes.
+#[test]
+fn ensure_and_rollback_failing_set_a_latch_that_outlives_the_process() {
+    let s = Sandbox::ready();
+    // b has a missing link, which the failed ensure leaves missing.
+    std::fs::remove_file(s.link("b", "projects")).unwrap();
+    let r = s.run_with(&["swap", "b"], "swap::ensure=return;swap::rollback=return");
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr.starts_with("homeswap: partial swap a -> b"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("rollback failed: cannot restore the link"),
+        "{r:?}"
+    );
+    assert_eq!(
+        s.active_target().unwrap(),
+        s.home("b"),
+        "the flip stays where the rollback failed"
+    );
+    let latch: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(latch_file(&s)).unwrap()).unwrap();
+    assert_eq!(
+        (latch["from"].as_str(), latch["to"].as_str()),
+        (Some("a"), Some("b"))
+    );
+    assert_eq!(latch["errors"].as_array().unwrap().len(), 2);
+    assert!(!intent_file(&s).exists());
+
+    // New processes: every swap is refused, whichever account.
+    for to in ["a", "b"] {
+        let r = s.run(&["swap", to]);
+        assert_eq!(r.code, 3, "{to}: {r:?}");
+        assert!(r.stderr.contains("the partial-swap latch is set"), "{r:?}");
+    }
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+
+    // Cleared only once the active account (b) is healthy.
+    let r = s.run(&["latch", "clear", "--reason", "too early"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("account b: projects: missing"), "{r:?}");
+    assert_eq!(s.run(&["swap", "a"]).code, 3);
+    s.ok(&["ensure", "b"]);
+    s.ok(&["latch", "clear", "--reason", "relinked b/projects"]);
+    assert!(!latch_file(&s).exists());
+    s.ok(&["swap", "a"]);
+    let outcomes: Vec<String> = s
+        .audit()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["swapped", "partial", "refused", "refused", "refused", "cleared", "swapped"]
+    );
+}
+
+#[test]
+fn a_latch_that_cannot_be_persisted_is_reported_and_the_next_command_retries() {
+    let s = Sandbox::ready();
+    let r = s.run_with(
+        &["swap", "b"],
+        "swap::ensure=return;swap::rollback=return;latch::write=return",
+    );
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("the latch holds in memory only"), "{r:?}");
+    assert!(r.stderr.contains("failpoint latch::write"), "{r:?}");
+    assert!(!latch_file(&s).exists());
+    // The record stays so the failure is not forgotten: the next command
+    // applies the swap's rules again (here b ensures fine: finished).
+    assert!(intent_file(&s).exists());
+    let r = s.ok(&["status"]);
+    assert!(
+        r.stderr.contains("recovered an interrupted swap a -> b"),
+        "{r:?}"
+    );
+    assert!(!intent_file(&s).exists());
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+    s.ok(&["validate"]);
+}
+
+#[test]
+fn a_crash_after_the_flip_is_recovered_by_the_next_command() {
+    let s = Sandbox::ready();
+    std::fs::remove_file(s.link("b", "session-env")).unwrap();
+    let r = s.run_with(&["swap", "b"], "swap::after_flip=panic");
+    assert_eq!(r.code, 101, "the failpoint panics: {r:?}");
+    assert!(intent_file(&s).exists());
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+
+    let r = s.ok(&["validate"]);
+    assert!(
+        r.stderr.contains("recovered an interrupted swap a -> b"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("swapped"), "{r:?}");
+    assert!(!intent_file(&s).exists());
+    assert_eq!(
+        std::fs::read_link(s.link("b", "session-env")).unwrap(),
+        s.shared().join("session-env")
+    );
+}
+
+#[test]
+fn a_process_killed_after_the_flip_is_recovered_by_the_next_swap() {
+    let s = Sandbox::ready();
+    let child = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(60000)"));
+    wait_for("the flip", Duration::from_secs(20), || {
+        s.active_target().as_deref() == Some(s.home("b").as_path())
+    });
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), None, "killed by a signal");
+    assert!(intent_file(&s).exists());
+
+    // The kernel released the dead process's lock: no busy, no wait.
+    let r = s.ok(&["swap", "a"]);
+    assert!(
+        r.stderr.contains("recovered an interrupted swap a -> b"),
+        "{r:?}"
+    );
+    assert_eq!(r.stdout.trim(), "swapped: b -> a");
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+    s.ok(&["validate"]);
+}
+
+#[test]
+fn a_second_swap_reports_busy_while_the_first_holds_the_lock() {
+    let s = Sandbox::ready();
+    let first = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(8000)"));
+    wait_for(
+        "the first swap's intent record",
+        Duration::from_secs(20),
+        || intent_file(&s).exists(),
+    );
+    let r = s.run(&["swap", "a"]);
+    assert_eq!(r.code, 4, "{r:?}");
+    assert!(r.stderr.contains("another homeswap holds"), "{r:?}");
+    // The busy process did not take the live intent for a crashed one.
+    assert!(intent_file(&s).exists());
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+    assert!(!intent_file(&s).exists());
+    let outcomes: Vec<String> = s
+        .audit()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(outcomes, ["swapped", "busy", "swapped"]);
+}
+
+#[test]
+fn a_second_swap_waits_for_a_short_first_one() {
+    let s = Sandbox::ready();
+    let first = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(1000)"));
+    wait_for(
+        "the first swap's intent record",
+        Duration::from_secs(20),
+        || intent_file(&s).exists(),
+    );
+    let r = s.run(&["swap", "a"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout.trim(),
+        "swapped: b -> a",
+        "it ran after the first one finished"
+    );
+    assert_eq!(first.wait_with_output().unwrap().status.code(), Some(0));
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+}
+
+#[test]
+fn read_only_commands_do_not_recover_a_swap_that_is_still_running() {
+    let s = Sandbox::ready();
+    let first = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(1500)"));
+    wait_for(
+        "the first swap's intent record",
+        Duration::from_secs(20),
+        || intent_file(&s).exists(),
+    );
+    let r = s.ok(&["status"]);
+    assert!(r.stdout.contains("swap:     in progress"), "{r:?}");
+    assert!(!r.stderr.contains("recovered"), "{r:?}");
+    assert_eq!(first.wait_with_output().unwrap().status.code(), Some(0));
+}
