@@ -470,14 +470,23 @@ fn failpoint_error(op: &'static str, path: &Path, name: &str) -> FsError {
 /// Every command calls this first. Returns what was done.
 pub fn recover(ctx: &Context) -> Option<Recovery> {
     let intent_left = ctx.state.intent().exists();
-    let leftovers = has_leftovers(&ctx.config.active_link) || has_leftovers(&ctx.state.intent());
-    if !intent_left && !leftovers {
+    if !intent_left && !temp_paths(ctx).iter().any(|p| has_leftovers(p)) {
         return None;
     }
     // A held lock means a live operation owns the record and the
     // temporaries: nothing is interrupted, so leave them.
     let _lock = StateLock::acquire(&ctx.state, Duration::ZERO).ok()?;
     recover_locked(ctx)
+}
+
+/// The entries whose temporaries a crash may leave: the active link (a
+/// flip) and the state files written atomically.
+fn temp_paths(ctx: &Context) -> [PathBuf; 3] {
+    [
+        ctx.config.active_link.clone(),
+        ctx.state.intent(),
+        ctx.state.latch(),
+    ]
 }
 
 fn has_leftovers(path: &Path) -> bool {
@@ -499,12 +508,8 @@ fn recover_locked(ctx: &Context) -> Option<Recovery> {
     let start = Instant::now();
     let mut errors = Vec::new();
     let mut removed = Vec::new();
-    for path in [
-        &ctx.config.active_link,
-        &ctx.state.intent(),
-        &ctx.state.latch(),
-    ] {
-        match atomic::remove_leftovers(path) {
+    for path in temp_paths(ctx) {
+        match atomic::remove_leftovers(&path) {
             Ok(r) => removed.extend(r),
             Err(e) => errors.push(e.to_string()),
         }
