@@ -9,7 +9,10 @@ use serde_json::json;
 
 use crate::config::{self, Config, ConfigError};
 use crate::context::Context;
+use crate::demo;
 use crate::links::{ensure_account, EnsureAction};
+use crate::logging::{self, LogFormat};
+use crate::serve::{self, Listeners, ServeError};
 use crate::swap::{self, ClearError, SwapError, SwapOutcome};
 use crate::validate::validate_all;
 
@@ -101,6 +104,33 @@ pub enum Command {
     /// Show or clear the partial-swap latch.
     #[command(subcommand)]
     Latch(LatchCommand),
+    /// Run the sidecar: validation loop, Prometheus metrics, health probes
+    /// and the admin API, until SIGTERM or SIGINT; SIGHUP reloads the
+    /// configuration.
+    ///
+    /// Validates at start, every serve.interval and within a second of any
+    /// change under a home, the shared dir or the active link's directory.
+    /// Read-only listener (serve.listen): GET /metrics, /healthz, /readyz,
+    /// /api/v1/status. Admin listeners (serve.admin): POST /api/v1/swap,
+    /// POST /api/v1/latch/clear, GET /api/v1/status.
+    Serve {
+        /// Log as human-readable text or as JSON lines (stderr).
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
+    },
+    /// Build a sandbox of two accounts and serve it on 127.0.0.1.
+    ///
+    /// Prints the URLs, the admin token and curl lines to paste. Uses ports
+    /// 9464/9465, or free ones if those are taken. No configuration needed.
+    Demo {
+        /// Build the sandbox here (empty or new) and keep it afterwards;
+        /// default: a temporary directory removed at exit.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Log as human-readable text or as JSON lines (stderr).
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
+    },
 }
 
 /// `homeswap latch ...`
@@ -126,19 +156,61 @@ pub enum LatchCommand {
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
     let mut out = Output;
+    if let Command::Demo { dir, log_format } = &cli.command {
+        logging::init(*log_format);
+        return match demo::run(dir.as_deref()) {
+            Ok(()) => EXIT_OK,
+            Err(e) => {
+                out.err(format!("homeswap: {e}"));
+                EXIT_PROBLEMS
+            }
+        };
+    }
     let code = match load(cli.config.as_deref()) {
         Err(e) => {
             out.err(format!("homeswap: {e}"));
             EXIT_USAGE
         }
         Ok(ctx) => {
+            if let Command::Serve { log_format } = cli.command {
+                logging::init(log_format);
+            }
             if let Some(r) = swap::recover(&ctx) {
+                tracing::warn!(recovery = %r.summary(), "recovered before starting");
                 out.err(format!("homeswap: {}", r.summary()));
             }
-            dispatch(&ctx, cli.command, &mut out)
+            match cli.command {
+                Command::Serve { .. } => serve_cmd(ctx, &mut out),
+                command => dispatch(&ctx, command, &mut out),
+            }
         }
     };
     code
+}
+
+fn serve_cmd(ctx: Context, out: &mut Output) -> u8 {
+    let listeners = match Listeners::bind(&ctx.config) {
+        Ok(l) => l,
+        Err(e) => {
+            out.err(format!("homeswap: {e}"));
+            return serve_exit_code(&e);
+        }
+    };
+    match serve::run(&ctx.config.path.clone(), ctx.config, listeners) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            out.err(format!("homeswap: {e}"));
+            serve_exit_code(&e)
+        }
+    }
+}
+
+/// A token file that is missing, empty or loose is a configuration error.
+fn serve_exit_code(e: &ServeError) -> u8 {
+    match e {
+        ServeError::Token(_) => EXIT_USAGE,
+        _ => EXIT_PROBLEMS,
+    }
 }
 
 fn load(flag: Option<&std::path::Path>) -> Result<Context, ConfigError> {
@@ -154,6 +226,7 @@ fn dispatch(ctx: &Context, command: Command, out: &mut Output) -> u8 {
         Command::Status { json } => status(ctx, json, out),
         Command::Latch(LatchCommand::Show { json }) => latch_show(ctx, json, out),
         Command::Latch(LatchCommand::Clear { reason }) => latch_clear(ctx, &reason, out),
+        Command::Serve { .. } | Command::Demo { .. } => unreachable!("handled in run()"),
     }
 }
 

@@ -102,6 +102,14 @@ impl PartialSwapLatch {
         Ok(())
     }
 
+    /// Takes over `other`'s in-memory latch (after a configuration reload),
+    /// so a latch that never reached the disk is not forgotten.
+    pub fn inherit(&self, other: &PartialSwapLatch) {
+        if let Some(record) = other.memory().clone() {
+            *self.memory() = Some(record);
+        }
+    }
+
     fn memory(&self) -> std::sync::MutexGuard<'_, Option<LatchRecord>> {
         // A panic while holding this lock cannot leave the Option torn.
         self.in_memory.lock().unwrap_or_else(|p| p.into_inner())

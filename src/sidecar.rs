@@ -1,0 +1,293 @@
+//! The sidecar's shared state: the current configuration, the latest
+//! validation, and the metrics fed from both. The HTTP handlers, the
+//! validation loop and the signal handlers all go through this; the swap and
+//! the latch clear are the library's own functions, called here exactly as
+//! the CLI calls them.
+//!
+//! Every method that touches the file system blocks; async callers run them
+//! on tokio's blocking pool.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::config::{Config, ConfigError};
+use crate::context::Context;
+use crate::latch::LatchRecord;
+use crate::links::LinkState;
+use crate::metrics::Metrics;
+use crate::swap::{self, ClearError, ClearReport, SwapError, SwapReport};
+use crate::validate::{validate_all, ValidationReport};
+
+/// The result of the latest validation, with the latch read at that time.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Every account's links and the active link.
+    pub report: ValidationReport,
+    /// The latch, if set.
+    pub latch: Option<LatchRecord>,
+    /// When the validation completed.
+    pub at: SystemTime,
+}
+
+impl Snapshot {
+    /// Why the sidecar is not ready; empty when it is.
+    pub fn not_ready_reasons(&self) -> Vec<String> {
+        let mut reasons = self.report.problems();
+        if let Some(l) = &self.latch {
+            reasons.insert(
+                0,
+                format!(
+                    "partial-swap latch set{}: swaps are refused until 'homeswap latch clear'",
+                    if l.set_at.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" since {}", l.set_at)
+                    }
+                ),
+            );
+        }
+        reasons
+    }
+}
+
+/// State shared by the listeners, the validation loop and the signals.
+pub struct Sidecar {
+    config_path: PathBuf,
+    ctx: RwLock<Arc<Context>>,
+    latest: RwLock<Option<Snapshot>>,
+    /// The metrics, fed from validations, swaps and the latch.
+    pub metrics: Metrics,
+    heartbeat: AtomicU64,
+    /// Wakes the validation loop (file-system events, swaps, reloads).
+    pub validate_now: Notify,
+}
+
+impl std::fmt::Debug for Sidecar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sidecar")
+            .field("config_path", &self.config_path)
+            .finish()
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+impl Sidecar {
+    /// A sidecar for the configuration loaded from `config_path`.
+    pub fn new(config_path: &Path, config: Config) -> Arc<Sidecar> {
+        Arc::new(Sidecar {
+            config_path: config_path.to_path_buf(),
+            ctx: RwLock::new(Arc::new(Context::new(config))),
+            latest: RwLock::new(None),
+            metrics: Metrics::new(),
+            heartbeat: AtomicU64::new(unix_now()),
+            validate_now: Notify::new(),
+        })
+    }
+
+    /// The configuration and state in force now.
+    pub fn context(&self) -> Arc<Context> {
+        self.ctx.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The latest validation, if one has completed.
+    pub fn latest(&self) -> Option<Snapshot> {
+        self.latest
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Marks the validation loop as alive.
+    pub fn beat(&self) {
+        self.heartbeat.store(unix_now(), Ordering::Relaxed);
+    }
+
+    /// Whether the validation loop has run within `limit`.
+    pub fn is_alive(&self, limit: Duration) -> bool {
+        unix_now().saturating_sub(self.heartbeat.load(Ordering::Relaxed)) <= limit.as_secs()
+    }
+
+    /// Validates everything, updates the metrics and the snapshot, and logs
+    /// what changed since the previous validation.
+    pub fn revalidate(&self) -> Snapshot {
+        let ctx = self.context();
+        let start = Instant::now();
+        let report = validate_all(&ctx.config);
+        let latch = ctx.latch.current();
+        let duration = start.elapsed();
+        let accounts: Vec<String> = ctx.config.accounts.keys().cloned().collect();
+        self.metrics
+            .observe_validation(&report, &accounts, duration);
+        self.metrics.observe_latch(latch.is_some());
+        let snapshot = Snapshot {
+            report,
+            latch,
+            at: SystemTime::now(),
+        };
+        let previous = self
+            .latest
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(snapshot.clone());
+        log_changes(previous.as_ref(), &snapshot);
+        self.beat();
+        snapshot
+    }
+
+    /// Swaps through the library's one swap function, then records the
+    /// outcome and revalidates so the metrics show the new state at once.
+    pub fn swap(&self, to: &str) -> Result<SwapReport, SwapError> {
+        let ctx = self.context();
+        let start = Instant::now();
+        let result = swap::swap(&ctx, to);
+        let outcome = match &result {
+            Ok(r) => r.outcome.as_str(),
+            Err(e) => e.outcome(),
+        };
+        self.metrics.observe_swap(outcome, start.elapsed());
+        match &result {
+            Ok(r) => tracing::info!(
+                to,
+                from = r.from.as_deref().unwrap_or("(none)"),
+                outcome,
+                "swap"
+            ),
+            Err(e) => tracing::warn!(to, outcome, error = %e, "swap failed"),
+        }
+        if let Ok(SwapReport {
+            recovered: Some(r), ..
+        }) = &result
+        {
+            tracing::warn!(recovery = %r.summary(), "recovered an interrupted swap");
+        }
+        self.revalidate();
+        result
+    }
+
+    /// Clears the latch through the library's one clear function.
+    pub fn clear_latch(&self, reason: &str) -> Result<ClearReport, ClearError> {
+        let ctx = self.context();
+        let result = swap::clear_latch(&ctx, reason);
+        match &result {
+            Ok(r) if r.cleared.is_some() => tracing::info!(reason, "latch cleared"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(reason, error = %e, "latch clear refused"),
+        }
+        self.revalidate();
+        result
+    }
+
+    /// Reloads the configuration file. On error the old configuration stays
+    /// in force. Listener addresses are bound at start and keep their
+    /// sockets until a restart.
+    pub fn reload(&self) -> Result<(), ConfigError> {
+        let config = Config::load(&self.config_path)?;
+        let new = Context::new(config);
+        let mut guard = self.ctx.write().unwrap_or_else(|p| p.into_inner());
+        if new.state.dir() == guard.state.dir() {
+            new.latch.inherit(&guard.latch);
+        }
+        if new.config.serve != guard.config.serve {
+            tracing::warn!("the serve: section changed; listeners and the admin token keep their start-up settings until a restart");
+        }
+        *guard = Arc::new(new);
+        Ok(())
+    }
+
+    /// The JSON of `GET /api/v1/status`.
+    pub fn status_json(&self) -> serde_json::Value {
+        let ctx = self.context();
+        match self.latest() {
+            None => json!({
+                "active": null, "latch": ctx.latch.current(), "accounts": [],
+                "last_validation": null, "ok": false,
+            }),
+            Some(s) => json!({
+                "active": s.report.active.account,
+                "active_link": s.report.active,
+                "latch": s.latch,
+                "accounts": s.report.accounts,
+                "last_validation": humantime::format_rfc3339_seconds(s.at).to_string(),
+                "ok": s.report.is_ok() && s.latch.is_none(),
+                "problems": s.not_ready_reasons(),
+            }),
+        }
+    }
+}
+
+/// One log event per link, active account or latch change.
+fn log_changes(previous: Option<&Snapshot>, now: &Snapshot) {
+    let old_states: BTreeMap<(&str, &str), LinkState> = previous
+        .map(|p| {
+            p.report
+                .accounts
+                .iter()
+                .flat_map(|a| {
+                    a.links
+                        .iter()
+                        .map(|l| ((l.account.as_str(), l.link.as_str()), l.state))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if previous.is_none() {
+        let links: usize = now.report.accounts.iter().map(|a| a.links.len()).sum();
+        let problems = now.report.problems();
+        tracing::info!(
+            accounts = now.report.accounts.len(),
+            links,
+            problems = problems.len(),
+            "first validation"
+        );
+        for p in problems {
+            tracing::warn!(problem = %p, "link problem");
+        }
+    }
+    for a in &now.report.accounts {
+        for l in &a.links {
+            let before = old_states
+                .get(&(l.account.as_str(), l.link.as_str()))
+                .copied();
+            if before.is_none() || before == Some(l.state) {
+                continue;
+            }
+            let from = before.map(LinkState::as_str).unwrap_or_default();
+            if l.state == LinkState::Ok {
+                tracing::info!(account = %l.account, link = %l.link, from, state = %l.state, "link state changed");
+            } else {
+                tracing::warn!(account = %l.account, link = %l.link, from, state = %l.state, problem = %l, "link state changed");
+            }
+        }
+    }
+    let old_active = previous.map(|p| &p.report.active);
+    if old_active.map(|a| (&a.account, &a.problem))
+        != Some((&now.report.active.account, &now.report.active.problem))
+    {
+        match &now.report.active.account {
+            Some(a) => tracing::info!(account = %a, "active account"),
+            None => tracing::warn!(problem = %now.report.active, "no configured account is active"),
+        }
+    }
+    let was_set = previous.map(|p| p.latch.is_some());
+    if was_set != Some(now.latch.is_some()) {
+        match &now.latch {
+            Some(l) => {
+                tracing::error!(from = ?l.from, to = %l.to, errors = ?l.errors, "partial-swap latch is set")
+            }
+            None if was_set == Some(true) => tracing::info!("partial-swap latch is clear"),
+            None => {}
+        }
+    }
+}
