@@ -330,7 +330,8 @@ impl Checker<'_> {
                         )),
                         Some(t) => self.absolute(&["serve", "admin", "token_file"], t)?,
                     }
-                    if l == &listen {
+                    // Port 0 asks the kernel for any free port, so two of them never clash.
+                    if l == &listen && !l.ends_with(":0") {
                         return Err(self.invalid(
                             &["serve", "admin", "listen"],
                             "the admin listener must not share the read-only listener's address",

@@ -2,6 +2,8 @@
 //! run the real `homeswap` binary on it.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod server;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};

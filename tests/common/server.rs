@@ -1,0 +1,257 @@
+//! The real `homeswap serve` on a sandbox, and a minimal HTTP/1.1 client
+//! over a real socket (TCP or Unix), so tests see exactly what a scraper,
+//! a probe or curl sees.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::Sandbox;
+
+/// A running sidecar; killed on drop if the test did not stop it.
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub admin: Option<SocketAddr>,
+    pub logs: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sandbox {
+    /// Appends a `serve:` section: both listeners on free ports, an hour's
+    /// interval (so only notifications can make a test pass quickly), and
+    /// a 0600 token file with `token`.
+    pub fn add_serve_section(&self, token: &str, extra_admin: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let token_file = self.root().join("admin-token");
+        std::fs::write(&token_file, format!("{token}\n")).unwrap();
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut text = std::fs::read_to_string(&self.config).unwrap();
+        text.push_str(&format!(
+            "serve:\n  listen: 127.0.0.1:0\n  interval: 1h\n  admin:\n    listen: 127.0.0.1:0\n    token_file: {}\n{extra_admin}",
+            token_file.display()
+        ));
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    /// Starts `homeswap serve --log-format json` and waits for its
+    /// listeners to be ready.
+    pub fn serve(&self, failpoints: Option<&str>) -> Server {
+        let mut child = self
+            .command(&["serve", "--log-format", "json"], failpoints)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let v: serde_json::Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| serde_json::json!({ "message": line }));
+                let _ = tx.send(v.clone());
+                sink.lock().unwrap().push(v);
+            }
+        });
+        let (mut addr, mut admin) = (None, None);
+        while addr.is_none() || (admin.is_none() && self.has_admin_listen()) {
+            let v = rx
+                .recv_timeout(Duration::from_secs(20))
+                .expect("the sidecar did not report its listeners");
+            let parse = |v: &serde_json::Value| v["addr"].as_str().unwrap().parse().unwrap();
+            match v["message"].as_str() {
+                Some("read-only listener ready") => addr = Some(parse(&v)),
+                Some("admin listener ready") => admin = Some(parse(&v)),
+                _ => {}
+            }
+        }
+        Server {
+            child,
+            addr: addr.unwrap(),
+            admin,
+            logs,
+        }
+    }
+
+    fn has_admin_listen(&self) -> bool {
+        std::fs::read_to_string(&self.config)
+            .unwrap()
+            .contains("    listen:")
+    }
+}
+
+impl Server {
+    pub fn get(&self, path: &str) -> Response {
+        http(self.addr, "GET", path, &[], b"")
+    }
+
+    /// Scrapes `/metrics` and parses it.
+    pub fn metrics(&self) -> Metrics {
+        let r = self.get("/metrics");
+        assert_eq!(r.status, 200);
+        assert_eq!(
+            r.header("content-type"),
+            Some("text/plain; version=0.0.4; charset=utf-8")
+        );
+        Metrics::parse(&r.text())
+    }
+
+    /// POSTs JSON to the admin listener with a bearer token.
+    pub fn admin_post(&self, path: &str, token: Option<&str>, body: &str) -> Response {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        http(self.admin.unwrap(), "POST", path, &headers, body.as_bytes())
+    }
+
+    /// Sends a signal to the sidecar.
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig).unwrap();
+    }
+
+    /// Whether a log event with this message was written.
+    pub fn logged(&self, message: &str) -> bool {
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|v| v["message"] == message)
+    }
+}
+
+/// A parsed exposition: series (`name{labels}`) → value, and `# TYPE`s.
+#[derive(Debug)]
+pub struct Metrics {
+    pub series: BTreeMap<String, f64>,
+    pub types: BTreeMap<String, String>,
+}
+
+impl Metrics {
+    pub fn parse(text: &str) -> Metrics {
+        let mut series = BTreeMap::new();
+        let mut types = BTreeMap::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').unwrap();
+                types.insert(name.to_string(), kind.to_string());
+            } else if !line.starts_with('#') && !line.is_empty() {
+                let (name, value) = line.rsplit_once(' ').unwrap();
+                series.insert(name.to_string(), value.parse().unwrap());
+            }
+        }
+        Metrics { series, types }
+    }
+
+    /// The value of one series; panics if it is absent.
+    pub fn value(&self, series: &str) -> f64 {
+        *self
+            .series
+            .get(series)
+            .unwrap_or_else(|| panic!("no series {series} in {:#?}", self.series.keys()))
+    }
+}
+
+/// One HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One request over TCP with `Connection: close`.
+pub fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let stream = TcpStream::connect(addr).unwrap();
+    exchange(stream, method, path, headers, body)
+}
+
+/// One request over a Unix socket.
+pub fn http_unix(socket: &Path, method: &str, path: &str, body: &[u8]) -> Response {
+    let stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    exchange(stream, method, path, &[], body)
+}
+
+fn exchange(
+    mut s: impl Read + Write,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    // A server may answer (413) before reading a large body and close.
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    parse_response(&raw)
+}
+
+pub fn parse_response(raw: &[u8]) -> Response {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Response {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    }
+}
