@@ -1,0 +1,150 @@
+//! The sidecar's admin API under failures, through the contract's
+//! failpoints (set for the sidecar process). Built only with
+//! `--features failpoints`.
+#![cfg(feature = "failpoints")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{wait_for, Sandbox};
+
+const TOKEN: &str = "failpoint-token";
+
+#[test]
+fn a_partial_swap_answers_500_latches_423_and_clears_back_to_ready() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(Some("swap::ensure=return;swap::rollback=return"));
+    let swap =
+        |to: &str| server.admin_post("/api/v1/swap", Some(TOKEN), &format!(r#"{{"to":"{to}"}}"#));
+
+    let r = swap("b");
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert_eq!(r.json()["outcome"], "partial");
+    assert!(s.state().join("latch.json").exists());
+    let m = server.metrics();
+    assert_eq!(m.value("homeswap_partial_swap"), 1.0);
+    assert_eq!(m.value("homeswap_swaps_total{outcome=\"partial\"}"), 1.0);
+    let ready = server.get("/readyz");
+    assert_eq!(ready.status, 503);
+    assert!(ready.json()["reasons"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("partial-swap latch set"));
+    assert_eq!(server.get("/api/v1/status").json()["latch"]["to"], "b");
+
+    let r = swap("a");
+    assert_eq!(r.status, 423, "{}", r.text());
+    assert_eq!(
+        server
+            .metrics()
+            .value("homeswap_swaps_total{outcome=\"refused\"}"),
+        1.0
+    );
+    // The CLI sees the same latch.
+    assert_eq!(s.run(&["swap", "a"]).code, 3);
+
+    // Clear: 400 without a reason, then 409 while b (active now) is broken,
+    // then 200 once it is repaired.
+    let clear = |body: &str| server.admin_post("/api/v1/latch/clear", Some(TOKEN), body);
+    assert_eq!(clear("{}").status, 400);
+    assert_eq!(clear(r#"{"reason":""}"#).status, 400);
+    std::fs::remove_file(s.link("b", "projects")).unwrap();
+    let r = clear(r#"{"reason":"too early"}"#);
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.json()["errors"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("account b: projects: missing"));
+    s.ok(&["ensure", "b"]);
+    let r = clear(r#"{"reason":"relinked b/projects"}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["cleared"], true);
+    assert_eq!(server.metrics().value("homeswap_partial_swap"), 0.0);
+    assert_eq!(server.get("/readyz").status, 200);
+    assert!(server.logged("partial-swap latch is set"));
+    assert!(server.logged("latch cleared"));
+}
+
+#[test]
+fn a_rolled_back_swap_answers_409_and_keeps_the_previous_account() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(Some("swap::ensure=return"));
+    let r = server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#);
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.json()["outcome"], "rolled_back");
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+    let m = server.metrics();
+    assert_eq!(
+        m.value("homeswap_swaps_total{outcome=\"rolled_back\"}"),
+        1.0
+    );
+    assert_eq!(m.value("homeswap_active_account{account=\"a\"}"), 1.0);
+    assert_eq!(m.value("homeswap_partial_swap"), 0.0);
+}
+
+#[test]
+fn cli_and_http_swaps_share_the_lock() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(Some("swap::after_flip=sleep(8000)"));
+    let admin = server.admin.unwrap();
+    let http_swap = std::thread::spawn(move || {
+        common::server::http(
+            admin,
+            "POST",
+            "/api/v1/swap",
+            &[("Authorization", &format!("Bearer {TOKEN}"))],
+            br#"{"to":"b"}"#,
+        )
+    });
+    wait_for(
+        "the HTTP swap's intent record",
+        Duration::from_secs(20),
+        || s.state().join("intent.json").exists(),
+    );
+    let r = s.run(&["swap", "a"]);
+    assert_eq!(
+        r.code, 4,
+        "the CLI must report busy while the sidecar swaps: {r:?}"
+    );
+    let r = http_swap.join().unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+    let outcomes: Vec<String> = s
+        .audit()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(outcomes, ["swapped", "busy", "swapped"]);
+}
+
+#[test]
+fn sigterm_lets_a_swap_in_flight_finish() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let mut server = s.serve(Some("swap::after_flip=sleep(1500)"));
+    let admin = server.admin.unwrap();
+    let http_swap = std::thread::spawn(move || {
+        common::server::http(
+            admin,
+            "POST",
+            "/api/v1/swap",
+            &[("Authorization", &format!("Bearer {TOKEN}"))],
+            br#"{"to":"b"}"#,
+        )
+    });
+    wait_for(
+        "the HTTP swap's intent record",
+        Duration::from_secs(20),
+        || s.state().join("intent.json").exists(),
+    );
+    server.signal(nix::sys::signal::Signal::SIGTERM);
+    let r = http_swap.join().unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+    assert!(!s.state().join("intent.json").exists());
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+}
