@@ -1,5 +1,5 @@
 //! The audit log: one JSON object per line in `<state_dir>/audit.jsonl` for
-//! every swap attempt, recovery and latch clear.
+//! every swap attempt, recovery, latch clear and adoption.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -15,7 +15,7 @@ use crate::state::StateDir;
 pub struct AuditEntry {
     /// RFC 3339 time the action ended.
     pub time: String,
-    /// `swap`, `recover` or `latch_clear`.
+    /// `swap`, `recover`, `latch_clear` or `adopt`.
     pub action: &'static str,
     /// The account active before (if any).
     pub from: Option<String>,
@@ -31,6 +31,26 @@ pub struct AuditEntry {
     pub reason: Option<String>,
     /// The process that did it.
     pub pid: u32,
+    /// What an adoption did (action `adopt` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adopt: Option<AdoptCounts>,
+}
+
+/// What one adoption moved into the shared targets, for the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AdoptCounts {
+    /// The links adopted, e.g. `["projects"]`.
+    pub links: Vec<String>,
+    /// Entries moved into a target (a directory moved whole counts once).
+    pub moved: usize,
+    /// Account copies removed because the target held the same bytes.
+    pub duplicates: usize,
+    /// Conflicting entries kept beside the target's under a new name.
+    pub kept_both: usize,
+    /// Where those kept-both entries are now, for an operator to compare.
+    pub kept_both_files: Vec<std::path::PathBuf>,
+    /// True when this run finished an adoption a crash had interrupted.
+    pub resumed: bool,
 }
 
 impl AuditEntry {
@@ -46,6 +66,7 @@ impl AuditEntry {
             duration_seconds: duration.as_secs_f64(),
             reason: None,
             pid: std::process::id(),
+            adopt: None,
         }
     }
 }

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
+use crate::adopt::plan::{ItemAction, LinkPlan};
+use crate::adopt::{self, AdoptError, AdoptRequest};
 use crate::config::{self, Config, ConfigError};
 use crate::context::Context;
 use crate::demo;
@@ -94,6 +96,44 @@ pub enum Command {
     Swap {
         /// The account to make active.
         account: String,
+    },
+    /// Move real directories that sit where ACCOUNT's shared links belong
+    /// into the shared targets, then link them. Nothing is ever overwritten
+    /// or deleted unseen.
+    ///
+    /// For when `validate` says `not_a_link: ... is a directory` (Claude Code
+    /// ran before the home was linked). Default: every such link of ACCOUNT.
+    /// First prints the plan: `move` (not in the target yet), `duplicate`
+    /// (the target has the same bytes; the account's copy is removed),
+    /// `conflict` (same path, different contents). With a conflict and no
+    /// --keep-both nothing changes. Then it moves each entry (rename, never
+    /// replacing; copy and verify across file systems), removes the emptied
+    /// directory with rmdir and creates the link. Interrupted? Run the same
+    /// command again: it finishes from where it stopped (journal in
+    /// state_dir). Refused while the latch is set and while ACCOUNT is the
+    /// active account (a live session may be writing).
+    ///
+    /// Exit 0 adopted (the account is ok now), 1 conflicts or refused
+    /// (nothing changed) or stopped part-way (rerun to finish), 2 unknown
+    /// account or link, 3 the partial-swap latch is set.
+    Adopt {
+        /// The account whose real directories to adopt.
+        account: String,
+        /// Adopt only this link (repeatable), e.g. --link projects.
+        #[arg(long = "link", value_name = "NAME")]
+        links: Vec<String>,
+        /// On a conflict keep both: the account's copy is moved beside the
+        /// target's as NAME.adopted-ACCOUNT-YYYYMMDDTHHMMZ.EXT, and listed
+        /// so you can compare them.
+        #[arg(long)]
+        keep_both: bool,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Adopt even though ACCOUNT is the active account; only when no
+        /// session of it is running.
+        #[arg(long)]
+        force_active: bool,
     },
     /// Show the active account, the latch and every account's link states.
     Status {
@@ -223,6 +263,22 @@ fn dispatch(ctx: &Context, command: Command, out: &mut Output) -> u8 {
         Command::Validate { json } => validate(ctx, json, out),
         Command::Ensure { accounts, dry_run } => ensure(ctx, &accounts, dry_run, out),
         Command::Swap { account } => swap_cmd(ctx, &account, out),
+        Command::Adopt {
+            account,
+            links,
+            keep_both,
+            dry_run,
+            force_active,
+        } => {
+            let req = AdoptRequest {
+                account,
+                links,
+                keep_both,
+                dry_run,
+                force_active,
+            };
+            adopt_cmd(ctx, &req, out)
+        }
         Command::Status { json } => status(ctx, json, out),
         Command::Latch(LatchCommand::Show { json }) => latch_show(ctx, json, out),
         Command::Latch(LatchCommand::Clear { reason }) => latch_clear(ctx, &reason, out),
@@ -388,6 +444,126 @@ fn swap_error_lines(e: &SwapError, out: &mut Output) {
     out.err(format!("homeswap: {headline}"));
     for d in details {
         out.err(format!("  {d}"));
+    }
+}
+
+fn adopt_cmd(ctx: &Context, req: &AdoptRequest, out: &mut Output) -> u8 {
+    let account = &req.account;
+    match adopt::adopt(ctx, req) {
+        Ok(r) => {
+            if let Some(j) = &r.resumed {
+                out.err(format!(
+                    "homeswap: finished an interrupted adoption of account {} (started {} by pid {})",
+                    j.account, j.started, j.pid
+                ));
+            }
+            plan_lines(account, &r.plan, out);
+            if r.dry_run {
+                out.line("dry run: nothing changed".to_string());
+                return EXIT_OK;
+            }
+            let c = &r.counts;
+            out.line(format!(
+                "adopted account {account}: {} moved, {} duplicate(s) removed, {} kept both",
+                c.moved, c.duplicates, c.kept_both
+            ));
+            for l in &r.created {
+                out.line(format!("account {account}: {l}"));
+            }
+            if !c.kept_both_files.is_empty() {
+                out.line(format!(
+                    "{} file(s) need a look: each is the account's copy, kept beside the target's file of the original name; compare them and delete what you do not need:",
+                    c.kept_both_files.len()
+                ));
+                for f in &c.kept_both_files {
+                    out.line(format!("  {}", f.display()));
+                }
+            }
+            out.line(format!("ok: account {account} validates ok"));
+            for w in &r.warnings {
+                out.err(format!("homeswap: warning: {w}"));
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            adopt_error_lines(&e, out);
+            adopt_exit_code(&e)
+        }
+    }
+}
+
+/// The plan, one line per entry, under one header line per link.
+fn plan_lines(account: &str, plan: &[LinkPlan], out: &mut Output) {
+    for l in plan {
+        out.line(format!(
+            "plan for account {account}: {}: {} -> {}{}: {} to move, {} duplicate(s), {} conflict(s)",
+            l.link,
+            l.real.display(),
+            l.target.display(),
+            if l.target_exists { "" } else { " (created)" },
+            l.moves(),
+            l.duplicates(),
+            l.conflicts().count()
+        ));
+        for item in &l.items {
+            let path = item.path.display();
+            out.line(match &item.action {
+                ItemAction::Move { kind } => format!("  move       {path} ({kind})"),
+                ItemAction::Duplicate { kind } => {
+                    format!("  duplicate  {path} ({kind}, same in the target)")
+                }
+                ItemAction::Conflict { clash, .. } => format!("  conflict   {path}: {clash}"),
+            });
+        }
+    }
+}
+
+/// The one place an adopt error becomes an exit code.
+pub fn adopt_exit_code(e: &AdoptError) -> u8 {
+    match e {
+        AdoptError::UnknownAccount { .. } | AdoptError::UnknownLink { .. } => EXIT_USAGE,
+        AdoptError::Latched { .. } => EXIT_PARTIAL,
+        AdoptError::Active { .. }
+        | AdoptError::Busy { .. }
+        | AdoptError::Refused { .. }
+        | AdoptError::Conflicts { .. }
+        | AdoptError::Stopped { .. } => EXIT_PROBLEMS,
+    }
+}
+
+/// A headline, then one line per problem.
+fn adopt_error_lines(e: &AdoptError, out: &mut Output) {
+    match e {
+        AdoptError::Refused { account, problems } => {
+            out.err(format!(
+                "homeswap: adopt {account} refused, nothing changed:"
+            ));
+            for p in problems {
+                out.err(format!("  {p}"));
+            }
+        }
+        AdoptError::Conflicts {
+            account,
+            plan,
+            dry_run,
+        } => {
+            plan_lines(account, plan, out);
+            for c in adopt::conflicts(plan) {
+                out.err(format!("account {account}: {c}"));
+            }
+            out.err(format!(
+                "homeswap: adopt {account}: {} conflict(s){}; compare each pair and resolve it by hand, or run 'homeswap adopt {account} --keep-both' to keep both copies (the account's copy is renamed NAME.adopted-{account}-STAMP.EXT beside the target's)",
+                adopt::conflicts(plan).len(),
+                if *dry_run { " (dry run)" } else { ", nothing changed" }
+            ));
+        }
+        AdoptError::Stopped { errors, .. } => {
+            out.err(format!("homeswap: {e}"));
+            for d in errors {
+                out.err(format!("  {d}"));
+            }
+        }
+        other => out.err(format!("homeswap: {other}")),
     }
 }
 

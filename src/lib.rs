@@ -5,12 +5,14 @@
 //! - [`cli`]: arguments, output, exit codes; [`demo`].
 //! - [`serve`], [`http`], [`sidecar`], [`watch`], [`metrics`], [`token`],
 //!   [`logging`]: the sidecar.
-//! - [`swap`]: the flip / ensure / rollback core, recovery and latch clear.
+//! - [`swap`]: the flip / ensure / rollback core, recovery and latch clear;
+//!   [`adopt`]: moving real directories into the shared targets.
 //! - [`validate`], [`links`], [`active`]: checking and repairing links.
 //! - [`latch`], [`intent`], [`audit`], [`lock`], [`state`]: the state directory.
 //! - [`atomic`], [`fserror`]: crash-safe file-system primitives.
 
 pub mod active;
+pub mod adopt;
 pub mod atomic;
 pub mod audit;
 pub mod cli;

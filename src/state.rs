@@ -1,5 +1,5 @@
-//! The state directory: where the lock, the intent record, the latch and the
-//! audit log live. Only this module knows the file names.
+//! The state directory: where the lock, the intent record, the latch, the
+//! adoption journal and the audit log live. Only this module knows the file names.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -38,6 +38,11 @@ impl StateDir {
     /// The persisted partial-swap latch.
     pub fn latch(&self) -> PathBuf {
         self.dir.join("latch.json")
+    }
+
+    /// The journal of an adoption in progress (`homeswap adopt`).
+    pub fn adopt_journal(&self) -> PathBuf {
+        self.dir.join("adopt.json")
     }
 
     /// The append-only audit log.

@@ -1,0 +1,54 @@
+//! The adoption journal: written before the first entry moves and removed
+//! when the account's links are `ok`, so that a re-run after a crash knows
+//! an adoption was under way and finishes it with the same choices.
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic;
+use crate::fserror::{FsContext, FsError};
+use crate::state::StateDir;
+
+/// An adoption in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdoptJournal {
+    /// The account whose real directories are being adopted.
+    pub account: String,
+    /// The links being adopted.
+    pub links: Vec<String>,
+    /// Whether conflicting entries are kept beside the target's.
+    pub keep_both: bool,
+    /// The stamp in kept-both names (`20261124T1200Z`), kept across a
+    /// resume so a re-run names the same way.
+    pub stamp: String,
+    /// RFC 3339 start time.
+    pub started: String,
+    /// The process that started it.
+    pub pid: u32,
+}
+
+impl AdoptJournal {
+    /// Writes the journal durably (atomically replacing an older one).
+    pub fn write(&self, state: &StateDir) -> Result<(), FsError> {
+        state.create()?;
+        let bytes = serde_json::to_vec_pretty(self).expect("journals always serialize");
+        atomic::write_file(&state.adopt_journal(), &bytes, 0o600)
+    }
+
+    /// Reads the journal an interrupted adoption left, if any.
+    pub fn read(state: &StateDir) -> Result<Option<AdoptJournal>, FsError> {
+        let path = state.adopt_journal();
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(std::io::Error::other)
+                .fs("parse the adoption journal", &path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(FsError::new("read the adoption journal", &path, e)),
+        }
+    }
+
+    /// Removes the journal once the adoption is complete.
+    pub fn remove(state: &StateDir) -> Result<(), FsError> {
+        atomic::remove_file(&state.adopt_journal())
+    }
+}
