@@ -1,0 +1,402 @@
+//! The operations kit against the real servers: Debian's Prometheus scrapes
+//! a real sidecar every second with `alerts/homeswap.rules.yml` loaded, and
+//! a real Alertmanager delivers to a webhook listener in this test. A
+//! partial swap (forced through failpoints) must reach the webhook as
+//! `HomeswapPartialSwap`, and resolve once the latch is cleared; every
+//! dashboard query must return data from that Prometheus.
+//!
+//! Everything listens on 127.0.0.1, every wait is bounded, every process
+//! and directory is removed at the end. The tests need `prometheus`,
+//! `promtool` and `prometheus-alertmanager` (Debian's packages), so they are
+//! `#[ignore]`d in a plain `cargo test`; `.ci/run` installs the packages and
+//! runs them with `cargo test --features failpoints --test ops_e2e -- --ignored`.
+#![cfg(feature = "failpoints")]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::server::http;
+use common::Sandbox;
+
+const TOKEN: &str = "ops-e2e-token";
+
+/// How long any one thing may take to show up before the test fails.
+const LIMIT: Duration = Duration::from_secs(90);
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A free port on 127.0.0.1 (bound, then released for the server).
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// A server process, killed and reaped on drop.
+struct Process {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    fn start(name: &'static str, cmd: &mut Command, log: PathBuf) -> Process {
+        let out = std::fs::File::create(&log).unwrap();
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} (is it installed?): {e}"));
+        Process { name, child, log }
+    }
+
+    /// Waits until `GET url` answers 200, or fails with the server's log.
+    fn wait_ready(&mut self, addr: SocketAddr, path: &str) {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited ({status}): {}", self.name, self.log_text());
+            }
+            if TcpStream::connect(addr).is_ok() && http(addr, "GET", path, &[], b"").status == 200 {
+                return;
+            }
+            assert!(
+                start.elapsed() < LIMIT,
+                "{} not ready: {}",
+                self.name,
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A webhook receiver: records the JSON body of every POST.
+struct Webhook {
+    addr: SocketAddr,
+    received: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl Webhook {
+    fn start() -> Webhook {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let sink = received.clone();
+        // The thread ends with the test process; it only ever answers.
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                if let Some(body) = read_post(stream) {
+                    sink.lock().unwrap().push(body);
+                }
+            }
+        });
+        Webhook { addr, received }
+    }
+
+    /// Waits until a notification for `alertname` with `status` arrives;
+    /// returns that alert.
+    fn wait_for(&self, alertname: &str, status: &str) -> serde_json::Value {
+        let start = Instant::now();
+        loop {
+            let found = self.received.lock().unwrap().iter().find_map(|n| {
+                n["alerts"].as_array().and_then(|alerts| {
+                    alerts
+                        .iter()
+                        .find(|a| a["labels"]["alertname"] == alertname && a["status"] == status)
+                        .cloned()
+                })
+            });
+            if let Some(a) = found {
+                return a;
+            }
+            assert!(
+                start.elapsed() < LIMIT,
+                "no {status} {alertname} notification; received: {:#?}",
+                self.received.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Reads one HTTP request, answers 200, returns its JSON body.
+fn read_post(stream: TcpStream) -> Option<serde_json::Value> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    let mut stream = stream;
+    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    serde_json::from_slice(&body).ok()
+}
+
+/// A PromQL query against the Prometheus HTTP API; returns the result vector.
+fn query(prometheus: SocketAddr, promql: &str) -> Vec<serde_json::Value> {
+    let mut q = String::new();
+    for b in promql.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                q.push(b as char)
+            }
+            _ => q.push_str(&format!("%{b:02X}")),
+        }
+    }
+    let r = http(
+        prometheus,
+        "GET",
+        &format!("/api/v1/query?query={q}"),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 200, "query {promql}: {}", r.text());
+    let v = r.json();
+    assert_eq!(v["status"], "success", "query {promql}: {v}");
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until `promql` returns at least one sample.
+fn wait_for_data(prometheus: SocketAddr, promql: &str) -> Vec<serde_json::Value> {
+    let start = Instant::now();
+    loop {
+        let result = query(prometheus, promql);
+        if !result.is_empty() {
+            return result;
+        }
+        assert!(start.elapsed() < LIMIT, "no data for {promql}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The dashboard's queries with Grafana's variables filled in for one
+/// instance, as Grafana would send them.
+fn dashboard_queries(instance: &str) -> Vec<(String, String)> {
+    let d: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_file("dashboards/homeswap.json")).unwrap(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    for p in d["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().unwrap() {
+            let expr = t["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$instance", instance)
+                .replace("$__rate_interval", "1m");
+            out.push((p["title"].as_str().unwrap().to_string(), expr));
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "needs promtool (Debian's prometheus package); run by .ci/run"]
+fn the_rules_pass_promtool_check_and_their_unit_tests() {
+    promtool(
+        &["check", "rules", "homeswap.rules.yml"],
+        &repo_file("alerts"),
+    );
+    promtool(
+        &["test", "rules", "homeswap.tests.yml"],
+        &repo_file("alerts"),
+    );
+}
+
+/// Runs promtool in `dir`; fails the test with its output unless it succeeds.
+fn promtool(args: &[&str], dir: &Path) {
+    let out = Command::new("promtool")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("promtool is installed");
+    assert!(
+        out.status.success(),
+        "promtool {args:?}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[ignore = "needs promtool (Debian's prometheus package); run by .ci/run"]
+fn every_dashboard_query_parses_as_promql() {
+    // promtool parses recording rules exactly as Prometheus does.
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, (_, expr)) in dashboard_queries("127.0.0.1:9464").iter().enumerate() {
+        rules.push_str(&format!(
+            "      - record: dashboard:query_{i}\n        expr: {}\n",
+            serde_json::to_string(expr).unwrap()
+        ));
+    }
+    std::fs::write(dir.path().join("dashboard.rules.yml"), rules).unwrap();
+    promtool(&["check", "rules", "dashboard.rules.yml"], dir.path());
+}
+
+#[test]
+#[ignore = "needs prometheus and prometheus-alertmanager (Debian's packages); run by .ci/run"]
+fn a_partial_swap_pages_through_alertmanager_and_resolves_after_the_latch_clear() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let sidecar = s.serve(Some("swap::ensure=return;swap::rollback=return"));
+    let instance = sidecar.addr.to_string();
+    let work = tempfile::tempdir().unwrap();
+    let webhook = Webhook::start();
+
+    // Alertmanager: notify at once and on every change; no cluster port.
+    let am_addr = free_addr();
+    std::fs::write(
+        work.path().join("alertmanager.yml"),
+        format!(
+            "route:\n  receiver: hook\n  group_by: [alertname, instance]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://{}/hook\n        send_resolved: true\n",
+            webhook.addr
+        ),
+    )
+    .unwrap();
+    let mut alertmanager = Process::start(
+        "alertmanager",
+        Command::new("prometheus-alertmanager")
+            .arg(format!(
+                "--config.file={}",
+                work.path().join("alertmanager.yml").display()
+            ))
+            .arg(format!(
+                "--storage.path={}",
+                work.path().join("am-data").display()
+            ))
+            .arg(format!("--web.listen-address={am_addr}"))
+            .arg("--cluster.listen-address="),
+        work.path().join("alertmanager.log"),
+    );
+    alertmanager.wait_ready(am_addr, "/-/ready");
+
+    // Prometheus: scrape and evaluate every second, with the real rules.
+    let prom_addr = free_addr();
+    std::fs::write(
+        work.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{am_addr}']\nscrape_configs:\n  - job_name: homeswap\n    static_configs:\n      - targets: ['{instance}']\n",
+            repo_file("alerts/homeswap.rules.yml").display()
+        ),
+    )
+    .unwrap();
+    let mut prometheus = Process::start(
+        "prometheus",
+        Command::new("prometheus")
+            .arg(format!(
+                "--config.file={}",
+                work.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                work.path().join("prom-data").display()
+            ))
+            .arg(format!("--web.listen-address={prom_addr}")),
+        work.path().join("prometheus.log"),
+    );
+    prometheus.wait_ready(prom_addr, "/-/ready");
+
+    // Healthy first: scraped, an account active, no latch alert.
+    wait_for_data(
+        prom_addr,
+        &format!(r#"up{{job="homeswap",instance="{instance}"}} == 1"#),
+    );
+    wait_for_data(
+        prom_addr,
+        &format!(r#"homeswap_active_account{{instance="{instance}",account="a"}} == 1"#),
+    );
+    assert!(query(prom_addr, r#"ALERTS{alertname="HomeswapPartialSwap"}"#).is_empty());
+
+    // The partial swap: ensure of b fails, and so does the rollback.
+    let r = sidecar.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#);
+    assert_eq!(r.status, 500, "{}", r.text());
+
+    let firing = webhook.wait_for("HomeswapPartialSwap", "firing");
+    assert_eq!(firing["labels"]["instance"], instance.as_str());
+    assert_eq!(firing["labels"]["severity"], "page");
+    let description = firing["annotations"]["description"].as_str().unwrap();
+    assert!(
+        description.contains(&format!("A swap on {instance} failed")),
+        "{description}"
+    );
+    assert!(
+        description.contains("Active account now: b."),
+        "{description}"
+    );
+    assert!(firing["annotations"]["runbook_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("alerts/RUNBOOK.md#"));
+
+    // Every dashboard query returns data from this Prometheus, the latch
+    // panel showing it set.
+    for (title, expr) in dashboard_queries(&instance) {
+        wait_for_data(prom_addr, &expr);
+        if title == "Partial-swap latch" {
+            let v = &query(prom_addr, &expr)[0]["value"][1];
+            assert_eq!(v, "1", "{title}: {expr}");
+        }
+    }
+
+    // b's links are fine (only the failpoint failed): clearing is allowed,
+    // and the alert resolves.
+    let r = sidecar.admin_post(
+        "/api/v1/latch/clear",
+        Some(TOKEN),
+        r#"{"reason":"ops e2e: b checked by hand"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let resolved = webhook.wait_for("HomeswapPartialSwap", "resolved");
+    assert_eq!(resolved["labels"]["instance"], instance.as_str());
+
+    // Nothing else fired on this healthy sidecar.
+    let others: Vec<String> = webhook
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["alerts"].as_array().cloned().unwrap_or_default())
+        .map(|a| a["labels"]["alertname"].as_str().unwrap_or("").to_string())
+        .filter(|name| name != "HomeswapPartialSwap")
+        .collect();
+    assert!(others.is_empty(), "unexpected alerts: {others:?}");
+    drop(prometheus);
+    drop(alertmanager);
+}
