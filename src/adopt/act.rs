@@ -30,10 +30,12 @@ use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::sys::stat::{mkdirat, Mode};
 use nix::unistd::{fsync, linkat, symlinkat, unlinkat, UnlinkatFlags};
 
+use super::journal::AdoptJournal;
 use super::plan::{
     decide, list, open_file, open_subdir, read_link, same_bytes, stat_entry, Decision, Kind, Level,
 };
 use crate::fserror::{FsContext, FsError};
+use crate::state::StateDir;
 
 /// Marks the temporary copies made across file systems, so that a re-run
 /// after a crash can remove them: `.<name>.homeswap-adopt-tmp.<pid>`.
@@ -64,8 +66,6 @@ pub(crate) struct Tally {
     pub moved: usize,
     /// Account copies removed as byte-identical duplicates.
     pub duplicates: usize,
-    /// Where kept-both entries now are.
-    pub kept_both: Vec<PathBuf>,
 }
 
 /// One adoption's act: its choices and its tally.
@@ -80,6 +80,11 @@ pub(crate) struct Act<'a> {
     pub resumed: bool,
     /// What was done.
     pub tally: Tally,
+    /// The journal, where each kept-both entry is recorded before it moves
+    /// (its `kept_both` is the list the operator is shown).
+    pub journal: &'a mut AdoptJournal,
+    /// Where the journal is written.
+    pub state: &'a StateDir,
 }
 
 impl Act<'_> {
@@ -127,7 +132,6 @@ impl Act<'_> {
                         });
                     }
                     let kept = self.keep_beside(real, target, &name, kind)?;
-                    self.tally.kept_both.push(kept.clone());
                     after_move(&kept)?;
                 }
             }
@@ -151,6 +155,7 @@ impl Act<'_> {
             let kept = kept_name(name, self.account, self.stamp, n, kind == Kind::Dir);
             match stat_entry(target, &kept)? {
                 None => {
+                    self.record_kept(&target.path.join(&kept))?;
                     self.move_entry(real, target, name, &kept, kind)?;
                     return Ok(target.path.join(&kept));
                 }
@@ -159,6 +164,7 @@ impl Act<'_> {
                         && Kind::of(&st) == Kind::File
                         && same_bytes(real, name, target, &kept)? =>
                 {
+                    self.record_kept(&target.path.join(&kept))?;
                     unlink(real, name)?;
                     return Ok(target.path.join(&kept));
                 }
@@ -166,6 +172,15 @@ impl Act<'_> {
             }
         }
         unreachable!("the kept-both names are endless")
+    }
+
+    /// Records a kept-both path in the journal before the entry moves there.
+    fn record_kept(&mut self, path: &Path) -> Result<(), FsError> {
+        if !self.journal.kept_both.iter().any(|p| p == path) {
+            self.journal.kept_both.push(path.to_path_buf());
+            self.journal.write(self.state)?;
+        }
+        Ok(())
     }
 
     /// Moves `name` of `real` to `new_name` in `target`, never replacing

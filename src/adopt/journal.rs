@@ -2,6 +2,8 @@
 //! when the account's links are `ok`, so that a re-run after a crash knows
 //! an adoption was under way and finishes it with the same choices.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::atomic;
@@ -20,6 +22,10 @@ pub struct AdoptJournal {
     /// The stamp in kept-both names (`20261124T1200Z`), kept across a
     /// resume so a re-run names the same way.
     pub stamp: String,
+    /// The kept-both entries so far, each recorded before it is moved, so
+    /// that the run which finishes still tells the operator about them.
+    #[serde(default)]
+    pub kept_both: Vec<PathBuf>,
     /// RFC 3339 start time.
     pub started: String,
     /// The process that started it.

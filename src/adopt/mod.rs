@@ -124,7 +124,7 @@ pub enum AdoptError {
         /// The account.
         account: String,
         /// The latch.
-        latch: LatchRecord,
+        latch: Box<LatchRecord>,
     },
     /// The account is the active one; nothing was changed.
     #[error("adopt {account} refused: {account} is the active account ({}), and a live session may be writing into its directories; swap to another account first, or pass --force-active if no session is running", .active_link.display())]
@@ -173,7 +173,7 @@ pub enum AdoptError {
         /// The journal left for the re-run.
         journal: PathBuf,
         /// What was done before it stopped.
-        counts: AdoptCounts,
+        counts: Box<AdoptCounts>,
     },
 }
 
@@ -243,7 +243,7 @@ pub fn adopt(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptErro
             entry.outcome = e.outcome().to_string();
             entry.errors = e.errors();
             if let AdoptError::Stopped { counts, .. } = e {
-                entry.adopt = Some(counts.clone());
+                entry.adopt = Some(AdoptCounts::clone(counts));
             }
         }
     }
@@ -262,6 +262,8 @@ struct Run {
     links: Vec<String>,
     keep_both: bool,
     stamp: String,
+    /// Kept-both entries of the interrupted run being finished.
+    kept_both: Vec<PathBuf>,
     resumed: bool,
 }
 
@@ -285,7 +287,7 @@ fn adopt_steps(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptEr
     }
     let latched = |latch| AdoptError::Latched {
         account: account.clone(),
-        latch,
+        latch: Box::new(latch),
     };
     if let Some(l) = ctx.latch.current() {
         return Err(latched(l));
@@ -332,6 +334,7 @@ fn adopt_steps(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptEr
             links: j.links.clone(),
             keep_both: j.keep_both,
             stamp: j.stamp.clone(),
+            kept_both: j.kept_both.clone(),
             resumed: true,
         };
         run(ctx, &other, false)?;
@@ -353,11 +356,13 @@ fn adopt_steps(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptEr
         links: req.links.clone(),
         keep_both: req.keep_both,
         stamp: stamp_now(),
+        kept_both: Vec::new(),
         resumed: false,
     };
     if let Some(j) = &journal {
         this.keep_both |= j.keep_both;
         this.stamp = j.stamp.clone();
+        this.kept_both = j.kept_both.clone();
         this.resumed = true;
         for l in &j.links {
             if !this.links.contains(l) {
@@ -457,11 +462,12 @@ fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError>
         return Ok(report);
     }
     // 5. Journal.
-    let journal = AdoptJournal {
+    let mut journal = AdoptJournal {
         account: r.account.clone(),
         links: selected.clone(),
         keep_both: r.keep_both,
         stamp: r.stamp.clone(),
+        kept_both: r.kept_both.clone(),
         started: now_rfc3339(),
         pid: std::process::id(),
     };
@@ -473,6 +479,8 @@ fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError>
         keep_both: r.keep_both,
         resumed: r.resumed,
         tally: Default::default(),
+        journal: &mut journal,
+        state: &ctx.state,
     };
     for req in shared.links().filter(|l| selected.contains(&l.name)) {
         if let Err(e) = adopt_link(&mut act, &home_fd, &r.home, &req.name, &req.target) {
@@ -481,8 +489,8 @@ fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError>
     }
     report.counts.moved = act.tally.moved;
     report.counts.duplicates = act.tally.duplicates;
-    report.counts.kept_both = act.tally.kept_both.len();
-    report.counts.kept_both_files = act.tally.kept_both.clone();
+    report.counts.kept_both = act.journal.kept_both.len();
+    report.counts.kept_both_files = act.journal.kept_both.clone();
     // 7. Link.
     let ensured = ensure_account(&r.account, &r.home, shared, false);
     if !ensured.is_ok() {
@@ -524,14 +532,14 @@ fn stopped(
         link,
         errors,
         journal: ctx.state.adopt_journal(),
-        counts: AdoptCounts {
+        counts: Box::new(AdoptCounts {
             links: r.links.clone(),
             moved: act.tally.moved,
             duplicates: act.tally.duplicates,
-            kept_both: act.tally.kept_both.len(),
-            kept_both_files: act.tally.kept_both.clone(),
+            kept_both: act.journal.kept_both.len(),
+            kept_both_files: act.journal.kept_both.clone(),
             resumed: r.resumed,
-        },
+        }),
     }
 }
 
