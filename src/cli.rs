@@ -98,8 +98,8 @@ pub enum Command {
         account: String,
     },
     /// Move real directories that sit where ACCOUNT's shared links belong
-    /// into the shared targets, then link them. Nothing is ever overwritten
-    /// or deleted unseen.
+    /// into the shared targets, then link them. Nothing is overwritten; only
+    /// byte-identical duplicates are removed.
     ///
     /// For when `validate` says `not_a_link: ... is a directory` (Claude Code
     /// ran before the home was linked). Default: every such link of ACCOUNT.
@@ -601,6 +601,12 @@ fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     out.line(format!("latch:    {}", latch_line(latch.as_ref())));
     if in_progress {
         out.line("swap:     in progress (intent record present)".to_string());
+    }
+    if let Ok(Some(j)) = crate::adopt::journal::AdoptJournal::read(&ctx.state) {
+        out.line(format!(
+            "adopt:    interrupted for account {} (started {}); run 'homeswap adopt {}' to finish it",
+            j.account, j.started, j.account
+        ));
     }
     out.line("accounts:".to_string());
     for a in &report.accounts {

@@ -79,6 +79,13 @@ fn a_crash_halfway_through_loses_nothing_and_the_next_adopt_finishes() {
     wanted.dedup();
     assert_eq!(seen, wanted);
     let moved_already = snapshot(&shared).len();
+    let status = s.ok(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("adopt:    interrupted for account b"),
+        "{status:?}"
+    );
 
     // The re-run needs no --keep-both: the journal remembers the choice.
     let r = s.ok(&["adopt", "b"]);
