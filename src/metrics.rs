@@ -1,8 +1,18 @@
 //! The sidecar's Prometheus metrics, on a registry of their own. Other
 //! modules only feed it (a validation report, a swap outcome, the latch);
 //! names, types and labels are the contract's.
+//!
+//! A scrape does not gather and encode the registry: the exposition is
+//! encoded once after each change and handed out as shared bytes until the
+//! next change. The `process_*` values (CPU time, memory, descriptors) change
+//! on their own, so a cached exposition is also re-encoded once it is older
+//! than [`PROCESS_REFRESH`].
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
 
 use prometheus::{
     Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
@@ -14,6 +24,9 @@ use crate::validate::ValidationReport;
 
 /// The exposition format's content type.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How old the `process_*` values in a served exposition may be.
+pub const PROCESS_REFRESH: Duration = Duration::from_secs(1);
 
 /// Every swap outcome label, so each series exists from the start.
 pub const SWAP_OUTCOMES: [&str; 6] = [
@@ -37,6 +50,20 @@ pub struct Metrics {
     validations: IntCounter,
     swaps: IntCounterVec,
     swap_duration: Histogram,
+    /// Bumped by every change, so a scrape knows whether the cache is current.
+    generation: AtomicU64,
+    /// The latest encoded exposition.
+    cache: RwLock<Option<Exposition>>,
+}
+
+/// An encoded exposition and what it was encoded from.
+struct Exposition {
+    /// The [`Metrics::generation`] it shows.
+    generation: u64,
+    /// When it was encoded (its `process_*` values are from then).
+    at: Instant,
+    /// The text, shared by every response that serves it.
+    body: Bytes,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -152,7 +179,14 @@ impl Metrics {
             validations,
             swaps,
             swap_duration,
+            generation: AtomicU64::new(0),
+            cache: RwLock::new(None),
         }
+    }
+
+    /// Marks the cached exposition as out of date.
+    fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Records a completed validation: every link's health and state, the
@@ -191,21 +225,54 @@ impl Metrics {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default();
         self.last_validation.set(now.as_secs_f64());
+        self.changed();
     }
 
     /// Records the latch.
     pub fn observe_latch(&self, set: bool) {
         self.partial_swap.set(i64::from(set));
+        self.changed();
     }
 
     /// Records one swap attempt.
     pub fn observe_swap(&self, outcome: &str, duration: Duration) {
         self.swaps.with_label_values(&[outcome]).inc();
         self.swap_duration.observe(duration.as_secs_f64());
+        self.changed();
     }
 
-    /// The text exposition of every metric.
-    pub fn encode(&self) -> Vec<u8> {
+    /// The text exposition of every metric: the cached one while nothing
+    /// changed and its `process_*` values are under [`PROCESS_REFRESH`]
+    /// old, else a fresh one (which then becomes the cached one).
+    pub fn encode(&self) -> Bytes {
+        // Read before gathering: a change made while encoding leaves the
+        // cache one generation behind, so the next scrape encodes again.
+        let generation = self.generation.load(Ordering::Acquire);
+        let current = |c: &Option<Exposition>| match c {
+            Some(e) if e.generation == generation && e.at.elapsed() < PROCESS_REFRESH => {
+                Some(e.body.clone())
+            }
+            _ => None,
+        };
+        if let Some(body) = current(&self.cache.read().unwrap_or_else(|p| p.into_inner())) {
+            return body;
+        }
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        // Another scrape may have encoded while this one waited for the lock.
+        if let Some(body) = current(&cache) {
+            return body;
+        }
+        let body = Bytes::from(self.encode_now());
+        *cache = Some(Exposition {
+            generation,
+            at: Instant::now(),
+            body: body.clone(),
+        });
+        body
+    }
+
+    /// Gathers and encodes the registry, bypassing the cache.
+    pub fn encode_now(&self) -> Vec<u8> {
         let mut buf = Vec::with_capacity(8 * 1024);
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buf)
@@ -217,5 +284,42 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scrape_without_a_change_serves_the_cached_bytes() {
+        let m = Metrics::new();
+        let first = m.encode();
+        let second = m.encode();
+        assert_eq!(first.as_ptr(), second.as_ptr(), "encoded twice");
+    }
+
+    #[test]
+    fn a_change_is_in_the_very_next_scrape() {
+        let m = Metrics::new();
+        let before = m.encode();
+        m.observe_latch(true);
+        let after = String::from_utf8(m.encode().to_vec()).unwrap();
+        assert_ne!(before.as_ptr(), after.as_ptr());
+        assert!(after.contains("homeswap_partial_swap 1\n"), "{after}");
+        m.observe_swap("busy", Duration::from_millis(3));
+        let again = String::from_utf8(m.encode().to_vec()).unwrap();
+        assert!(
+            again.contains("homeswap_swaps_total{outcome=\"busy\"} 1\n"),
+            "{again}"
+        );
+    }
+
+    #[test]
+    fn process_values_are_refreshed_after_process_refresh() {
+        let m = Metrics::new();
+        let first = m.encode();
+        std::thread::sleep(PROCESS_REFRESH + Duration::from_millis(50));
+        assert_ne!(first.as_ptr(), m.encode().as_ptr());
     }
 }

@@ -253,7 +253,12 @@ async fn validation_loop(
         let interval = sidecar.context().config.serve.interval;
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = sidecar.validate_now.notified() => tokio::time::sleep(COALESCE).await,
+            _ = sidecar.validate_now.notified() => {
+                tokio::time::sleep(COALESCE).await;
+                // The validation below sees whatever the burst changed, so a
+                // wake-up stored during the pause would only validate again.
+                forget_stored_wakeup(&sidecar.validate_now).await;
+            }
             _ = stop.changed() => return,
         }
         let s = sidecar.clone();
@@ -261,6 +266,15 @@ async fn validation_loop(
         if let Some(w) = &watcher {
             w.refresh(&sidecar.context().config);
         }
+    }
+}
+
+/// Consumes a wake-up stored in `notify`, if any, without waiting.
+async fn forget_stored_wakeup(notify: &tokio::sync::Notify) {
+    tokio::select! {
+        biased;
+        _ = notify.notified() => {}
+        _ = std::future::ready(()) => {}
     }
 }
 

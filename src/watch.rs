@@ -6,37 +6,72 @@
 //! Only directories are watched, not the shared targets' contents: those
 //! change with every transcript line and say nothing about the links. Where
 //! inotify is unavailable the interval alone keeps validating.
+//!
+//! An event wakes the loop only when it names an entry that decides a
+//! state: a required link in a home or the shared dir, a home, the shared
+//! dir or the active link in its parent, anything in the state dir, or the
+//! watched directory itself. A tool writing its own files in a home (Claude
+//! Code rewrites several there all the time) costs a read of the event, not
+//! a validation.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
 use tokio::io::unix::AsyncFd;
 
 use crate::config::Config;
 use crate::sidecar::Sidecar;
 
-/// The directories whose entries decide the links' states.
-pub fn watched_dirs(config: &Config) -> BTreeSet<PathBuf> {
-    let mut dirs = BTreeSet::new();
-    let mut add = |p: &Path| {
-        dirs.insert(p.to_path_buf());
-        // The parent sees the directory itself appear or vanish.
-        if let Some(parent) = p.parent() {
-            dirs.insert(parent.to_path_buf());
+/// Which entries of a watched directory matter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relevant {
+    /// Every entry matters (the state dir).
+    pub all: bool,
+    /// The entry names that matter.
+    pub names: BTreeSet<OsString>,
+}
+
+impl Relevant {
+    /// Whether an event naming `name` (`None`: the directory itself) matters.
+    pub fn covers(&self, name: Option<&OsStr>) -> bool {
+        match name {
+            None => true,
+            Some(n) => self.all || self.names.contains(n),
+        }
+    }
+}
+
+/// The directories whose entries decide the links' states, and which of
+/// their entries do.
+pub fn watch_plan(config: &Config) -> BTreeMap<PathBuf, Relevant> {
+    let mut plan: BTreeMap<PathBuf, Relevant> = BTreeMap::new();
+    // The parent sees the entry itself appear, vanish or be replaced.
+    let add_entry = |plan: &mut BTreeMap<PathBuf, Relevant>, p: &Path| {
+        if let (Some(parent), Some(name)) = (p.parent(), p.file_name()) {
+            let r = plan.entry(parent.to_path_buf()).or_default();
+            r.names.insert(name.to_os_string());
         }
     };
-    for home in config.accounts.values() {
-        add(home);
+    let link_names: BTreeSet<OsString> = config.shared.names().iter().map(OsString::from).collect();
+    let homes = config.accounts.values().map(PathBuf::as_path);
+    for home in homes.chain([config.shared.dir()]) {
+        let r = plan.entry(home.to_path_buf()).or_default();
+        r.names.extend(link_names.iter().cloned());
+        add_entry(&mut plan, home);
     }
-    add(config.shared.dir());
-    add(&config.state_dir);
-    if let Some(parent) = config.active_link.parent() {
-        dirs.insert(parent.to_path_buf());
-    }
-    dirs
+    plan.entry(config.state_dir.clone()).or_default().all = true;
+    add_entry(&mut plan, &config.state_dir);
+    add_entry(&mut plan, &config.active_link);
+    plan
+}
+
+/// The directories whose entries decide the links' states.
+pub fn watched_dirs(config: &Config) -> BTreeSet<PathBuf> {
+    watch_plan(config).into_keys().collect()
 }
 
 fn flags() -> AddWatchFlags {
@@ -62,6 +97,8 @@ impl AsRawFd for InotifyFd {
 /// The inotify instance, readable from tokio.
 pub struct Watcher {
     fd: AsyncFd<InotifyFd>,
+    /// What matters in each watched directory, by its watch descriptor.
+    relevant: Mutex<HashMap<WatchDescriptor, Relevant>>,
 }
 
 impl Watcher {
@@ -77,7 +114,10 @@ impl Watcher {
         // SAFETY: the descriptor is owned by the Inotify inside, which the
         // AsyncFd owns and never replaces, so it stays open and the same.
         match unsafe { AsyncFd::register(InotifyFd(inotify)) } {
-            Ok(fd) => Some(Watcher { fd }),
+            Ok(fd) => Some(Watcher {
+                fd,
+                relevant: Mutex::new(HashMap::new()),
+            }),
             Err(e) => {
                 let e = std::io::Error::from(e);
                 tracing::warn!(error = %e, "inotify unavailable; validating every interval only");
@@ -90,18 +130,39 @@ impl Watcher {
     /// that exists is a no-op, so this is called after every validation to
     /// pick up directories created since.
     pub fn refresh(&self, config: &Config) {
-        for dir in watched_dirs(config) {
+        let mut relevant: HashMap<WatchDescriptor, Relevant> = HashMap::new();
+        for (dir, r) in watch_plan(config) {
             // A missing directory is watched through its parent until it appears.
-            let _ = self.fd.get_ref().0.add_watch(&dir, flags());
+            let Ok(wd) = self.fd.get_ref().0.add_watch(&dir, flags()) else {
+                continue;
+            };
+            // Two paths may be one directory (a symlinked home): one watch.
+            let merged = relevant.entry(wd).or_default();
+            merged.all |= r.all;
+            merged.names.extend(r.names);
         }
+        *self.relevant.lock().unwrap_or_else(|p| p.into_inner()) = relevant;
     }
 
-    /// Waits for events and drains them; returns when at least one arrived.
+    /// Whether an event can change a link's state. Unknown watches (left
+    /// from an earlier configuration) and queue overflows count.
+    fn matters(&self, event: &InotifyEvent) -> bool {
+        if event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
+            return true;
+        }
+        let relevant = self.relevant.lock().unwrap_or_else(|p| p.into_inner());
+        relevant
+            .get(&event.wd)
+            .is_none_or(|r| r.covers(event.name.as_deref()))
+    }
+
+    /// Waits for events and drains them; returns when at least one that
+    /// can change a link's state arrived.
     pub async fn changed(&self) -> std::io::Result<()> {
         loop {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|fd| fd.get_ref().0.read_events().map_err(std::io::Error::from)) {
-                Ok(Ok(events)) if !events.is_empty() => return Ok(()),
+                Ok(Ok(events)) if events.iter().any(|e| self.matters(e)) => return Ok(()),
                 Ok(Ok(_)) => continue,
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
                 Ok(Err(e)) => return Err(e),
@@ -121,5 +182,35 @@ pub async fn run(watcher: Arc<Watcher>, sidecar: Arc<Sidecar>) {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::parse(
+            Path::new("homeswap.yaml"),
+            "accounts:\n  a: /h/claude-a\n  b: /h/claude-b\nactive_link: /h/claude\nshared_dir: /h/shared\nstate_dir: /var/lib/homeswap\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_entries_that_decide_a_state_wake_the_loop() {
+        let plan = watch_plan(&config());
+        let home = &plan[Path::new("/h/claude-a")];
+        assert!(home.covers(Some(OsStr::new("projects"))));
+        assert!(!home.covers(Some(OsStr::new(".claude.json"))));
+        assert!(home.covers(None), "the home itself");
+        let parent = &plan[Path::new("/h")];
+        for name in ["claude-a", "claude-b", "claude", "shared"] {
+            assert!(parent.covers(Some(OsStr::new(name))), "{name}");
+        }
+        assert!(!parent.covers(Some(OsStr::new(".claude.homeswap-tmp.1.0"))));
+        assert!(plan[Path::new("/var/lib/homeswap")].covers(Some(OsStr::new("latch.json"))));
+        assert!(plan[Path::new("/var/lib")].covers(Some(OsStr::new("homeswap"))));
+        assert!(plan[Path::new("/h/shared")].covers(Some(OsStr::new("file-history"))));
     }
 }
