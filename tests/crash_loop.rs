@@ -1,0 +1,203 @@
+//! Crash loop: swap after swap is killed with SIGKILL at a random moment
+//! (failpoint sleeps widen the windows between the steps), and after every
+//! kill the next command must find a consistent state:
+//!
+//! - the active link exists and points at a configured home;
+//! - that account's links are all ok, or the latch is set;
+//! - no intent record and no temporary link is left behind;
+//! - every file planted in the shared targets is still there, byte for byte.
+//!
+//! `HOMESWAP_CRASH_ITERATIONS` sets the count (CI: the default, 60; the
+//! documented long run in RELIABILITY.md: 1000); `HOMESWAP_CRASH_SEED`
+//! replays a run (the seed is printed).
+#![cfg(feature = "failpoints")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::{snapshot, Entry, Sandbox, LINKS};
+
+/// A small deterministic generator (xorshift64*), so a failing run can be
+/// replayed from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The ways a swap is made to fail or stall before it is killed.
+const SCENARIOS: [(&str, &str); 6] = [
+    // A plain swap: killed wherever it happens to be.
+    ("plain", ""),
+    // Killed between the flip and ensure.
+    ("after_flip", "swap::after_flip=sleep(25)"),
+    // Ensure fails, killed before or during the rollback.
+    (
+        "rollback",
+        "swap::after_flip=sleep(10);swap::ensure=return",
+    ),
+    // Ensure and rollback fail: killed around the latch write.
+    (
+        "partial",
+        "swap::after_flip=sleep(10);swap::ensure=return;swap::rollback=return;latch::write=sleep(15)",
+    ),
+    // The latch cannot be persisted: the intent record must carry it.
+    (
+        "latch_unwritable",
+        "swap::ensure=return;swap::rollback=return;latch::write=return;swap::after_flip=sleep(5)",
+    ),
+    // The flip itself fails.
+    ("flip_fails", "swap::flip=return"),
+];
+
+fn files_only(tree: &BTreeMap<PathBuf, Entry>) -> BTreeMap<PathBuf, Vec<u8>> {
+    tree.iter()
+        .filter_map(|(p, e)| match e {
+            Entry::File(bytes) => Some((p.clone(), bytes.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Transcripts, undo history and session files in every shared target.
+fn plant(shared: &Path, rng: &mut Rng) {
+    for name in LINKS {
+        let dir = shared.join(name).join("planted");
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..3 {
+            let bytes: Vec<u8> = (0..64 + rng.below(512)).map(|_| rng.next() as u8).collect();
+            std::fs::write(dir.join(format!("file-{i}.jsonl")), bytes).unwrap();
+        }
+    }
+}
+
+/// Every temporary entry homeswap may create, anywhere in the sandbox.
+fn temporaries(root: &Path) -> Vec<PathBuf> {
+    snapshot(root)
+        .into_keys()
+        .filter(|p| p.to_string_lossy().contains(".homeswap-tmp."))
+        .collect()
+}
+
+#[test]
+fn swaps_killed_at_random_moments_never_leave_an_inconsistent_state() {
+    let iterations: usize = std::env::var("HOMESWAP_CRASH_ITERATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let seed: u64 = std::env::var("HOMESWAP_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("crash loop: {iterations} iterations, HOMESWAP_CRASH_SEED={seed}");
+    let mut rng = Rng(seed);
+
+    let s = Sandbox::ready();
+    plant(&s.shared(), &mut rng);
+    let planted = files_only(&snapshot(&s.shared()));
+    let homes = [s.home("a"), s.home("b")];
+    let mut killed_mid_run = 0;
+    let mut latched = 0;
+    let mut by_scenario = BTreeMap::new();
+
+    for i in 0..iterations {
+        let active = s.active_target().expect("an active link");
+        let to = if active == s.home("a") { "b" } else { "a" };
+        // Half the time the target has a link to create, so ensure has work
+        // to be killed in (only the link goes, never a target's contents).
+        if rng.below(2) == 0 {
+            let link = s.link(to, LINKS[rng.below(3) as usize]);
+            if std::fs::symlink_metadata(&link).is_ok() {
+                std::fs::remove_file(&link).unwrap();
+            }
+        }
+        let (scenario, failpoints) = SCENARIOS[rng.below(SCENARIOS.len() as u64) as usize];
+        *by_scenario.entry(scenario).or_insert(0) += 1;
+        let mut child = s.spawn(&["swap", to], Some(failpoints));
+        std::thread::sleep(Duration::from_micros(rng.below(40_000)));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.code().is_none() {
+            killed_mid_run += 1;
+        }
+
+        // The next command, as an operator would run it: it recovers first.
+        let status_run = s.run(&["status", "--json"]);
+        assert_eq!(
+            status_run.code, 0,
+            "iteration {i} ({scenario}): {status_run:?}"
+        );
+
+        let context = format!("iteration {i} ({scenario}, seed {seed})");
+        let now = s
+            .active_target()
+            .unwrap_or_else(|| panic!("{context}: no active link"));
+        assert!(
+            homes.contains(&now),
+            "{context}: active link points at {}",
+            now.display()
+        );
+        let latch_set = s.state().join("latch.json").exists();
+        let status: serde_json::Value = serde_json::from_str(&status_run.stdout).unwrap();
+        let account = if now == s.home("a") { "a" } else { "b" };
+        let active_links: Vec<&serde_json::Value> = status["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["account"] == account)
+            .flat_map(|a| a["links"].as_array().unwrap())
+            .collect();
+        assert_eq!(active_links.len(), LINKS.len(), "{context}: {status}");
+        let active_ok = active_links.iter().all(|l| l["state"] == "ok");
+        assert!(
+            active_ok || latch_set,
+            "{context}: active account {account} unhealthy and no latch: {status}"
+        );
+        assert!(
+            !s.state().join("intent.json").exists(),
+            "{context}: intent record left after recovery"
+        );
+        assert_eq!(temporaries(s.root()), Vec::<PathBuf>::new(), "{context}");
+        let now_files = files_only(&snapshot(&s.shared()));
+        for (path, bytes) in &planted {
+            assert_eq!(
+                now_files.get(path),
+                Some(bytes),
+                "{context}: planted file {} changed or lost",
+                path.display()
+            );
+        }
+        if latch_set {
+            latched += 1;
+            // The operator's repair: ensure, then clear.
+            s.run(&["ensure"]);
+            let clear = s.run(&["latch", "clear", "--reason", "crash loop"]);
+            assert_eq!(clear.code, 0, "{context}: {clear:?}");
+        }
+    }
+    eprintln!(
+        "crash loop: {iterations} iterations, {killed_mid_run} killed mid-run, {latched} latched, by scenario {by_scenario:?}"
+    );
+    // The loop must really have crashed swaps, not only watched them end.
+    assert!(
+        killed_mid_run * 4 >= iterations,
+        "only {killed_mid_run} of {iterations} swaps were killed mid-run"
+    );
+}
