@@ -7,13 +7,16 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::fserror::FsError;
+use crate::pathfmt::{self, shown};
 
 /// What the active link holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ActiveLink {
     /// The configured path of the active link.
+    #[serde(serialize_with = "pathfmt::path")]
     pub path: PathBuf,
     /// The target it holds, when it is a symlink.
+    #[serde(serialize_with = "pathfmt::opt_path")]
     pub target: Option<PathBuf>,
     /// The configured account whose home is that target.
     pub account: Option<String>,
@@ -99,7 +102,7 @@ impl ActiveLink {
 /// The operator's line when no configured account is active.
 impl fmt::Display for ActiveLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = self.path.display();
+        let path = shown(&self.path);
         match (&self.problem, &self.account) {
             (None, Some(a)) => write!(f, "active link {path}: account {a}"),
             (Some(ActiveProblem::Missing), _) => write!(
@@ -113,7 +116,7 @@ impl fmt::Display for ActiveLink {
             (Some(ActiveProblem::Unconfigured), _) => write!(
                 f,
                 "active link {path}: unconfigured: points to {}, which is no configured account's home; run 'homeswap swap ACCOUNT'",
-                self.target.as_deref().unwrap_or(Path::new("?")).display()
+                shown(self.target.as_deref().unwrap_or(Path::new("?")))
             ),
             (Some(ActiveProblem::Error(e)), _) => write!(f, "active link {path}: error: {e}"),
             (None, None) => write!(f, "active link {path}: unknown"),

@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::demo;
 use crate::links::{ensure_account, EnsureAction};
 use crate::logging::{self, LogFormat};
+use crate::pathfmt::shown;
 use crate::serve::{self, Listeners, ServeError};
 use crate::swap::{self, ClearError, SwapError, SwapOutcome};
 use crate::validate::validate_all;
@@ -359,8 +360,8 @@ fn ensure(ctx: &Context, accounts: &[String], dry_run: bool, out: &mut Output) -
                 out.line(format!(
                     "account {name}: {}: {verb} {} -> {}",
                     step.before.link,
-                    step.before.path.display(),
-                    step.before.expected.display()
+                    shown(&step.before.path),
+                    shown(&step.before.expected)
                 ));
             }
         }
@@ -476,7 +477,7 @@ fn adopt_cmd(ctx: &Context, req: &AdoptRequest, out: &mut Output) -> u8 {
                     c.kept_both_files.len()
                 ));
                 for f in &c.kept_both_files {
-                    out.line(format!("  {}", f.display()));
+                    out.line(format!("  {}", shown(f)));
                 }
             }
             out.line(format!("ok: account {account} validates ok"));
@@ -498,15 +499,15 @@ fn plan_lines(account: &str, plan: &[LinkPlan], out: &mut Output) {
         out.line(format!(
             "plan for account {account}: {}: {} -> {}{}: {} to move, {} duplicate(s), {} conflict(s)",
             l.link,
-            l.real.display(),
-            l.target.display(),
+            shown(&l.real),
+            shown(&l.target),
             if l.target_exists { "" } else { " (created)" },
             l.moves(),
             l.duplicates(),
             l.conflicts().count()
         ));
         for item in &l.items {
-            let path = item.path.display();
+            let path = shown(&item.path);
             out.line(match &item.action {
                 ItemAction::Move { kind } => format!("  move       {path} ({kind})"),
                 ItemAction::Duplicate { kind } => {
@@ -584,15 +585,15 @@ fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
         return EXIT_OK;
     }
     let active = &report.active;
-    out.line(format!("config:   {}", ctx.config.path.display()));
+    out.line(format!("config:   {}", shown(&ctx.config.path)));
     out.line(format!(
         "active:   {} ({} -> {})",
         active.account.as_deref().unwrap_or("(none)"),
-        active.path.display(),
+        shown(&active.path),
         active
             .target
             .as_deref()
-            .map(|t| t.display().to_string())
+            .map(|t| shown(t).to_string())
             .unwrap_or_else(|| "nothing".into())
     ));
     if active.problem.is_some() {
@@ -623,7 +624,7 @@ fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
         out.line(format!(
             "  {mark} {:<12} {}  {}",
             a.account,
-            a.home.display(),
+            shown(&a.home),
             states.join(" ")
         ));
     }

@@ -27,6 +27,7 @@ pub mod links;
 pub mod lock;
 pub mod logging;
 pub mod metrics;
+pub mod pathfmt;
 pub mod serve;
 pub mod shared;
 pub mod sidecar;

@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::atomic::open_dir;
 use crate::fserror::{FsContext, FsError};
+use crate::pathfmt::{self, shown};
 use crate::shared::{RequiredLink, SharedLinks};
 
 /// Mode of a shared target directory homeswap creates: transcripts and
@@ -90,13 +91,18 @@ pub struct LinkReport {
     /// The required name, e.g. `projects`.
     pub link: String,
     /// Where the link sits: `<home>/<link>`.
+    #[serde(serialize_with = "pathfmt::path")]
     pub path: PathBuf,
     /// Where it must point: `<shared_dir>/<link>`.
+    #[serde(serialize_with = "pathfmt::path")]
     pub expected: PathBuf,
     /// The classification.
     pub state: LinkState,
     /// What a divergent link points to.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "pathfmt::opt_path"
+    )]
     pub points_to: Option<PathBuf>,
     /// What sits there instead (`not_a_link`), or the error (`error`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -115,7 +121,7 @@ impl LinkReport {
 /// expected /srv/shared/projects; ...`.
 impl fmt::Display for LinkReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (path, expected) = (self.path.display(), self.expected.display());
+        let (path, expected) = (shown(&self.path), shown(&self.expected));
         write!(
             f,
             "account {}: {}: {}: ",
@@ -136,18 +142,23 @@ impl fmt::Display for LinkReport {
             LinkState::Divergent => write!(
                 f,
                 "points to {}, expected {expected}; merge what it holds into {expected} and replace the link by hand",
-                self.points_to.as_deref().unwrap_or(Path::new("?")).display()
+                shown(self.points_to.as_deref().unwrap_or(Path::new("?")))
+            ),
+            LinkState::NotALink if self.detail.as_deref() == Some("a directory") => write!(
+                f,
+                "{path} is a directory, expected a link to {expected}; run 'homeswap adopt {}' to move its contents into {expected} and link it",
+                self.account
             ),
             LinkState::NotALink => write!(
                 f,
-                "{path} is {}, expected a link to {expected}; merge its contents into {expected}, then remove it and run 'homeswap ensure {}'",
+                "{path} is {}, expected a link to {expected}; move it aside, then run 'homeswap ensure {}'",
                 self.detail.as_deref().unwrap_or("not a symlink"),
                 self.account
             ),
             LinkState::HomeMissing => write!(
                 f,
                 "the home {} does not exist; create it or fix accounts.{} in the configuration",
-                self.path.parent().unwrap_or(Path::new("/")).display(),
+                shown(self.path.parent().unwrap_or(Path::new("/"))),
                 self.account
             ),
             LinkState::Error => write!(
@@ -165,6 +176,7 @@ pub struct AccountReport {
     /// The account name.
     pub account: String,
     /// Its home.
+    #[serde(serialize_with = "pathfmt::path")]
     pub home: PathBuf,
     /// One report per required link, in configured order.
     pub links: Vec<LinkReport>,
@@ -194,7 +206,7 @@ fn open_home(home: &Path) -> Home {
         Err(Errno::ENOENT) => Home::Unusable(LinkState::HomeMissing, None),
         Err(Errno::ENOTDIR) => Home::Unusable(
             LinkState::Error,
-            Some(format!("the home {} is not a directory", home.display())),
+            Some(format!("the home {} is not a directory", shown(home))),
         ),
         Err(e) => Home::Unusable(
             LinkState::Error,
@@ -266,7 +278,7 @@ fn check_link(account: &str, home: &Path, home_fd: &OwnedFd, req: &RequiredLink)
             report.state = LinkState::Error;
             report.detail = Some(format!(
                 "the target {} exists but is not a directory; move it aside so 'homeswap ensure' can create the directory",
-                req.target.display()
+                shown(&req.target)
             ));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -381,6 +393,7 @@ pub struct EnsureReport {
     /// The account name.
     pub account: String,
     /// Its home.
+    #[serde(serialize_with = "pathfmt::path")]
     pub home: PathBuf,
     /// True when nothing was changed on purpose (`--dry-run`).
     pub dry_run: bool,

@@ -16,7 +16,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, UnixListener};
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -160,6 +160,7 @@ pub fn run(config_path: &Path, config: Config, listeners: Listeners) -> Result<(
 }
 
 async fn serve(sidecar: Arc<Sidecar>, listeners: Listeners) -> Result<(), ServeError> {
+    let signals = Signals::install()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let graceful = Arc::new(GracefulShutdown::new());
 
@@ -214,7 +215,7 @@ async fn serve(sidecar: Arc<Sidecar>, listeners: Listeners) -> Result<(), ServeE
         None => None,
     };
 
-    wait_for_stop(&sidecar, watcher.as_deref()).await;
+    wait_for_stop(signals, &sidecar, watcher.as_deref()).await;
     tracing::info!("shutting down: no new connections; finishing requests in flight");
     let _ = stop_tx.send(true);
     for l in accept_loops {
@@ -278,16 +279,31 @@ async fn forget_stored_wakeup(notify: &tokio::sync::Notify) {
     }
 }
 
+/// The signals the sidecar acts on. Installed before any listener is
+/// announced: until then SIGHUP's default action would kill the process.
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, ServeError> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).map_err(ServeError::Runtime)?,
+            int: signal(SignalKind::interrupt()).map_err(ServeError::Runtime)?,
+            hup: signal(SignalKind::hangup()).map_err(ServeError::Runtime)?,
+        })
+    }
+}
+
 /// Returns on SIGTERM or SIGINT; reloads the configuration on SIGHUP.
-async fn wait_for_stop(sidecar: &Arc<Sidecar>, watcher: Option<&Watcher>) {
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stopping");
-        return;
-    };
+async fn wait_for_stop(signals: Signals, sidecar: &Arc<Sidecar>, watcher: Option<&Watcher>) {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
     loop {
         tokio::select! {
             _ = term.recv() => return,

@@ -202,6 +202,7 @@ pub struct Recovery {
     /// Errors met while recovering.
     pub errors: Vec<String>,
     /// Temporary entries removed.
+    #[serde(serialize_with = "crate::pathfmt::paths")]
     pub removed: Vec<PathBuf>,
 }
 
@@ -223,7 +224,7 @@ impl Recovery {
             let names: Vec<String> = self
                 .removed
                 .iter()
-                .map(|p| p.display().to_string())
+                .map(|p| crate::pathfmt::shown(p).to_string())
                 .collect();
             s.push_str(&format!("; removed {}", names.join(", ")));
         }
@@ -440,7 +441,7 @@ fn ensure_target(ctx: &Context, to: &str, home: &Path) -> Result<Vec<String>, Ve
     if report.is_ok() {
         Ok(report
             .changes()
-            .map(|s| format!("{}: {}", s.before.path.display(), s.action))
+            .map(|s| format!("{}: {}", crate::pathfmt::shown(&s.before.path), s.action))
             .collect())
     } else {
         Err(report.problems())
@@ -578,7 +579,7 @@ fn finish_interrupted(
     } else {
         errors.push(format!(
             "{} was changed by someone else since the swap started; left as it is",
-            active.path.display()
+            crate::pathfmt::shown(&active.path)
         ));
         "superseded"
     };

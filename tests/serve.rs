@@ -137,7 +137,9 @@ fn a_broken_link_shows_in_metrics_and_readyz_within_two_seconds() {
     wait_for("readyz to recover", Duration::from_secs(2), || {
         server.get("/readyz").status == 200
     });
-    assert!(server.logged("link state changed"));
+    wait_for("the log line", Duration::from_secs(5), || {
+        server.logged("link state changed")
+    });
 }
 
 #[test]

@@ -1,0 +1,326 @@
+//! Hostile layouts: loops, dangling links, links through `..`, FIFOs and
+//! sockets where links belong, names with newlines or bytes that are not
+//! UTF-8, read-only file systems, and a layout that changes while ensure
+//! runs. homeswap must report each with a clear line (account, link, state,
+//! path), never hang, and never follow a planted symlink into creating or
+//! changing anything outside the configured paths.
+
+mod common;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{snapshot, Run, Sandbox};
+
+/// A directory outside every configured path, that must stay empty.
+fn outside(s: &Sandbox) -> PathBuf {
+    let d = s.root().join("outside");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn assert_untouched(dir: &Path) {
+    assert!(
+        snapshot(dir).is_empty(),
+        "something was created outside the configured paths: {:?}",
+        snapshot(dir).keys().collect::<Vec<_>>()
+    );
+}
+
+/// Runs homeswap and fails the test if it has not ended within 10 s (a
+/// FIFO opened for reading would block forever).
+fn run_bounded(s: &Sandbox, args: &[&str]) -> Run {
+    let mut child = s.spawn(args, None);
+    let start = Instant::now();
+    let status: ExitStatus = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("homeswap {args:?} hung");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The one stderr line about `account`'s `link`.
+fn line_about<'a>(r: &'a Run, account: &str, link: &str) -> &'a str {
+    let prefix = format!("account {account}: {link}: ");
+    r.stderr
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no line for {account}/{link} in {:?}", r.stderr))
+}
+
+#[test]
+fn a_symlink_loop_where_a_link_belongs_is_reported_and_left() {
+    let s = Sandbox::ready();
+    let link = s.link("b", "projects");
+    std::fs::remove_file(&link).unwrap();
+    symlink(&link, &link).unwrap();
+    let r = run_bounded(&s, &["validate"]);
+    assert_eq!(r.code, 1);
+    let line = line_about(&r, "b", "projects");
+    assert!(line.contains("divergent"), "{line}");
+    assert_eq!(run_bounded(&s, &["ensure"]).code, 1);
+    assert_eq!(std::fs::read_link(&link).unwrap(), link);
+    assert_eq!(run_bounded(&s, &["swap", "b"]).code, 1);
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+}
+
+#[test]
+fn a_home_that_is_a_symlink_loop_is_reported_and_nothing_is_created() {
+    let s = Sandbox::ready();
+    let home = s.home("b");
+    std::fs::rename(&home, s.root().join("old-b")).unwrap();
+    symlink(&home, &home).unwrap();
+    let r = run_bounded(&s, &["validate"]);
+    assert_eq!(r.code, 1);
+    let line = line_about(&r, "b", "projects");
+    assert!(line.contains(&home.display().to_string()), "{line}");
+    assert!(
+        line.contains("home_missing") || line.contains("error"),
+        "{line}"
+    );
+    assert_eq!(run_bounded(&s, &["ensure", "b"]).code, 1);
+    assert_eq!(std::fs::read_link(&home).unwrap(), home);
+    assert_eq!(run_bounded(&s, &["swap", "b"]).code, 1);
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+}
+
+#[test]
+fn dangling_links_and_links_through_dotdot_are_divergent_and_kept() {
+    let s = Sandbox::ready();
+    let dangling = s.link("b", "projects");
+    std::fs::remove_file(&dangling).unwrap();
+    symlink("/nonexistent/projects", &dangling).unwrap();
+    // Resolves to the right directory, but is not the exact path.
+    let dotdot = s.link("b", "file-history");
+    std::fs::remove_file(&dotdot).unwrap();
+    let roundabout = s.shared().join("..").join("shared").join("file-history");
+    symlink(&roundabout, &dotdot).unwrap();
+
+    let r = run_bounded(&s, &["validate"]);
+    assert_eq!(r.code, 1);
+    let l = line_about(&r, "b", "projects");
+    assert!(
+        l.contains("divergent") && l.contains("/nonexistent/projects"),
+        "{l}"
+    );
+    let l = line_about(&r, "b", "file-history");
+    assert!(l.contains("divergent") && l.contains("/../"), "{l}");
+    assert_eq!(run_bounded(&s, &["ensure"]).code, 1);
+    assert_eq!(
+        std::fs::read_link(&dangling).unwrap(),
+        Path::new("/nonexistent/projects")
+    );
+    assert_eq!(std::fs::read_link(&dotdot).unwrap(), roundabout);
+}
+
+#[test]
+fn a_planted_symlink_as_the_shared_target_is_never_followed_into_creating_outside() {
+    let s = Sandbox::new();
+    let out = outside(&s);
+    std::fs::create_dir_all(s.shared()).unwrap();
+    // shared/projects is a dangling link to a directory outside: ensure's
+    // "create the target" must not create it through the link.
+    symlink(out.join("projects"), s.shared().join("projects")).unwrap();
+    let r = run_bounded(&s, &["ensure"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("projects"), "{r:?}");
+    assert_untouched(&out);
+    // The other links were made; the planted one is still there, untouched.
+    assert_eq!(
+        std::fs::read_link(s.shared().join("projects")).unwrap(),
+        out.join("projects")
+    );
+    assert!(s.link("a", "session-env").is_symlink());
+}
+
+#[test]
+fn fifos_and_sockets_where_links_belong_are_reported_without_hanging() {
+    let s = Sandbox::ready();
+    let fifo = s.link("b", "projects");
+    std::fs::remove_file(&fifo).unwrap();
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let sock = s.link("b", "session-env");
+    std::fs::remove_file(&sock).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+
+    for args in [&["validate"][..], &["ensure"], &["swap", "b"]] {
+        let r = run_bounded(&s, args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+    }
+    let r = run_bounded(&s, &["status"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("session-env=not_a_link"), "{r:?}");
+    let r = run_bounded(&s, &["validate"]);
+    let l = line_about(&r, "b", "projects");
+    assert!(
+        l.contains("not_a_link") && l.contains("FIFO") || l.contains("fifo"),
+        "{l}"
+    );
+    let l = line_about(&r, "b", "session-env");
+    assert!(l.contains("not_a_link") && l.contains("socket"), "{l}");
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+}
+
+#[test]
+fn a_newline_in_a_path_does_not_split_a_problem_line() {
+    let s = Sandbox::ready();
+    let odd = s.root().join("home\nc");
+    std::fs::create_dir(&odd).unwrap();
+    let text = std::fs::read_to_string(&s.config).unwrap().replace(
+        "accounts:\n",
+        &format!(
+            "accounts:\n  c: {}\n",
+            serde_json::to_string(odd.to_str().unwrap()).unwrap()
+        ),
+    );
+    std::fs::write(&s.config, text).unwrap();
+    let r = run_bounded(&s, &["validate"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    // Three links missing: three lines, each naming its account and link.
+    let lines: Vec<&str> = r.stderr.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    for l in lines {
+        assert!(l.starts_with("account c: "), "{l}");
+    }
+    // And ensure makes them in the odd home, not anywhere else.
+    assert_eq!(run_bounded(&s, &["ensure", "c"]).code, 0);
+    assert!(odd.join("projects").is_symlink());
+}
+
+#[test]
+fn link_targets_that_are_not_utf8_are_reported_and_status_json_stays_valid() {
+    let s = Sandbox::ready();
+    let link = s.link("b", "projects");
+    std::fs::remove_file(&link).unwrap();
+    let target = Path::new(OsStr::from_bytes(b"/tmp/\xff\xfe-not-utf8"));
+    symlink(target, &link).unwrap();
+    let r = run_bounded(&s, &["validate"]);
+    assert_eq!(r.code, 1);
+    assert!(line_about(&r, "b", "projects").contains("divergent"));
+    let r = run_bounded(&s, &["status", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("valid JSON");
+    assert_eq!(v["accounts"][1]["links"][2]["state"], "divergent", "{v}");
+    let r = run_bounded(&s, &["validate", "--json"]);
+    assert_eq!(r.code, 1);
+    serde_json::from_str::<serde_json::Value>(&r.stdout).expect("valid JSON");
+    assert_eq!(std::fs::read_link(&link).unwrap(), target);
+}
+
+#[test]
+fn a_link_that_flips_between_missing_and_a_planted_symlink_never_redirects_ensure() {
+    // While ensure runs again and again, another thread keeps replacing the
+    // shared target and a home's link with symlinks into `outside`. Every
+    // create homeswap makes is an *at call that does not follow the final
+    // component, so nothing may ever appear in `outside`.
+    let s = Sandbox::new();
+    let out = outside(&s);
+    std::fs::create_dir_all(s.shared()).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let racer = {
+        let stop = stop.clone();
+        let (target, link, out) = (
+            s.shared().join("projects"),
+            s.link("b", "projects"),
+            out.clone(),
+        );
+        std::thread::spawn(move || {
+            let mut flips = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let _ = symlink(out.join("projects"), &target);
+                let _ = symlink(&out, &link);
+                std::thread::yield_now();
+                let _ = std::fs::remove_file(&target);
+                let _ = std::fs::remove_dir(&target);
+                let _ = std::fs::remove_file(&link);
+                flips += 1;
+            }
+            flips
+        })
+    };
+    let mut runs = 0;
+    let start = Instant::now();
+    while runs < 60 && start.elapsed() < Duration::from_secs(20) {
+        let r = run_bounded(&s, &["ensure", "b"]);
+        assert!(r.code == 0 || r.code == 1, "{r:?}");
+        runs += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let flips = racer.join().unwrap();
+    assert!(flips > 0);
+    assert_untouched(&out);
+}
+
+/// A tmpfs mounted for one test, unmounted on drop.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(at: &Path, options: &str) -> Mount {
+        std::fs::create_dir_all(at).unwrap();
+        let st = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(at)
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount needs root");
+        Mount(at.to_path_buf())
+    }
+    fn remount(&self, options: &str) {
+        let st = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+#[ignore = "needs root (mounts a tmpfs); run by .ci/run"]
+fn a_home_on_a_read_only_file_system_is_reported_and_a_swap_to_it_changes_nothing() {
+    let s = Sandbox::ready();
+    // b's home becomes an empty read-only tmpfs: its links are missing and
+    // cannot be created.
+    let mount = Mount::tmpfs(&s.home("b"), "size=1m,mode=0755");
+    mount.remount("ro");
+    let r = run_bounded(&s, &["ensure", "b"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let l = line_about(&r, "b", "projects");
+    assert!(
+        l.contains("Read-only file system") || l.contains("read-only"),
+        "{l}"
+    );
+    assert!(
+        l.contains(&s.link("b", "projects").display().to_string()),
+        "{l}"
+    );
+    let r = run_bounded(&s, &["swap", "b"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("Read-only file system"), "{r:?}");
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+    assert!(!s.state().join("latch.json").exists());
+    drop(mount);
+}
