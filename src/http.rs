@@ -168,7 +168,7 @@ fn bearer_refusal(token: &AdminToken, req: &Request<Incoming>) -> Option<HttpRes
     let presented = req
         .headers()
         .get(AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+        .and_then(|v| bearer_token(v.as_bytes()));
     match presented {
         None => {
             let mut r = error(
@@ -186,23 +186,40 @@ fn bearer_refusal(token: &AdminToken, req: &Request<Incoming>) -> Option<HttpRes
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SwapBody {
-    to: String,
+/// The credentials of an `Authorization: Bearer <token>` header; the
+/// scheme is case-insensitive (RFC 7235), the token is not.
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, token) = value.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case(b"bearer ").then_some(token)
 }
 
-#[derive(Deserialize)]
+/// The body of `POST /api/v1/swap`: `{"to": "b"}`.
+#[derive(Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ClearBody {
-    reason: String,
+pub struct SwapRequest {
+    /// The account to make active.
+    pub to: String,
+}
+
+/// The body of `POST /api/v1/latch/clear`: `{"reason": "..."}`.
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearRequest {
+    /// What the operator repaired (goes into the audit log).
+    pub reason: String,
+}
+
+/// Parses an admin request body: JSON of exactly the expected fields.
+/// The error is the 400 answer's message.
+pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("bad JSON body: {e}"))
 }
 
 async fn admin(sidecar: Arc<Sidecar>, req: Request<Incoming>) -> HttpResponse {
     let path = req.uri().path().to_string();
     match (path.as_str(), req.method().clone()) {
         ("/api/v1/swap", Method::POST) => {
-            let body: SwapBody = match read_json(req).await {
+            let body: SwapRequest = match read_json(req).await {
                 Ok(b) => b,
                 Err(r) => return r,
             };
@@ -219,7 +236,7 @@ async fn admin(sidecar: Arc<Sidecar>, req: Request<Incoming>) -> HttpResponse {
             }
         }
         ("/api/v1/latch/clear", Method::POST) => {
-            let body: ClearBody = match read_json(req).await {
+            let body: ClearRequest = match read_json(req).await {
                 Ok(b) => b,
                 Err(r) => return r,
             };
@@ -312,6 +329,5 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         }
         Ok(Ok(c)) => c.to_bytes(),
     };
-    serde_json::from_slice(&bytes)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
+    parse_body(&bytes).map_err(|e| error(StatusCode::BAD_REQUEST, e))
 }

@@ -7,7 +7,8 @@ use std::fs::File;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::{Flock, FlockArg, OFlag};
+use nix::sys::stat::Mode;
 
 use crate::fserror::{FsContext, FsError};
 use crate::state::StateDir;
@@ -47,12 +48,17 @@ impl StateLock {
         let path = state.lock();
         let start = Instant::now();
         loop {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .fs("open the lock file", &path)?;
+            // Read-only: the file is never written, and an open write
+            // descriptor would keep its file system from being remounted
+            // read-only. No symlink is followed to another file.
+            let file = File::from(
+                nix::fcntl::open(
+                    &path,
+                    OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o600),
+                )
+                .fs("open the lock file", &path)?,
+            );
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 Ok(flock) => return Ok(StateLock { _flock: flock }),
                 Err((_, Errno::EWOULDBLOCK)) => {

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::mount::Mount;
 use common::{snapshot, Run, Sandbox};
 
 /// A directory outside every configured path, that must stay empty.
@@ -266,36 +267,6 @@ fn a_link_that_flips_between_missing_and_a_planted_symlink_never_redirects_ensur
     let flips = racer.join().unwrap();
     assert!(flips > 0);
     assert_untouched(&out);
-}
-
-/// A tmpfs mounted for one test, unmounted on drop.
-struct Mount(PathBuf);
-
-impl Mount {
-    fn tmpfs(at: &Path, options: &str) -> Mount {
-        std::fs::create_dir_all(at).unwrap();
-        let st = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
-            .arg(at)
-            .status()
-            .unwrap();
-        assert!(st.success(), "mount needs root");
-        Mount(at.to_path_buf())
-    }
-    fn remount(&self, options: &str) {
-        let st = std::process::Command::new("mount")
-            .args(["-o", &format!("remount,{options}")])
-            .arg(&self.0)
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
 }
 
 #[test]

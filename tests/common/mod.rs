@@ -2,6 +2,7 @@
 //! run the real `homeswap` binary on it.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod mount;
 pub mod server;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,220 @@
+//! Admin API abuse: malformed and overlong tokens, a peer of another uid on
+//! the Unix socket, oversized and chunked bodies, a slowloris client, and a
+//! request flood on the scrape port while a swap runs. No one may swap who
+//! should not, and the sidecar keeps answering everyone else.
+#![cfg(feature = "failpoints")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use common::server::{http, parse_response};
+use common::Sandbox;
+
+const TOKEN: &str = "abuse-token-0123456789";
+
+fn swap_with_auth(server: &common::server::Server, auth: &str) -> u16 {
+    http(
+        server.admin.unwrap(),
+        "POST",
+        "/api/v1/swap",
+        &[("Authorization", auth)],
+        br#"{"to":"b"}"#,
+    )
+    .status
+}
+
+#[test]
+fn malformed_and_overlong_tokens_never_swap() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(None);
+    let long = format!("Bearer {}", "x".repeat(100_000));
+    let cases: [(&str, &[u16]); 8] = [
+        ("", &[401]),
+        ("Bearer", &[401]),
+        ("Basic YWJ1c2U6dG9rZW4=", &[401]),
+        // Trailing white space is not part of a header value: no token.
+        ("Bearer ", &[401]),
+        (&TOKEN[..TOKEN.len() - 1], &[401]),
+        (&format!("Bearer {}", &TOKEN[..TOKEN.len() - 1]), &[403]),
+        (&format!("Bearer {TOKEN}x"), &[403]),
+        // hyper refuses a header this size before the handler sees it.
+        (&long, &[403, 431]),
+    ];
+    for (auth, allowed) in cases {
+        let status = swap_with_auth(&server, auth);
+        assert!(
+            allowed.contains(&status),
+            "Authorization {:?}: {status}",
+            &auth[..auth.len().min(40)]
+        );
+    }
+    assert_eq!(s.active_target().unwrap(), s.home("a"), "nothing swapped");
+    // The scheme is case-insensitive (RFC 7235), the token is not.
+    assert_eq!(swap_with_auth(&server, &format!("bearer {TOKEN}")), 200);
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+    assert_eq!(
+        swap_with_auth(&server, &format!("Bearer {}", TOKEN.to_uppercase())),
+        403
+    );
+}
+
+#[test]
+#[ignore = "needs root (runs a client as uid 65534 with setpriv); run by .ci/run"]
+fn a_peer_of_another_uid_cannot_swap_through_the_admin_socket() {
+    let s = Sandbox::ready();
+    let socket = s.root().join("admin.sock");
+    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    let _server = s.serve(None);
+    common::wait_for("the socket", Duration::from_secs(10), || socket.exists());
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // Let uid 65534 reach the socket's directory.
+    std::fs::set_permissions(s.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let client = |sock: &std::path::Path| {
+        let out = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c"])
+            .arg(
+                "import socket, sys\n\
+                 s = socket.socket(socket.AF_UNIX)\n\
+                 try:\n    s.connect(sys.argv[1])\n\
+                 except PermissionError:\n    print('EACCES'); sys.exit(0)\n\
+                 s.sendall(b'POST /api/v1/swap HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 10\\r\\nConnection: close\\r\\n\\r\\n{\"to\":\"b\"}')\n\
+                 data = b''\n\
+                 while True:\n    chunk = s.recv(65536)\n    if not chunk: break\n    data += chunk\n\
+                 print(data.decode())\n",
+            )
+            .arg(sock)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Mode 0600: the kernel refuses the connection outright.
+    assert_eq!(client(&socket).trim(), "EACCES");
+    // Even if someone loosens the mode, the peer-uid check refuses.
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let answer = client(&socket);
+    let r = parse_response(answer.as_bytes());
+    assert_eq!(r.status, 403, "{answer}");
+    assert!(r.text().contains("peer uid 65534"), "{answer}");
+    assert_eq!(s.active_target().unwrap(), s.home("a"), "nothing swapped");
+}
+
+#[test]
+fn a_chunked_body_over_64_kib_gets_413_and_no_swap() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(None);
+    let mut stream = TcpStream::connect(server.admin.unwrap()).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/swap HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let chunk = vec![b' '; 8192];
+    for _ in 0..9 {
+        if write!(stream, "{:x}\r\n", chunk.len()).is_err()
+            || stream.write_all(&chunk).is_err()
+            || stream.write_all(b"\r\n").is_err()
+        {
+            break; // the server answered and closed early
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    assert_eq!(parse_response(&raw).status, 413);
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+}
+
+#[test]
+fn a_slowloris_client_is_cut_off_while_others_are_served() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(None);
+    let mut slow = Vec::new();
+    for addr in [server.addr, server.admin.unwrap()] {
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        slow.push(c);
+    }
+    // Trickle a header byte every 200 ms; the server must close the
+    // connections at its 10 s header deadline, not wait for them forever.
+    let start = Instant::now();
+    let mut served = 0;
+    let mut open = slow.len();
+    while open > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "slow connections still open after 20 s"
+        );
+        open = 0;
+        for c in &mut slow {
+            if c.write_all(b"X").is_ok() {
+                open += 1;
+            }
+        }
+        // Everyone else is served meanwhile.
+        assert_eq!(server.get("/healthz").status, 200);
+        served += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let took = start.elapsed();
+    eprintln!("slow connections closed after {took:?}; {served} probes answered meanwhile");
+    assert!(took >= Duration::from_secs(9), "closed too early: {took:?}");
+}
+
+#[test]
+fn a_request_flood_on_the_scrape_port_during_a_swap_is_answered_and_mutates_nothing() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let server = std::sync::Arc::new(s.serve(Some("swap::after_flip=sleep(500)")));
+    let swap = {
+        let server = server.clone();
+        std::thread::spawn(move || server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#))
+    };
+    let flooders: Vec<_> = (0..4)
+        .map(|_| {
+            let server = server.clone();
+            std::thread::spawn(move || {
+                let mut answers = 0;
+                for i in 0..100 {
+                    let r = match i % 4 {
+                        0 => server.get("/metrics"),
+                        1 => server.get("/readyz"),
+                        2 => server.get("/api/v1/status"),
+                        _ => http(server.addr, "POST", "/api/v1/swap", &[], br#"{"to":"a"}"#),
+                    };
+                    let expected: &[u16] = match i % 4 {
+                        1 => &[200, 503],
+                        3 => &[404],
+                        _ => &[200],
+                    };
+                    assert!(expected.contains(&r.status), "request {i}: {}", r.status);
+                    answers += 1;
+                }
+                answers
+            })
+        })
+        .collect();
+    let answered: usize = flooders.into_iter().map(|f| f.join().unwrap()).sum();
+    let r = swap.join().unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(answered, 400);
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+    let swaps = s
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "swap")
+        .count();
+    assert_eq!(
+        swaps, 2,
+        "Sandbox::ready's swap and the admin one, nothing else"
+    );
+}
