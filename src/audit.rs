@@ -48,6 +48,7 @@ pub struct AdoptCounts {
     /// Conflicting entries kept beside the target's under a new name.
     pub kept_both: usize,
     /// Where those kept-both entries are now, for an operator to compare.
+    #[serde(serialize_with = "crate::pathfmt::paths")]
     pub kept_both_files: Vec<std::path::PathBuf>,
     /// True when this run finished an adoption a crash had interrupted.
     pub resumed: bool,

@@ -16,7 +16,8 @@ pub struct IntentRecord {
     /// The account active before, if the active link was on one.
     pub from: Option<String>,
     /// What the active link held before (restored by a rollback); `None`
-    /// when there was no active link.
+    /// when there was no active link. Kept byte for byte.
+    #[serde(default, with = "crate::pathfmt::exact")]
     pub from_target: Option<PathBuf>,
     /// The account being swapped to.
     pub to: String,

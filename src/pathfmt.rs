@@ -69,6 +69,51 @@ impl serde::Serialize for Text<'_> {
     }
 }
 
+/// Lossless JSON for an optional path that must come back byte for byte
+/// (the intent record's previous target, which a rollback restores): its
+/// text when it is UTF-8, else its bytes as an array of numbers.
+pub mod exact {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::{Path, PathBuf};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Out<'a> {
+        Text(&'a str),
+        Bytes(&'a [u8]),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum In {
+        Text(String),
+        Bytes(Vec<u8>),
+    }
+
+    fn out(p: &Path) -> Out<'_> {
+        match p.to_str() {
+            Some(t) => Out::Text(t),
+            None => Out::Bytes(p.as_os_str().as_bytes()),
+        }
+    }
+
+    /// `serialize_with` for `Option<PathBuf>`.
+    pub fn serialize<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+        p.as_deref().map(out).serialize(s)
+    }
+
+    /// `deserialize_with` for `Option<PathBuf>`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+        Ok(Option::<In>::deserialize(d)?.map(|v| match v {
+            In::Text(t) => PathBuf::from(t),
+            In::Bytes(b) => PathBuf::from(OsStr::from_bytes(&b)),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +146,27 @@ mod tests {
             serde_json::to_string(&t).unwrap(),
             r#"{"a":"/x/new\nline","b":"/x/\\xff","c":["/y"]}"#
         );
+    }
+
+    #[test]
+    fn exact_paths_come_back_byte_for_byte() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct T {
+            #[serde(with = "exact")]
+            p: Option<PathBuf>,
+        }
+        for p in [
+            Some(PathBuf::from("/home/a")),
+            Some(PathBuf::from(OsStr::from_bytes(b"/x/\xff\n"))),
+            None,
+        ] {
+            let t = T { p };
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(serde_json::from_str::<T>(&json).unwrap(), t, "{json}");
+        }
+        let utf8 = T {
+            p: Some(PathBuf::from("/home/a")),
+        };
+        assert_eq!(serde_json::to_string(&utf8).unwrap(), r#"{"p":"/home/a"}"#);
     }
 }

@@ -244,3 +244,16 @@ fn read_only_commands_do_not_recover_a_swap_that_is_still_running() {
     assert!(!r.stderr.contains("recovered"), "{r:?}");
     assert_eq!(first.wait_with_output().unwrap().status.code(), Some(0));
 }
+
+#[test]
+fn a_rollback_restores_a_previous_target_that_is_not_utf8_byte_for_byte() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Sandbox::ready();
+    let odd = std::path::Path::new(std::ffi::OsStr::from_bytes(b"/tmp/\xff-old-home"));
+    std::fs::remove_file(s.active()).unwrap();
+    std::os::unix::fs::symlink(odd, s.active()).unwrap();
+    let r = s.run_with(&["swap", "b"], "swap::ensure=return");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(s.active_target().unwrap(), odd);
+    assert!(!intent_file(&s).exists());
+}

@@ -295,3 +295,40 @@ fn a_home_on_a_read_only_file_system_is_reported_and_a_swap_to_it_changes_nothin
     assert!(!s.state().join("latch.json").exists());
     drop(mount);
 }
+
+#[test]
+fn a_swap_away_from_an_active_link_that_is_not_utf8_works_and_reports_it() {
+    let s = Sandbox::ready();
+    let odd = Path::new(OsStr::from_bytes(b"/tmp/\xff-old-home"));
+    std::fs::remove_file(s.active()).unwrap();
+    symlink(odd, s.active()).unwrap();
+    let r = run_bounded(&s, &["status", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    serde_json::from_str::<serde_json::Value>(&r.stdout).expect("valid JSON");
+    let r = run_bounded(&s, &["swap", "b"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+}
+
+#[test]
+fn adopt_keeps_both_copies_of_a_file_whose_name_is_not_utf8() {
+    let s = Sandbox::ready();
+    let name = OsStr::from_bytes(b"t-\xfe\n.jsonl");
+    let real = s.link("b", "projects");
+    std::fs::remove_file(&real).unwrap();
+    std::fs::create_dir(&real).unwrap();
+    std::fs::write(real.join(name), b"ours").unwrap();
+    std::fs::write(s.shared().join("projects").join(name), b"theirs").unwrap();
+    let r = run_bounded(&s, &["adopt", "b", "--keep-both"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // Every line of the report is one line: the newline in the name is escaped.
+    assert!(r.stdout.contains("t-\\xfe\\n.adopted-b-"), "{r:?}");
+    let target = snapshot(&s.shared().join("projects"));
+    let contents: Vec<&common::Entry> = target.values().collect();
+    assert!(contents.contains(&&common::Entry::File(b"ours".to_vec())));
+    assert!(contents.contains(&&common::Entry::File(b"theirs".to_vec())));
+    let audit = s.audit();
+    let last = audit.last().unwrap();
+    assert_eq!(last["action"], "adopt");
+    assert_eq!(last["adopt"]["kept_both"], 1);
+}

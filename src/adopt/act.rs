@@ -48,7 +48,7 @@ pub(crate) enum ActError {
     #[error(transparent)]
     Fs(#[from] FsError),
     /// A conflict appeared after the plan (and `--keep-both` is off).
-    #[error("{} and {} differ ({clash}); they did not when the plan was made", ours.display(), theirs.display())]
+    #[error("{} and {} differ ({clash}); they did not when the plan was made", crate::pathfmt::shown(&ours), crate::pathfmt::shown(&theirs))]
     NewConflict {
         /// The account's entry.
         ours: PathBuf,
@@ -359,7 +359,10 @@ fn copy_file(
         return Err(FsError::new(
             "verify the copy",
             tmp_path,
-            std::io::Error::other(format!("its bytes differ from {}", src_path.display())),
+            std::io::Error::other(format!(
+                "its bytes differ from {}",
+                crate::pathfmt::shown(&src_path)
+            )),
         ));
     }
     Ok(())

@@ -24,7 +24,7 @@ pub struct AdoptJournal {
     pub stamp: String,
     /// The kept-both entries so far, each recorded before it is moved, so
     /// that the run which finishes still tells the operator about them.
-    #[serde(default)]
+    #[serde(default, serialize_with = "crate::pathfmt::paths")]
     pub kept_both: Vec<PathBuf>,
     /// RFC 3339 start time.
     pub started: String,
