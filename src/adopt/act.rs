@@ -48,7 +48,11 @@ pub(crate) enum ActError {
     #[error(transparent)]
     Fs(#[from] FsError),
     /// A conflict appeared after the plan (and `--keep-both` is off).
-    #[error("{} and {} differ ({clash}); they did not when the plan was made", crate::pathfmt::shown(&ours), crate::pathfmt::shown(&theirs))]
+    #[error(
+        "{} and {} differ ({clash}); they did not when the plan was made",
+        crate::pathfmt::shown(ours),
+        crate::pathfmt::shown(theirs)
+    )]
     NewConflict {
         /// The account's entry.
         ours: PathBuf,

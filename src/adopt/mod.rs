@@ -127,7 +127,7 @@ pub enum AdoptError {
         latch: Box<LatchRecord>,
     },
     /// The account is the active one; nothing was changed.
-    #[error("adopt {account} refused: {account} is the active account ({}), and a live session may be writing into its directories; swap to another account first, or pass --force-active if no session is running", crate::pathfmt::shown(&.active_link))]
+    #[error("adopt {account} refused: {account} is the active account ({}), and a live session may be writing into its directories; swap to another account first, or pass --force-active if no session is running", crate::pathfmt::shown(active_link))]
     Active {
         /// The account.
         account: String,
@@ -162,7 +162,7 @@ pub enum AdoptError {
     },
     /// Stopped part-way: some entries moved, the rest still in the
     /// account. The journal stays; a re-run finishes.
-    #[error("adopt {account}: stopped part-way{}: {}; nothing is lost (every entry is in the account or in the target); fix that, then run 'homeswap adopt {account}' again to finish (journal {})", .link.as_deref().map(|l| format!(" in {l}")).unwrap_or_default(), Joined(.errors), crate::pathfmt::shown(&.journal))]
+    #[error("adopt {account}: stopped part-way{}: {}; nothing is lost (every entry is in the account or in the target); fix that, then run 'homeswap adopt {account}' again to finish (journal {})", .link.as_deref().map(|l| format!(" in {l}")).unwrap_or_default(), Joined(.errors), crate::pathfmt::shown(journal))]
     Stopped {
         /// The account.
         account: String,

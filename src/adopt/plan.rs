@@ -87,8 +87,8 @@ impl fmt::Display for Clash {
             Clash::DifferentLinks { ours, theirs } => write!(
                 f,
                 "both are symlinks, to {} and {}",
-                crate::pathfmt::shown(&ours),
-                crate::pathfmt::shown(&theirs)
+                crate::pathfmt::shown(ours),
+                crate::pathfmt::shown(theirs)
             ),
             Clash::Types { ours, theirs } => {
                 write!(f, "{ours} in the account, {theirs} in the target")
