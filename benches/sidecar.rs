@@ -191,7 +191,8 @@ struct WrkRun {
     requests_per_sec: f64,
     p50: Duration,
     p99: Duration,
-    errors: bool,
+    /// wrk's error lines (socket errors, non-2xx answers); empty if none.
+    errors: String,
 }
 
 /// `wrk --latency` against `url`.
@@ -225,7 +226,12 @@ fn wrk(url: &str, threads: u32, connections: u32, seconds: u32) -> WrkRun {
             .unwrap_or_else(|| panic!("no Requests/sec in wrk's output: {text}")),
         p50: latency("50%"),
         p99: latency("99%"),
-        errors: text.contains("Non-2xx") || text.contains("Socket errors"),
+        errors: text
+            .lines()
+            .filter(|l| l.contains("Non-2xx") || l.contains("Socket errors"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("; "),
     }
 }
 
@@ -342,13 +348,18 @@ fn scrape_vs_node_exporter(opts: &Opts) {
                 connections,
                 seconds,
             );
-            assert!(!r.errors, "{name}: wrk saw errors");
+            assert!(r.requests_per_sec > 0.0, "{name}: no request answered");
             raw.push(vec![
                 format!("{}", round + 1),
                 name.to_string(),
                 format!("{:.0}", r.requests_per_sec),
                 ms(r.p50),
                 ms(r.p99),
+                if r.errors.is_empty() {
+                    "none".to_string()
+                } else {
+                    r.errors.clone()
+                },
             ]);
             runs[i].push(r);
         }
@@ -375,7 +386,7 @@ fn scrape_vs_node_exporter(opts: &Opts) {
         &format!(
             "scrape /metrics: wrk -t{threads} -c{connections} -d{seconds}s, {rounds} round(s) each, alternating"
         ),
-        &["round", "server", "req/s", "p50 ms", "p99 ms"],
+        &["round", "server", "req/s", "p50 ms", "p99 ms", "wrk errors"],
         &raw,
     );
     table(
@@ -433,6 +444,16 @@ fn wait_for_health(addr: SocketAddr, healthy: bool, limit: Duration) -> Duration
     }
 }
 
+/// Whether strace can run a traced child here (containers may forbid ptrace).
+fn strace_works() -> bool {
+    Command::new("strace")
+        .args(["-f", "-qq", "-o", "/dev/null", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn detection_latency(opts: &Opts) {
     let (notified_trials, interval_trials) = if opts.smoke { (3, 2) } else { (60, 30) };
     let mut rows = Vec::new();
@@ -445,6 +466,13 @@ fn detection_latency(opts: &Opts) {
             "1s",
         ),
     ] {
+        if without_inotify && !strace_works() {
+            rows.push(vec![
+                path.to_string(),
+                "skipped: strace cannot trace here (no ptrace)".into(),
+            ]);
+            continue;
+        }
         let layout = Layout::new(2, true);
         layout.add_serve(interval);
         let (_sidecar, addr) = serve(&layout, without_inotify);

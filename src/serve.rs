@@ -252,21 +252,28 @@ async fn validation_loop(
 ) {
     loop {
         let interval = sidecar.context().config.serve.interval;
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+        let notified = tokio::select! {
+            _ = tokio::time::sleep(interval) => false,
             _ = sidecar.validate_now.notified() => {
                 tokio::time::sleep(COALESCE).await;
                 // The validation below sees whatever the burst changed, so a
                 // wake-up stored during the pause would only validate again.
                 forget_stored_wakeup(&sidecar.validate_now).await;
+                true
             }
             _ = stop.changed() => return,
-        }
-        let s = sidecar.clone();
-        let _ = tokio::task::spawn_blocking(move || s.revalidate()).await;
-        if let Some(w) = &watcher {
-            w.refresh(&sidecar.context().config);
-        }
+        };
+        let (s, w) = (sidecar.clone(), watcher.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            let changed = s.revalidate_changed();
+            // New directories to watch appear only with a notification or a
+            // changed report; an unchanged periodic pass skips the re-adding
+            // of every watch (thousands of path lookups at 1,000 accounts).
+            if let Some(w) = w.filter(|_| notified || changed) {
+                w.refresh(&s.context().config);
+            }
+        })
+        .await;
     }
 }
 

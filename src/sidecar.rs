@@ -122,6 +122,16 @@ impl Sidecar {
     /// Validates everything, updates the metrics and the snapshot, and logs
     /// what changed since the previous validation.
     pub fn revalidate(&self) -> Snapshot {
+        self.validate_and_record().0
+    }
+
+    /// [`Sidecar::revalidate`], answering whether the report differs from
+    /// the previous one (true for the first).
+    pub fn revalidate_changed(&self) -> bool {
+        self.validate_and_record().1
+    }
+
+    fn validate_and_record(&self) -> (Snapshot, bool) {
         let ctx = self.context();
         let start = Instant::now();
         let report = validate_all(&ctx.config);
@@ -143,7 +153,8 @@ impl Sidecar {
             .replace(snapshot.clone());
         log_changes(previous.as_ref(), &snapshot);
         self.beat();
-        snapshot
+        let changed = previous.is_none_or(|p| p.report != snapshot.report);
+        (snapshot, changed)
     }
 
     /// Swaps through the library's one swap function, then records the
