@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::Sandbox;
 use homeswap::config::Config;
+use homeswap::links::LinkState;
 
 fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -157,15 +158,7 @@ fn the_dashboard_shows_what_the_issue_asks_for() {
         .find(|p| p["type"] == "table")
         .expect("a link health table");
     let overrides = table["fieldConfig"]["overrides"].to_string();
-    for state in [
-        "ok",
-        "missing",
-        "target_missing",
-        "divergent",
-        "not_a_link",
-        "home_missing",
-        "error",
-    ] {
+    for state in LinkState::ALL.map(LinkState::as_str) {
         assert!(
             overrides.contains(&format!("\"{state}\"")),
             "state {state} has no colour"
