@@ -4,7 +4,8 @@
 //!
 //! - `validate_all` at 2, 100, 1,000 and 10,000 homes × 3 links, against a
 //!   loop of `lstat` + `readlink` on the same entries (and that loop plus
-//!   the `stat` of the target that tells `ok` from `target_missing`);
+//!   the `stat` of the target that tells `ok` from `target_missing`), and
+//!   the sidecar's whole pass (validation, metrics, snapshot, change log);
 //! - swap latency, warm (links present) and cold (links to create), and
 //!   the rollback, against the bare flip and link syscalls.
 //!
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use homeswap::atomic::replace_symlink;
 use homeswap::context::Context;
 use homeswap::links::ensure_account;
+use homeswap::sidecar::Sidecar;
 use homeswap::swap::{swap, SwapError};
 use homeswap::validate::validate_all;
 use nix::libc;
@@ -103,19 +105,25 @@ fn validate_scaling(opts: &Opts) {
             report.problems()
         );
         let reps = (20_000 / n as u32).clamp(1, 2_000);
+        let sidecar = Sidecar::new(&layout.config_path, layout.config());
         let (mut floor, mut floor_stat, mut validate) = (Vec::new(), Vec::new(), Vec::new());
+        let mut revalidate = Vec::new();
         for _ in 0..samples {
             floor.push(time_per_run(reps, || floor_pass(&entries, &targets, false)));
             validate.push(time_per_run(reps, || {
                 black_box(validate_all(&config));
             }));
             floor_stat.push(time_per_run(reps, || floor_pass(&entries, &targets, true)));
+            revalidate.push(time_per_run(reps, || {
+                black_box(sidecar.revalidate_changed());
+            }));
         }
         let (f, fs, v) = (
             percentile(&floor, 50.0),
             percentile(&floor_stat, 50.0),
             percentile(&validate, 50.0),
         );
+        let r = percentile(&revalidate, 50.0);
         let links = (n * LINKS.len()) as u32;
         let per_link = v / links;
         let growth = match per_link_at_100 {
@@ -133,6 +141,7 @@ fn validate_scaling(opts: &Opts) {
             format!("{:.2}×", v.as_secs_f64() / f.as_secs_f64()),
             us(fs),
             format!("{:.2}×", v.as_secs_f64() / fs.as_secs_f64()),
+            us(r),
             format!("{:.3}", per_link.as_secs_f64() * 1e6),
             growth,
         ]);
@@ -146,6 +155,7 @@ fn validate_scaling(opts: &Opts) {
             "ratio",
             "floor +stat(target) µs",
             "ratio",
+            "sidecar pass µs",
             "validate µs/link",
             "µs/link vs 100 homes",
         ],
