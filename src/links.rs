@@ -227,8 +227,42 @@ fn file_kind(mode: u32) -> &'static str {
     }
 }
 
-/// Classifies one link, given its home's descriptor.
-fn check_link(account: &str, home: &Path, home_fd: &OwnedFd, req: &RequiredLink) -> LinkReport {
+/// What a correct link's target makes of it: `ok`, `target_missing` or
+/// `error`. The same for every home, so a full validation looks at each
+/// target once, not once per home.
+#[derive(Debug, Clone)]
+struct TargetCheck {
+    state: LinkState,
+    detail: Option<String>,
+}
+
+fn check_target(req: &RequiredLink) -> TargetCheck {
+    let (state, detail) = match std::fs::metadata(&req.target) {
+        Ok(m) if m.is_dir() => (LinkState::Ok, None),
+        Ok(_) => (
+            LinkState::Error,
+            Some(format!(
+                "the target {} exists but is not a directory; move it aside so 'homeswap ensure' can create the directory",
+                shown(&req.target)
+            )),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (LinkState::TargetMissing, None),
+        Err(e) => (
+            LinkState::Error,
+            Some(FsError::new("inspect the target", &req.target, e).to_string()),
+        ),
+    };
+    TargetCheck { state, detail }
+}
+
+/// Classifies one link, given its home's descriptor and its target's check.
+fn check_link(
+    account: &str,
+    home: &Path,
+    home_fd: &OwnedFd,
+    req: &RequiredLink,
+    target: &TargetCheck,
+) -> LinkReport {
     let path = home.join(&req.name);
     let mut report = LinkReport {
         account: account.to_string(),
@@ -272,32 +306,41 @@ fn check_link(account: &str, home: &Path, home_fd: &OwnedFd, req: &RequiredLink)
         report.points_to = Some(held);
         return report;
     }
-    match std::fs::metadata(&req.target) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            report.state = LinkState::Error;
-            report.detail = Some(format!(
-                "the target {} exists but is not a directory; move it aside so 'homeswap ensure' can create the directory",
-                shown(&req.target)
-            ));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            report.state = LinkState::TargetMissing
-        }
-        Err(e) => {
-            report.state = LinkState::Error;
-            report.detail = Some(FsError::new("inspect the target", &req.target, e).to_string());
-        }
-    }
+    report.state = target.state;
+    report.detail = target.detail.clone();
     report
 }
 
 /// Checks every required link of one account; read-only.
 pub fn check_account(account: &str, home: &Path, shared: &SharedLinks) -> AccountReport {
+    let targets: Vec<TargetCheck> = shared.links().map(|r| check_target(&r)).collect();
+    check_account_against(account, home, shared, &targets)
+}
+
+/// Checks every required link of every `(account, home)`; read-only. Each
+/// shared target is looked at once for all of them.
+pub fn check_accounts<'a>(
+    accounts: impl IntoIterator<Item = (&'a str, &'a Path)>,
+    shared: &SharedLinks,
+) -> Vec<AccountReport> {
+    let targets: Vec<TargetCheck> = shared.links().map(|r| check_target(&r)).collect();
+    accounts
+        .into_iter()
+        .map(|(account, home)| check_account_against(account, home, shared, &targets))
+        .collect()
+}
+
+fn check_account_against(
+    account: &str,
+    home: &Path,
+    shared: &SharedLinks,
+    targets: &[TargetCheck],
+) -> AccountReport {
     let links = match open_home(home) {
         Home::Open(fd) => shared
             .links()
-            .map(|r| check_link(account, home, &fd, &r))
+            .zip(targets)
+            .map(|(r, t)| check_link(account, home, &fd, &r, t))
             .collect(),
         Home::Unusable(state, detail) => shared
             .links()
@@ -501,7 +544,7 @@ pub fn ensure_account(
                 _ => Ok(()),
             };
             let after = match &home_fd {
-                Some(fd) => check_link(account, home, fd, &req),
+                Some(fd) => check_link(account, home, fd, &req, &check_target(&req)),
                 None => before.clone(),
             };
             EnsureStep {

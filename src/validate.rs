@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::active::ActiveLink;
 use crate::config::Config;
-use crate::links::{check_account, AccountReport};
+use crate::links::{check_accounts, AccountReport};
 
 /// The result of one full validation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,10 +45,12 @@ impl ValidationReport {
 pub fn validate_all(config: &Config) -> ValidationReport {
     ValidationReport {
         active: ActiveLink::read(config),
-        accounts: config
-            .accounts
-            .iter()
-            .map(|(name, home)| check_account(name, home, &config.shared))
-            .collect(),
+        accounts: check_accounts(
+            config
+                .accounts
+                .iter()
+                .map(|(name, home)| (name.as_str(), home.as_path())),
+            &config.shared,
+        ),
     }
 }
