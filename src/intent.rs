@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic;
-use crate::fserror::{FsContext, FsError};
+use crate::fserror::FsError;
 use crate::state::StateDir;
 
 /// A swap in progress.
@@ -32,22 +32,16 @@ pub struct IntentRecord {
 impl IntentRecord {
     /// Writes the record durably before the flip.
     pub fn write(&self, state: &StateDir) -> Result<(), FsError> {
-        state.create()?;
-        let bytes = serde_json::to_vec_pretty(self).expect("intent records always serialize");
-        atomic::write_file(&state.intent(), &bytes, 0o600)
+        state.write_record(&state.intent(), "write the intent record", self)
     }
 
     /// Reads the record left by an unfinished swap, if any.
     pub fn read(state: &StateDir) -> Result<Option<IntentRecord>, FsError> {
-        let path = state.intent();
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(std::io::Error::other)
-                .fs("parse the intent record", &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(FsError::new("read the intent record", &path, e)),
-        }
+        StateDir::read_record(
+            &state.intent(),
+            "read the intent record",
+            "parse the intent record",
+        )
     }
 
     /// Removes the record when the swap has ended.

@@ -89,9 +89,7 @@ impl PartialSwapLatch {
             &path,
             std::io::Error::other("failpoint latch::write")
         )));
-        self.state.create()?;
-        let bytes = serde_json::to_vec_pretty(record).expect("latch records always serialize");
-        atomic::write_file(&path, &bytes, 0o600)
+        self.state.write_record(&path, "write the latch", record)
     }
 
     /// Clears the latch on disk and in memory. The caller has checked that

@@ -4,6 +4,10 @@
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::atomic;
 use crate::fserror::{FsContext, FsError};
 
 /// Paths inside `state_dir`.
@@ -57,5 +61,38 @@ impl StateDir {
             .mode(0o700)
             .create(&self.dir)
             .fs("create the state directory", &self.dir)
+    }
+
+    /// Writes a record as JSON at `path`, one of this directory's files,
+    /// durably and privately (temp + rename + fsync, mode 0600). `op` says
+    /// what is done in errors, e.g. "write the intent record".
+    pub fn write_record<T: Serialize>(
+        &self,
+        path: &Path,
+        op: &'static str,
+        record: &T,
+    ) -> Result<(), FsError> {
+        self.create()?;
+        let bytes = serde_json::to_vec_pretty(record)
+            .map_err(std::io::Error::other)
+            .fs(op, path)?;
+        atomic::write_file(path, &bytes, 0o600)
+    }
+
+    /// Reads a record written by [`Self::write_record`]; `None` when there
+    /// is none.
+    pub fn read_record<T: DeserializeOwned>(
+        path: &Path,
+        read_op: &'static str,
+        parse_op: &'static str,
+    ) -> Result<Option<T>, FsError> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(std::io::Error::other)
+                .fs(parse_op, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(FsError::new(read_op, path, e)),
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic;
-use crate::fserror::{FsContext, FsError};
+use crate::fserror::FsError;
 use crate::state::StateDir;
 
 /// An adoption in progress.
@@ -35,22 +35,16 @@ pub struct AdoptJournal {
 impl AdoptJournal {
     /// Writes the journal durably (atomically replacing an older one).
     pub fn write(&self, state: &StateDir) -> Result<(), FsError> {
-        state.create()?;
-        let bytes = serde_json::to_vec_pretty(self).expect("journals always serialize");
-        atomic::write_file(&state.adopt_journal(), &bytes, 0o600)
+        state.write_record(&state.adopt_journal(), "write the adoption journal", self)
     }
 
     /// Reads the journal an interrupted adoption left, if any.
     pub fn read(state: &StateDir) -> Result<Option<AdoptJournal>, FsError> {
-        let path = state.adopt_journal();
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(std::io::Error::other)
-                .fs("parse the adoption journal", &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(FsError::new("read the adoption journal", &path, e)),
-        }
+        StateDir::read_record(
+            &state.adopt_journal(),
+            "read the adoption journal",
+            "parse the adoption journal",
+        )
     }
 
     /// Removes the journal once the adoption is complete.
