@@ -332,3 +332,83 @@ fn adopt_keeps_both_copies_of_a_file_whose_name_is_not_utf8() {
     assert_eq!(last["action"], "adopt");
     assert_eq!(last["adopt"]["kept_both"], 1);
 }
+
+#[test]
+fn adopt_never_follows_a_subdirectory_swapped_for_a_symlink_while_it_runs() {
+    // The real directory holds `sub/` with transcripts; another thread keeps
+    // swapping `sub` for a symlink into `outside` (which holds a canary) and
+    // back. adopt walks and moves through descriptors opened without
+    // following links, so it may move the symlink itself or report the
+    // change, but it must never move, copy or remove anything in `outside`,
+    // and no transcript may be lost.
+    let out_canary = b"outside: not homeswap's".to_vec();
+    for round in 0..30 {
+        let s = Sandbox::ready();
+        let out = outside(&s);
+        std::fs::write(out.join("canary.jsonl"), &out_canary).unwrap();
+        let real = s.link("b", "projects");
+        std::fs::remove_file(&real).unwrap();
+        std::fs::create_dir_all(real.join("sub")).unwrap();
+        let mut planted = Vec::new();
+        for i in 0..50 {
+            let bytes = format!("transcript {round}/{i}").into_bytes();
+            std::fs::write(real.join("sub").join(format!("t{i}.jsonl")), &bytes).unwrap();
+            planted.push(bytes);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let racer = {
+            let (stop, sub, aside, out) = (
+                stop.clone(),
+                real.join("sub"),
+                s.root().join("sub-aside"),
+                out.clone(),
+            );
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if std::fs::rename(&sub, &aside).is_ok() {
+                        let _ = symlink(&out, &sub);
+                        std::thread::yield_now();
+                        let _ = std::fs::remove_file(&sub);
+                        let _ = std::fs::rename(&aside, &sub);
+                    } else {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        };
+        let r = run_bounded(&s, &["adopt", "b", "--keep-both"]);
+        stop.store(true, Ordering::Relaxed);
+        racer.join().unwrap();
+        assert!(matches!(r.code, 0 | 1), "round {round}: {r:?}");
+        // Nothing outside was touched: only the canary is there.
+        let outside_now = snapshot(&out);
+        assert_eq!(outside_now.len(), 1, "round {round}: {outside_now:?}");
+        assert_eq!(
+            std::fs::read(out.join("canary.jsonl")).unwrap(),
+            out_canary,
+            "round {round}"
+        );
+        // Every transcript is somewhere: still in the account, moved into the
+        // target, or in the racer's aside directory when it was stopped.
+        let mut found: Vec<Vec<u8>> = [
+            s.root().join("home-b"),
+            s.shared(),
+            s.root().join("sub-aside"),
+        ]
+        .iter()
+        .flat_map(|d| snapshot(d).into_values())
+        .filter_map(|e| match e {
+            common::Entry::File(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+        found.sort();
+        for bytes in &planted {
+            assert!(
+                found.binary_search(bytes).is_ok(),
+                "round {round}: lost {:?}; adopt said {r:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+}
