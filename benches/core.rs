@@ -19,12 +19,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use homeswap::atomic::replace_symlink;
-use homeswap::context::Context;
+use homeswap::fs::atomic::replace_symlink;
 use homeswap::links::ensure_account;
+use homeswap::links::validate::validate_all;
+use homeswap::ops::context::Context;
+use homeswap::ops::swap::{swap, SwapError};
 use homeswap::sidecar::Sidecar;
-use homeswap::swap::{swap, SwapError};
-use homeswap::validate::validate_all;
 use nix::libc;
 use support::{percentile, table, us, Layout, Opts, LINKS};
 

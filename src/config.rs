@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::shared::{self, SharedLinks};
+use crate::links::shared::{self, SharedLinks};
 
 /// Environment variable read when `--config` is not given.
 pub const CONFIG_ENV: &str = "HOMESWAP_CONFIG";

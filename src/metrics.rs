@@ -28,8 +28,8 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
+use crate::links::validate::ValidationReport;
 use crate::links::LinkState;
-use crate::validate::ValidationReport;
 
 /// The exposition format's content type.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -473,7 +473,7 @@ mod tests {
         std::os::unix::fs::symlink("/elsewhere", root.join("b").join("session-env")).unwrap();
         std::os::unix::fs::symlink(root.join("a"), root.join("active")).unwrap();
         std::fs::remove_dir(root.join("c-1")).unwrap();
-        let report = crate::validate::validate_all(&config);
+        let report = crate::links::validate::validate_all(&config);
         let accounts: Vec<String> = config.accounts.keys().cloned().collect();
 
         let m = Metrics::new();

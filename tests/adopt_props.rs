@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use common::{snapshot, Entry};
 use homeswap::adopt::{adopt, AdoptError, AdoptRequest};
 use homeswap::config::Config;
-use homeswap::context::Context;
+use homeswap::ops::context::Context;
 use proptest::prelude::*;
 
 /// One entry of a generated tree.

@@ -7,8 +7,8 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use common::{snapshot, Entry};
+use homeswap::links::shared::SharedLinks;
 use homeswap::links::{check_account, ensure_account, LinkState};
-use homeswap::shared::SharedLinks;
 use proptest::prelude::*;
 
 /// What sits at one `<home>/N` before ensure runs.

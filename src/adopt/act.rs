@@ -34,7 +34,7 @@ use super::journal::AdoptJournal;
 use super::plan::{
     decide, list, open_file, open_subdir, read_link, same_bytes, stat_entry, Decision, Kind, Level,
 };
-use crate::fserror::{FsContext, FsError};
+use crate::fs::error::{FsContext, FsError};
 use crate::state::StateDir;
 
 /// Marks the temporary copies made across file systems, so that a re-run
@@ -50,8 +50,8 @@ pub(crate) enum ActError {
     /// A conflict appeared after the plan (and `--keep-both` is off).
     #[error(
         "{} and {} differ ({clash}); they did not when the plan was made",
-        crate::pathfmt::shown(ours),
-        crate::pathfmt::shown(theirs)
+        crate::fs::pathfmt::shown(ours),
+        crate::fs::pathfmt::shown(theirs)
     )]
     NewConflict {
         /// The account's entry.
@@ -365,7 +365,7 @@ fn copy_file(
             tmp_path,
             std::io::Error::other(format!(
                 "its bytes differ from {}",
-                crate::pathfmt::shown(&src_path)
+                crate::fs::pathfmt::shown(&src_path)
             )),
         ));
     }
@@ -447,7 +447,7 @@ fn after_move(dest: &Path) -> Result<(), FsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::atomic::open_dir;
+    use crate::fs::atomic::open_dir;
 
     #[test]
     fn kept_names_keep_the_extension_last() {

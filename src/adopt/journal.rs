@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic;
-use crate::fserror::FsError;
+use crate::fs::atomic;
+use crate::fs::error::FsError;
 use crate::state::StateDir;
 
 /// An adoption in progress.
@@ -24,7 +24,7 @@ pub struct AdoptJournal {
     pub stamp: String,
     /// The kept-both entries so far, each recorded before it is moved, so
     /// that the run which finishes still tells the operator about them.
-    #[serde(default, serialize_with = "crate::pathfmt::paths")]
+    #[serde(default, serialize_with = "crate::fs::pathfmt::paths")]
     pub kept_both: Vec<PathBuf>,
     /// RFC 3339 start time.
     pub started: String,

@@ -48,14 +48,14 @@ use nix::sys::stat::Mode;
 use nix::unistd::fsync;
 use serde::Serialize;
 
-use crate::active::ActiveLink;
-use crate::atomic::{self, open_dir};
-use crate::audit::{self, now_rfc3339, AdoptCounts, AuditEntry};
-use crate::context::Context;
-use crate::fserror::{FsContext, FsError, Joined};
-use crate::latch::LatchRecord;
+use crate::fs::atomic::{self, open_dir};
+use crate::fs::error::{FsContext, FsError, Joined};
+use crate::links::active::ActiveLink;
 use crate::links::{check_account, ensure_account, LinkState, TARGET_DIR_MODE};
-use crate::lock::{LockError, StateLock};
+use crate::ops::context::Context;
+use crate::state::audit::{self, now_rfc3339, AdoptCounts, AuditEntry};
+use crate::state::latch::LatchRecord;
+use crate::state::lock::{LockError, StateLock};
 
 use act::{Act, ActError};
 use journal::AdoptJournal;
@@ -127,7 +127,7 @@ pub enum AdoptError {
         latch: Box<LatchRecord>,
     },
     /// The account is the active one; nothing was changed.
-    #[error("adopt {account} refused: {account} is the active account ({}), and a live session may be writing into its directories; swap to another account first, or pass --force-active if no session is running", crate::pathfmt::shown(active_link))]
+    #[error("adopt {account} refused: {account} is the active account ({}), and a live session may be writing into its directories; swap to another account first, or pass --force-active if no session is running", crate::fs::pathfmt::shown(active_link))]
     Active {
         /// The account.
         account: String,
@@ -162,7 +162,7 @@ pub enum AdoptError {
     },
     /// Stopped part-way: some entries moved, the rest still in the
     /// account. The journal stays; a re-run finishes.
-    #[error("adopt {account}: stopped part-way{}: {}; nothing is lost (every entry is in the account or in the target); fix that, then run 'homeswap adopt {account}' again to finish (journal {})", .link.as_deref().map(|l| format!(" in {l}")).unwrap_or_default(), Joined(.errors), crate::pathfmt::shown(journal))]
+    #[error("adopt {account}: stopped part-way{}: {}; nothing is lost (every entry is in the account or in the target); fix that, then run 'homeswap adopt {account}' again to finish (journal {})", .link.as_deref().map(|l| format!(" in {l}")).unwrap_or_default(), Joined(.errors), crate::fs::pathfmt::shown(journal))]
     Stopped {
         /// The account.
         account: String,
@@ -210,8 +210,8 @@ pub fn conflicts(plan: &[LinkPlan]) -> Vec<String> {
                 plan::ItemAction::Conflict { clash, .. } => format!(
                     "{}: conflict: {} and {}: {clash}",
                     l.link,
-                    crate::pathfmt::shown(&l.real.join(&c.path)),
-                    crate::pathfmt::shown(&l.target.join(&c.path))
+                    crate::fs::pathfmt::shown(&l.real.join(&c.path)),
+                    crate::fs::pathfmt::shown(&l.target.join(&c.path))
                 ),
                 _ => unreachable!("conflicts() yields conflicts"),
             })
@@ -399,7 +399,7 @@ fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError>
                             "account {}: {}: the target {} exists but is not a directory; move it aside first",
                             r.account,
                             link.link,
-                            crate::pathfmt::shown(&link.expected)
+                            crate::fs::pathfmt::shown(&link.expected)
                         ));
                     }
                 }
@@ -408,14 +408,14 @@ fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError>
                 "account {}: {}: {} is a directory too and would be left unlinked; add --link {} or leave out --link",
                 r.account,
                 link.link,
-                crate::pathfmt::shown(&link.path),
+                crate::fs::pathfmt::shown(&link.path),
                 link.link
             )),
             LinkState::NotALink => problems.push(format!(
                 "account {}: {}: {} is {}, not a directory; adopt moves directories only: move it aside by hand, then run 'homeswap adopt {}'",
                 r.account,
                 link.link,
-                crate::pathfmt::shown(&link.path),
+                crate::fs::pathfmt::shown(&link.path),
                 link.detail.as_deref().unwrap_or("not a directory"),
                 r.account
             )),
@@ -502,8 +502,8 @@ fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError>
             format!(
                 "{}: created the link {} -> {}",
                 s.before.link,
-                crate::pathfmt::shown(&s.before.path),
-                crate::pathfmt::shown(&s.before.expected)
+                crate::fs::pathfmt::shown(&s.before.path),
+                crate::fs::pathfmt::shown(&s.before.expected)
             )
         })
         .collect();

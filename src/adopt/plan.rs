@@ -20,7 +20,7 @@ use nix::fcntl::{openat, readlinkat, AtFlags, OFlag};
 use nix::sys::stat::{fstat, fstatat, FileStat, Mode, SFlag};
 use serde::Serialize;
 
-use crate::fserror::{FsContext, FsError};
+use crate::fs::error::{FsContext, FsError};
 
 /// What kind of entry sits at a path (symlinks not followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,8 +87,8 @@ impl fmt::Display for Clash {
             Clash::DifferentLinks { ours, theirs } => write!(
                 f,
                 "both are symlinks, to {} and {}",
-                crate::pathfmt::shown(ours),
-                crate::pathfmt::shown(theirs)
+                crate::fs::pathfmt::shown(ours),
+                crate::fs::pathfmt::shown(theirs)
             ),
             Clash::Types { ours, theirs } => {
                 write!(f, "{ours} in the account, {theirs} in the target")

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::latch::PartialSwapLatch;
-use crate::lock::LOCK_TIMEOUT;
+use crate::state::latch::PartialSwapLatch;
+use crate::state::lock::LOCK_TIMEOUT;
 use crate::state::StateDir;
 
 /// The configuration and state every operation works on.

@@ -1,14 +1,19 @@
 //! The state directory: where the lock, the intent record, the latch, the
 //! adoption journal and the audit log live. Only this module knows the file names.
 
+pub mod audit;
+pub mod intent;
+pub mod latch;
+pub mod lock;
+
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::atomic;
-use crate::fserror::{FsContext, FsError};
+use crate::fs::atomic;
+use crate::fs::error::{FsContext, FsError};
 
 /// Paths inside `state_dir`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,11 +7,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
-use crate::context::Context;
 use crate::links::ensure_account;
-use crate::serve::{self, bind_tcp, Listeners, ServeError};
-use crate::swap;
-use crate::token::AdminToken;
+use crate::ops::context::Context;
+use crate::ops::swap;
+use crate::sidecar::serve::{self, bind_tcp, Listeners, ServeError};
+use crate::sidecar::token::AdminToken;
 
 /// The ports the demo tries first (the contract's defaults).
 const PREFERRED: [&str; 2] = ["127.0.0.1:9464", "127.0.0.1:9465"];

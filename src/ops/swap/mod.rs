@@ -33,16 +33,16 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::active::ActiveLink;
-use crate::atomic;
-use crate::audit::{self, now_rfc3339, AuditEntry};
-use crate::context::Context;
-use crate::fserror::{FsError, Joined};
-use crate::intent::IntentRecord;
-use crate::latch::LatchRecord;
+use crate::fs::atomic;
+use crate::fs::error::{FsError, Joined};
+use crate::links::active::ActiveLink;
+use crate::links::validate::validate_all;
 use crate::links::{ensure_account, EnsureAction};
-use crate::lock::{LockError, StateLock};
-use crate::validate::validate_all;
+use crate::ops::context::Context;
+use crate::state::audit::{self, now_rfc3339, AuditEntry};
+use crate::state::intent::IntentRecord;
+use crate::state::latch::LatchRecord;
+use crate::state::lock::{LockError, StateLock};
 
 /// How a successful swap ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -202,7 +202,7 @@ pub struct Recovery {
     /// Errors met while recovering.
     pub errors: Vec<String>,
     /// Temporary entries removed.
-    #[serde(serialize_with = "crate::pathfmt::paths")]
+    #[serde(serialize_with = "crate::fs::pathfmt::paths")]
     pub removed: Vec<PathBuf>,
 }
 
@@ -224,7 +224,7 @@ impl Recovery {
             let names: Vec<String> = self
                 .removed
                 .iter()
-                .map(|p| crate::pathfmt::shown(p).to_string())
+                .map(|p| crate::fs::pathfmt::shown(p).to_string())
                 .collect();
             s.push_str(&format!("; removed {}", names.join(", ")));
         }
@@ -441,7 +441,13 @@ fn ensure_target(ctx: &Context, to: &str, home: &Path) -> Result<Vec<String>, Ve
     if report.is_ok() {
         Ok(report
             .changes()
-            .map(|s| format!("{}: {}", crate::pathfmt::shown(&s.before.path), s.action))
+            .map(|s| {
+                format!(
+                    "{}: {}",
+                    crate::fs::pathfmt::shown(&s.before.path),
+                    s.action
+                )
+            })
             .collect())
     } else {
         Err(report.problems())
@@ -579,7 +585,7 @@ fn finish_interrupted(
     } else {
         errors.push(format!(
             "{} was changed by someone else since the swap started; left as it is",
-            crate::pathfmt::shown(&active.path)
+            crate::fs::pathfmt::shown(&active.path)
         ));
         "superseded"
     };

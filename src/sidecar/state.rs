@@ -17,12 +17,12 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::config::{Config, ConfigError};
-use crate::context::Context;
-use crate::latch::LatchRecord;
+use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::LinkState;
 use crate::metrics::Metrics;
-use crate::swap::{self, ClearError, ClearReport, SwapError, SwapReport};
-use crate::validate::{validate_all, ValidationReport};
+use crate::ops::context::Context;
+use crate::ops::swap::{self, ClearError, ClearReport, SwapError, SwapReport};
+use crate::state::latch::LatchRecord;
 
 /// The result of the latest validation, with the latch read at that time.
 #[derive(Debug, Clone)]

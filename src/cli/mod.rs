@@ -10,14 +10,14 @@ use serde_json::json;
 use crate::adopt::plan::{ItemAction, LinkPlan};
 use crate::adopt::{self, AdoptError, AdoptRequest};
 use crate::config::{self, Config, ConfigError};
-use crate::context::Context;
-use crate::demo;
+use crate::fs::pathfmt::shown;
+use crate::links::validate::validate_all;
 use crate::links::{ensure_account, EnsureAction};
-use crate::logging::{self, LogFormat};
-use crate::pathfmt::shown;
-use crate::serve::{self, Listeners, ServeError};
-use crate::swap::{self, ClearError, SwapError, SwapOutcome};
-use crate::validate::validate_all;
+use crate::ops::context::Context;
+use crate::ops::swap::{self, ClearError, SwapError, SwapOutcome};
+use crate::sidecar::demo;
+use crate::sidecar::logging::{self, LogFormat};
+use crate::sidecar::serve::{self, Listeners, ServeError};
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -631,7 +631,7 @@ fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     EXIT_OK
 }
 
-fn latch_line(latch: Option<&crate::latch::LatchRecord>) -> String {
+fn latch_line(latch: Option<&crate::state::latch::LatchRecord>) -> String {
     match latch {
         None => "clear".to_string(),
         Some(l) => format!(

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic;
-use crate::fserror::FsError;
+use crate::fs::atomic;
+use crate::fs::error::FsError;
 use crate::state::StateDir;
 
 /// What the latch records about the swap that set it.

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic;
-use crate::fserror::FsError;
+use crate::fs::atomic;
+use crate::fs::error::FsError;
 use crate::state::StateDir;
 
 /// A swap in progress.
@@ -17,7 +17,7 @@ pub struct IntentRecord {
     pub from: Option<String>,
     /// What the active link held before (restored by a rollback); `None`
     /// when there was no active link. Kept byte for byte.
-    #[serde(default, with = "crate::pathfmt::exact")]
+    #[serde(default, with = "crate::fs::pathfmt::exact")]
     pub from_target: Option<PathBuf>,
     /// The account being swapped to.
     pub to: String,

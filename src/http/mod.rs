@@ -22,9 +22,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
+use crate::ops::swap::{ClearError, SwapError};
+use crate::sidecar::token::AdminToken;
 use crate::sidecar::Sidecar;
-use crate::swap::{ClearError, SwapError};
-use crate::token::AdminToken;
 
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY: usize = 64 * 1024;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// A failed file-system operation on one path.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot {op} {}: {source}", crate::pathfmt::shown(path))]
+#[error("cannot {op} {}: {source}", crate::fs::pathfmt::shown(path))]
 pub struct FsError {
     /// What was being done, e.g. "create the link".
     pub op: &'static str,

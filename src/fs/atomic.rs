@@ -18,7 +18,7 @@ use nix::fcntl::{open, renameat, AtFlags, OFlag};
 use nix::sys::stat::{fstatat, Mode, SFlag};
 use nix::unistd::{fsync, symlinkat, unlinkat, UnlinkatFlags};
 
-use crate::fserror::{FsContext, FsError};
+use crate::fs::error::{FsContext, FsError};
 
 const TEMP_MARK: &str = ".homeswap-tmp.";
 

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::fserror::{FsContext, FsError};
+use crate::fs::error::{FsContext, FsError};
 use crate::state::StateDir;
 
 /// One line of the audit log.
@@ -48,7 +48,7 @@ pub struct AdoptCounts {
     /// Conflicting entries kept beside the target's under a new name.
     pub kept_both: usize,
     /// Where those kept-both entries are now, for an operator to compare.
-    #[serde(serialize_with = "crate::pathfmt::paths")]
+    #[serde(serialize_with = "crate::fs::pathfmt::paths")]
     pub kept_both_files: Vec<std::path::PathBuf>,
     /// True when this run finished an adoption a crash had interrupted.
     pub resumed: bool,

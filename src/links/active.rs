@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::fserror::FsError;
-use crate::pathfmt::{self, shown};
+use crate::fs::error::FsError;
+use crate::fs::pathfmt::{self, shown};
 
 /// What the active link holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::active::ActiveLink;
 use crate::config::Config;
+use crate::links::active::ActiveLink;
 use crate::links::{check_accounts, AccountReport};
 
 /// The result of one full validation.

@@ -21,9 +21,9 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::http::{self, Access};
+use crate::sidecar::token::{AdminToken, TokenError};
+use crate::sidecar::watch::Watcher;
 use crate::sidecar::Sidecar;
-use crate::token::{AdminToken, TokenError};
-use crate::watch::Watcher;
 
 /// A client must send its request headers within this time; idle
 /// keep-alive connections are closed after it too.
@@ -171,7 +171,7 @@ async fn serve(sidecar: Arc<Sidecar>, listeners: Listeners) -> Result<(), ServeE
     let watcher = Watcher::new().map(Arc::new);
     if let Some(w) = &watcher {
         w.refresh(&sidecar.context().config);
-        tokio::spawn(crate::watch::run(w.clone(), sidecar.clone()));
+        tokio::spawn(crate::sidecar::watch::run(w.clone(), sidecar.clone()));
     }
     let validation = tokio::spawn(validation_loop(
         sidecar.clone(),

@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag};
 use nix::sys::stat::Mode;
 
-use crate::fserror::{FsContext, FsError};
+use crate::fs::error::{FsContext, FsError};
 use crate::state::StateDir;
 
 /// How long a swap waits for another one before giving up as busy.

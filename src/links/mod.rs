@@ -10,6 +10,10 @@
 //! link is created with `symlinkat`, which fails rather than replace an
 //! entry that appeared between the check and the act.
 
+pub mod active;
+pub mod shared;
+pub mod validate;
+
 use std::ffi::OsStr;
 use std::fmt;
 use std::os::fd::{AsFd, OwnedFd};
@@ -22,10 +26,10 @@ use nix::sys::stat::{fstatat, mkdirat, Mode, SFlag};
 use nix::unistd::{fsync, symlinkat};
 use serde::Serialize;
 
-use crate::atomic::open_dir;
-use crate::fserror::{FsContext, FsError};
-use crate::pathfmt::{self, shown};
-use crate::shared::{RequiredLink, SharedLinks};
+use crate::fs::atomic::open_dir;
+use crate::fs::error::{FsContext, FsError};
+use crate::fs::pathfmt::{self, shown};
+use crate::links::shared::{RequiredLink, SharedLinks};
 
 /// Mode of a shared target directory homeswap creates: transcripts and
 /// session environments are private to the operator's user.
