@@ -237,7 +237,7 @@ fn serve_cmd(ctx: Context, out: &mut Output) -> u8 {
             return serve_exit_code(&e);
         }
     };
-    match serve::run(&ctx.config.path.clone(), ctx.config, listeners) {
+    match serve::run(ctx, listeners) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             out.err(format!("homeswap: {e}"));

@@ -6,3 +6,4 @@
 pub mod atomic;
 pub mod error;
 pub mod pathfmt;
+pub mod read;

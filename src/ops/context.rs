@@ -1,6 +1,8 @@
 //! What every operation needs: the configuration, the state directory and
-//! the in-process latch. The CLI builds one per command; the sidecar keeps
-//! one for its lifetime, so a latch that could not be persisted still holds.
+//! the process's partial-swap latch. The CLI builds one per command; the
+//! sidecar builds one at start (the one start-up recovery used) and one per
+//! reload, all sharing one latch, so a latch that could not be persisted
+//! still holds whatever configuration is in force.
 
 use std::time::Duration;
 
@@ -16,14 +18,14 @@ pub struct Context {
     pub config: Config,
     /// Paths of the lock, intent record, latch and audit log.
     pub state: StateDir,
-    /// The partial-swap latch.
+    /// The partial-swap latch (one per process).
     pub latch: PartialSwapLatch,
     /// How long a swap waits for the lock before reporting busy.
     pub lock_timeout: Duration,
 }
 
 impl Context {
-    /// A context with the contract's 5 s lock timeout.
+    /// A context with a latch of its own and the contract's 5 s lock timeout.
     pub fn new(config: Config) -> Context {
         let state = StateDir::new(&config.state_dir);
         Context {
@@ -31,6 +33,19 @@ impl Context {
             state,
             config,
             lock_timeout: LOCK_TIMEOUT,
+        }
+    }
+
+    /// A context for a reloaded configuration that shares `previous`'s
+    /// latch, so a swap still running on the old configuration latches the
+    /// same latch the new one reads.
+    pub fn reloaded(config: Config, previous: &Context) -> Context {
+        let state = StateDir::new(&config.state_dir);
+        Context {
+            latch: previous.latch.rebind(state.clone()),
+            state,
+            config,
+            lock_timeout: previous.lock_timeout,
         }
     }
 }

@@ -3,3 +3,26 @@
 
 pub mod context;
 pub mod swap;
+
+use std::path::Path;
+
+use crate::config::Config;
+
+/// An account name that is not in the configuration: the one error every
+/// operation gives for it (exit 2, HTTP 404).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown account {account:?}: configured accounts are {}", .known.join(", "))]
+pub struct UnknownAccount {
+    /// The name asked for.
+    pub account: String,
+    /// The configured names.
+    pub known: Vec<String>,
+}
+
+/// The home of a configured account, or the error naming the configured ones.
+pub fn home_of<'c>(config: &'c Config, account: &str) -> Result<&'c Path, UnknownAccount> {
+    config.home(account).ok_or_else(|| UnknownAccount {
+        account: account.to_string(),
+        known: config.accounts.keys().cloned().collect(),
+    })
+}

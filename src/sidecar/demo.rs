@@ -108,7 +108,7 @@ Ctrl-C stops the demo{removal}.",
     );
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    serve::run(&config_path, config, listeners)?;
+    serve::run(crate::ops::context::Context::new(config), listeners)?;
     Ok(())
 }
 

@@ -20,6 +20,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::config::Config;
+use crate::ops::context::Context;
 use crate::http::{self, Access};
 use crate::sidecar::token::{AdminToken, TokenError};
 use crate::sidecar::watch::Watcher;
@@ -149,13 +150,16 @@ fn bind_unix(path: &Path) -> Result<std::os::unix::net::UnixListener, ServeError
 }
 
 /// Runs the sidecar until SIGTERM or SIGINT.
-pub fn run(config_path: &Path, config: Config, listeners: Listeners) -> Result<(), ServeError> {
+/// `ctx` is the context start-up recovery ran on, so a latch it could only
+/// hold in memory is the sidecar's latch.
+pub fn run(ctx: Context, listeners: Listeners) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(ServeError::Runtime)?;
-    let sidecar = Sidecar::new(config_path, config);
+    let config_path = ctx.config.path.clone();
+    let sidecar = Sidecar::new(&config_path, ctx);
     runtime.block_on(serve(sidecar, listeners))
 }
 

@@ -84,11 +84,12 @@ fn unix_now() -> u64 {
 }
 
 impl Sidecar {
-    /// A sidecar for the configuration loaded from `config_path`.
-    pub fn new(config_path: &Path, config: Config) -> Arc<Sidecar> {
+    /// A sidecar for the configuration loaded from `config_path`, with the
+    /// context start-up recovery used: its latch is the process's latch.
+    pub fn new(config_path: &Path, ctx: Context) -> Arc<Sidecar> {
         Arc::new(Sidecar {
             config_path: config_path.to_path_buf(),
-            ctx: RwLock::new(Arc::new(Context::new(config))),
+            ctx: RwLock::new(Arc::new(ctx)),
             latest: RwLock::new(None),
             metrics: Metrics::new(),
             heartbeat: AtomicU64::new(unix_now()),
@@ -205,11 +206,8 @@ impl Sidecar {
     /// sockets until a restart.
     pub fn reload(&self) -> Result<(), ConfigError> {
         let config = Config::load(&self.config_path)?;
-        let new = Context::new(config);
         let mut guard = self.ctx.write().unwrap_or_else(|p| p.into_inner());
-        if new.state.dir() == guard.state.dir() {
-            new.latch.inherit(&guard.latch);
-        }
+        let new = Context::reloaded(config, &guard);
         if new.config.serve != guard.config.serve {
             tracing::warn!("the serve: section changed; listeners and the admin token keep their start-up settings until a restart");
         }

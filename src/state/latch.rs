@@ -1,17 +1,30 @@
 //! The partial-swap latch: set when a swap's rollback failed too, so the
 //! active link may point at an account whose shared links are broken.
 //!
-//! While it is set every swap is refused. It lives in memory (so it holds
-//! even if the disk refuses it) and in `<state_dir>/latch.json` (so a crash
-//! or restart does not hide it). Only an operator clears it, and only once
-//! the active account validates `ok` again.
+//! While it is set every swap is refused. There is one latch per process,
+//! shared by every configuration the process runs under (a sidecar reload
+//! rebinds it to the new state directory, it does not copy it). It lives in
+//! `<state_dir>/latch.json`, so a crash or restart does not hide it, and in
+//! memory, so it holds even when the disk refuses it. The memory knows
+//! whether the file was written:
+//!
+//! - file present: the file is the latch (another process may have set it);
+//! - file gone, memory persisted: an operator cleared it (`homeswap latch
+//!   clear` from any process), so this process forgets it too;
+//! - file gone, memory never persisted: it still holds, and says how to
+//!   clear it (this process's admin API, or a restart once repaired).
+//!
+//! Only an operator clears it, and only once the active account validates
+//! `ok` again.
 
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
 use crate::fs::atomic;
 use crate::fs::error::FsError;
+use crate::fs::pathfmt::shown;
 use crate::state::StateDir;
 
 /// What the latch records about the swap that set it.
@@ -27,59 +40,157 @@ pub struct LatchRecord {
     pub errors: Vec<String>,
     /// The process that set it.
     pub pid: u32,
+    /// Set when the latch file exists but cannot be read or parsed: the
+    /// latch then counts as set (refusing swaps is the safe side) and this
+    /// says why; the other fields are empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+    /// Set when the latch could not be written to its file and holds in
+    /// the memory of the process that set it only: says which process and
+    /// how to clear it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_only: Option<String>,
 }
 
-/// The latch: in memory, backed by the state directory.
-#[derive(Debug)]
-pub struct PartialSwapLatch {
-    state: StateDir,
-    in_memory: Mutex<Option<LatchRecord>>,
-}
-
-impl PartialSwapLatch {
-    /// A latch backed by `state`; nothing is read until [`Self::current`].
-    pub fn new(state: StateDir) -> PartialSwapLatch {
-        PartialSwapLatch {
-            state,
-            in_memory: Mutex::new(None),
+impl LatchRecord {
+    /// A latch set now by this process for a swap `from` -> `to`.
+    pub fn new(from: Option<String>, to: &str, errors: Vec<String>) -> LatchRecord {
+        LatchRecord {
+            set_at: crate::state::audit::now_rfc3339(),
+            from,
+            to: to.to_string(),
+            errors,
+            pid: std::process::id(),
+            unreadable: None,
+            memory_only: None,
         }
     }
 
-    /// The latch as set now: the file (which another process may have
-    /// written) or, failing that, this process's own memory. A latch file
-    /// that cannot be read or parsed counts as set: refusing swaps is the
-    /// safe side.
+    fn unreadable(why: String) -> LatchRecord {
+        LatchRecord {
+            set_at: String::new(),
+            from: None,
+            to: String::new(),
+            errors: Vec::new(),
+            pid: 0,
+            unreadable: Some(why),
+            memory_only: None,
+        }
+    }
+
+    /// One line for an operator: what set it, or why the file is unreadable.
+    pub fn describe(&self) -> String {
+        if let Some(why) = &self.unreadable {
+            return format!(
+                "{why}; it counts as set, so every swap is refused; read it, repair the links, then 'homeswap latch clear --reason TEXT' removes the file"
+            );
+        }
+        let mut s = format!(
+            "set since {} (swap {} -> {}) by pid {}",
+            self.set_at,
+            self.from.as_deref().unwrap_or("(none)"),
+            self.to,
+            self.pid
+        );
+        if !self.errors.is_empty() {
+            s.push_str(": ");
+            s.push_str(&self.errors.join("; "));
+        }
+        if let Some(m) = &self.memory_only {
+            s.push_str("; ");
+            s.push_str(m);
+        }
+        s
+    }
+}
+
+/// The process-wide memory of the latch.
+#[derive(Debug)]
+struct Held {
+    record: LatchRecord,
+    /// Where it was written, once it was.
+    persisted_at: Option<PathBuf>,
+}
+
+/// The latch as seen from one state directory; clones of the process's
+/// latch share one memory.
+#[derive(Debug)]
+pub struct PartialSwapLatch {
+    state: StateDir,
+    held: Arc<Mutex<Option<Held>>>,
+}
+
+impl PartialSwapLatch {
+    /// A new process latch backed by `state`; nothing is read until
+    /// [`Self::current`].
+    pub fn new(state: StateDir) -> PartialSwapLatch {
+        PartialSwapLatch {
+            state,
+            held: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The same latch seen from another state directory (a reload): a latch
+    /// held in memory keeps holding; one persisted under the old directory
+    /// holds while its file is there.
+    pub fn rebind(&self, state: StateDir) -> PartialSwapLatch {
+        PartialSwapLatch {
+            state,
+            held: Arc::clone(&self.held),
+        }
+    }
+
+    /// The latch as set now; `None` when clear. See the module docs for how
+    /// the file and the memory decide.
     pub fn current(&self) -> Option<LatchRecord> {
         let path = self.state.latch();
-        match std::fs::read(&path) {
-            Ok(bytes) => Some(
-                serde_json::from_slice(&bytes).unwrap_or_else(|e| LatchRecord {
-                    set_at: String::new(),
-                    from: None,
-                    to: String::new(),
-                    errors: vec![format!(
-                        "the latch file {} is unreadable: {e}",
-                        path.display()
-                    )],
-                    pid: 0,
-                }),
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.memory().clone(),
-            Err(e) => Some(LatchRecord {
-                set_at: String::new(),
-                from: None,
-                to: String::new(),
-                errors: vec![FsError::new("read the latch", &path, e).to_string()],
-                pid: 0,
-            }),
+        let on_disk = read_file(&path);
+        if let Some(FileLatch::Valid(found)) = on_disk {
+            return Some(found);
+        }
+        let mut held = self.memory();
+        let Some(h) = held.as_ref() else {
+            // Nothing in memory: an unreadable file still counts as set.
+            return on_disk.map(FileLatch::into_record);
+        };
+        if on_disk.is_some() {
+            // Unreadable, but this process knows what set it.
+            return Some(h.record.clone());
+        }
+        match &h.persisted_at {
+            None => Some(h.record.clone()),
+            // The state directory changed since: the old file still decides.
+            Some(old) if *old != path => match read_file(old) {
+                Some(found) => Some(found.into_record()),
+                None => {
+                    *held = None;
+                    None
+                }
+            },
+            // Its file is gone: an operator cleared it from another process.
+            Some(_) => {
+                *held = None;
+                None
+            }
         }
     }
 
     /// Sets the latch: in memory first, then on disk. An error means the
-    /// latch holds in this process only.
-    pub fn set(&self, record: LatchRecord) -> Result<(), FsError> {
-        *self.memory() = Some(record.clone());
-        self.persist(&record)
+    /// latch holds in this process only; the record then says so.
+    pub fn set(&self, mut record: LatchRecord) -> Result<(), FsError> {
+        let path = self.state.latch();
+        let written = self.persist(&record);
+        if let Err(e) = &written {
+            record.memory_only = Some(format!(
+                "held in the memory of pid {} only, because {e}; clear it through that process's admin API (POST /api/v1/latch/clear), or repair the links and restart it",
+                record.pid
+            ));
+        }
+        *self.memory() = Some(Held {
+            record,
+            persisted_at: written.is_ok().then_some(path),
+        });
+        written
     }
 
     fn persist(&self, record: &LatchRecord) -> Result<(), FsError> {
@@ -100,16 +211,98 @@ impl PartialSwapLatch {
         Ok(())
     }
 
-    /// Takes over `other`'s in-memory latch (after a configuration reload),
-    /// so a latch that never reached the disk is not forgotten.
-    pub fn inherit(&self, other: &PartialSwapLatch) {
-        if let Some(record) = other.memory().clone() {
-            *self.memory() = Some(record);
+    fn memory(&self) -> MutexGuard<'_, Option<Held>> {
+        // A panic while holding this lock cannot leave the Option torn.
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What a latch file holds.
+enum FileLatch {
+    /// A latch record.
+    Valid(LatchRecord),
+    /// Something that cannot be read or parsed (a FIFO, a directory,
+    /// garbage, a huge file): it counts as set.
+    Unreadable(LatchRecord),
+}
+
+impl FileLatch {
+    fn into_record(self) -> LatchRecord {
+        match self {
+            FileLatch::Valid(r) | FileLatch::Unreadable(r) => r,
         }
     }
+}
 
-    fn memory(&self) -> std::sync::MutexGuard<'_, Option<LatchRecord>> {
-        // A panic while holding this lock cannot leave the Option torn.
-        self.in_memory.lock().unwrap_or_else(|p| p.into_inner())
+/// The latch file at `path`, if there is one.
+fn read_file(path: &std::path::Path) -> Option<FileLatch> {
+    match StateDir::read_record::<LatchRecord>(path, "read the latch file", "parse the latch file")
+    {
+        Ok(found) => found.map(FileLatch::Valid),
+        Err(e) => Some(FileLatch::Unreadable(LatchRecord::unreadable(format!(
+            "the latch file {} is unreadable ({e})",
+            shown(path)
+        )))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn latch() -> (tempfile::TempDir, PartialSwapLatch) {
+        let dir = tempfile::tempdir().unwrap();
+        let l = PartialSwapLatch::new(StateDir::new(dir.path()));
+        (dir, l)
+    }
+
+    #[test]
+    fn a_persisted_latch_whose_file_an_operator_removed_is_clear_in_every_process() {
+        let (dir, sidecar) = latch();
+        sidecar
+            .set(LatchRecord::new(Some("a".into()), "b", vec!["x".into()]))
+            .unwrap();
+        assert!(sidecar.current().is_some());
+        // Another process (the CLI) clears it: the file goes.
+        PartialSwapLatch::new(StateDir::new(dir.path()))
+            .clear()
+            .unwrap();
+        assert_eq!(sidecar.current(), None);
+    }
+
+    #[test]
+    fn a_latch_that_could_not_be_written_holds_and_says_how_to_clear_it() {
+        let dir = tempfile::tempdir().unwrap();
+        // The state dir is a regular file: nothing can be written under it.
+        let file = dir.path().join("state");
+        std::fs::write(&file, b"").unwrap();
+        let l = PartialSwapLatch::new(StateDir::new(&file));
+        assert!(l.set(LatchRecord::new(None, "b", vec![])).is_err());
+        let held = l.current().expect("still set");
+        let why = held.memory_only.expect("says it is in memory only");
+        assert!(why.contains("POST /api/v1/latch/clear"), "{why}");
+    }
+
+    #[test]
+    fn a_rebound_latch_is_the_same_latch() {
+        let (dir, l) = latch();
+        let other = tempfile::tempdir().unwrap();
+        let reloaded = l.rebind(StateDir::new(other.path()));
+        l.set(LatchRecord::new(None, "b", vec![])).unwrap();
+        // Set through the old binding after the reload: seen through the new.
+        assert!(reloaded.current().is_some());
+        std::fs::remove_file(dir.path().join("latch.json")).unwrap();
+        assert_eq!(reloaded.current(), None);
+    }
+
+    #[test]
+    fn an_unreadable_latch_file_counts_as_set_and_says_where_it_is() {
+        let (dir, l) = latch();
+        std::fs::write(dir.path().join("latch.json"), b"{not json").unwrap();
+        let r = l.current().expect("counts as set");
+        let line = r.describe();
+        assert!(line.contains("latch.json is unreadable"), "{line}");
+        assert!(line.contains("latch clear"), "{line}");
+        assert!(!line.contains("pid 0"), "{line}");
     }
 }

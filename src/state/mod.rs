@@ -13,7 +13,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::fs::atomic;
+use crate::fs::read::{read_regular, ReadError};
 use crate::fs::error::{FsContext, FsError};
+
+/// The largest state record (intent, latch, journal) that is read: they
+/// are a few hundred bytes; anything larger is not one of ours.
+pub const RECORD_LIMIT: u64 = 1024 * 1024;
 
 /// Paths inside `state_dir`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +52,13 @@ impl StateDir {
     /// The persisted partial-swap latch.
     pub fn latch(&self) -> PathBuf {
         self.dir.join("latch.json")
+    }
+
+    /// Where an unreadable intent record is moved so that it stops
+    /// blocking recovery, kept for the operator to read.
+    pub fn intent_aside(&self) -> PathBuf {
+        self.dir
+            .join(format!("intent.json.unreadable-{}", std::process::id()))
     }
 
     /// The journal of an adoption in progress (`homeswap adopt`).
@@ -85,19 +97,22 @@ impl StateDir {
     }
 
     /// Reads a record written by [`Self::write_record`]; `None` when there
-    /// is none.
+    /// is none. A FIFO, a device, a symlink or a file over [`RECORD_LIMIT`]
+    /// is an error, never a hang or an unbounded read.
     pub fn read_record<T: DeserializeOwned>(
         path: &Path,
         read_op: &'static str,
         parse_op: &'static str,
     ) -> Result<Option<T>, FsError> {
-        match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(std::io::Error::other)
-                .fs(parse_op, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(FsError::new(read_op, path, e)),
-        }
+        let bytes = match read_regular(path, RECORD_LIMIT, true) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(None),
+            Err(ReadError::Fs(e)) => return Err(FsError { op: read_op, ..e }),
+            Err(e) => return Err(FsError::new(read_op, path, std::io::Error::other(e.to_string()))),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(std::io::Error::other)
+            .fs(parse_op, path)
     }
 }

@@ -1,0 +1,97 @@
+//! Reading a small regular file that something else could have replaced: a
+//! FIFO would block the reader forever, a device or a huge file would be
+//! read until memory runs out. State records are read through here.
+
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::{fstat, Mode, SFlag};
+
+use crate::fs::error::{FsContext, FsError};
+
+/// Why a bounded read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The path could not be opened or read.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// Something other than a regular file is there (FIFO, device, ...).
+    #[error("{} is not a regular file", crate::fs::pathfmt::shown(.0))]
+    NotRegular(std::path::PathBuf),
+    /// The file is larger than its kind of file can be.
+    #[error("{} is larger than {limit} bytes", crate::fs::pathfmt::shown(.path))]
+    TooLarge {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The most that is read.
+        limit: u64,
+    },
+}
+
+/// Reads the regular file at `path`, at most `limit` bytes; `Ok(None)` when
+/// nothing is there. Opened non-blocking (a FIFO cannot stall the open) and
+/// without following a symlink at the last component when `nofollow`.
+pub fn read_regular(path: &Path, limit: u64, nofollow: bool) -> Result<Option<Vec<u8>>, ReadError> {
+    let mut flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY;
+    if nofollow {
+        flags |= OFlag::O_NOFOLLOW;
+    }
+    let fd: OwnedFd = match open(path, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(FsError::new("open", path, e).into()),
+    };
+    let st = fstat(fd.as_fd()).fs("inspect", path)?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
+        return Err(ReadError::NotRegular(path.to_path_buf()));
+    }
+    let mut bytes = Vec::new();
+    // One byte over the limit tells "too large" from "exactly the limit",
+    // even when the file grows while it is read.
+    std::fs::File::from(fd)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .fs("read", path)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
+    }
+    Ok(Some(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("latch.json");
+        nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o600)).unwrap();
+        let err = read_regular(&p, 1024, true).unwrap_err();
+        assert!(matches!(err, ReadError::NotRegular(_)), "{err}");
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_and_one_at_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, vec![b'x'; 10]).unwrap();
+        assert_eq!(read_regular(&p, 10, true).unwrap().unwrap().len(), 10);
+        let err = read_regular(&p, 9, true).unwrap_err();
+        assert!(err.to_string().contains("larger than 9 bytes"), "{err}");
+        assert!(read_regular(&dir.path().join("none"), 9, true).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_symlink_is_not_followed_when_asked_not_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("l");
+        std::os::unix::fs::symlink("/etc/hostname", &p).unwrap();
+        assert!(read_regular(&p, 1024, true).is_err());
+    }
+}

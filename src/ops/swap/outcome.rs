@@ -1,0 +1,194 @@
+//! How a swap ends: the report of a successful one, the error of one that
+//! did not succeed, and the outcome names the contract fixes (metric label,
+//! audit log, JSON).
+
+use serde::Serialize;
+
+use crate::fs::error::Joined;
+use crate::ops::swap::recovery::Recovery;
+use crate::ops::UnknownAccount;
+use crate::state::latch::LatchRecord;
+use crate::state::lock::LockError;
+
+/// How a successful swap ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwapOutcome {
+    /// The active link now points at the new account.
+    Swapped,
+    /// The account was already active; nothing changed.
+    AlreadyActive,
+}
+
+impl SwapOutcome {
+    /// The contract's name (also the metric label).
+    pub fn as_str(self) -> &'static str {
+        Attempt::from(self).as_str()
+    }
+}
+
+/// How any swap attempt ended: the `outcome` label of
+/// `homeswap_swaps_total` and of the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attempt {
+    /// Swapped to the new account.
+    Swapped,
+    /// The account was already active.
+    AlreadyActive,
+    /// Failed after the flip and was rolled back (or the flip failed).
+    RolledBack,
+    /// Refused before anything changed (latch, unknown account, a target
+    /// that cannot be repaired).
+    Refused,
+    /// Ensure and rollback failed: latched.
+    Partial,
+    /// The lock was held too long by another homeswap.
+    Busy,
+}
+
+impl Attempt {
+    /// Every outcome, in the contract's order (the metric's label values).
+    pub const ALL: [Attempt; 6] = [
+        Attempt::Swapped,
+        Attempt::AlreadyActive,
+        Attempt::RolledBack,
+        Attempt::Refused,
+        Attempt::Partial,
+        Attempt::Busy,
+    ];
+
+    /// The contract's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attempt::Swapped => "swapped",
+            Attempt::AlreadyActive => "already_active",
+            Attempt::RolledBack => "rolled_back",
+            Attempt::Refused => "refused",
+            Attempt::Partial => "partial",
+            Attempt::Busy => "busy",
+        }
+    }
+}
+
+impl From<SwapOutcome> for Attempt {
+    fn from(o: SwapOutcome) -> Attempt {
+        match o {
+            SwapOutcome::Swapped => Attempt::Swapped,
+            SwapOutcome::AlreadyActive => Attempt::AlreadyActive,
+        }
+    }
+}
+
+/// A successful swap.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwapReport {
+    /// The account active before.
+    pub from: Option<String>,
+    /// The account active now.
+    pub active: String,
+    /// Swapped or already active.
+    pub outcome: SwapOutcome,
+    /// What ensure created for the new account.
+    pub created: Vec<String>,
+    /// Things that went wrong without failing the swap (e.g. the audit log).
+    pub warnings: Vec<String>,
+    /// An interrupted swap finished first, if there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Recovery>,
+    /// Wall time of the attempt.
+    pub duration_seconds: f64,
+}
+
+/// Why a swap did not succeed. The CLI and the HTTP API map these to exit
+/// codes and statuses in one place each.
+#[derive(Debug, thiserror::Error)]
+pub enum SwapError {
+    /// The partial-swap latch is set; nothing was changed.
+    #[error("swap refused: the partial-swap latch is {}; check 'homeswap latch show', repair the links, then run 'homeswap latch clear --reason TEXT'", .0.describe())]
+    Latched(LatchRecord),
+    /// `to` is not a configured account.
+    #[error(transparent)]
+    UnknownAccount(#[from] UnknownAccount),
+    /// Another homeswap held the lock too long.
+    #[error("swap to {to} not started: {source}")]
+    Busy {
+        /// The account asked for.
+        to: String,
+        /// The lock's report.
+        source: LockError,
+    },
+    /// Refused before the flip; nothing was changed.
+    #[error("swap to {to} refused before the flip, nothing changed: {}", Joined(.problems))]
+    Refused {
+        /// The account asked for.
+        to: String,
+        /// One line per reason.
+        problems: Vec<String>,
+    },
+    /// Failed, and the previous state is in place (rolled back, or the
+    /// flip itself failed).
+    #[error("swap {} -> {to} failed and was rolled back; {} is still active: {}", or_none(.from), or_none(.from), Joined(.errors))]
+    RolledBack {
+        /// The account still active.
+        from: Option<String>,
+        /// The account asked for.
+        to: String,
+        /// What failed.
+        errors: Vec<String>,
+    },
+    /// Ensure and rollback both failed: the latch is now set.
+    #[error("partial swap {} -> {to}: ensure and rollback both failed, the latch is set{}: {}; repair the links, then run 'homeswap latch clear --reason TEXT'", or_none(.from), if .latch_error.is_some() { " in memory only" } else { "" }, Joined(.errors))]
+    Partial {
+        /// The account active before.
+        from: Option<String>,
+        /// The account asked for.
+        to: String,
+        /// What failed, ensure's errors then the rollback's.
+        errors: Vec<String>,
+        /// Why persisting the latch failed, if it did.
+        latch_error: Option<String>,
+    },
+}
+
+/// An optional account for messages.
+pub(crate) fn or_none(a: &Option<String>) -> &str {
+    a.as_deref().unwrap_or("(none)")
+}
+
+impl SwapError {
+    /// The `homeswap_swaps_total` outcome.
+    pub fn attempt(&self) -> Attempt {
+        match self {
+            SwapError::Latched(_) | SwapError::UnknownAccount(_) | SwapError::Refused { .. } => {
+                Attempt::Refused
+            }
+            SwapError::Busy { .. } => Attempt::Busy,
+            SwapError::RolledBack { .. } => Attempt::RolledBack,
+            SwapError::Partial { .. } => Attempt::Partial,
+        }
+    }
+
+    /// The `homeswap_swaps_total` outcome label.
+    pub fn outcome(&self) -> &'static str {
+        self.attempt().as_str()
+    }
+
+    /// The individual errors, for JSON answers and one-per-line output.
+    pub fn errors(&self) -> Vec<String> {
+        match self {
+            SwapError::Latched(l) => match &l.unreadable {
+                Some(why) => vec![why.clone()],
+                None => l.errors.iter().cloned().chain(l.memory_only.clone()).collect(),
+            },
+            SwapError::Refused { problems, .. } => problems.clone(),
+            SwapError::RolledBack { errors, .. } => errors.clone(),
+            SwapError::Partial {
+                errors,
+                latch_error,
+                ..
+            } => errors.iter().cloned().chain(latch_error.clone()).collect(),
+            SwapError::UnknownAccount(_) | SwapError::Busy { .. } => vec![self.to_string()],
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Crash recovery: a swap interrupted by a crash leaves its intent record
+//! (and perhaps temporaries); the next homeswap command or sidecar start
+//! finishes or undoes it, before anything else, by the swap's own rules.
+//!
+//! Only when no other homeswap holds the lock (a held lock means a live
+//! swap owns the record). Under the lock:
+//!
+//! 1. Remove leftover temporaries beside the active link and the state
+//!    files.
+//! 2. Read the intent record. An unreadable one cannot be acted on: move it
+//!    aside (kept for the operator) so it stops blocking recovery.
+//! 3. Judge the record against the configuration in force:
+//!    a. the active link points at the record's target home, and that home
+//!       is still the configured home of the record's account: the crash
+//!       came after the flip; ensure decides: ok → the swap is done
+//!       (`swapped`), else roll back, or latch if that fails;
+//!    b. the active link points at the target home, but that account is no
+//!       longer configured there (removed or renamed since): nothing is
+//!       written under that path; roll back to what the link held before
+//!       (`rolled_back`), or latch if that fails;
+//!    c. the active link still holds what it held before: the crash came
+//!       before the flip (`not_flipped`);
+//!    d. anything else: someone changed the link since; leave it
+//!       (`superseded`).
+//! 4. Remove the record and write one audit line.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::fs::atomic;
+use crate::fs::error::Joined;
+use crate::fs::pathfmt::shown;
+use crate::links::active::ActiveLink;
+use crate::ops::context::Context;
+use crate::ops::swap::outcome::{or_none, SwapError};
+use crate::ops::swap::{ensure_target, undo};
+use crate::state::audit::{self, AuditEntry};
+use crate::state::intent::IntentRecord;
+use crate::state::lock::StateLock;
+
+/// How recovery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryOutcome {
+    /// The interrupted swap was finished.
+    Swapped,
+    /// It was undone; the previous account is active.
+    RolledBack,
+    /// Undoing it failed too: the latch is set.
+    Partial,
+    /// It had crashed before the flip; only the record went.
+    NotFlipped,
+    /// The active link was changed by someone else since; left alone.
+    Superseded,
+    /// Only leftover temporaries (or an unreadable record) were found.
+    Cleaned,
+}
+
+impl RecoveryOutcome {
+    /// The name in the audit log and the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecoveryOutcome::Swapped => "swapped",
+            RecoveryOutcome::RolledBack => "rolled_back",
+            RecoveryOutcome::Partial => "partial",
+            RecoveryOutcome::NotFlipped => "not_flipped",
+            RecoveryOutcome::Superseded => "superseded",
+            RecoveryOutcome::Cleaned => "cleaned",
+        }
+    }
+}
+
+/// What recovery found and did about an interrupted swap.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovery {
+    /// The interrupted swap, if an intent record was left.
+    pub intent: Option<IntentRecord>,
+    /// How it ended.
+    pub outcome: RecoveryOutcome,
+    /// Errors met while recovering.
+    pub errors: Vec<String>,
+    /// Temporary entries removed.
+    #[serde(serialize_with = "crate::fs::pathfmt::paths")]
+    pub removed: Vec<PathBuf>,
+}
+
+impl Recovery {
+    /// One line for the operator.
+    pub fn summary(&self) -> String {
+        let mut s = match &self.intent {
+            Some(i) => format!(
+                "recovered an interrupted swap {} -> {} (started {} by pid {}): {}",
+                or_none(&i.from),
+                i.to,
+                i.started,
+                i.pid,
+                self.outcome.as_str()
+            ),
+            None => "removed leftover temporary links".to_string(),
+        };
+        if !self.removed.is_empty() {
+            let names: Vec<String> = self.removed.iter().map(|p| shown(p).to_string()).collect();
+            s.push_str(&format!("; removed {}", names.join(", ")));
+        }
+        if !self.errors.is_empty() {
+            s.push_str(&format!("; {}", Joined(&self.errors)));
+        }
+        s
+    }
+}
+
+/// Finishes a swap that a crash interrupted and removes leftover temporary
+/// links, if there is anything to do and no other homeswap is at work.
+/// Every command calls this first. Returns what was done.
+pub fn recover(ctx: &Context) -> Option<Recovery> {
+    let intent_left = std::fs::symlink_metadata(ctx.state.intent()).is_ok();
+    if !intent_left && !temp_paths(ctx).iter().any(|p| has_leftovers(p)) {
+        return None;
+    }
+    // A held lock means a live operation owns the record and the
+    // temporaries: nothing is interrupted, so leave them.
+    let _lock = StateLock::acquire(&ctx.state, Duration::ZERO).ok()?;
+    recover_locked(ctx)
+}
+
+/// The entries whose temporaries a crash may leave: the active link (a
+/// flip) and the state files written atomically.
+fn temp_paths(ctx: &Context) -> [PathBuf; 3] {
+    [
+        ctx.config.active_link.clone(),
+        ctx.state.intent(),
+        ctx.state.latch(),
+    ]
+}
+
+fn has_leftovers(path: &Path) -> bool {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    // The name scheme is fs::atomic's: `.NAME.homeswap-tmp.PID.N`.
+    use std::os::unix::ffi::OsStrExt;
+    let mut prefix = b".".to_vec();
+    prefix.extend_from_slice(name.as_bytes());
+    prefix.extend_from_slice(b".homeswap-tmp.");
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().as_bytes().starts_with(&prefix))
+        })
+        .unwrap_or(false)
+}
+
+/// Recovery proper; the caller holds the lock.
+pub(crate) fn recover_locked(ctx: &Context) -> Option<Recovery> {
+    let start = Instant::now();
+    let mut errors = Vec::new();
+    let mut removed = Vec::new();
+    // 1. Temporaries.
+    for path in temp_paths(ctx) {
+        match atomic::remove_leftovers(&path) {
+            Ok(r) => removed.extend(r),
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    // 2. The record.
+    let intent = match IntentRecord::read(&ctx.state) {
+        Ok(i) => i,
+        Err(e) => {
+            errors.push(set_aside_unreadable(ctx, &e.to_string()));
+            None
+        }
+    };
+    if intent.is_none() && removed.is_empty() && errors.is_empty() {
+        return None;
+    }
+    // 3. and 4.
+    let outcome = match &intent {
+        None => RecoveryOutcome::Cleaned,
+        Some(i) => finish_interrupted(ctx, i, &mut errors),
+    };
+    let recovery = Recovery {
+        intent,
+        outcome,
+        errors,
+        removed,
+    };
+    if let Some(i) = &recovery.intent {
+        let mut entry = AuditEntry::new("recover", outcome.as_str(), start.elapsed());
+        entry.from = i.from.clone();
+        entry.to = Some(i.to.clone());
+        entry.errors = recovery.errors.clone();
+        let _ = audit::append(&ctx.state, &entry);
+    }
+    Some(recovery)
+}
+
+/// Step 2's fallback: moves an unreadable record aside and says exactly
+/// what happened to it.
+fn set_aside_unreadable(ctx: &Context, why: &str) -> String {
+    let aside = ctx.state.intent_aside();
+    match std::fs::rename(ctx.state.intent(), &aside) {
+        Ok(()) => format!(
+            "{why}; moved aside to {} for you to read (the swap it recorded cannot be finished automatically: check 'homeswap validate')",
+            shown(&aside)
+        ),
+        Err(e) => format!(
+            "{why}; it could not be moved aside to {} ({e}); remove {} by hand after reading it",
+            shown(&aside),
+            shown(&ctx.state.intent())
+        ),
+    }
+}
+
+/// Step 3: applies the swap's own rules to an interrupted swap, judged
+/// against the configuration in force.
+fn finish_interrupted(
+    ctx: &Context,
+    intent: &IntentRecord,
+    errors: &mut Vec<String>,
+) -> RecoveryOutcome {
+    let active = ActiveLink::read(&ctx.config);
+    let still_configured = ctx.config.home(&intent.to) == Some(intent.to_home.as_path());
+    let outcome = if active.points_at(&intent.to_home) {
+        // a. and b.: crashed after the flip.
+        let ensured = if still_configured {
+            ensure_target(ctx, &intent.to, &intent.to_home)
+        } else {
+            Err(vec![format!(
+                "account {} is no longer configured with home {}; the interrupted swap to it is undone and nothing is written there",
+                intent.to,
+                shown(&intent.to_home)
+            )])
+        };
+        match ensured {
+            Ok(_) => RecoveryOutcome::Swapped,
+            // undo removes the record itself (or keeps it when the latch
+            // could not be persisted, so the next command retries).
+            Err(e) => {
+                return match undo(ctx, intent, e) {
+                    SwapError::RolledBack { errors: e, .. } => {
+                        errors.extend(e);
+                        RecoveryOutcome::RolledBack
+                    }
+                    other => {
+                        errors.extend(other.errors());
+                        RecoveryOutcome::Partial
+                    }
+                };
+            }
+        }
+    } else if active.target == intent.from_target {
+        // c.
+        RecoveryOutcome::NotFlipped
+    } else {
+        // d.
+        errors.push(format!(
+            "{} was changed by someone else since the swap started; left as it is",
+            shown(&active.path)
+        ));
+        RecoveryOutcome::Superseded
+    };
+    if let Err(e) = IntentRecord::remove(&ctx.state) {
+        errors.push(e.to_string());
+    }
+    outcome
+}
