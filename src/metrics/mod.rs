@@ -4,7 +4,8 @@
 //! contract's.
 //!
 //! - [`registry`]: the registry, with the contract's counters, histograms
-//!   and scalar gauges, `homeswap_build_info` and the `process_*` collector.
+//!   and scalar gauges, `homeswap_build_info` and the `process_*` collector
+//!   ([`process`]: CPU time in fractions of a second).
 //! - [`link_families`]: the per-link and per-account gauges, kept as the
 //!   last validation's states and written straight into the text.
 //! - [`exposition`]: the encoded text, cached until the next change (or
@@ -15,6 +16,7 @@
 
 mod exposition;
 mod link_families;
+mod process;
 mod registry;
 
 use std::sync::RwLock;
@@ -87,9 +89,7 @@ impl Metrics {
     /// Records one swap attempt.
     pub fn observe_swap(&self, outcome: &str, duration: Duration) {
         self.families.swaps.with_label_values(&[outcome]).inc();
-        self.families
-            .swap_duration
-            .observe(duration.as_secs_f64());
+        self.families.swap_duration.observe(duration.as_secs_f64());
         self.exposition.changed();
     }
 

@@ -5,6 +5,7 @@
 //! Names, types, labels and help texts are the contract's; a change here
 //! breaks the dashboard and the alert rules.
 
+use super::process::ProcessMetrics;
 use prometheus::core::Collector;
 use prometheus::proto::MetricFamily;
 use prometheus::{
@@ -98,7 +99,7 @@ impl Families {
             Box::new(swaps.clone()),
             Box::new(swap_duration.clone()),
             Box::new(build_info()),
-            Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+            Box::new(ProcessMetrics::for_self()),
         ] {
             registry.register(c).expect(VALID);
         }
