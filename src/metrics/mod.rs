@@ -3,12 +3,12 @@
 //! module calls nothing of theirs back. Names, types and labels are the
 //! contract's.
 //!
-//! - [`registry`]: the registry, with the contract's counters, histograms
+//! - `registry`: the registry, with the contract's counters, histograms
 //!   and scalar gauges, `homeswap_build_info` and the `process_*` collector
-//!   ([`process`]: CPU time in fractions of a second).
-//! - [`link_families`]: the per-link and per-account gauges, kept as the
+//!   (`process`: CPU time in fractions of a second).
+//! - `link_families`: the per-link and per-account gauges, kept as the
 //!   last validation's states and written straight into the text.
-//! - [`exposition`]: the encoded text, cached until the next change (or
+//! - `exposition`: the encoded text, cached until the next change (or
 //!   until its `process_*` values are [`PROCESS_REFRESH`] old).
 //!
 //! [`Metrics::encode_now`] merges the registry's families and the link
