@@ -84,7 +84,9 @@ mod tests {
         assert_eq!(read_regular(&p, 10, true).unwrap().unwrap().len(), 10);
         let err = read_regular(&p, 9, true).unwrap_err();
         assert!(err.to_string().contains("larger than 9 bytes"), "{err}");
-        assert!(read_regular(&dir.path().join("none"), 9, true).unwrap().is_none());
+        assert!(read_regular(&dir.path().join("none"), 9, true)
+            .unwrap()
+            .is_none());
     }
 
     #[test]

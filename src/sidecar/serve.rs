@@ -20,8 +20,8 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::ops::context::Context;
 use crate::http::{self, Access};
+use crate::ops::context::Context;
 use crate::sidecar::token::{AdminToken, TokenError};
 use crate::sidecar::watch::Watcher;
 use crate::sidecar::Sidecar;

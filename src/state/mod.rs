@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::fs::atomic;
-use crate::fs::read::{read_regular, ReadError};
 use crate::fs::error::{FsContext, FsError};
+use crate::fs::read::{read_regular, ReadError};
 
 /// The largest state record (intent, latch, journal) that is read: they
 /// are a few hundred bytes; anything larger is not one of ours.
@@ -108,7 +108,13 @@ impl StateDir {
             Ok(Some(b)) => b,
             Ok(None) => return Ok(None),
             Err(ReadError::Fs(e)) => return Err(FsError { op: read_op, ..e }),
-            Err(e) => return Err(FsError::new(read_op, path, std::io::Error::other(e.to_string()))),
+            Err(e) => {
+                return Err(FsError::new(
+                    read_op,
+                    path,
+                    std::io::Error::other(e.to_string()),
+                ))
+            }
         };
         serde_json::from_slice(&bytes)
             .map(Some)

@@ -75,7 +75,9 @@ pub fn clear_latch(ctx: &Context, reason: &str) -> Result<ClearReport, ClearErro
         Err(ClearError::StillUnhealthy { problems }) => entry.errors = problems.clone(),
         Err(e) => entry.errors = vec![e.to_string()],
     }
-    let audit_warning = audit::append(&ctx.state, &entry).err().map(|e| e.to_string());
+    let audit_warning = audit::append(&ctx.state, &entry)
+        .err()
+        .map(|e| e.to_string());
     let (cleared, active) = result?;
     Ok(ClearReport {
         cleared,

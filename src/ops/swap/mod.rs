@@ -237,7 +237,11 @@ fn after_flip(to: &str) -> Result<(), Vec<String>> {
     Ok(())
 }
 
-pub(crate) fn ensure_target(ctx: &Context, to: &str, home: &Path) -> Result<Vec<String>, Vec<String>> {
+pub(crate) fn ensure_target(
+    ctx: &Context,
+    to: &str,
+    home: &Path,
+) -> Result<Vec<String>, Vec<String>> {
     fail::fail_point!("swap::ensure", |_| Err(vec![format!(
         "account {to}: ensure failed: failpoint swap::ensure"
     )]));

@@ -179,7 +179,12 @@ impl SwapError {
         match self {
             SwapError::Latched(l) => match &l.unreadable {
                 Some(why) => vec![why.clone()],
-                None => l.errors.iter().cloned().chain(l.memory_only.clone()).collect(),
+                None => l
+                    .errors
+                    .iter()
+                    .cloned()
+                    .chain(l.memory_only.clone())
+                    .collect(),
             },
             SwapError::Refused { problems, .. } => problems.clone(),
             SwapError::RolledBack { errors, .. } => errors.clone(),

@@ -1,0 +1,131 @@
+//! The sidecar's Prometheus metrics. Other modules only feed them (a
+//! validation report, a swap outcome, the latch) through [`Metrics`]; this
+//! module calls nothing of theirs back. Names, types and labels are the
+//! contract's.
+//!
+//! - `registry`: the registry, with the contract's counters, histograms
+//!   and scalar gauges, `homeswap_build_info` and the `process_*` collector
+//!   (`process`: CPU time in fractions of a second).
+//! - `link_families`: the per-link and per-account gauges, kept as the
+//!   last validation's states and written straight into the text.
+//! - `exposition`: the encoded text, cached until the next change (or
+//!   until its `process_*` values are [`PROCESS_REFRESH`] old).
+//!
+//! [`Metrics::encode_now`] merges the registry's families and the link
+//! families in name order, so the exposition reads as one registry's would.
+
+mod exposition;
+mod link_families;
+mod process;
+mod registry;
+
+use std::sync::RwLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use prometheus::{Encoder, TextEncoder};
+
+use crate::links::validate::ValidationReport;
+
+use exposition::ExpositionCache;
+pub use exposition::{CONTENT_TYPE, PROCESS_REFRESH};
+use link_families::LinkSeries;
+use registry::Families;
+pub use registry::SWAP_OUTCOMES;
+
+/// Every metric the sidecar exports and the cached exposition of them.
+pub struct Metrics {
+    /// The registry and its metrics.
+    families: Families,
+    /// The link and account gauges, written into the exposition by hand.
+    links: RwLock<LinkSeries>,
+    /// The latest encoded exposition.
+    exposition: ExpositionCache,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    /// Registers every metric, plus the `process_*` collector.
+    pub fn new() -> Metrics {
+        Metrics {
+            families: Families::new(),
+            links: RwLock::new(LinkSeries::default()),
+            exposition: ExpositionCache::default(),
+        }
+    }
+
+    /// Records a completed validation: every link's health and state, the
+    /// active account, the time and the duration. Series of accounts or
+    /// links no longer configured are dropped.
+    pub fn observe_validation(
+        &self,
+        report: &ValidationReport,
+        accounts: &[String],
+        duration: Duration,
+    ) {
+        let series = LinkSeries::from_report(report, accounts);
+        *self.links.write().unwrap_or_else(|p| p.into_inner()) = series;
+        let f = &self.families;
+        f.validation_duration.observe(duration.as_secs_f64());
+        f.validations.inc();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        f.last_validation.set(now.as_secs_f64());
+        self.exposition.changed();
+    }
+
+    /// Records the latch.
+    pub fn observe_latch(&self, set: bool) {
+        self.families.partial_swap.set(i64::from(set));
+        self.exposition.changed();
+    }
+
+    /// Records one swap attempt.
+    pub fn observe_swap(&self, outcome: &str, duration: Duration) {
+        self.families.swaps.with_label_values(&[outcome]).inc();
+        self.families.swap_duration.observe(duration.as_secs_f64());
+        self.exposition.changed();
+    }
+
+    /// The text exposition of every metric: the cached one while nothing
+    /// changed and its `process_*` values are under [`PROCESS_REFRESH`]
+    /// old, else a fresh one (which then becomes the cached one).
+    pub fn encode(&self) -> Bytes {
+        self.exposition.get_or_encode(|| self.encode_now())
+    }
+
+    /// Encodes every metric, bypassing the cache: the registry's families
+    /// and the link families, merged in name order.
+    pub fn encode_now(&self) -> Vec<u8> {
+        let links = self.links.read().unwrap_or_else(|p| p.into_inner());
+        let mut buf = Vec::with_capacity(8 * 1024 + links.encoded_size_hint());
+        let mut own = LinkSeries::FAMILIES.iter().peekable();
+        let encoder = TextEncoder::new();
+        for family in self.families.gather() {
+            while let Some(f) = own.next_if(|f| f.0 < family.name()) {
+                links.write_family(f.0, &mut buf);
+            }
+            encoder
+                .encode(&[family], &mut buf)
+                // gather() skips empty families, every family is named, and
+                // writing into a Vec cannot fail: the encoder has no error to give.
+                .expect("a gathered family encodes into a Vec");
+        }
+        for f in own {
+            links.write_family(f.0, &mut buf);
+        }
+        buf
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

@@ -1,0 +1,137 @@
+//! The Prometheus registry: the contract's families that are kept as
+//! registry metrics (the latch, validation and swap counts and durations),
+//! `homeswap_build_info`, and the `process_*` collector.
+//!
+//! Names, types, labels and help texts are the contract's; a change here
+//! breaks the dashboard and the alert rules.
+
+use super::process::ProcessMetrics;
+use prometheus::core::Collector;
+use prometheus::proto::MetricFamily;
+use prometheus::{
+    Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
+};
+
+/// Every swap outcome label, so each series exists from the start.
+pub const SWAP_OUTCOMES: [&str; 6] = [
+    "swapped",
+    "already_active",
+    "rolled_back",
+    "refused",
+    "partial",
+    "busy",
+];
+
+/// Why constructing or registering a metric below cannot fail: its name,
+/// help and labels are constants that are valid, and unique in the registry.
+const VALID: &str = "constant metric names, labels and help texts are valid and unique";
+
+/// The registry and a handle on each metric the sidecar updates in it.
+pub(super) struct Families {
+    /// Everything below plus `homeswap_build_info` and `process_*`.
+    registry: Registry,
+    /// `homeswap_partial_swap`: the latch.
+    pub(super) partial_swap: IntGauge,
+    /// `homeswap_last_validation_timestamp_seconds`.
+    pub(super) last_validation: Gauge,
+    /// `homeswap_validation_duration_seconds`.
+    pub(super) validation_duration: Histogram,
+    /// `homeswap_validations_total`.
+    pub(super) validations: IntCounter,
+    /// `homeswap_swaps_total{outcome}`.
+    pub(super) swaps: IntCounterVec,
+    /// `homeswap_swap_duration_seconds`.
+    pub(super) swap_duration: Histogram,
+}
+
+impl Families {
+    /// Creates every metric and registers it, plus the `process_*` collector.
+    pub(super) fn new() -> Families {
+        let registry = Registry::new();
+        let partial_swap = IntGauge::new(
+            "homeswap_partial_swap",
+            "The partial-swap latch: 1 set (every swap refused), 0 clear.",
+        )
+        .expect(VALID);
+        let last_validation = Gauge::new(
+            "homeswap_last_validation_timestamp_seconds",
+            "Unix time of the last completed validation.",
+        )
+        .expect(VALID);
+        let validation_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "homeswap_validation_duration_seconds",
+                "Time of one full validation.",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+        )
+        .expect(VALID);
+        let validations =
+            IntCounter::new("homeswap_validations_total", "Completed validations.").expect(VALID);
+        let swaps = IntCounterVec::new(
+            Opts::new("homeswap_swaps_total", "Swap attempts by outcome."),
+            &["outcome"],
+        )
+        .expect(VALID);
+        let swap_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "homeswap_swap_duration_seconds",
+                "Time of one swap attempt.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                10.0,
+            ]),
+        )
+        .expect(VALID);
+        for outcome in SWAP_OUTCOMES {
+            swaps.with_label_values(&[outcome]);
+        }
+
+        for c in [
+            Box::new(partial_swap.clone()) as Box<dyn Collector>,
+            Box::new(last_validation.clone()),
+            Box::new(validation_duration.clone()),
+            Box::new(validations.clone()),
+            Box::new(swaps.clone()),
+            Box::new(swap_duration.clone()),
+            Box::new(build_info()),
+            Box::new(ProcessMetrics::for_self()),
+        ] {
+            registry.register(c).expect(VALID);
+        }
+        Families {
+            registry,
+            partial_swap,
+            last_validation,
+            validation_duration,
+            validations,
+            swaps,
+            swap_duration,
+        }
+    }
+
+    /// Every registered family with its current values, sorted by name.
+    pub(super) fn gather(&self) -> Vec<MetricFamily> {
+        self.registry.gather()
+    }
+}
+
+/// `homeswap_build_info{version}`: always 1, labelled with this build's version.
+fn build_info() -> IntGaugeVec {
+    let build_info = IntGaugeVec::new(
+        Opts::new(
+            "homeswap_build_info",
+            "Always 1; the version label says which build runs.",
+        ),
+        &["version"],
+    )
+    .expect(VALID);
+    build_info
+        .with_label_values(&[env!("CARGO_PKG_VERSION")])
+        .set(1);
+    build_info
+}
