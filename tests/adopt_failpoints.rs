@@ -160,7 +160,11 @@ fn a_stopped_adoption_without_link_records_the_links_it_was_adopting_in_the_audi
     let entry = s.audit().pop().unwrap();
     assert_eq!(entry["action"], "adopt", "{entry}");
     assert_eq!(entry["outcome"], "stopped", "{entry}");
-    assert_eq!(entry["adopt"]["links"], serde_json::json!(["projects"]), "{entry}");
+    assert_eq!(
+        entry["adopt"]["links"],
+        serde_json::json!(["projects"]),
+        "{entry}"
+    );
     assert_eq!(entry["adopt"]["moved"], 1, "{entry}");
 }
 
@@ -224,7 +228,10 @@ fn a_leftover_journal_of_a_removed_account_does_not_hold_another_accounts_adopt_
         std::fs::read(s.shared().join("projects/c.jsonl")).unwrap(),
         b"c's transcript\n"
     );
-    assert_eq!(std::fs::read_link(&real_c).unwrap(), s.shared().join("projects"));
+    assert_eq!(
+        std::fs::read_link(&real_c).unwrap(),
+        s.shared().join("projects")
+    );
     let warning = r
         .stderr_lines()
         .into_iter()
@@ -256,23 +263,32 @@ fn a_leftover_journal_of_a_removed_account_does_not_hold_another_accounts_adopt_
     assert_eq!(r.code, 101, "{r:?}");
     let r = s.ok(&["adopt", "c"]);
     assert!(
-        r.stderr.contains("finished an interrupted adoption of account c"),
+        r.stderr
+            .contains("finished an interrupted adoption of account c"),
         "{r:?}"
     );
-    assert!(r.stderr.contains("interrupted adoption of account b"), "{r:?}");
+    assert!(
+        r.stderr.contains("interrupted adoption of account b"),
+        "{r:?}"
+    );
     assert_eq!(std::fs::read(&journal).unwrap(), stale);
 
     // Re-added, b's adoption finishes with the choices it recorded.
     re_add_account(&s, "b");
     let r = s.ok(&["adopt", "b"]);
     assert!(
-        r.stderr.contains("finished an interrupted adoption of account b"),
+        r.stderr
+            .contains("finished an interrupted adoption of account b"),
         "{r:?}"
     );
     assert!(r.stdout.contains("1 file(s) need a look"), "{r:?}");
     assert!(!journal.exists());
     let mut wanted = expected_after(&files);
-    wanted.extend([b"c's transcript\n".to_vec(), b"c2\n".to_vec(), b"c3\n".to_vec()]);
+    wanted.extend([
+        b"c's transcript\n".to_vec(),
+        b"c2\n".to_vec(),
+        b"c3\n".to_vec(),
+    ]);
     wanted.sort();
     assert_eq!(contents(&[&s.shared().join("projects")]), wanted);
     s.ok(&["validate"]);
