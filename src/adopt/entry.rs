@@ -3,9 +3,8 @@
 //! kernel or file system cannot do that (`EINVAL`), a file or symlink is
 //! hard-linked into place (`linkat` never replaces) and then unlinked.
 //! Across file systems (`EXDEV`) a file or symlink is copied and verified
-//! (`across`); a directory is created in the target and its
-//! entries moved one by one. Removing is `unlink` and `rmdir` only, never
-//! recursive.
+//! (`across`); a directory is created in the target and its entries moved
+//! one by one. Removing is `unlink` and `rmdir` only, never recursive.
 
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
