@@ -293,3 +293,19 @@ fn a_leftover_journal_of_a_removed_account_does_not_hold_another_accounts_adopt_
     assert_eq!(contents(&[&s.shared().join("projects")]), wanted);
     s.ok(&["validate"]);
 }
+
+#[test]
+fn a_dry_run_after_a_crash_does_not_claim_to_have_finished_the_adoption() {
+    let s = Sandbox::ready();
+    interrupted_case(&s, 3);
+    let r = s.run_with(&["adopt", "b", "--keep-both"], "adopt::after_move=panic");
+    assert_eq!(r.code, 101, "{r:?}");
+    let journal = std::fs::read(s.state().join("adopt.json")).unwrap();
+    let r = s.ok(&["adopt", "b", "--dry-run"]);
+    assert!(r.stdout.ends_with("dry run: nothing changed\n"), "{r:?}");
+    assert!(!r.stderr.contains("finished"), "{r:?}");
+    assert_eq!(
+        std::fs::read(s.state().join("adopt.json")).unwrap(),
+        journal
+    );
+}

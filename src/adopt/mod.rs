@@ -241,7 +241,8 @@ fn adopt_steps(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptEr
         },
     };
     let mut report = run(ctx, &this, req.dry_run)?;
-    report.resumed = finished.or(own);
+    // A dry run finished nothing; it only planned what is left.
+    report.resumed = if req.dry_run { None } else { finished.or(own) };
     warnings.append(&mut report.warnings);
     report.warnings = warnings;
     Ok(report)
