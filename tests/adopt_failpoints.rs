@@ -149,3 +149,163 @@ fn an_interrupted_adoption_of_another_account_is_finished_first() {
     );
     s.ok(&["validate"]);
 }
+
+#[test]
+fn a_stopped_adoption_without_link_records_the_links_it_was_adopting_in_the_audit_log() {
+    let s = Sandbox::ready();
+    interrupted_case(&s, 3);
+    // No --link: every real directory is adopted, here just projects.
+    let r = s.run_with(&["adopt", "b", "--keep-both"], "adopt::after_move=return");
+    assert_eq!(r.code, 1, "{r:?}");
+    let entry = s.audit().pop().unwrap();
+    assert_eq!(entry["action"], "adopt", "{entry}");
+    assert_eq!(entry["outcome"], "stopped", "{entry}");
+    assert_eq!(
+        entry["adopt"]["links"],
+        serde_json::json!(["projects"]),
+        "{entry}"
+    );
+    assert_eq!(entry["adopt"]["moved"], 1, "{entry}");
+}
+
+/// Rewrites the sandbox's configuration without account `gone` and with a
+/// new account `c` (its home created, its links ensured).
+fn drop_account_and_add_c(s: &Sandbox, gone: &str) {
+    let config = std::fs::read_to_string(&s.config).unwrap();
+    let prefix = format!("  {gone}: ");
+    let mut out = String::new();
+    for line in config.lines() {
+        if line.starts_with(&prefix) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if line == "accounts:" {
+            out.push_str(&format!("  c: {}\n", s.home("c").display()));
+        }
+    }
+    std::fs::write(&s.config, out).unwrap();
+    std::fs::create_dir(s.home("c")).unwrap();
+    s.ok(&["ensure", "c"]);
+}
+
+/// Puts `gone` back into the configuration (after `c`).
+fn re_add_account(s: &Sandbox, gone: &str) {
+    let config = std::fs::read_to_string(&s.config).unwrap().replace(
+        "accounts:\n",
+        &format!("accounts:\n  {gone}: {}\n", s.home(gone).display()),
+    );
+    std::fs::write(&s.config, config).unwrap();
+}
+
+#[test]
+fn a_leftover_journal_of_a_removed_account_does_not_hold_another_accounts_adopt_hostage() {
+    let s = Sandbox::ready();
+    let files = interrupted_case(&s, 6);
+    let r = s.run_with(
+        &["adopt", "b", "--keep-both"],
+        "adopt::after_move=2*off->panic",
+    );
+    assert_eq!(r.code, 101, "{r:?}");
+    let journal = s.state().join("adopt.json");
+    let stale = std::fs::read(&journal).unwrap();
+    let real_b = s.link("b", "projects");
+    let b_left = snapshot(&real_b);
+    drop_account_and_add_c(&s, "b");
+
+    // Adopting the removed account itself is a usage error, as ever.
+    let r = s.run(&["adopt", "b"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("unknown account \"b\""), "{r:?}");
+
+    // c's adoption proceeds, and says precisely what the journal is.
+    let real_c = s.link("c", "projects");
+    std::fs::remove_file(&real_c).unwrap();
+    std::fs::create_dir(&real_c).unwrap();
+    std::fs::write(real_c.join("c.jsonl"), b"c's transcript\n").unwrap();
+    let r = s.ok(&["adopt", "c"]);
+    assert_eq!(
+        std::fs::read(s.shared().join("projects/c.jsonl")).unwrap(),
+        b"c's transcript\n"
+    );
+    assert_eq!(
+        std::fs::read_link(&real_c).unwrap(),
+        s.shared().join("projects")
+    );
+    let warning = r
+        .stderr_lines()
+        .into_iter()
+        .find(|l| l.contains("interrupted adoption of account b"))
+        .unwrap_or_else(|| panic!("no warning about b's journal: {r:?}"))
+        .to_string();
+    assert!(warning.starts_with("homeswap: warning: "), "{warning}");
+    for part in [
+        "by pid ",
+        "b is no longer configured",
+        "add b back",
+        "'homeswap adopt b'",
+        &format!("remove {}", journal.display()),
+        "moved entries stay in the shared target",
+    ] {
+        assert!(warning.contains(part), "{part:?} missing: {warning}");
+    }
+    assert!(!r.stderr.contains("does not exist"), "{r:?}");
+    // Nothing of b was touched, and b's record is still there.
+    assert_eq!(snapshot(&real_b), b_left);
+    assert_eq!(std::fs::read(&journal).unwrap(), stale);
+
+    // c's own adoption interrupted while b's record waits: both survive.
+    std::fs::remove_file(&real_c).unwrap();
+    std::fs::create_dir(&real_c).unwrap();
+    std::fs::write(real_c.join("c2.jsonl"), b"c2\n").unwrap();
+    std::fs::write(real_c.join("c3.jsonl"), b"c3\n").unwrap();
+    let r = s.run_with(&["adopt", "c"], "adopt::after_move=panic");
+    assert_eq!(r.code, 101, "{r:?}");
+    let r = s.ok(&["adopt", "c"]);
+    assert!(
+        r.stderr
+            .contains("finished an interrupted adoption of account c"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr.contains("interrupted adoption of account b"),
+        "{r:?}"
+    );
+    assert_eq!(std::fs::read(&journal).unwrap(), stale);
+
+    // Re-added, b's adoption finishes with the choices it recorded.
+    re_add_account(&s, "b");
+    let r = s.ok(&["adopt", "b"]);
+    assert!(
+        r.stderr
+            .contains("finished an interrupted adoption of account b"),
+        "{r:?}"
+    );
+    assert!(r.stdout.contains("1 file(s) need a look"), "{r:?}");
+    assert!(!journal.exists());
+    let mut wanted = expected_after(&files);
+    wanted.extend([
+        b"c's transcript\n".to_vec(),
+        b"c2\n".to_vec(),
+        b"c3\n".to_vec(),
+    ]);
+    wanted.sort();
+    assert_eq!(contents(&[&s.shared().join("projects")]), wanted);
+    s.ok(&["validate"]);
+}
+
+#[test]
+fn a_dry_run_after_a_crash_does_not_claim_to_have_finished_the_adoption() {
+    let s = Sandbox::ready();
+    interrupted_case(&s, 3);
+    let r = s.run_with(&["adopt", "b", "--keep-both"], "adopt::after_move=panic");
+    assert_eq!(r.code, 101, "{r:?}");
+    let journal = std::fs::read(s.state().join("adopt.json")).unwrap();
+    let r = s.ok(&["adopt", "b", "--dry-run"]);
+    assert!(r.stdout.ends_with("dry run: nothing changed\n"), "{r:?}");
+    assert!(!r.stderr.contains("finished"), "{r:?}");
+    assert_eq!(
+        std::fs::read(s.state().join("adopt.json")).unwrap(),
+        journal
+    );
+}

@@ -68,7 +68,11 @@ fn a_latch_recovery_held_in_memory_at_start_is_the_sidecars_until_cleared() {
     // The operator repairs b (active now) and clears through the API.
     std::fs::remove_file(s.link("b", "projects")).unwrap();
     make_link(&s.shared().join("projects"), &s.link("b", "projects"));
-    let clear = server.admin_post("/api/v1/latch/clear", Some(TOKEN), r#"{"reason":"relinked"}"#);
+    let clear = server.admin_post(
+        "/api/v1/latch/clear",
+        Some(TOKEN),
+        r#"{"reason":"relinked"}"#,
+    );
     assert_eq!(clear.status, 200, "{}", clear.text());
     assert_eq!(partial_swap(&server), 0.0);
     wait_for("ready", Duration::from_secs(5), || {

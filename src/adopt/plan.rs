@@ -5,7 +5,7 @@
 //! `O_NOFOLLOW`, and entries are inspected with `fstatat(AT_SYMLINK_NOFOLLOW)`:
 //! a symlink inside either tree is compared as a symlink (its text), never
 //! followed. The act step ([`super::act`]) decides each entry again with
-//! [`decide`] just before touching it, so it never acts on a stale plan.
+//! `decide` just before touching it, so it never acts on a stale plan.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;

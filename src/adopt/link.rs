@@ -1,0 +1,166 @@
+//! One account's links, one at a time: which real directories to adopt and
+//! whether every link could end `ok` (step 3), the plan of one link (step
+//! 4) and its act (step 6). The steps are in [`super`]'s documentation.
+
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, OFlag};
+use nix::sys::stat::Mode;
+use nix::unistd::fsync;
+
+use super::act::{Act, ActError};
+use super::entry::remove_empty_dir;
+use super::plan::{plan_dir, Level, LinkPlan};
+use crate::fs::atomic::open_dir;
+use crate::fs::error::{FsContext, FsError};
+use crate::links::shared::SharedLinks;
+use crate::links::{check_account, LinkState, TARGET_DIR_MODE};
+
+/// Step 3: the links to adopt (`wanted`, or every link that is a real
+/// directory when `wanted` is empty), or one line per reason the account
+/// could not end `ok`, each naming link, path and what to do.
+pub(crate) fn select(
+    account: &str,
+    home: &Path,
+    shared: &SharedLinks,
+    wanted: &[String],
+) -> Result<Vec<String>, Vec<String>> {
+    let before = check_account(account, home, shared);
+    let mut selected = wanted.to_vec();
+    let mut problems = Vec::new();
+    for link in &before.links {
+        let is_dir = link.state == LinkState::NotALink
+            && link.path.symlink_metadata().is_ok_and(|m| m.is_dir());
+        if wanted.is_empty() && is_dir {
+            selected.push(link.link.clone());
+        }
+        let chosen = wanted.is_empty() || wanted.contains(&link.link);
+        match link.state {
+            LinkState::Ok | LinkState::Missing | LinkState::TargetMissing => {}
+            LinkState::NotALink if is_dir && chosen => {
+                if let Ok(m) = std::fs::symlink_metadata(&link.expected) {
+                    if !m.is_dir() {
+                        problems.push(format!(
+                            "account {account}: {}: the target {} exists but is not a directory; move it aside first",
+                            link.link,
+                            crate::fs::pathfmt::shown(&link.expected)
+                        ));
+                    }
+                }
+            }
+            LinkState::NotALink if is_dir => problems.push(format!(
+                "account {account}: {}: {} is a directory too and would be left unlinked; add --link {} or leave out --link",
+                link.link,
+                crate::fs::pathfmt::shown(&link.path),
+                link.link
+            )),
+            LinkState::NotALink => problems.push(format!(
+                "account {account}: {}: {} is {}, not a directory; adopt moves directories only: move it aside by hand, then run 'homeswap adopt {account}'",
+                link.link,
+                crate::fs::pathfmt::shown(&link.path),
+                link.detail.as_deref().unwrap_or("not a directory"),
+            )),
+            _ => problems.push(link.to_string()),
+        }
+    }
+    if problems.is_empty() {
+        Ok(selected)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Opens `<home>/<name>` as a directory, never following a symlink there;
+/// `None` when it is gone (a re-run after the `rmdir`).
+fn open_real(home_fd: &OwnedFd, home: &Path, name: &str) -> Result<Option<OwnedFd>, FsError> {
+    match openat(
+        home_fd.as_fd(),
+        OsStr::new(name),
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        // ELOOP / ENOTDIR: the link (or something else) is there now.
+        Err(Errno::ENOENT | Errno::ELOOP | Errno::ENOTDIR) => Ok(None),
+        Err(e) => Err(FsError::new("open the directory", &home.join(name), e)),
+    }
+}
+
+/// Step 4 for one link: compare the real directory with its target.
+pub(crate) fn plan_link(
+    home_fd: &OwnedFd,
+    home: &Path,
+    name: &str,
+    target: &Path,
+) -> Result<LinkPlan, FsError> {
+    let real = home.join(name);
+    let mut plan = LinkPlan {
+        link: name.to_string(),
+        real: real.clone(),
+        target: target.to_path_buf(),
+        target_exists: target.is_dir(),
+        items: Vec::new(),
+    };
+    let Some(real_fd) = open_real(home_fd, home, name)? else {
+        return Ok(plan);
+    };
+    let target_fd = match open_dir(target) {
+        Ok(fd) => Some(fd),
+        Err(Errno::ENOENT) => None,
+        Err(e) => return Err(FsError::new("open the target", target, e)),
+    };
+    let target_level = target_fd.as_ref().map(|fd| Level { fd, path: target });
+    plan_dir(
+        &Level {
+            fd: &real_fd,
+            path: &real,
+        },
+        target_level.as_ref(),
+        Path::new(""),
+        &mut plan.items,
+    )?;
+    Ok(plan)
+}
+
+/// Step 6 for one link: create the target, move everything, `rmdir` the
+/// emptied real directory, fsync the home.
+pub(crate) fn adopt_link(
+    act: &mut Act,
+    home_fd: &OwnedFd,
+    home: &Path,
+    name: &str,
+    target: &Path,
+) -> Result<(), ActError> {
+    let real = home.join(name);
+    let Some(real_fd) = open_real(home_fd, home, name)? else {
+        return Ok(());
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(TARGET_DIR_MODE)
+        .create(target)
+        .fs("create the target directory", target)?;
+    let target_fd = open_dir(target).fs("open the target", target)?;
+    act.adopt_dir(
+        &Level {
+            fd: &real_fd,
+            path: &real,
+        },
+        &Level {
+            fd: &target_fd,
+            path: target,
+        },
+    )?;
+    drop(real_fd);
+    let home_level = Level {
+        fd: home_fd,
+        path: home,
+    };
+    remove_empty_dir(&home_level, OsStr::new(name))?;
+    fsync(home_fd.as_fd()).fs("fsync the home", home)?;
+    Ok(())
+}
