@@ -81,15 +81,28 @@ pub fn now_rfc3339() -> String {
 /// on an `O_APPEND` file, so concurrent writers never interleave lines.
 pub fn append(state: &StateDir, entry: &AuditEntry) -> Result<(), FsError> {
     let path = state.audit();
-    let mut line = serde_json::to_vec(entry).expect("audit entries always serialize");
+    let mut line = serde_json::to_vec(entry)
+        .map_err(std::io::Error::other)
+        .fs("encode the audit entry for", &path)?;
     line.push(b'\n');
+    // Non-blocking: a FIFO planted here must not stall a swap after its
+    // flip (the caller would never learn it succeeded); only a regular file
+    // is appended to.
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
         .open(&path)
         .fs("open the audit log", &path)?;
+    let meta = file.metadata().fs("inspect the audit log", &path)?;
+    if !meta.file_type().is_file() {
+        return Err(FsError::new(
+            "append to the audit log",
+            &path,
+            std::io::Error::other("it is not a regular file"),
+        ));
+    }
     file.write_all(&line).fs("append to the audit log", &path)?;
     file.sync_data().fs("fsync the audit log", &path)
 }

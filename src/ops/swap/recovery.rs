@@ -267,3 +267,46 @@ fn finish_interrupted(
     }
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn context(root: &Path) -> Context {
+        let yaml = format!(
+            "accounts:\n  a: {r}/a\nactive_link: {r}/active\nshared_dir: {r}/shared\nstate_dir: {r}/state\n",
+            r = root.display()
+        );
+        Context::new(Config::parse(&root.join("c.yaml"), &yaml).unwrap())
+    }
+
+    #[test]
+    fn an_unreadable_intent_that_cannot_be_moved_aside_is_not_said_to_be() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path());
+        ctx.state.create().unwrap();
+        std::fs::write(ctx.state.intent(), b"{garbage").unwrap();
+        // A non-empty directory where the record would be moved: rename fails.
+        std::fs::create_dir(ctx.state.intent_aside()).unwrap();
+        std::fs::write(ctx.state.intent_aside().join("x"), b"").unwrap();
+
+        let r = recover(&ctx).expect("something was found");
+        let said = r.errors.join("\n");
+        assert!(!said.contains("; moved aside to"), "{said}");
+        assert!(said.contains("could not be moved aside"), "{said}");
+        assert!(ctx.state.intent().exists(), "left where it was");
+    }
+
+    #[test]
+    fn an_unreadable_intent_is_moved_aside_and_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(dir.path());
+        ctx.state.create().unwrap();
+        std::fs::write(ctx.state.intent(), b"{garbage").unwrap();
+        let r = recover(&ctx).expect("something was found");
+        assert!(r.errors[0].contains("moved aside to"), "{:?}", r.errors);
+        assert!(ctx.state.intent_aside().exists());
+        assert!(!ctx.state.intent().exists());
+    }
+}

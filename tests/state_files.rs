@@ -1,0 +1,158 @@
+//! The state directory's files as an attacker or an accident leaves them
+//! (a FIFO, a huge file) and interrupted swaps judged against the
+//! configuration in force: no command hangs, nothing is read whole, nothing
+//! is written under a path that is no longer a configured home.
+
+mod common;
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use common::{wait_for, Run, Sandbox};
+use nix::sys::stat::Mode;
+use nix::unistd::mkfifo;
+
+/// Waits for a child with a deadline; a hang fails the test (and the child
+/// is killed) instead of hanging the suite.
+fn finish_within(mut child: Child, limit: Duration, what: &str) -> Run {
+    let start = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return Run::from(child.wait_with_output().unwrap());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("homeswap {what} hung for {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn run_bounded(s: &Sandbox, args: &[&str]) -> Run {
+    finish_within(s.spawn(args, None), Duration::from_secs(10), &args.join(" "))
+}
+
+fn fifo(path: &std::path::Path) {
+    mkfifo(path, Mode::from_bits_truncate(0o600)).unwrap();
+}
+
+#[test]
+fn a_fifo_at_the_latch_file_counts_as_set_and_hangs_no_command() {
+    let s = Sandbox::ready();
+    fifo(&s.state().join("latch.json"));
+    let r = run_bounded(&s, &["status"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = run_bounded(&s, &["swap", "b"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("is unreadable"), "{r:?}");
+    assert!(r.stderr.contains("not a regular file"), "{r:?}");
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+}
+
+#[test]
+fn a_fifo_at_the_intent_record_is_moved_aside_and_hangs_no_command() {
+    let s = Sandbox::ready();
+    let intent = s.state().join("intent.json");
+    fifo(&intent);
+    let r = run_bounded(&s, &["status"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("moved aside to"), "{r:?}");
+    assert!(!intent.exists(), "no longer blocks recovery");
+    let aside: Vec<_> = std::fs::read_dir(s.state())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("intent.json.unreadable-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "kept for the operator");
+}
+
+#[test]
+fn a_fifo_at_the_audit_log_does_not_stall_a_swap_after_its_flip() {
+    let s = Sandbox::ready();
+    let audit = s.state().join("audit.jsonl");
+    std::fs::remove_file(&audit).unwrap();
+    fifo(&audit);
+    let r = run_bounded(&s, &["swap", "b"]);
+    assert_eq!(r.code, 0, "the swap itself succeeded: {r:?}");
+    assert_eq!(r.stdout.trim(), "swapped: a -> b");
+    assert!(r.stderr.contains("audit log"), "the caller is warned: {r:?}");
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+}
+
+#[test]
+fn a_huge_latch_file_is_refused_by_its_size_not_read_whole() {
+    let s = Sandbox::ready();
+    let f = std::fs::File::create(s.state().join("latch.json")).unwrap();
+    f.set_len(1_500_000_000).unwrap(); // sparse: costs no disk
+    let r = run_bounded(&s, &["latch", "show"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("larger than"), "{r:?}");
+    let r = run_bounded(&s, &["swap", "b"]);
+    assert_eq!(r.code, 3, "counts as set: {r:?}");
+}
+
+/// A swap a -> b killed right after its flip: the intent record is left
+/// and the active link points at b.
+fn interrupted_swap_to_b(s: &Sandbox) {
+    let child = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(60000)"));
+    wait_for("the flip", Duration::from_secs(20), || {
+        s.active_target().as_deref() == Some(s.home("b").as_path())
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = child.wait_with_output();
+    assert!(s.state().join("intent.json").exists());
+}
+
+#[cfg(feature = "failpoints")]
+#[test]
+fn recovery_undoes_a_swap_to_an_account_no_longer_configured_and_writes_nothing_there() {
+    let s = Sandbox::new();
+    s.ok(&["ensure", "a"]);
+    s.ok(&["swap", "a"]);
+    // b's links do not exist yet: ensure would create them on the flip.
+    interrupted_swap_to_b(&s);
+    let b_line = format!("  b: {}\n", s.home("b").display());
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    assert!(text.contains(&b_line));
+    std::fs::write(&s.config, text.replace(&b_line, "")).unwrap();
+
+    let r = s.run(&["validate"]);
+    assert!(r.stderr.contains("rolled_back"), "{r:?}");
+    assert!(r.stderr.contains("no longer configured"), "{r:?}");
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+    assert_eq!(
+        std::fs::read_dir(s.home("b")).unwrap().count(),
+        0,
+        "nothing was created in the unconfigured home"
+    );
+    assert!(!s.state().join("intent.json").exists());
+    let recover = s
+        .audit()
+        .into_iter()
+        .find(|e| e["action"] == "recover")
+        .unwrap();
+    assert_eq!(recover["outcome"], "rolled_back");
+}
+
+#[test]
+fn every_latch_clear_is_audited_even_with_no_latch_set() {
+    let s = Sandbox::ready();
+    s.ok(&["latch", "clear", "--reason", "just checking"]);
+    let clears: Vec<_> = s
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "latch_clear")
+        .collect();
+    assert_eq!(clears.len(), 1, "{clears:?}");
+    assert_eq!(clears[0]["outcome"], "not_set");
+    assert_eq!(clears[0]["reason"], "just checking");
+}
