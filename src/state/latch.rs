@@ -78,6 +78,17 @@ impl LatchRecord {
         }
     }
 
+    /// The latch as one problem line (validate, `/readyz`, status).
+    pub fn problem_line(&self) -> String {
+        match &self.unreadable {
+            Some(_) => format!("partial-swap latch: {}", self.describe()),
+            None => format!(
+                "partial-swap latch {}; swaps are refused until the links are repaired and 'homeswap latch clear --reason TEXT' is run",
+                self.describe()
+            ),
+        }
+    }
+
     /// One line for an operator: what set it, or why the file is unreadable.
     pub fn describe(&self) -> String {
         if let Some(why) = &self.unreadable {

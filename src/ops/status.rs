@@ -1,0 +1,93 @@
+//! The status document: what `homeswap status --json` prints and what
+//! `GET /api/v1/status` answers, one type serialized by both.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::adopt::journal::AdoptJournal;
+use crate::fs::pathfmt;
+use crate::links::active::ActiveLink;
+use crate::links::validate::{validate_all, ValidationReport};
+use crate::links::AccountReport;
+use crate::ops::context::Context;
+use crate::state::latch::LatchRecord;
+
+/// The status of every account, the active link and the latch.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusDocument {
+    /// The configuration file in force.
+    #[serde(serialize_with = "pathfmt::path")]
+    pub config: PathBuf,
+    /// The state directory (latch, lock, audit log).
+    #[serde(serialize_with = "pathfmt::path")]
+    pub state_dir: PathBuf,
+    /// The active account's name; `null` when no configured account is.
+    pub active: Option<String>,
+    /// The active link: its path, its target and what is wrong with it.
+    pub active_link: ActiveLink,
+    /// The partial-swap latch; `null` when clear.
+    pub latch: Option<LatchRecord>,
+    /// Whether a swap's intent record is present (a swap running, or one a
+    /// crash interrupted).
+    pub swap_in_progress: bool,
+    /// True when every link is `ok`, a configured account is active and the
+    /// latch is clear (what `/readyz` answers 200 for).
+    pub ok: bool,
+    /// Why it is not ok, one line each: the latch first, then every link
+    /// problem (the `/readyz` reasons).
+    pub problems: Vec<String>,
+    /// Other things an operator should know (an interrupted adoption).
+    pub notices: Vec<String>,
+    /// Every account's links and their states, sorted by account.
+    pub accounts: Vec<AccountReport>,
+    /// RFC 3339 time of the validation shown.
+    pub last_validation: String,
+}
+
+/// Why a layout is not ready: the latch first, then each link problem.
+pub fn problems(report: &ValidationReport, latch: Option<&LatchRecord>) -> Vec<String> {
+    latch
+        .map(LatchRecord::problem_line)
+        .into_iter()
+        .chain(report.problems())
+        .collect()
+}
+
+impl StatusDocument {
+    /// The document for a validation made at `at` and the latch as read then.
+    pub fn new(
+        ctx: &Context,
+        report: &ValidationReport,
+        latch: Option<LatchRecord>,
+        at: SystemTime,
+    ) -> StatusDocument {
+        let problems = problems(report, latch.as_ref());
+        let notices = match AdoptJournal::read(&ctx.state) {
+            Ok(Some(j)) => j.notices(&ctx.config, &ctx.state.adopt_journal()),
+            Ok(None) => Vec::new(),
+            Err(e) => vec![e.to_string()],
+        };
+        StatusDocument {
+            config: ctx.config.path.clone(),
+            state_dir: ctx.config.state_dir.clone(),
+            active: report.active.account.clone(),
+            active_link: report.active.clone(),
+            ok: problems.is_empty(),
+            latch,
+            swap_in_progress: std::fs::symlink_metadata(ctx.state.intent()).is_ok(),
+            problems,
+            notices,
+            accounts: report.accounts.clone(),
+            last_validation: humantime::format_rfc3339_seconds(at).to_string(),
+        }
+    }
+}
+
+/// Validates now and returns the status document (the CLI's `status`).
+pub fn status(ctx: &Context) -> StatusDocument {
+    let report = validate_all(&ctx.config);
+    let latch = ctx.latch.current();
+    StatusDocument::new(ctx, &report, latch, SystemTime::now())
+}
