@@ -30,7 +30,11 @@ fn finish_within(mut child: Child, limit: Duration, what: &str) -> Run {
 }
 
 fn run_bounded(s: &Sandbox, args: &[&str]) -> Run {
-    finish_within(s.spawn(args, None), Duration::from_secs(10), &args.join(" "))
+    finish_within(
+        s.spawn(args, None),
+        Duration::from_secs(10),
+        &args.join(" "),
+    )
 }
 
 fn fifo(path: &std::path::Path) {
@@ -80,7 +84,10 @@ fn a_fifo_at_the_audit_log_does_not_stall_a_swap_after_its_flip() {
     let r = run_bounded(&s, &["swap", "b"]);
     assert_eq!(r.code, 0, "the swap itself succeeded: {r:?}");
     assert_eq!(r.stdout.trim(), "swapped: a -> b");
-    assert!(r.stderr.contains("audit log"), "the caller is warned: {r:?}");
+    assert!(
+        r.stderr.contains("audit log"),
+        "the caller is warned: {r:?}"
+    );
     assert_eq!(s.active_target().unwrap(), s.home("b"));
 }
 

@@ -8,20 +8,24 @@
 use super::process::ProcessMetrics;
 use prometheus::core::Collector;
 use prometheus::proto::MetricFamily;
+
+use crate::ops::swap::Attempt;
 use prometheus::{
     Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry,
 };
 
-/// Every swap outcome label, so each series exists from the start.
-pub const SWAP_OUTCOMES: [&str; 6] = [
-    "swapped",
-    "already_active",
-    "rolled_back",
-    "refused",
-    "partial",
-    "busy",
-];
+/// Every swap outcome label, so each series exists from the start: the
+/// names of the swap's own outcome type, in its order.
+pub const SWAP_OUTCOMES: [&str; Attempt::ALL.len()] = {
+    let mut names = [""; Attempt::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = Attempt::ALL[i].as_str();
+        i += 1;
+    }
+    names
+};
 
 /// Why constructing or registering a metric below cannot fail: its name,
 /// help and labels are constants that are valid, and unique in the registry.

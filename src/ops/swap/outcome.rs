@@ -59,7 +59,7 @@ impl Attempt {
     ];
 
     /// The contract's name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Attempt::Swapped => "swapped",
             Attempt::AlreadyActive => "already_active",
