@@ -46,7 +46,11 @@ fn exit_codes(help: &str) -> BTreeSet<u8> {
             l.contains("exit code") || l.starts_with("exit ")
         })
         .collect();
-    assert_eq!(mentions, ["Exit codes:"], "one exit-code section in:\n{help}");
+    assert_eq!(
+        mentions,
+        ["Exit codes:"],
+        "one exit-code section in:\n{help}"
+    );
     help.lines()
         .skip_while(|l| *l != "Exit codes:")
         .skip(1)
@@ -89,7 +93,9 @@ fn overview(help: &str) -> BTreeMap<String, BTreeSet<u8>> {
         .take_while(|l| !l.trim().is_empty());
     for line in section {
         let text = line.trim();
-        let split = text.find(|c: char| c.is_ascii_digit()).unwrap_or(text.len());
+        let split = text
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(text.len());
         let name = text[..split].trim();
         if !name.is_empty() {
             current = name.to_string();
@@ -162,7 +168,10 @@ impl SandboxScript {
         std::fs::create_dir(s.path("bin")).unwrap();
         executable(
             &s.path("bin/cargo"),
-            &format!("#!/bin/sh\ntouch '{}'\nexit 1\n", s.path("cargo-ran").display()),
+            &format!(
+                "#!/bin/sh\ntouch '{}'\nexit 1\n",
+                s.path("cargo-ran").display()
+            ),
         );
         s
     }
@@ -231,12 +240,18 @@ fn sandbox_script_builds_only_when_the_release_binary_is_missing_or_stale() {
     let bin = target.join("release/homeswap");
     executable(
         &bin,
-        &format!("#!/bin/sh\nexec '{}' \"$@\"\n", env!("CARGO_BIN_EXE_homeswap")),
+        &format!(
+            "#!/bin/sh\nexec '{}' \"$@\"\n",
+            env!("CARGO_BIN_EXE_homeswap")
+        ),
     );
     // Up to date (newer than every source): used as it is.
     let r = s.run(&[("CARGO_TARGET_DIR", &target)]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(!s.cargo_ran(), "an up-to-date release binary is not rebuilt");
+    assert!(
+        !s.cargo_ran(),
+        "an up-to-date release binary is not rebuilt"
+    );
     assert!(r.stdout.contains("swapped: a -> b"), "{r:?}");
 
     // Older than the sources: rebuilt (the stand-in cargo fails, and so does

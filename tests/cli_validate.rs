@@ -47,7 +47,10 @@ fn validate_fails_while_the_latch_is_set_and_says_what_to_do() {
     plant_latch(&s);
 
     let r = s.run(&["validate"]);
-    assert_eq!(r.code, 1, "every link is ok, but the latch refuses swaps: {r:?}");
+    assert_eq!(
+        r.code, 1,
+        "every link is ok, but the latch refuses swaps: {r:?}"
+    );
     let lines = latch_lines(&r);
     assert_eq!(lines.len(), 1, "one line: {r:?}");
     let line = lines[0];
@@ -75,7 +78,10 @@ fn validate_fails_while_the_latch_is_set_and_says_what_to_do() {
     s.ok(&["latch", "clear", "--reason", "checked by hand"]);
     let r = s.ok(&["validate", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!((v["ok"].clone(), v["latch"].clone()), (true.into(), serde_json::Value::Null));
+    assert_eq!(
+        (v["ok"].clone(), v["latch"].clone()),
+        (true.into(), serde_json::Value::Null)
+    );
 }
 
 #[test]
@@ -125,7 +131,13 @@ fn validate_json_is_valid_with_paths_that_are_not_utf8() {
     let r = run_on(&config, &["validate", "--json"]);
     assert_eq!(r.code, 1, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("valid JSON");
-    assert!(v["config"].as_str().unwrap().ends_with("conf-\\xff\\xfe.yaml"), "{v}");
+    assert!(
+        v["config"]
+            .as_str()
+            .unwrap()
+            .ends_with("conf-\\xff\\xfe.yaml"),
+        "{v}"
+    );
     assert_eq!(v["active"]["target"], "/nowhere/\\xfe");
     assert_eq!(v["accounts"][1]["links"][2]["points_to"], "/tmp/\\xffx");
     assert_eq!(v["problems"].as_array().unwrap().len(), 3, "{v}");
@@ -138,7 +150,10 @@ fn latch_show_json_is_valid_with_a_config_path_that_is_not_utf8() {
     let r = run_on(&config, &["latch", "show", "--json"]);
     assert_eq!(r.code, 0, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("valid JSON");
-    assert_eq!((v["set"].clone(), v["latch"].clone()), (false.into(), serde_json::Value::Null));
+    assert_eq!(
+        (v["set"].clone(), v["latch"].clone()),
+        (false.into(), serde_json::Value::Null)
+    );
 
     plant_latch(&s);
     let r = run_on(&config, &["latch", "show", "--json"]);

@@ -107,7 +107,10 @@ fn the_printed_break_and_repair_lines_work_as_printed() {
 
     let broken = sh(&demo.command("# break a link"));
     assert!(broken.status.success(), "{broken:?}");
-    assert_eq!(std::fs::read_link(&link).unwrap(), std::path::Path::new("/tmp"));
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        std::path::Path::new("/tmp")
+    );
     wait_for("/readyz to turn 503", Duration::from_secs(10), || {
         readyz(addr) == 503
     });
@@ -149,7 +152,8 @@ fn the_demo_says_when_its_default_ports_were_taken_and_which_it_uses() {
         .collect();
     assert_eq!(notes.len(), 2, "{}", demo.banner);
     assert!(
-        notes[0].contains("127.0.0.1:9464 was taken") && notes[0].ends_with(&format!("uses {addr} instead.")),
+        notes[0].contains("127.0.0.1:9464 was taken")
+            && notes[0].ends_with(&format!("uses {addr} instead.")),
         "{notes:?}"
     );
     assert!(notes[1].contains("127.0.0.1:9465 was taken"), "{notes:?}");

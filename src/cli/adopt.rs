@@ -127,4 +127,3 @@ fn adopt_error_lines(e: &AdoptError, out: &mut Output) {
         other => out.err(format!("homeswap: {other}")),
     }
 }
-

@@ -72,4 +72,3 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     }
     EXIT_OK
 }
-

@@ -63,4 +63,3 @@ fn swap_error_lines(e: &SwapError, out: &mut Output) {
         out.err(format!("  {d}"));
     }
 }
-
