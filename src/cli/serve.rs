@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::cli::args::DemoArgs;
 use crate::cli::exit::{self, EXIT_OK};
 use crate::cli::output::Output;
+use crate::fs::pathfmt::shown;
 use crate::ops::context::Context;
 use crate::sidecar::demo;
 use crate::sidecar::logging;
@@ -37,7 +38,7 @@ pub(crate) fn demo_cmd(args: DemoArgs, global_config: Option<&Path>, out: &mut O
     if let Some(c) = args.config.as_deref().or(global_config) {
         out.err(format!(
             "homeswap: warning: demo writes its own configuration; --config {} is not used",
-            crate::fs::pathfmt::shown(c)
+            shown(c)
         ));
     }
     match demo::run(args.dir.as_deref()) {
