@@ -83,7 +83,7 @@ fn a_crash_halfway_through_loses_nothing_and_the_next_adopt_finishes() {
     assert!(
         status
             .stdout
-            .contains("adopt:    interrupted for account b"),
+            .contains("adopt:    an interrupted adoption of account b"),
         "{status:?}"
     );
 

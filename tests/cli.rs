@@ -264,7 +264,11 @@ fn status_and_validate_json_describe_every_link() {
 
     let r = s.ok(&["status", "--json"]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(v["active"]["account"], "a");
+    assert_eq!(
+        v["active"], "a",
+        "the account name, as GET /api/v1/status gives it"
+    );
+    assert_eq!(v["active_link"]["account"], "a");
     assert_eq!(v["latch"], serde_json::Value::Null);
     assert_eq!(v["ok"], false);
     assert_eq!(v["accounts"][1]["links"][2]["state"], "divergent");

@@ -107,11 +107,26 @@ fn ensure_and_rollback_failing_set_a_latch_that_outlives_the_process() {
     let outcomes: Vec<String> = s
         .audit()
         .iter()
-        .map(|e| e["outcome"].as_str().unwrap().to_string())
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(
         outcomes,
-        ["swapped", "partial", "refused", "refused", "refused", "cleared", "swapped"]
+        [
+            "swap swapped",
+            "swap partial",
+            "swap refused",
+            "swap refused",
+            "latch_clear refused",
+            "swap refused",
+            "latch_clear cleared",
+            "swap swapped"
+        ]
     );
 }
 

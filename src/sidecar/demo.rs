@@ -48,25 +48,19 @@ pub fn run(dir: Option<&Path>) -> Result<(), DemoError> {
     };
     let root = std::path::absolute(&root).map_err(|e| sandbox_err(&root, e))?;
     let (config_path, token) = build(&root)?;
+    let (read_only_listener, read_only_note) = bind_preferred(PREFERRED[0], "read-only listener")?;
+    let (admin_listener, admin_note) = bind_preferred(PREFERRED[1], "admin listener")?;
+    let read_only = read_only_listener
+        .local_addr()
+        .map_err(|e| sandbox_err(&root, e))?;
+    let admin = admin_listener
+        .local_addr()
+        .map_err(|e| sandbox_err(&root, e))?;
     let listeners = Listeners {
-        read_only: bind_preferred(PREFERRED[0], "read-only listener")?,
-        admin_tcp: Some((
-            bind_preferred(PREFERRED[1], "admin listener")?,
-            AdminToken::from_bytes(token.as_bytes()),
-        )),
+        read_only: read_only_listener,
+        admin_tcp: Some((admin_listener, AdminToken::from_bytes(token.as_bytes()))),
         admin_unix: None,
     };
-    let read_only = listeners
-        .read_only
-        .local_addr()
-        .map_err(|e| sandbox_err(&root, e))?;
-    let admin = listeners
-        .admin_tcp
-        .as_ref()
-        .expect("bound above")
-        .0
-        .local_addr()
-        .map_err(|e| sandbox_err(&root, e))?;
     // The configuration names the ports actually bound, so the CLI and a
     // SIGHUP reload see the same sidecar.
     let text = std::fs::read_to_string(&config_path).map_err(|e| sandbox_err(&root, e))?;
@@ -77,10 +71,26 @@ pub fn run(dir: Option<&Path>) -> Result<(), DemoError> {
     let config = Config::load(&config_path).map_err(|e| sandbox_err(&root, e))?;
 
     let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
+        .map(|p| quoted(&p))
         .unwrap_or_else(|_| "homeswap".into());
-    let cfg = config_path.display();
+    let cfg = quoted(&config_path);
     let token_file = root.join("admin-token");
+    let broken = quoted(&root.join("claude-b").join("projects"));
+    let mut notes = String::new();
+    let bound = [
+        (PREFERRED[0], read_only_note, read_only),
+        (PREFERRED[1], admin_note, admin),
+    ];
+    for (preferred, note, actual) in bound {
+        if let Some(why) = note {
+            notes.push_str(&format!(
+                "Note: {preferred} was taken ({why}), so the demo uses {actual} instead.\n"
+            ));
+        }
+    }
+    if !notes.is_empty() {
+        notes.push('\n');
+    }
     println!(
         "homeswap demo: two accounts, a (active) and b, in {root}
 
@@ -90,11 +100,12 @@ pub fn run(dir: Option<&Path>) -> Result<(), DemoError> {
   admin API   http://{admin}  (bearer token below, also in {token_file})
   admin token {token}
 
-Paste these in another terminal:
+{notes}Paste these in another terminal:
   curl -s http://{read_only}/api/v1/status
   curl -s -H 'Authorization: Bearer {token}' -d '{{\"to\":\"b\"}}' http://{admin}/api/v1/swap
   curl -s http://{read_only}/metrics | grep '^homeswap_'
-  ln -sfn /tmp {root}/claude-b/projects    # break a link: /readyz turns 503 within a second
+  ln -sfn /tmp {broken}    # break a link: /readyz turns 503 within a second
+  rm {broken} && {exe} --config {cfg} ensure    # repair it: /readyz turns 200 again
   {exe} --config {cfg} validate
 
 Ctrl-C stops the demo{removal}.",
@@ -119,11 +130,29 @@ fn sandbox_err(dir: &Path, e: impl std::fmt::Display) -> DemoError {
     }
 }
 
-/// The contract's port if free, else any free port on 127.0.0.1.
-fn bind_preferred(addr: &str, what: &'static str) -> Result<std::net::TcpListener, DemoError> {
+/// The contract's port if free, else any free port on 127.0.0.1, with the
+/// reason the contract's port was not used (the demo prints it, so a user
+/// who expected 9464 is not left guessing).
+fn bind_preferred(
+    addr: &str,
+    what: &'static str,
+) -> Result<(std::net::TcpListener, Option<String>), DemoError> {
     match bind_tcp(addr, what) {
-        Ok(l) => Ok(l),
-        Err(_) => Ok(bind_tcp("127.0.0.1:0", what)?),
+        Ok(l) => Ok((l, None)),
+        Err(e) => Ok((bind_tcp("127.0.0.1:0", what)?, Some(e.to_string()))),
+    }
+}
+
+/// A path as a shell word: as is when it holds only characters no shell
+/// treats specially, else in single quotes, so the printed lines can be
+/// pasted as they are.
+fn quoted(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 

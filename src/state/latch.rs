@@ -78,31 +78,46 @@ impl LatchRecord {
         }
     }
 
-    /// The latch as one problem line (validate, `/readyz`, status).
+    /// The latch as one problem line (validate, `/readyz`, status): what
+    /// set it and what to do. Control characters (the errors come from a
+    /// file another process wrote) are escaped so it stays one line.
     pub fn problem_line(&self) -> String {
-        match &self.unreadable {
-            Some(_) => format!("partial-swap latch: {}", self.describe()),
+        let line = match &self.unreadable {
+            Some(_) => format!("the partial-swap latch is set{}", self.describe()),
             None => format!(
-                "partial-swap latch {}; swaps are refused until the links are repaired and 'homeswap latch clear --reason TEXT' is run",
-                self.describe()
+                "the partial-swap latch is set since {} by the swap {} -> {} (pid {}){}; every swap is refused until it is cleared: see 'homeswap latch show', repair the links, then run 'homeswap latch clear --reason TEXT'",
+                self.set_at,
+                self.from.as_deref().unwrap_or("(none)"),
+                self.to,
+                self.pid,
+                self.details()
             ),
-        }
+        };
+        one_line(&line)
     }
 
-    /// One line for an operator: what set it, or why the file is unreadable.
+    /// What set it, after "set" (`since T (swap a -> b) by pid N: errors`),
+    /// or, for an unreadable file, `: why; what clearing does`.
     pub fn describe(&self) -> String {
-        if let Some(why) = &self.unreadable {
-            return format!(
-                "{why}; it counts as set, so every swap is refused; read it, repair the links, then 'homeswap latch clear --reason TEXT' removes the file"
-            );
-        }
-        let mut s = format!(
-            "set since {} (swap {} -> {}) by pid {}",
-            self.set_at,
-            self.from.as_deref().unwrap_or("(none)"),
-            self.to,
-            self.pid
-        );
+        let line = match &self.unreadable {
+            Some(why) => format!(
+                ": {why}; it counts as set, so every swap is refused; read it, repair the links, then 'homeswap latch clear --reason TEXT' removes the file"
+            ),
+            None => format!(
+                "since {} (swap {} -> {}) by pid {}{}",
+                self.set_at,
+                self.from.as_deref().unwrap_or("(none)"),
+                self.to,
+                self.pid,
+                self.details()
+            ),
+        };
+        one_line(&line)
+    }
+
+    /// `: errors` and the memory-only note, when there are any.
+    fn details(&self) -> String {
+        let mut s = String::new();
         if !self.errors.is_empty() {
             s.push_str(": ");
             s.push_str(&self.errors.join("; "));
@@ -113,6 +128,20 @@ impl LatchRecord {
         }
         s
     }
+}
+
+/// `s` with control characters escaped.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// The process-wide memory of the latch.

@@ -102,7 +102,7 @@ fn swap_steps(
     let config = &ctx.config;
     // 1. The latch refuses everything, before anything else is looked at.
     if let Some(l) = ctx.latch.current() {
-        return Err(SwapError::Latched(l));
+        return Err(SwapError::Latched(Box::new(l)));
     }
     // 2. Only configured accounts.
     let to_home = home_of(config, to)?.to_path_buf();
@@ -120,7 +120,7 @@ fn swap_steps(
         })?;
     *recovered = recovery::recover_locked(ctx);
     if let Some(l) = ctx.latch.current() {
-        return Err(SwapError::Latched(l));
+        return Err(SwapError::Latched(Box::new(l)));
     }
     let active = ActiveLink::read(config);
     let from = active.account.clone();

@@ -11,17 +11,17 @@
 //!    aside (kept for the operator) so it stops blocking recovery.
 //! 3. Judge the record against the configuration in force:
 //!    a. the active link points at the record's target home, and that home
-//!       is still the configured home of the record's account: the crash
-//!       came after the flip; ensure decides: ok → the swap is done
-//!       (`swapped`), else roll back, or latch if that fails;
+//!    is still the configured home of the record's account: the crash
+//!    came after the flip; ensure decides: ok → the swap is done
+//!    (`swapped`), else roll back, or latch if that fails;
 //!    b. the active link points at the target home, but that account is no
-//!       longer configured there (removed or renamed since): nothing is
-//!       written under that path; roll back to what the link held before
-//!       (`rolled_back`), or latch if that fails;
+//!    longer configured there (removed or renamed since): nothing is
+//!    written under that path; roll back to what the link held before
+//!    (`rolled_back`), or latch if that fails;
 //!    c. the active link still holds what it held before: the crash came
-//!       before the flip (`not_flipped`);
+//!    before the flip (`not_flipped`);
 //!    d. anything else: someone changed the link since; leave it
-//!       (`superseded`).
+//!    (`superseded`).
 //! 4. Remove the record and write one audit line.
 
 use std::path::{Path, PathBuf};

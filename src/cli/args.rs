@@ -1,0 +1,194 @@
+//! The command line's shape: every command, argument and help text. Parsing
+//! only; what the commands do lives in one file per command group.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::cli::exit::help;
+use crate::sidecar::logging::LogFormat;
+
+/// Keeps the shared links of several Claude Code account homes consistent
+/// and fails over between accounts atomically.
+///
+/// Every account home must expose session-env, file-history and projects
+/// (or the names set in `shared:`) as symlinks into one shared directory;
+/// otherwise a fail-over silently forks transcripts and breaks resume and
+/// undo. homeswap checks that, repairs what is safe to repair, and flips
+/// the active link with rollback.
+#[derive(Debug, Parser)]
+#[command(name = "homeswap", version, after_help = help::ALL, max_term_width = 100)]
+pub struct Cli {
+    /// The YAML configuration file [default: $HOMESWAP_CONFIG].
+    // Not clap's `env =`: with the variable set, clap's usage lines showed
+    // `--config <PATH>` as if it were required. `config::locate` reads it.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands, grouped by what they need before they run.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// The operator's commands: each loads the configuration and first
+    /// finishes a swap that a crash interrupted.
+    #[command(flatten)]
+    Operator(OperatorCommand),
+    /// Run the sidecar: validation loop, Prometheus metrics, health probes
+    /// and the admin API, until SIGTERM or SIGINT; SIGHUP reloads the
+    /// configuration.
+    ///
+    /// Validates at start, every serve.interval and within a second of any
+    /// change under a home, the shared dir or the active link's directory.
+    /// Read-only listener (serve.listen): GET /metrics, /healthz, /readyz,
+    /// /api/v1/status. Admin listeners (serve.admin): POST /api/v1/swap,
+    /// POST /api/v1/latch/clear, GET /api/v1/status.
+    #[command(after_help = help::SERVE)]
+    Serve(ServeArgs),
+    /// Build a sandbox of two accounts and serve it on 127.0.0.1.
+    ///
+    /// Prints the URLs, the admin token and lines to paste (curl, breaking
+    /// and repairing a link). Uses ports 9464/9465, or free ones if those
+    /// are taken (and says so). Needs no configuration: it writes its own.
+    #[command(after_help = help::DEMO)]
+    Demo(DemoArgs),
+}
+
+/// The commands that work on a configuration.
+#[derive(Debug, Subcommand)]
+pub(crate) enum OperatorCommand {
+    /// Check every account's shared links, the active link and the
+    /// partial-swap latch (read-only).
+    ///
+    /// Reports every problem of every account at once, one line each on
+    /// stderr: account, link, state, paths and what to do. A set latch is a
+    /// problem too.
+    #[command(after_help = help::VALIDATE)]
+    Validate {
+        /// Print the full report as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create missing shared links and target directories.
+    ///
+    /// Creates only what is missing; refuses (and reports) a divergent link,
+    /// a file or directory where a link belongs, or a missing home. Never
+    /// deletes, moves or overwrites anything; running it twice changes
+    /// nothing the second time.
+    #[command(after_help = help::ENSURE)]
+    Ensure {
+        /// Accounts to ensure (default: all).
+        #[arg(value_name = "ACCOUNT")]
+        accounts: Vec<String>,
+        /// Print what would be done and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Make ACCOUNT the active account: flip the active link atomically,
+    /// ensure the account's links, and roll back if that fails.
+    #[command(after_help = help::SWAP)]
+    Swap {
+        /// The account to make active.
+        account: String,
+    },
+    /// Move real directories that sit where ACCOUNT's shared links belong
+    /// into the shared targets, then link them. Nothing is overwritten; only
+    /// byte-identical duplicates are removed.
+    ///
+    /// For when `validate` says `not_a_link: ... is a directory` (Claude Code
+    /// ran before the home was linked). Default: every such link of ACCOUNT.
+    /// First prints the plan: `move` (not in the target yet), `duplicate`
+    /// (the target has the same bytes; the account's copy is removed),
+    /// `conflict` (same path, different contents). With a conflict and no
+    /// --keep-both nothing changes. Then it moves each entry (rename, never
+    /// replacing; copy and verify across file systems), removes the emptied
+    /// directory with rmdir and creates the link. Interrupted? Run the same
+    /// command again: it finishes from where it stopped (journal in
+    /// state_dir). Refused while the latch is set and while ACCOUNT is the
+    /// active account (a live session may be writing).
+    #[command(after_help = help::ADOPT)]
+    Adopt(AdoptArgs),
+    /// Show the active account, the latch and every account's link states.
+    #[command(after_help = help::STATUS)]
+    Status {
+        /// Print as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show or clear the partial-swap latch.
+    #[command(subcommand, after_help = help::LATCH)]
+    Latch(LatchCommand),
+}
+
+/// `homeswap adopt ...`
+#[derive(Debug, Args)]
+pub(crate) struct AdoptArgs {
+    /// The account whose real directories to adopt.
+    pub(crate) account: String,
+    /// Adopt only this link (repeatable), e.g. --link projects.
+    #[arg(long = "link", value_name = "NAME")]
+    pub(crate) links: Vec<String>,
+    /// On a conflict keep both: the account's copy is moved beside the
+    /// target's as NAME.adopted-ACCOUNT-YYYYMMDDTHHMMZ.EXT, and listed
+    /// so you can compare them.
+    #[arg(long)]
+    pub(crate) keep_both: bool,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Adopt even though ACCOUNT is the active account; only when no
+    /// session of it is running.
+    #[arg(long)]
+    pub(crate) force_active: bool,
+}
+
+/// `homeswap latch ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum LatchCommand {
+    /// Show whether the latch is set, and the failed swap that set it.
+    #[command(after_help = help::LATCH_SHOW)]
+    Show {
+        /// Print as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear the latch once the active account is healthy again.
+    ///
+    /// Re-validates first and refuses while the active link is not on a
+    /// configured account or that account's links are not all ok.
+    #[command(after_help = help::LATCH_CLEAR)]
+    Clear {
+        /// What was repaired (goes into the audit log).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+}
+
+/// `homeswap serve ...`
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Log as human-readable text or as JSON lines (stderr).
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) log_format: LogFormat,
+}
+
+/// `homeswap demo ...`
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Build the sandbox here (empty or new) and keep it afterwards;
+    /// default: a temporary directory removed at exit.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Log as human-readable text or as JSON lines (stderr).
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) log_format: LogFormat,
+    /// Shadows the global --config so demo's help does not offer it: the
+    /// demo writes its own configuration.
+    // clap does not propagate a global argument into a subcommand that
+    // defines one with the same id.
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub(crate) config: Option<PathBuf>,
+}

@@ -1,0 +1,168 @@
+//! Exit codes: the one place where library results become a process's exit
+//! code, and the help text that promises them (the contract's CLI table).
+
+use crate::adopt::AdoptError;
+use crate::config::ConfigError;
+use crate::ops::swap::{ClearError, SwapError};
+use crate::sidecar::demo::DemoError;
+use crate::sidecar::serve::ServeError;
+
+/// Exit code: success.
+pub(crate) const EXIT_OK: u8 = 0;
+/// Exit code: problems found, something refused, or a swap failed with the
+/// previous state in place.
+pub(crate) const EXIT_PROBLEMS: u8 = 1;
+/// Exit code: usage or configuration error, unknown account.
+pub(crate) const EXIT_USAGE: u8 = 2;
+/// Exit code: partial swap (latched now or earlier).
+pub(crate) const EXIT_PARTIAL: u8 = 3;
+/// Exit code: another homeswap held the lock for 5 s.
+pub(crate) const EXIT_BUSY: u8 = 4;
+
+/// `validate` and `ensure`: 0 when everything is ok (now), else 1.
+pub(crate) fn report(all_ok: bool) -> u8 {
+    if all_ok {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEMS
+    }
+}
+
+/// A configuration that cannot be found, read or checked.
+pub(crate) fn config(_: &ConfigError) -> u8 {
+    EXIT_USAGE
+}
+
+/// A swap that did not succeed.
+pub(crate) fn swap(e: &SwapError) -> u8 {
+    match e {
+        SwapError::Refused { .. } | SwapError::RolledBack { .. } => EXIT_PROBLEMS,
+        SwapError::UnknownAccount { .. } => EXIT_USAGE,
+        SwapError::Latched(_) | SwapError::Partial { .. } => EXIT_PARTIAL,
+        SwapError::Busy { .. } => EXIT_BUSY,
+    }
+}
+
+/// An adoption that did not end with the account `ok`. Busy is a refusal
+/// here: the contract gives adopt no busy code.
+pub(crate) fn adopt(e: &AdoptError) -> u8 {
+    match e {
+        AdoptError::UnknownAccount { .. } | AdoptError::UnknownLink { .. } => EXIT_USAGE,
+        AdoptError::Latched { .. } => EXIT_PARTIAL,
+        AdoptError::Active { .. }
+        | AdoptError::Busy { .. }
+        | AdoptError::Refused { .. }
+        | AdoptError::Conflicts { .. }
+        | AdoptError::Stopped { .. } => EXIT_PROBLEMS,
+    }
+}
+
+/// A latch clear that was refused. Busy and a failed removal are refusals
+/// too: the contract gives `latch clear` only 0, 1 and 2.
+pub(crate) fn clear(e: &ClearError) -> u8 {
+    match e {
+        ClearError::NoReason => EXIT_USAGE,
+        _ => EXIT_PROBLEMS,
+    }
+}
+
+/// The sidecar stopped with an error: a token file that is missing, empty
+/// or loose is a configuration error; anything else (cannot listen) is 1.
+pub(crate) fn serve(e: &ServeError) -> u8 {
+    match e {
+        ServeError::Token(_) => EXIT_USAGE,
+        _ => EXIT_PROBLEMS,
+    }
+}
+
+/// The demo could not build its sandbox or serve it.
+pub(crate) fn demo(_: &DemoError) -> u8 {
+    EXIT_PROBLEMS
+}
+
+/// Each command's `--help` lists its own exit codes, and only those.
+pub(crate) mod help {
+    /// `homeswap --help`: every command's codes at a glance.
+    pub(crate) const ALL: &str = "\
+Exit codes:
+  validate      0 all ok · 1 problems found · 2 usage or configuration error
+  ensure        0 all ok now · 1 something refused · 2 usage or configuration error
+  swap          0 swapped or already active · 1 failed, state unchanged
+                2 usage, configuration error or unknown account · 3 partial swap · 4 busy
+  adopt         0 adopted · 1 conflicts or refused · 2 usage or configuration error · 3 latched
+  status        0 · 2 usage or configuration error
+  latch show    0 · 2 usage or configuration error
+  latch clear   0 · 1 clear refused (still unhealthy) · 2 usage or configuration error
+  serve         0 stopped gracefully · 1 cannot listen · 2 configuration or token file error
+  demo          0 stopped with Ctrl-C · 1 cannot build or serve the sandbox
+
+Each command's --help explains its own exit codes. Every command but demo first
+finishes a swap that a crash interrupted, if any.";
+
+    /// `homeswap validate --help`.
+    pub(crate) const VALIDATE: &str = "\
+Exit codes:
+  0  all ok
+  1  problems found (a link, the active link, or the partial-swap latch is set)
+  2  usage or configuration error";
+
+    /// `homeswap ensure --help`.
+    pub(crate) const ENSURE: &str = "\
+Exit codes:
+  0  all ok now
+  1  something refused (divergent, not_a_link, home_missing, error)
+  2  usage or configuration error, unknown account";
+
+    /// `homeswap swap --help`.
+    pub(crate) const SWAP: &str = "\
+Exit codes:
+  0  swapped, or already active
+  1  failed, state unchanged (rolled back, or refused before the flip)
+  2  usage or configuration error, unknown account
+  3  partial swap: the latch is set (now or earlier); see 'homeswap latch show'
+  4  busy: another homeswap held the lock for 5 s";
+
+    /// `homeswap adopt --help`.
+    pub(crate) const ADOPT: &str = "\
+Exit codes:
+  0  adopted: the account is ok now
+  1  conflicts or refused (nothing changed), or stopped part-way (rerun to finish)
+  2  usage or configuration error, unknown account or link
+  3  the partial-swap latch is set";
+
+    /// `homeswap status --help`.
+    pub(crate) const STATUS: &str = "\
+Exit codes:
+  0  the status was shown (whatever it says)
+  2  usage or configuration error";
+
+    /// `homeswap latch --help`: the two subcommands differ.
+    pub(crate) const LATCH: &str = "\
+Exit codes: see 'homeswap latch show --help' and 'homeswap latch clear --help'.";
+
+    /// `homeswap latch show --help`.
+    pub(crate) const LATCH_SHOW: &str = "\
+Exit codes:
+  0  the latch was shown, set or not
+  2  usage or configuration error";
+
+    /// `homeswap latch clear --help`.
+    pub(crate) const LATCH_CLEAR: &str = "\
+Exit codes:
+  0  cleared, or it was not set
+  1  clear refused: the active account is still unhealthy (or another homeswap is busy)
+  2  usage or configuration error, empty reason";
+
+    /// `homeswap serve --help`.
+    pub(crate) const SERVE: &str = "\
+Exit codes:
+  0  stopped gracefully (SIGTERM or SIGINT)
+  1  cannot listen (address in use, socket path)
+  2  configuration or token file error";
+
+    /// `homeswap demo --help`.
+    pub(crate) const DEMO: &str = "\
+Exit codes:
+  0  stopped with Ctrl-C (or SIGTERM)
+  1  cannot build the sandbox or serve it";
+}

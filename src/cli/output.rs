@@ -1,0 +1,31 @@
+//! Where a command writes: results to stdout, problems to stderr, one line
+//! each. A closed pipe is not a reason to panic.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+/// The command's two streams.
+pub(crate) struct Output;
+
+impl Output {
+    /// One result line on stdout.
+    pub(crate) fn line(&mut self, s: String) {
+        let _ = writeln!(std::io::stdout().lock(), "{s}");
+    }
+
+    /// One problem line on stderr.
+    pub(crate) fn err(&mut self, s: String) {
+        let _ = writeln!(std::io::stderr().lock(), "{s}");
+    }
+
+    /// A JSON document on stdout. Serializing fails only if a type's
+    /// `Serialize` does (paths go through `fs::pathfmt`, which never
+    /// fails); then the reason goes to stderr instead of a panic.
+    pub(crate) fn json(&mut self, v: &impl Serialize) {
+        match serde_json::to_string_pretty(v) {
+            Ok(text) => self.line(text),
+            Err(e) => self.err(format!("homeswap: cannot write the JSON document: {e}")),
+        }
+    }
+}

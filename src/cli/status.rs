@@ -1,0 +1,60 @@
+//! `status`: the active account, the latch and every account's links, from
+//! the same document `GET /api/v1/status` answers.
+
+use crate::cli::exit::EXIT_OK;
+use crate::cli::latch::latch_line;
+use crate::cli::output::Output;
+use crate::fs::pathfmt::shown;
+use crate::ops::context::Context;
+use crate::ops::status::status as status_document;
+
+/// Shows the state; `--json` prints the status document.
+pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
+    let doc = status_document(ctx);
+    if json {
+        out.json(&doc);
+        return EXIT_OK;
+    }
+    let active = &doc.active_link;
+    out.line(format!("config:   {}", shown(&doc.config)));
+    out.line(format!(
+        "active:   {} ({} -> {})",
+        active.account.as_deref().unwrap_or("(none)"),
+        shown(&active.path),
+        active
+            .target
+            .as_deref()
+            .map(|t| shown(t).to_string())
+            .unwrap_or_else(|| "nothing".into())
+    ));
+    if active.problem.is_some() {
+        out.line(format!("          {active}"));
+    }
+    out.line(format!("latch:    {}", latch_line(doc.latch.as_ref())));
+    if doc.swap_in_progress {
+        out.line("swap:     in progress (intent record present)".to_string());
+    }
+    for n in &doc.notices {
+        out.line(format!("adopt:    {n}"));
+    }
+    out.line("accounts:".to_string());
+    for a in &doc.accounts {
+        let states: Vec<String> = a
+            .links
+            .iter()
+            .map(|l| format!("{}={}", l.link, l.state))
+            .collect();
+        let mark = if doc.active.as_deref() == Some(a.account.as_str()) {
+            "*"
+        } else {
+            " "
+        };
+        out.line(format!(
+            "  {mark} {:<12} {}  {}",
+            a.account,
+            shown(&a.home),
+            states.join(" ")
+        ));
+    }
+    EXIT_OK
+}
