@@ -32,6 +32,17 @@ impl FsError {
     pub fn errno(&self) -> Option<i32> {
         self.source.raw_os_error()
     }
+
+    /// True when the OS reported `errno`, e.g. `e.is(Errno::ENOENT)`.
+    pub fn is(&self, errno: nix::errno::Errno) -> bool {
+        self.errno() == Some(errno as i32)
+    }
+
+    /// The same failure, told as the caller's operation: a primitive says
+    /// "rename into place", the caller knows it was "replace the link".
+    pub fn doing(self, op: &'static str) -> FsError {
+        FsError { op, ..self }
+    }
 }
 
 /// Lets a `nix` call be wrapped like a std one: `.fs("open", path)?`.

@@ -1,8 +1,21 @@
 //! The file-system primitives: every way homeswap touches the disk goes
-//! through here. Directory descriptors and `*at` calls, crash-safe writes
-//! and symlink flips with their temporary names, errors that name the path,
-//! and the display of paths that are not valid UTF-8.
+//! through here.
+//!
+//! - [`dir`]: [`DirFd`], an open directory and the `*at` calls made through
+//!   it (no symlink followed below a configured path).
+//! - [`kind`]: [`EntryKind`], the type of an entry, from its mode.
+//! - [`temp`]: the one scheme of temporary names, built and recognized.
+//! - [`atomic`]: crash-safe writes and symlink flips (temp + rename + fsync).
+//! - [`error`]: [`FsError`], naming the operation and the path.
+//! - [`pathfmt`]: paths shown on one line and in JSON, UTF-8 or not.
 
 pub mod atomic;
-pub mod error;
-pub mod pathfmt;
+pub(crate) mod dir;
+pub(crate) mod error;
+pub(crate) mod kind;
+pub(crate) mod pathfmt;
+pub(crate) mod temp;
+
+pub(crate) use dir::DirFd;
+pub(crate) use error::FsError;
+pub(crate) use kind::EntryKind;
