@@ -187,4 +187,40 @@ mod tests {
         assert!(tmp_dir.is_dir());
         assert!(other.symlink_metadata().is_ok());
     }
+
+    #[test]
+    fn a_file_that_only_looks_like_a_temporary_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("active");
+        let notes = dir.path().join(".active.homeswap-tmp.notes");
+        let backup = dir.path().join(".active.homeswap-tmp.7.3.bak");
+        let adopts = dir.path().join(".active.homeswap-adopt-tmp.7");
+        for f in [&notes, &backup, &adopts] {
+            std::fs::write(f, b"an operator's file").unwrap();
+        }
+        let ours = dir.path().join(".active.homeswap-tmp.7.3");
+        std::os::unix::fs::symlink("/h/a", &ours).unwrap();
+        assert_eq!(remove_leftovers(&link).unwrap(), vec![ours]);
+        for f in [&notes, &backup, &adopts] {
+            assert_eq!(std::fs::read(f).unwrap(), b"an operator's file");
+        }
+    }
+
+    #[test]
+    fn a_missing_directory_has_no_leftovers_and_nothing_to_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone/active");
+        assert_eq!(remove_leftovers(&gone).unwrap(), Vec::<PathBuf>::new());
+        remove_file(&gone).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_names_the_path_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("latch.json");
+        std::fs::create_dir(&f).unwrap();
+        let err = write_file(&f, b"x", 0o600).unwrap_err();
+        assert!(err.to_string().contains("latch.json"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }

@@ -8,14 +8,17 @@
 //! - [`atomic`]: crash-safe writes and symlink flips (temp + rename + fsync).
 //! - [`error`]: [`FsError`], naming the operation and the path.
 //! - [`pathfmt`]: paths shown on one line and in JSON, UTF-8 or not.
+//!
+//! `dir`, `kind` and `temp` are public for `tests/fs_primitives.rs`, which
+//! pins them on real files.
 
 pub mod atomic;
-pub(crate) mod dir;
-pub(crate) mod error;
-pub(crate) mod kind;
+pub mod dir;
+pub mod error;
+pub mod kind;
 pub(crate) mod pathfmt;
-pub(crate) mod temp;
+pub mod temp;
 
-pub(crate) use dir::DirFd;
-pub(crate) use error::FsError;
-pub(crate) use kind::EntryKind;
+pub use dir::DirFd;
+pub use error::FsError;
+pub use kind::EntryKind;

@@ -16,10 +16,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const MARK: &[u8] = b".homeswap-tmp.";
 
 /// The mark of adopt's earlier temporary copies, recognized, never built.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "adopt's sweep switches to is_temp (issue 11)")
-)]
 const ADOPT_MARK: &[u8] = b".homeswap-adopt-tmp.";
 
 /// Makes names unique within this process; the pid makes them unique
@@ -52,10 +48,6 @@ pub fn is_temp_of(name: &OsStr, target: &OsStr) -> bool {
 
 /// True when `name` is any homeswap temporary name: this scheme's for any
 /// target, or adopt's earlier one. For sweeping a whole directory.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "adopt's sweep switches to it (issue 11)")
-)]
 pub fn is_temp(name: &OsStr) -> bool {
     let bytes = name.as_bytes();
     let Some(rest) = bytes.strip_prefix(b".") else {
@@ -79,76 +71,4 @@ fn is_pid_and_seq(s: &[u8]) -> bool {
 
 fn is_digits(s: &[u8]) -> bool {
     !s.is_empty() && s.iter().all(u8::is_ascii_digit)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::ffi::OsStringExt;
-
-    fn os(s: &str) -> &OsStr {
-        OsStr::new(s)
-    }
-
-    #[test]
-    fn a_built_name_is_hidden_unique_and_recognized_as_its_targets() {
-        let a = temp_name(os("active"));
-        let b = temp_name(os("active"));
-        assert_ne!(a, b);
-        let prefix = format!(".active.homeswap-tmp.{}.", std::process::id());
-        assert!(a.to_str().unwrap().starts_with(&prefix), "{a:?}");
-        assert!(is_temp_of(&a, os("active")));
-        assert!(is_temp(&a));
-        assert!(!is_temp_of(&a, os("activ")));
-        assert!(!is_temp_of(&a, os("latch.json")));
-    }
-
-    #[test]
-    fn leftovers_of_older_versions_are_recognized() {
-        // The format atomic writes have always used.
-        assert!(is_temp_of(os(".active.homeswap-tmp.4242.0"), os("active")));
-        assert!(is_temp_of(
-            os(".intent.json.homeswap-tmp.1.17"),
-            os("intent.json")
-        ));
-        // Adopt's earlier copies are found by a sweep.
-        assert!(is_temp(os(".x.jsonl.homeswap-adopt-tmp.977")));
-    }
-
-    #[test]
-    fn other_names_are_not_taken_for_temporaries() {
-        for name in [
-            "active",
-            ".active",
-            "active.homeswap-tmp.1.0",
-            ".active.homeswap-tmp.",
-            ".active.homeswap-tmp.1",
-            ".active.homeswap-tmp.1.",
-            ".active.homeswap-tmp.x.0",
-            ".active.homeswap-tmp.1.0.bak",
-            ".active.homeswap-tmp.1.0/x",
-            ".other.homeswap-tmp.1.0",
-            "..active.homeswap-tmp.1.0",
-        ] {
-            assert!(!is_temp_of(os(name), os("active")), "{name}");
-        }
-        for name in [
-            "projects",
-            ".homeswap-tmp.1.0",
-            "notes.homeswap-tmp.1.0",
-            ".x.homeswap-adopt-tmp.",
-            ".x.homeswap-tmp.1.0.bak",
-        ] {
-            assert!(!is_temp(os(name)), "{name}");
-        }
-    }
-
-    #[test]
-    fn names_that_are_not_utf8_work() {
-        let target = OsString::from_vec(b"h\xffome".to_vec());
-        let t = temp_name(&target);
-        assert!(is_temp_of(&t, &target));
-        assert!(is_temp(&t));
-        assert!(!is_temp_of(&t, os("home")));
-    }
 }

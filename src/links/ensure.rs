@@ -24,7 +24,7 @@ use crate::links::state::{LinkReport, LinkState};
 
 /// Mode of a shared target directory homeswap creates: transcripts and
 /// session environments are private to the operator's user.
-pub const TARGET_DIR_MODE: u32 = 0o700;
+pub(crate) const TARGET_DIR_MODE: u32 = 0o700;
 
 /// What ensure does (or would do) for one link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -68,7 +68,7 @@ pub struct EnsureStep {
 
 impl EnsureStep {
     /// True when this link is (or, in a dry run, would be) `ok`.
-    pub fn is_ok(&self) -> bool {
+    pub(crate) fn is_ok(&self) -> bool {
         match &self.after {
             Some(after) => after.is_ok(),
             None => matches!(
@@ -79,7 +79,7 @@ impl EnsureStep {
     }
 
     /// The operator's line for a step that did not end `ok`.
-    pub fn problem(&self) -> Option<String> {
+    pub(crate) fn problem(&self) -> Option<String> {
         if self.is_ok() {
             return None;
         }

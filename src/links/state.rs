@@ -90,7 +90,7 @@ pub struct LinkReport {
 
 impl LinkReport {
     /// True when the link is `ok`.
-    pub fn is_ok(&self) -> bool {
+    pub(crate) fn is_ok(&self) -> bool {
         self.state == LinkState::Ok
     }
 }
@@ -168,7 +168,7 @@ impl AccountReport {
     }
 
     /// The links that are not `ok`.
-    pub fn problems(&self) -> impl Iterator<Item = &LinkReport> {
+    pub(crate) fn problems(&self) -> impl Iterator<Item = &LinkReport> {
         self.links.iter().filter(|l| !l.is_ok())
     }
 }
