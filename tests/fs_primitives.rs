@@ -209,3 +209,33 @@ fn entries_are_made_read_and_removed_through_the_descriptor() {
     assert!(dir.list().unwrap().is_empty());
     assert_eq!(dir.stat(n("d")).unwrap().map(|_| ()), None);
 }
+
+#[test]
+fn opening_a_fifo_or_a_symlink_as_a_file_neither_blocks_nor_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path();
+    nix::unistd::mkfifo(
+        &p.join("fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    std::fs::write(p.join("file"), b"bytes").unwrap();
+    symlink(p.join("file"), p.join("link")).unwrap();
+    let dir = DirFd::open(p).unwrap();
+    // No writer: a blocking open would hang this test forever.
+    let err = dir.open_file(OsStr::new("fifo")).unwrap_err();
+    assert!(
+        err.to_string().contains("it is a FIFO, not a regular file"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(p.join("fifo").to_str().unwrap()),
+        "{err}"
+    );
+    let err = dir.open_file(OsStr::new("link")).unwrap_err();
+    assert_eq!(err.errno(), Some(Errno::ELOOP as i32), "{err}");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut dir.open_file(OsStr::new("file")).unwrap(), &mut text)
+        .unwrap();
+    assert_eq!(text, "bytes");
+}

@@ -4,7 +4,7 @@
 //! missing or half-written one.
 //!
 //! Temporary entries are named by [`crate::fs::temp`] in the same directory
-//! as the entry they are for; [`remove_leftovers`] removes those a crash left.
+//! as the entry they are for; `remove_leftovers` removes those a crash left.
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -98,6 +98,26 @@ pub(crate) fn remove_file(path: &Path) -> Result<(), FsError> {
         _ => {}
     }
     dir.sync()
+}
+
+/// True when `path`'s directory holds an entry with a temporary name for
+/// `path` (of any kind): the cheap look, without the lock, that tells
+/// whether [`remove_leftovers`] has anything to do. An unreadable
+/// directory counts as none.
+#[cfg_attr(
+    not(test),
+    expect(
+        dead_code,
+        reason = "ops::swap's recovery check switches to it (issue 11)"
+    )
+)]
+pub(crate) fn has_leftovers(path: &Path) -> bool {
+    let Ok((dir, name)) = split(path) else {
+        return false;
+    };
+    DirFd::open_following(dir)
+        .and_then(|dir| dir.list())
+        .is_ok_and(|names| names.iter().any(|n| is_temp_of(n, name)))
 }
 
 /// Removes the temporary entries that an interrupted [`replace_symlink`]
@@ -200,7 +220,9 @@ mod tests {
         }
         let ours = dir.path().join(".active.homeswap-tmp.7.3");
         std::os::unix::fs::symlink("/h/a", &ours).unwrap();
+        assert!(has_leftovers(&link));
         assert_eq!(remove_leftovers(&link).unwrap(), vec![ours]);
+        assert!(!has_leftovers(&link));
         for f in [&notes, &backup, &adopts] {
             assert_eq!(std::fs::read(f).unwrap(), b"an operator's file");
         }
@@ -210,6 +232,7 @@ mod tests {
     fn a_missing_directory_has_no_leftovers_and_nothing_to_remove() {
         let dir = tempfile::tempdir().unwrap();
         let gone = dir.path().join("gone/active");
+        assert!(!has_leftovers(&gone));
         assert_eq!(remove_leftovers(&gone).unwrap(), Vec::<PathBuf>::new());
         remove_file(&gone).unwrap();
     }

@@ -131,6 +131,30 @@ impl DirFd {
         .map(std::fs::File::from)
     }
 
+    /// Opens the regular file `name` for reading. Refuses a symlink
+    /// (`ELOOP`) and anything else that is not a regular file, without
+    /// blocking on a FIFO swapped in since the caller looked.
+    pub fn open_file(&self, name: &OsStr) -> Result<std::fs::File, FsError> {
+        let path = self.join(name);
+        let fd = openat(
+            self.fd.as_fd(),
+            name,
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .fs("open", &path)?;
+        let kind = EntryKind::of(&nix::sys::stat::fstat(&fd).fs("inspect", &path)?);
+        if kind != EntryKind::File {
+            return Err(FsError::new(
+                "read",
+                &path,
+                std::io::Error::other(format!("it is {kind}, not a regular file")),
+            ));
+        }
+        // O_NONBLOCK stays set: reads of a regular file ignore it.
+        Ok(std::fs::File::from(fd))
+    }
+
     /// Removes the non-directory `name` (a symlink itself, never its target).
     pub fn unlink(&self, name: &OsStr) -> Result<(), FsError> {
         unlinkat(self.fd.as_fd(), name, UnlinkatFlags::NoRemoveDir).fs("remove", &self.join(name))

@@ -7,7 +7,7 @@
 //! - [`temp`]: the one scheme of temporary names, built and recognized.
 //! - [`atomic`]: crash-safe writes and symlink flips (temp + rename + fsync).
 //! - [`error`]: [`FsError`], naming the operation and the path.
-//! - [`pathfmt`]: paths shown on one line and in JSON, UTF-8 or not.
+//! - `pathfmt`: paths shown on one line and in JSON, UTF-8 or not.
 //!
 //! `dir`, `kind` and `temp` are public for `tests/fs_primitives.rs`, which
 //! pins them on real files.

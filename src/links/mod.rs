@@ -1,13 +1,13 @@
 //! Links as checking and ensuring: the shared links of each account home,
 //! and the active link.
 //!
-//! - [`state`]: what a check finds ([`LinkState`], the per-link and
+//! - `state`: what a check finds ([`LinkState`], the per-link and
 //!   per-account reports); no file-system access.
-//! - [`check`]: [`check_account`], read-only classification of a home's links.
-//! - [`ensure`]: [`ensure_account`], creating only what is missing; never
+//! - `check`: [`check_account`], read-only classification of a home's links.
+//! - `ensure`: [`ensure_account`], creating only what is missing; never
 //!   deletes, moves or overwrites.
 //! - [`shared`]: which links are required and where they must point.
-//! - [`active`]: what the active link holds.
+//! - `active`: what the active link holds.
 //! - [`validate`]: every account and the active link at once.
 //!
 //! Everything below a home is reached through a directory descriptor
