@@ -3,31 +3,27 @@
 //! so a reader or a crash sees either the old entry or the new one, never a
 //! missing or half-written one.
 //!
-//! Temporary entries are named `.<name>.homeswap-tmp.<pid>.<n>` in the same
-//! directory as `<name>`; [`remove_leftovers`] removes those a crash left.
+//! Temporary entries are named by [`crate::fs::temp`] in the same directory
+//! as the entry they are for; `remove_leftovers` removes those a crash left.
 
 use std::ffi::OsStr;
 use std::io::Write;
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use nix::errno::Errno;
-use nix::fcntl::{open, renameat, AtFlags, OFlag};
-use nix::sys::stat::{fstatat, Mode, SFlag};
-use nix::unistd::{fsync, symlinkat, unlinkat, UnlinkatFlags};
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::Mode;
 
-use crate::fs::error::{FsContext, FsError};
+use crate::fs::dir::DirFd;
+use crate::fs::error::FsError;
+use crate::fs::kind::EntryKind;
+use crate::fs::temp::{is_temp_of, temp_name};
 
-const TEMP_MARK: &str = ".homeswap-tmp.";
-
-static SEQ: AtomicU64 = AtomicU64::new(0);
-
-/// Opens a directory for `*at` calls and fsync. The configured paths
-/// themselves may be symlinks (the kernel follows them); everything below
-/// them is reached through the returned descriptor.
-pub fn open_dir(path: &Path) -> Result<OwnedFd, Errno> {
+/// Opens a directory, following a symlink, as a bare descriptor. Kept for
+/// the callers that match on the `Errno`; new code uses
+/// [`DirFd::open_following`] (configured paths) or [`DirFd::open`].
+pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd, Errno> {
     open(
         path,
         OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -36,7 +32,7 @@ pub fn open_dir(path: &Path) -> Result<OwnedFd, Errno> {
 }
 
 /// Splits an absolute path into its parent directory and final name.
-pub fn split(path: &Path) -> Result<(&Path, &OsStr), FsError> {
+pub(crate) fn split(path: &Path) -> Result<(&Path, &OsStr), FsError> {
     match (path.parent(), path.file_name()) {
         (Some(dir), Some(name)) => Ok((dir, name)),
         _ => Err(FsError::new(
@@ -50,17 +46,6 @@ pub fn split(path: &Path) -> Result<(&Path, &OsStr), FsError> {
     }
 }
 
-fn temp_name(name: &OsStr) -> std::ffi::OsString {
-    let mut t = std::ffi::OsString::from(".");
-    t.push(name);
-    t.push(format!(
-        "{TEMP_MARK}{}.{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    t
-}
-
 /// Makes `link` a symlink to `target`, replacing whatever symlink is there
 /// in one step.
 ///
@@ -71,113 +56,93 @@ fn temp_name(name: &OsStr) -> std::ffi::OsString {
 /// If step 2 fails the temporary link is removed and `link` is untouched.
 pub fn replace_symlink(link: &Path, target: &Path) -> Result<(), FsError> {
     let (dir, name) = split(link)?;
-    let dirfd = open_dir(dir).fs("open the directory", dir)?;
+    let dir = DirFd::open_following(dir)?;
     let tmp = temp_name(name);
-    symlinkat(target, dirfd.as_fd(), tmp.as_os_str()).fs("create a temporary link in", dir)?;
-    if let Err(e) = renameat(dirfd.as_fd(), tmp.as_os_str(), dirfd.as_fd(), name) {
-        let _ = unlinkat(dirfd.as_fd(), tmp.as_os_str(), UnlinkatFlags::NoRemoveDir);
-        return Err(FsError::new("replace the link", link, e));
+    dir.symlink(&tmp, target)?;
+    if let Err(e) = dir.rename(&tmp, &dir, name) {
+        let _ = dir.unlink(&tmp);
+        return Err(e.doing("replace the link"));
     }
-    fsync(dirfd.as_fd()).fs("fsync the directory", dir)
+    dir.sync()
 }
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename,
 /// fsync of the directory. The file gets `mode` (before umask).
-pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
     let (dir, name) = split(path)?;
-    let dirfd = open_dir(dir).fs("open the directory", dir)?;
+    let dir = DirFd::open_following(dir)?;
     let tmp = temp_name(name);
-    let fd = nix::fcntl::openat(
-        dirfd.as_fd(),
-        tmp.as_os_str(),
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::from_bits_truncate(mode),
-    )
-    .fs("create a temporary file in", dir)?;
-    let tmp_path = dir.join(&tmp);
-    let written = {
-        let mut file = std::fs::File::from(fd);
-        file.write_all(bytes)
-            .and_then(|_| file.sync_all())
-            .fs("write", &tmp_path)
-    };
-    let renamed = written.and_then(|_| {
-        renameat(dirfd.as_fd(), tmp.as_os_str(), dirfd.as_fd(), name).fs("rename into place", path)
-    });
-    if let Err(e) = renamed {
-        let _ = unlinkat(dirfd.as_fd(), tmp.as_os_str(), UnlinkatFlags::NoRemoveDir);
+    let mut file = dir.create_file(&tmp, mode)?;
+    let written = file
+        .write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| FsError::new("write", &dir.join(&tmp), e));
+    drop(file);
+    if let Err(e) = written.and_then(|_| dir.rename(&tmp, &dir, name)) {
+        let _ = dir.unlink(&tmp);
         return Err(e);
     }
-    fsync(dirfd.as_fd()).fs("fsync the directory", dir)
+    dir.sync()
 }
 
 /// Removes the file `path` (not following a symlink) and makes the removal
 /// durable. A file that is already gone is not an error.
-pub fn remove_file(path: &Path) -> Result<(), FsError> {
+pub(crate) fn remove_file(path: &Path) -> Result<(), FsError> {
     let (dir, name) = split(path)?;
-    let dirfd = match open_dir(dir) {
-        Err(Errno::ENOENT) => return Ok(()),
-        r => r.fs("open the directory", dir)?,
+    let dir = match DirFd::open_following(dir) {
+        Err(e) if e.is(Errno::ENOENT) => return Ok(()),
+        r => r?,
     };
-    match unlinkat(dirfd.as_fd(), name, UnlinkatFlags::NoRemoveDir) {
-        Ok(()) | Err(Errno::ENOENT) => {}
-        Err(e) => return Err(FsError::new("remove", path, e)),
+    match dir.unlink(name) {
+        Err(e) if !e.is(Errno::ENOENT) => return Err(e),
+        _ => {}
     }
-    fsync(dirfd.as_fd()).fs("fsync the directory", dir)
+    dir.sync()
+}
+
+/// True when `path`'s directory holds an entry with a temporary name for
+/// `path` (of any kind): the cheap look, without the lock, that tells
+/// whether [`remove_leftovers`] has anything to do. An unreadable
+/// directory counts as none.
+pub(crate) fn has_leftovers(path: &Path) -> bool {
+    let Ok((dir, name)) = split(path) else {
+        return false;
+    };
+    DirFd::open_following(dir)
+        .and_then(|dir| dir.list())
+        .is_ok_and(|names| names.iter().any(|n| is_temp_of(n, name)))
 }
 
 /// Removes the temporary entries that an interrupted [`replace_symlink`]
 /// or [`write_file`] for `path` left behind. Only symlinks and regular
-/// files with homeswap's temporary name are touched; returns what was
-/// removed. Call it only while holding the state lock, so that no live
-/// operation's temporary entry is taken.
-pub fn remove_leftovers(path: &Path) -> Result<Vec<PathBuf>, FsError> {
+/// files with homeswap's temporary name for `path` are touched; returns
+/// what was removed. Call it only while holding the state lock, so that no
+/// live operation's temporary entry is taken.
+pub(crate) fn remove_leftovers(path: &Path) -> Result<Vec<PathBuf>, FsError> {
     let (dir, name) = split(path)?;
-    let mut prefix = b".".to_vec();
-    prefix.extend_from_slice(name.as_bytes());
-    prefix.extend_from_slice(TEMP_MARK.as_bytes());
-    let entries = match std::fs::read_dir(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        r => r.fs("list", dir)?,
+    let dir = match DirFd::open_following(dir) {
+        Err(e) if e.is(Errno::ENOENT) => return Ok(Vec::new()),
+        r => r?,
     };
-    let dirfd = open_dir(dir).fs("open the directory", dir)?;
     let mut removed = Vec::new();
-    for entry in entries {
-        let entry = entry.fs("list", dir)?;
-        let entry_name = entry.file_name();
-        if !entry_name.as_bytes().starts_with(&prefix) {
+    for entry in dir.list()? {
+        if !is_temp_of(&entry, name) {
             continue;
         }
-        let st = match fstatat(
-            dirfd.as_fd(),
-            entry_name.as_os_str(),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
+        // A directory with the name is no temporary of ours: leave it.
+        if !matches!(
+            dir.kind(&entry)?,
+            Some(EntryKind::Symlink | EntryKind::File)
         ) {
-            Ok(st) => st,
-            Err(Errno::ENOENT) => continue,
-            Err(e) => return Err(FsError::new("inspect", &dir.join(&entry_name), e)),
-        };
-        let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
-        if kind != SFlag::S_IFLNK && kind != SFlag::S_IFREG {
             continue;
         }
-        match unlinkat(
-            dirfd.as_fd(),
-            entry_name.as_os_str(),
-            UnlinkatFlags::NoRemoveDir,
-        ) {
-            Ok(()) | Err(Errno::ENOENT) => removed.push(dir.join(&entry_name)),
-            Err(e) => {
-                return Err(FsError::new(
-                    "remove the leftover",
-                    &dir.join(&entry_name),
-                    e,
-                ))
-            }
+        match dir.unlink(&entry) {
+            Err(e) if !e.is(Errno::ENOENT) => return Err(e.doing("remove the leftover")),
+            _ => removed.push(dir.join(&entry)),
         }
     }
     if !removed.is_empty() {
-        fsync(dirfd.as_fd()).fs("fsync the directory", dir)?;
+        dir.sync()?;
     }
     Ok(removed)
 }
@@ -234,5 +199,44 @@ mod tests {
         assert!(tmp_link.symlink_metadata().is_err());
         assert!(tmp_dir.is_dir());
         assert!(other.symlink_metadata().is_ok());
+    }
+
+    #[test]
+    fn a_file_that_only_looks_like_a_temporary_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("active");
+        let notes = dir.path().join(".active.homeswap-tmp.notes");
+        let backup = dir.path().join(".active.homeswap-tmp.7.3.bak");
+        let adopts = dir.path().join(".active.homeswap-adopt-tmp.7");
+        for f in [&notes, &backup, &adopts] {
+            std::fs::write(f, b"an operator's file").unwrap();
+        }
+        let ours = dir.path().join(".active.homeswap-tmp.7.3");
+        std::os::unix::fs::symlink("/h/a", &ours).unwrap();
+        assert!(has_leftovers(&link));
+        assert_eq!(remove_leftovers(&link).unwrap(), vec![ours]);
+        assert!(!has_leftovers(&link));
+        for f in [&notes, &backup, &adopts] {
+            assert_eq!(std::fs::read(f).unwrap(), b"an operator's file");
+        }
+    }
+
+    #[test]
+    fn a_missing_directory_has_no_leftovers_and_nothing_to_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("gone/active");
+        assert!(!has_leftovers(&gone));
+        assert_eq!(remove_leftovers(&gone).unwrap(), Vec::<PathBuf>::new());
+        remove_file(&gone).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_names_the_path_and_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("latch.json");
+        std::fs::create_dir(&f).unwrap();
+        let err = write_file(&f, b"x", 0o600).unwrap_err();
+        assert!(err.to_string().contains("latch.json"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -32,10 +32,21 @@ impl FsError {
     pub fn errno(&self) -> Option<i32> {
         self.source.raw_os_error()
     }
+
+    /// True when the OS reported `errno`, e.g. `e.is(Errno::ENOENT)`.
+    pub fn is(&self, errno: nix::errno::Errno) -> bool {
+        self.errno() == Some(errno as i32)
+    }
+
+    /// The same failure, told as the caller's operation: a primitive says
+    /// "rename into place", the caller knows it was "replace the link".
+    pub(crate) fn doing(self, op: &'static str) -> FsError {
+        FsError { op, ..self }
+    }
 }
 
 /// Lets a `nix` call be wrapped like a std one: `.fs("open", path)?`.
-pub trait FsContext<T> {
+pub(crate) trait FsContext<T> {
     /// Attaches the operation and path to an error.
     fn fs(self, op: &'static str, path: &Path) -> Result<T, FsError>;
 }
@@ -47,7 +58,7 @@ impl<T, E: Into<io::Error>> FsContext<T> for Result<T, E> {
 }
 
 /// Displays a list of errors as one `; `-separated line.
-pub struct Joined<'a, T>(pub &'a [T]);
+pub(crate) struct Joined<'a, T>(pub(crate) &'a [T]);
 
 impl<T: fmt::Display> fmt::Display for Joined<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

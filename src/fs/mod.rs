@@ -1,9 +1,26 @@
 //! The file-system primitives: every way homeswap touches the disk goes
-//! through here. Directory descriptors and `*at` calls, crash-safe writes
-//! and symlink flips with their temporary names, errors that name the path,
-//! and the display of paths that are not valid UTF-8.
+//! through here.
+//!
+//! - [`dir`]: [`DirFd`], an open directory and the `*at` calls made through
+//!   it (no symlink followed below a configured path).
+//! - [`kind`]: [`EntryKind`], the type of an entry, from its mode.
+//! - [`temp`]: the one scheme of temporary names, built and recognized.
+//! - [`atomic`]: crash-safe writes and symlink flips (temp + rename + fsync).
+//! - [`error`]: [`FsError`], naming the operation and the path.
+//! - `pathfmt`: paths shown on one line and in JSON, UTF-8 or not.
+//! - [`read`]: bounded reads of small regular files (no FIFO hangs).
+//!
+//! `dir`, `kind` and `temp` are public for `tests/fs_primitives.rs`, which
+//! pins them on real files.
 
 pub mod atomic;
+pub mod dir;
 pub mod error;
-pub mod pathfmt;
+pub mod kind;
+pub(crate) mod pathfmt;
 pub mod read;
+pub mod temp;
+
+pub use dir::DirFd;
+pub use error::FsError;
+pub use kind::EntryKind;

@@ -13,10 +13,10 @@ use serde::Serializer;
 /// A path displayed on one line, with control characters and bytes that
 /// are not UTF-8 escaped.
 #[derive(Debug, Clone, Copy)]
-pub struct Shown<'a>(&'a Path);
+pub(crate) struct Shown<'a>(&'a Path);
 
 /// Wraps a path for one-line display.
-pub fn shown(path: &Path) -> Shown<'_> {
+pub(crate) fn shown(path: &Path) -> Shown<'_> {
     Shown(path)
 }
 
@@ -40,7 +40,7 @@ impl fmt::Display for Shown<'_> {
 
 /// `serialize_with` for a path: its text, or the escaped form when it is
 /// not UTF-8 (JSON strings must be).
-pub fn path<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn path<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
     match path.to_str() {
         Some(text) => s.serialize_str(text),
         None => s.collect_str(&shown(path)),
@@ -48,7 +48,7 @@ pub fn path<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
 }
 
 /// `serialize_with` for an optional path.
-pub fn opt_path<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn opt_path<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
     match p {
         Some(p) => path(p, s),
         None => s.serialize_none(),
@@ -56,7 +56,7 @@ pub fn opt_path<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Er
 }
 
 /// `serialize_with` for a list of paths.
-pub fn paths<S: Serializer>(ps: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn paths<S: Serializer>(ps: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(ps.iter().map(|p| Text(p)))
 }
 
@@ -72,7 +72,7 @@ impl serde::Serialize for Text<'_> {
 /// Lossless JSON for an optional path that must come back byte for byte
 /// (the intent record's previous target, which a rollback restores): its
 /// text when it is UTF-8, else its bytes as an array of numbers.
-pub mod exact {
+pub(crate) mod exact {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
     use std::path::{Path, PathBuf};
@@ -101,12 +101,14 @@ pub mod exact {
     }
 
     /// `serialize_with` for `Option<PathBuf>`.
-    pub fn serialize<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
         p.as_deref().map(out).serialize(s)
     }
 
     /// `deserialize_with` for `Option<PathBuf>`.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<PathBuf>, D::Error> {
         Ok(Option::<In>::deserialize(d)?.map(|v| match v {
             In::Text(t) => PathBuf::from(t),
             In::Bytes(b) => PathBuf::from(OsStr::from_bytes(&b)),

@@ -41,7 +41,7 @@ pub enum ActiveProblem {
 
 impl ActiveLink {
     /// Reads the active link (without following it).
-    pub fn read(config: &Config) -> ActiveLink {
+    pub(crate) fn read(config: &Config) -> ActiveLink {
         let path = config.active_link.clone();
         let mut active = ActiveLink {
             path: path.clone(),
@@ -84,7 +84,7 @@ impl ActiveLink {
     }
 
     /// True when the link may be replaced by a flip: a symlink, or absent.
-    pub fn is_replaceable(&self) -> bool {
+    pub(crate) fn is_replaceable(&self) -> bool {
         !matches!(
             self.problem,
             Some(ActiveProblem::NotALink | ActiveProblem::Error(_))
@@ -92,7 +92,7 @@ impl ActiveLink {
     }
 
     /// Whether the active link's target is `home`.
-    pub fn points_at(&self, home: &Path) -> bool {
+    pub(crate) fn points_at(&self, home: &Path) -> bool {
         self.target
             .as_deref()
             .is_some_and(|t| crate::config::same_path(t, home))

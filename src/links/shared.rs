@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 /// The production default: the entries Claude Code keeps per session.
-pub const DEFAULT_NAMES: [&str; 3] = ["session-env", "file-history", "projects"];
+pub(crate) const DEFAULT_NAMES: [&str; 3] = ["session-env", "file-history", "projects"];
 
 /// The required names and the one directory that holds all their targets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub struct RequiredLink {
 
 impl SharedLinks {
     /// Builds the set; names are expected to have passed [`check_name`].
-    pub fn new(dir: PathBuf, names: Vec<String>) -> SharedLinks {
+    pub(crate) fn new(dir: PathBuf, names: Vec<String>) -> SharedLinks {
         SharedLinks { dir, names }
     }
 
@@ -44,7 +44,7 @@ impl SharedLinks {
     }
 
     /// The required names, in configured order.
-    pub fn names(&self) -> &[String] {
+    pub(crate) fn names(&self) -> &[String] {
         &self.names
     }
 
@@ -58,7 +58,7 @@ impl SharedLinks {
 }
 
 /// Checks that `name` is a single plain directory entry name.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("a shared link name must not be empty".into());
     }

@@ -36,7 +36,7 @@ impl ValidationReport {
     }
 
     /// The report of `account`, if configured.
-    pub fn account(&self, account: &str) -> Option<&AccountReport> {
+    pub(crate) fn account(&self, account: &str) -> Option<&AccountReport> {
         self.accounts.iter().find(|a| a.account == account)
     }
 }

@@ -24,7 +24,7 @@
 //!    (`superseded`).
 //! 4. Remove the record and write one audit line.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -116,7 +116,7 @@ impl Recovery {
 /// Every command calls this first. Returns what was done.
 pub fn recover(ctx: &Context) -> Option<Recovery> {
     let intent_left = std::fs::symlink_metadata(ctx.state.intent()).is_ok();
-    if !intent_left && !temp_paths(ctx).iter().any(|p| has_leftovers(p)) {
+    if !intent_left && !temp_paths(ctx).iter().any(|p| atomic::has_leftovers(p)) {
         return None;
     }
     // A held lock means a live operation owns the record and the
@@ -133,24 +133,6 @@ fn temp_paths(ctx: &Context) -> [PathBuf; 3] {
         ctx.state.intent(),
         ctx.state.latch(),
     ]
-}
-
-fn has_leftovers(path: &Path) -> bool {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return false;
-    };
-    // The name scheme is fs::atomic's: `.NAME.homeswap-tmp.PID.N`.
-    use std::os::unix::ffi::OsStrExt;
-    let mut prefix = b".".to_vec();
-    prefix.extend_from_slice(name.as_bytes());
-    prefix.extend_from_slice(b".homeswap-tmp.");
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .any(|e| e.file_name().as_bytes().starts_with(&prefix))
-        })
-        .unwrap_or(false)
 }
 
 /// Recovery proper; the caller holds the lock.
@@ -272,6 +254,7 @@ fn finish_interrupted(
 mod tests {
     use super::*;
     use crate::config::Config;
+    use std::path::Path;
 
     fn context(root: &Path) -> Context {
         let yaml = format!(

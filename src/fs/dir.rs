@@ -1,0 +1,260 @@
+//! An open directory and the `*at` calls homeswap makes through it.
+//!
+//! A path is resolved by the kernel once, when the directory is opened; every
+//! entry below is then reached by name relative to the descriptor, never
+//! following a symlink, so a directory swapped for a symlink halfway through
+//! an operation cannot redirect it. Every error names the operation and the
+//! entry's full path.
+
+use std::ffi::{OsStr, OsString};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{openat, readlinkat, renameat, AtFlags, OFlag};
+use nix::sys::stat::{fstatat, mkdirat, FileStat, Mode};
+use nix::unistd::{fsync, linkat, symlinkat, unlinkat, UnlinkatFlags};
+
+use crate::fs::error::{FsContext, FsError};
+use crate::fs::kind::EntryKind;
+
+/// An open directory, remembering the path it was opened by for messages.
+#[derive(Debug)]
+pub struct DirFd {
+    /// The descriptor (`O_DIRECTORY`, close-on-exec).
+    fd: OwnedFd,
+    /// The path it was opened by.
+    path: PathBuf,
+}
+
+/// Flags of every directory homeswap opens below a configured path.
+const DIR_NOFOLLOW: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_DIRECTORY)
+    .union(OFlag::O_NOFOLLOW)
+    .union(OFlag::O_CLOEXEC);
+
+impl DirFd {
+    /// Opens the directory `path`, refusing a symlink as its last component
+    /// (`ELOOP`) and anything that is not a directory (`ENOTDIR`).
+    pub fn open(path: &Path) -> Result<DirFd, FsError> {
+        nix::fcntl::open(path, DIR_NOFOLLOW, Mode::empty())
+            .fs("open the directory", path)
+            .map(|fd| DirFd {
+                fd,
+                path: path.to_path_buf(),
+            })
+    }
+
+    /// Opens a configured directory (a home, the shared dir, the active
+    /// link's directory), which the operator may have made a symlink: the
+    /// kernel follows it once, and everything below is reached through the
+    /// descriptor.
+    pub fn open_following(path: &Path) -> Result<DirFd, FsError> {
+        nix::fcntl::open(
+            path,
+            DIR_NOFOLLOW.difference(OFlag::O_NOFOLLOW),
+            Mode::empty(),
+        )
+        .fs("open the directory", path)
+        .map(|fd| DirFd {
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The path the directory was opened by.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of the entry `name` in this directory (for messages).
+    pub fn join(&self, name: &OsStr) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Opens the subdirectory `name`, refusing a symlink.
+    pub fn open_dir(&self, name: &OsStr) -> Result<DirFd, FsError> {
+        let path = self.join(name);
+        openat(self.fd.as_fd(), name, DIR_NOFOLLOW, Mode::empty())
+            .fs("open the directory", &path)
+            .map(|fd| DirFd { fd, path })
+    }
+
+    /// `fstatat(AT_SYMLINK_NOFOLLOW)` of `name`; `None` when nothing is
+    /// there.
+    pub fn stat(&self, name: &OsStr) -> Result<Option<FileStat>, FsError> {
+        match fstatat(self.fd.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(st)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(FsError::new("inspect", &self.join(name), e)),
+        }
+    }
+
+    /// The kind of the entry `name` (a symlink is not followed); `None` when
+    /// nothing is there.
+    pub fn kind(&self, name: &OsStr) -> Result<Option<EntryKind>, FsError> {
+        Ok(self.stat(name)?.as_ref().map(EntryKind::of))
+    }
+
+    /// What the symlink `name` holds.
+    pub fn read_link(&self, name: &OsStr) -> Result<PathBuf, FsError> {
+        readlinkat(self.fd.as_fd(), name)
+            .map(PathBuf::from)
+            .fs("read the link", &self.join(name))
+    }
+
+    /// Creates the symlink `name -> target`; fails with `EEXIST` rather
+    /// than replace any entry.
+    pub fn symlink(&self, name: &OsStr, target: &Path) -> Result<(), FsError> {
+        symlinkat(target, self.fd.as_fd(), name).fs("create the link", &self.join(name))
+    }
+
+    /// Creates the directory `name` with `mode` (before umask); fails with
+    /// `EEXIST` when anything is there.
+    pub fn mkdir(&self, name: &OsStr, mode: u32) -> Result<(), FsError> {
+        mkdirat(self.fd.as_fd(), name, Mode::from_bits_truncate(mode))
+            .fs("create the directory", &self.join(name))
+    }
+
+    /// Creates the regular file `name` for writing, exclusively (`O_EXCL`,
+    /// never through a symlink), with `mode` (before umask).
+    pub fn create_file(&self, name: &OsStr, mode: u32) -> Result<std::fs::File, FsError> {
+        openat(
+            self.fd.as_fd(),
+            name,
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(mode),
+        )
+        .fs("create the file", &self.join(name))
+        .map(std::fs::File::from)
+    }
+
+    /// Opens the regular file `name` for reading. Refuses a symlink
+    /// (`ELOOP`) and anything else that is not a regular file, without
+    /// blocking on a FIFO swapped in since the caller looked.
+    pub fn open_file(&self, name: &OsStr) -> Result<std::fs::File, FsError> {
+        let path = self.join(name);
+        let fd = openat(
+            self.fd.as_fd(),
+            name,
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .fs("open", &path)?;
+        let kind = EntryKind::of(&nix::sys::stat::fstat(&fd).fs("inspect", &path)?);
+        if kind != EntryKind::File {
+            return Err(FsError::new(
+                "read",
+                &path,
+                std::io::Error::other(format!("it is {kind}, not a regular file")),
+            ));
+        }
+        // O_NONBLOCK stays set: reads of a regular file ignore it.
+        Ok(std::fs::File::from(fd))
+    }
+
+    /// Removes the non-directory `name` (a symlink itself, never its target).
+    pub fn unlink(&self, name: &OsStr) -> Result<(), FsError> {
+        unlinkat(self.fd.as_fd(), name, UnlinkatFlags::NoRemoveDir).fs("remove", &self.join(name))
+    }
+
+    /// Removes the directory `name` if it is empty; never recursive.
+    pub fn rmdir(&self, name: &OsStr) -> Result<(), FsError> {
+        unlinkat(self.fd.as_fd(), name, UnlinkatFlags::RemoveDir)
+            .fs("remove the directory", &self.join(name))
+    }
+
+    /// `renameat`: moves `name` to `new_name` in `to`, replacing an entry
+    /// there as `rename(2)` does. The error names the destination.
+    pub fn rename(&self, name: &OsStr, to: &DirFd, new_name: &OsStr) -> Result<(), FsError> {
+        renameat(self.fd.as_fd(), name, to.fd.as_fd(), new_name)
+            .fs("rename into place", &to.join(new_name))
+    }
+
+    /// `renameat2(RENAME_NOREPLACE)`: moves `name` to `new_name` in `to`,
+    /// failing with `EEXIST` rather than replace. Where the kernel, file
+    /// system or C library cannot do it, fails with `EINVAL` (or `ENOSYS`),
+    /// and the caller falls back to `link` + `unlink`. The error names the
+    /// destination.
+    pub fn rename_noreplace(
+        &self,
+        name: &OsStr,
+        to: &DirFd,
+        new_name: &OsStr,
+    ) -> Result<(), FsError> {
+        rename_noreplace(self.fd.as_fd(), name, to.fd.as_fd(), new_name)
+            .fs("move an entry to", &to.join(new_name))
+    }
+
+    /// `linkat`: a second name `new_name` in `to` for the file `name`
+    /// (a symlink is linked itself, not followed); fails with `EEXIST`
+    /// rather than replace.
+    pub fn hard_link(&self, name: &OsStr, to: &DirFd, new_name: &OsStr) -> Result<(), FsError> {
+        linkat(
+            self.fd.as_fd(),
+            name,
+            to.fd.as_fd(),
+            new_name,
+            AtFlags::empty(),
+        )
+        .fs("link an entry to", &to.join(new_name))
+    }
+
+    /// The names in the directory, without `.` and `..`, sorted.
+    pub fn list(&self) -> Result<Vec<OsString>, FsError> {
+        let fd = self.fd.try_clone().fs("list", &self.path)?;
+        let mut dir = Dir::from_fd(fd).fs("list", &self.path)?;
+        let mut names = Vec::new();
+        for entry in dir.iter() {
+            let entry = entry.fs("list", &self.path)?;
+            let name = OsStr::from_bytes(entry.file_name().to_bytes());
+            if name != "." && name != ".." {
+                names.push(name.to_os_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// `fsync` of the directory: makes the entries created, renamed or
+    /// removed in it durable.
+    pub fn sync(&self) -> Result<(), FsError> {
+        fsync(self.fd.as_fd()).fs("fsync the directory", &self.path)
+    }
+}
+
+impl AsFd for DirFd {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl From<DirFd> for OwnedFd {
+    fn from(dir: DirFd) -> OwnedFd {
+        dir.fd
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn rename_noreplace(
+    from: BorrowedFd<'_>,
+    name: &OsStr,
+    to: BorrowedFd<'_>,
+    new_name: &OsStr,
+) -> Result<(), Errno> {
+    use nix::fcntl::{renameat2, RenameFlags};
+    renameat2(from, name, to, new_name, RenameFlags::RENAME_NOREPLACE)
+}
+
+/// Without `renameat2` in the C library, the caller takes its fallback.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn rename_noreplace(
+    _: BorrowedFd<'_>,
+    _: &OsStr,
+    _: BorrowedFd<'_>,
+    _: &OsStr,
+) -> Result<(), Errno> {
+    Err(Errno::EINVAL)
+}

@@ -1,0 +1,228 @@
+//! Checking: classifies every required link of a home into one
+//! [`LinkState`], read-only.
+//!
+//! Everything below a home is reached through its [`DirFd`] (`fstatat`,
+//! `readlinkat`) with no symlink followed. A shared target is the same for
+//! every home, so a full validation looks at each one once
+//! ([`check_accounts`]), not once per home.
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use nix::errno::Errno;
+
+use crate::fs::pathfmt::shown;
+use crate::fs::{DirFd, EntryKind, FsError};
+use crate::links::shared::{RequiredLink, SharedLinks};
+use crate::links::state::{AccountReport, LinkReport, LinkState};
+
+/// What opening the home gave: a descriptor, or the state every link gets.
+pub(crate) enum Home {
+    /// The home, open for `*at` calls.
+    Open(DirFd),
+    /// No link can be checked; each gets this state and detail.
+    Unusable(LinkState, Option<String>),
+}
+
+/// Opens a configured home (the kernel may follow it if it is a symlink).
+pub(crate) fn open_home(home: &Path) -> Home {
+    match DirFd::open_following(home) {
+        Ok(fd) => Home::Open(fd),
+        Err(e) if e.is(Errno::ENOENT) => Home::Unusable(LinkState::HomeMissing, None),
+        Err(e) if e.is(Errno::ENOTDIR) => Home::Unusable(
+            LinkState::Error,
+            Some(format!("the home {} is not a directory", shown(home))),
+        ),
+        Err(e) => Home::Unusable(LinkState::Error, Some(e.doing("open the home").to_string())),
+    }
+}
+
+/// What a correct link's target makes of it: `ok`, `target_missing` or
+/// `error`. The same for every home.
+#[derive(Debug, Clone)]
+pub(crate) struct TargetCheck {
+    /// The state a correct link gets.
+    state: LinkState,
+    /// Why, when that state is `error`.
+    detail: Option<String>,
+}
+
+/// Looks at one shared target (following it: the shared dir is the
+/// operator's).
+pub(crate) fn check_target(req: &RequiredLink) -> TargetCheck {
+    let (state, detail) = match std::fs::metadata(&req.target) {
+        Ok(m) if m.is_dir() => (LinkState::Ok, None),
+        Ok(_) => (
+            LinkState::Error,
+            Some(format!(
+                "the target {} exists but is not a directory; move it aside so 'homeswap ensure' can create the directory",
+                shown(&req.target)
+            )),
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (LinkState::TargetMissing, None),
+        Err(e) => (
+            LinkState::Error,
+            Some(FsError::new("inspect the target", &req.target, e).to_string()),
+        ),
+    };
+    TargetCheck { state, detail }
+}
+
+/// Classifies one link, given its home's descriptor and its target's check.
+pub(crate) fn check_link(
+    account: &str,
+    home: &DirFd,
+    req: &RequiredLink,
+    target: &TargetCheck,
+) -> LinkReport {
+    let name = OsStr::new(&req.name);
+    let mut report = LinkReport {
+        account: account.to_string(),
+        link: req.name.clone(),
+        path: home.join(name),
+        expected: req.target.clone(),
+        state: LinkState::Ok,
+        points_to: None,
+        detail: None,
+    };
+    let (state, detail) = match home.kind(name) {
+        Ok(None) => (LinkState::Missing, None),
+        Err(e) => (LinkState::Error, Some(e.to_string())),
+        Ok(Some(EntryKind::Symlink)) => match home.read_link(name) {
+            Err(e) => (LinkState::Error, Some(e.to_string())),
+            // The contract asks for exactly `<shared_dir>/N`; a relative
+            // link or one through another path would break as soon as a
+            // home moves.
+            Ok(held) if held != req.target => {
+                report.points_to = Some(held);
+                (LinkState::Divergent, None)
+            }
+            Ok(_) => (target.state, target.detail.clone()),
+        },
+        Ok(Some(kind)) => (LinkState::NotALink, Some(kind.describe().to_string())),
+    };
+    report.state = state;
+    report.detail = detail;
+    report
+}
+
+/// Checks every required link of one account; read-only.
+pub fn check_account(account: &str, home: &Path, shared: &SharedLinks) -> AccountReport {
+    let targets: Vec<TargetCheck> = shared.links().map(|r| check_target(&r)).collect();
+    check_account_against(account, home, shared, &targets)
+}
+
+/// Checks every required link of every `(account, home)`; read-only. Each
+/// shared target is looked at once for all of them.
+pub(crate) fn check_accounts<'a>(
+    accounts: impl IntoIterator<Item = (&'a str, &'a Path)>,
+    shared: &SharedLinks,
+) -> Vec<AccountReport> {
+    let targets: Vec<TargetCheck> = shared.links().map(|r| check_target(&r)).collect();
+    accounts
+        .into_iter()
+        .map(|(account, home)| check_account_against(account, home, shared, &targets))
+        .collect()
+}
+
+/// One account against targets already checked.
+fn check_account_against(
+    account: &str,
+    home: &Path,
+    shared: &SharedLinks,
+    targets: &[TargetCheck],
+) -> AccountReport {
+    let links = match open_home(home) {
+        Home::Open(fd) => shared
+            .links()
+            .zip(targets)
+            .map(|(r, t)| check_link(account, &fd, &r, t))
+            .collect(),
+        Home::Unusable(state, detail) => shared
+            .links()
+            .map(|r| LinkReport {
+                account: account.to_string(),
+                path: home.join(&r.name),
+                link: r.name,
+                expected: r.target,
+                state,
+                points_to: None,
+                detail: detail.clone(),
+            })
+            .collect(),
+    };
+    AccountReport {
+        account: account.to_string(),
+        home: home.to_path_buf(),
+        links,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::links::fixture::{layout, states};
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn every_state_is_classified() {
+        let l = layout();
+        std::fs::create_dir_all(l.shared.dir().join("session-env")).unwrap();
+        symlink(
+            l.shared.dir().join("session-env"),
+            l.home.join("session-env"),
+        )
+        .unwrap();
+        symlink(
+            l.shared.dir().join("file-history"),
+            l.home.join("file-history"),
+        )
+        .unwrap();
+        std::fs::create_dir(l.home.join("projects")).unwrap();
+        assert_eq!(
+            states(&check_account("a", &l.home, &l.shared)),
+            [LinkState::Ok, LinkState::TargetMissing, LinkState::NotALink]
+        );
+        std::fs::remove_dir(l.home.join("projects")).unwrap();
+        symlink("/elsewhere/projects", l.home.join("projects")).unwrap();
+        let r = check_account("a", &l.home, &l.shared);
+        assert_eq!(r.links[2].state, LinkState::Divergent);
+        assert_eq!(
+            r.links[2].points_to.as_deref(),
+            Some(Path::new("/elsewhere/projects"))
+        );
+        let missing = check_account("b", &l.home.with_file_name("nope"), &l.shared);
+        assert_eq!(states(&missing), vec![LinkState::HomeMissing; 3]);
+    }
+
+    #[test]
+    fn every_kind_of_entry_where_a_link_belongs_is_named() {
+        let l = layout();
+        std::fs::create_dir(l.home.join("session-env")).unwrap();
+        std::fs::write(l.home.join("file-history"), b"x").unwrap();
+        nix::unistd::mkfifo(
+            &l.home.join("projects"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        let r = check_account("a", &l.home, &l.shared);
+        assert_eq!(states(&r), vec![LinkState::NotALink; 3]);
+        let details: Vec<_> = r.links.iter().map(|l| l.detail.as_deref()).collect();
+        assert_eq!(
+            details,
+            [Some("a directory"), Some("a regular file"), Some("a FIFO")]
+        );
+        assert!(
+            r.links[0].to_string().contains("run 'homeswap adopt a'"),
+            "{}",
+            r.links[0]
+        );
+        assert!(
+            r.links[2]
+                .to_string()
+                .contains("is a FIFO, expected a link"),
+            "{}",
+            r.links[2]
+        );
+    }
+}
