@@ -169,13 +169,19 @@ impl Sidecar {
         };
         self.metrics.observe_swap(outcome, start.elapsed());
         match &result {
-            Ok(r) => tracing::info!(
-                to,
-                from = r.from.as_deref().unwrap_or("(none)"),
-                outcome,
-                "swap"
-            ),
-            Err(e) => tracing::warn!(to, outcome, error = %e, "swap failed"),
+            Ok(r) => tracing::info!(to, from = r.from.as_deref(), outcome, "swap"),
+            Err(e) => {
+                let errors = e.errors();
+                tracing::warn!(
+                    to,
+                    from = swap_from(e),
+                    outcome,
+                    error = %e,
+                    error_count = errors.len(),
+                    "swap failed"
+                );
+                log_each_error("swap error", &errors);
+            }
         }
         if let Ok(SwapReport {
             recovered: Some(r), ..
@@ -194,7 +200,14 @@ impl Sidecar {
         match &result {
             Ok(r) if r.cleared.is_some() => tracing::info!(reason, "latch cleared"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(reason, error = %e, "latch clear refused"),
+            Err(e) => {
+                let problems = match e {
+                    ClearError::StillUnhealthy { problems } => problems.as_slice(),
+                    _ => &[],
+                };
+                tracing::warn!(reason, error = %e, error_count = problems.len(), "latch clear refused");
+                log_each_error("latch clear problem", problems);
+            }
         }
         self.revalidate();
         result
@@ -235,6 +248,23 @@ impl Sidecar {
                 "problems": s.not_ready_reasons(),
             }),
         }
+    }
+}
+
+/// The account a failed swap left active, where the error says.
+fn swap_from(e: &SwapError) -> Option<&str> {
+    match e {
+        SwapError::RolledBack { from, .. } | SwapError::Partial { from, .. } => from.as_deref(),
+        _ => None,
+    }
+}
+
+/// One event per error of a list, each a plain string with its place
+/// (`index`), after the event that summed the list up (`error_count`):
+/// a log pipeline filters and alerts on single values, not on lists.
+fn log_each_error(message: &'static str, errors: &[String]) {
+    for (index, error) in errors.iter().enumerate() {
+        tracing::warn!(index, error = %error, "{message}");
     }
 }
 
@@ -295,7 +325,15 @@ fn log_changes(previous: Option<&Snapshot>, now: &Snapshot) {
     if was_set != Some(now.latch.is_some()) {
         match &now.latch {
             Some(l) => {
-                tracing::error!(from = ?l.from, to = %l.to, errors = ?l.errors, "partial-swap latch is set")
+                tracing::error!(
+                    from = l.from.as_deref(),
+                    to = %l.to,
+                    set_at = %l.set_at,
+                    error_count = l.errors.len(),
+                    errors = %l.errors.join("; "),
+                    "partial-swap latch is set"
+                );
+                log_each_error("partial-swap latch error", &l.errors);
             }
             None if was_set == Some(true) => tracing::info!("partial-swap latch is clear"),
             None => {}
