@@ -25,17 +25,17 @@ use crate::sidecar::token::AdminToken;
 use crate::sidecar::Sidecar;
 
 pub use body::{parse_body, ClearRequest, SwapRequest};
-pub use response::HttpResponse;
+pub(crate) use response::HttpResponse;
 
 /// Largest request body accepted; larger ones get 413.
-pub const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 /// How long a client may take to send a request body.
-pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Who a connection came in through, and so what it may do.
 #[derive(Debug, Clone)]
-pub enum Access {
+pub(crate) enum Access {
     /// The read-only listener.
     ReadOnly,
     /// The TCP admin listener: requests must carry the bearer token.
@@ -50,7 +50,7 @@ pub enum Access {
 }
 
 /// Serves one request.
-pub async fn handle(
+pub(crate) async fn handle(
     sidecar: Arc<Sidecar>,
     access: Access,
     req: Request<Incoming>,

@@ -16,7 +16,7 @@ use crate::sidecar::Sidecar;
 
 /// A client must send its request headers within this time; idle
 /// keep-alive connections are closed after it too.
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long an accept loop pauses after a failed accept (out of
 /// descriptors and the like), rather than spin.

@@ -27,12 +27,10 @@ use crate::sidecar::tasks::{audit_loop, validation_loop};
 use crate::sidecar::watch::{self as fs_watch, Notifiers, Watcher};
 use crate::sidecar::Sidecar;
 
-pub use crate::sidecar::accept::HEADER_TIMEOUT;
 pub use crate::sidecar::listeners::{bind_tcp, Listeners, ServeError};
-pub use crate::sidecar::tasks::COALESCE;
 
 /// How long shutdown waits for in-flight requests.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the sidecar until SIGTERM or SIGINT.
 pub fn run(config_path: &Path, config: Config, listeners: Listeners) -> Result<(), ServeError> {

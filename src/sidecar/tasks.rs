@@ -14,7 +14,7 @@ use crate::sidecar::Sidecar;
 
 /// How long after a notification the loop waits, so that a burst of
 /// changes (a whole home re-created) costs one validation, not hundreds.
-pub const COALESCE: Duration = Duration::from_millis(50);
+const COALESCE: Duration = Duration::from_millis(50);
 
 /// Validates every interval, and soon after every notification on
 /// `changed` (the watcher) or `sidecar.validate_now` (a reload).
