@@ -189,3 +189,40 @@ fn a_rolled_back_swap_and_a_busy_lock_have_the_error_shape() {
     assert_error(&swap("a"), 503, "busy");
     assert!(cli.wait().unwrap().success());
 }
+
+#[test]
+#[ignore = "needs root (runs a client as uid 65534 with setpriv); run by .ci/run"]
+fn a_refused_socket_peer_gets_the_error_shape() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::ready();
+    let socket = s.root().join("admin.sock");
+    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    let _server = s.serve(None);
+    common::wait_for("the socket", std::time::Duration::from_secs(10), || {
+        socket.exists()
+    });
+    // Loosened by hand, so that only the peer-uid check stands in the way.
+    std::fs::set_permissions(s.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c"])
+        .arg(
+            "import socket, sys\n\
+             s = socket.socket(socket.AF_UNIX)\n\
+             s.connect(sys.argv[1])\n\
+             s.sendall(b'GET /api/v1/status HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n')\n\
+             data = b''\n\
+             while True:\n    chunk = s.recv(65536)\n    if not chunk: break\n    data += chunk\n\
+             print(data.decode())\n",
+        )
+        .arg(&socket)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let r = common::server::parse_response(&out.stdout);
+    let v = assert_error(&r, 403, "forbidden");
+    assert!(
+        v["error"].as_str().unwrap().contains("peer uid 65534"),
+        "{v}"
+    );
+}
