@@ -26,7 +26,6 @@ use std::sync::{Arc, Mutex};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
 use tokio::io::unix::AsyncFd;
-
 use tokio::sync::Notify;
 
 use crate::config::Config;
@@ -86,6 +85,7 @@ pub fn watched_dirs(config: &Config) -> BTreeSet<PathBuf> {
     watch_plan(config).into_keys().collect()
 }
 
+/// The events a directory is watched for; appends only where they matter.
 fn flags(r: &Relevant) -> AddWatchFlags {
     let appends = if r.appended.is_empty() {
         AddWatchFlags::empty()
@@ -174,7 +174,7 @@ impl Watcher {
             return Wakes::BOTH;
         };
         let name = event.name.as_deref();
-        let audit_log = name.is_none_or(|n| r.appended.contains(n));
+        let audit_log = !r.appended.is_empty() && name.is_none_or(|n| r.appended.contains(n));
         if event.mask.contains(AddWatchFlags::IN_MODIFY) {
             // Content, not an entry: only the audit log's matters.
             return Wakes {
