@@ -94,7 +94,7 @@ pub fn bind_tcp(addr: &str, what: &'static str) -> Result<std::net::TcpListener,
 /// sidecar is replaced (and the replacement logged: an operator who finds
 /// a socket gone wants to know who removed it); a live one, or anything
 /// that is not a socket, is an error (nothing else is ever removed).
-pub(crate) fn bind_unix(path: &Path) -> Result<std::os::unix::net::UnixListener, ServeError> {
+fn bind_unix(path: &Path) -> Result<std::os::unix::net::UnixListener, ServeError> {
     let fail = |message: String| ServeError::Socket {
         path: path.to_path_buf(),
         message,

@@ -98,6 +98,9 @@ pub(crate) async fn audit_loop(
         })
         .await
         else {
+            tracing::error!(
+                "the audit-log reader failed; swaps of other processes are no longer counted"
+            );
             return;
         };
         tail = t;
