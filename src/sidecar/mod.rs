@@ -1,11 +1,16 @@
 //! `homeswap serve` and `homeswap demo`: the long-running sidecar. Its
-//! shared state, the listeners and tasks, the file-system watcher, the
-//! admin token and the logs.
+//! shared state, the listeners, the tasks and accept loops, the file-system
+//! watcher, the audit-log reader, the admin token and the logs.
 
+mod accept;
+mod audit_tail;
 pub mod demo;
+mod listeners;
 pub mod logging;
 pub mod serve;
+mod signals;
 mod state;
+mod tasks;
 pub mod token;
 pub mod watch;
 

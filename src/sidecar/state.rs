@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::config::{Config, ConfigError};
@@ -21,6 +20,7 @@ use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::LinkState;
 use crate::metrics::Metrics;
 use crate::ops::context::Context;
+use crate::ops::status::StatusDocument;
 use crate::ops::swap::{self, ClearError, ClearReport, SwapError, SwapReport};
 use crate::state::latch::LatchRecord;
 
@@ -38,21 +38,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// Why the sidecar is not ready; empty when it is.
     pub fn not_ready_reasons(&self) -> Vec<String> {
-        let mut reasons = self.report.problems();
-        if let Some(l) = &self.latch {
-            reasons.insert(
-                0,
-                format!(
-                    "partial-swap latch set{}: swaps are refused until 'homeswap latch clear'",
-                    if l.set_at.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" since {}", l.set_at)
-                    }
-                ),
-            );
-        }
-        reasons
+        crate::ops::status::problems(&self.report, self.latch.as_ref())
     }
 }
 
@@ -170,13 +156,19 @@ impl Sidecar {
         };
         self.metrics.observe_swap(outcome, start.elapsed());
         match &result {
-            Ok(r) => tracing::info!(
-                to,
-                from = r.from.as_deref().unwrap_or("(none)"),
-                outcome,
-                "swap"
-            ),
-            Err(e) => tracing::warn!(to, outcome, error = %e, "swap failed"),
+            Ok(r) => tracing::info!(to, from = r.from.as_deref(), outcome, "swap"),
+            Err(e) => {
+                let errors = e.errors();
+                tracing::warn!(
+                    to,
+                    from = swap_from(e),
+                    outcome,
+                    error = %e,
+                    error_count = errors.len(),
+                    "swap failed"
+                );
+                log_each_error("swap error", &errors);
+            }
         }
         if let Ok(SwapReport {
             recovered: Some(r), ..
@@ -195,7 +187,14 @@ impl Sidecar {
         match &result {
             Ok(r) if r.cleared.is_some() => tracing::info!(reason, "latch cleared"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(reason, error = %e, "latch clear refused"),
+            Err(e) => {
+                let problems = match e {
+                    ClearError::StillUnhealthy { problems } => problems.as_slice(),
+                    _ => &[],
+                };
+                tracing::warn!(reason, error = %e, error_count = problems.len(), "latch clear refused");
+                log_each_error("latch clear problem", problems);
+            }
         }
         self.revalidate();
         result
@@ -215,24 +214,30 @@ impl Sidecar {
         Ok(())
     }
 
-    /// The JSON of `GET /api/v1/status`.
-    pub fn status_json(&self) -> serde_json::Value {
+    /// The document of `GET /api/v1/status` (the same as `status --json`).
+    pub fn status(&self) -> StatusDocument {
         let ctx = self.context();
-        match self.latest() {
-            None => json!({
-                "active": null, "latch": ctx.latch.current(), "accounts": [],
-                "last_validation": null, "ok": false,
-            }),
-            Some(s) => json!({
-                "active": s.report.active.account,
-                "active_link": s.report.active,
-                "latch": s.latch,
-                "accounts": s.report.accounts,
-                "last_validation": humantime::format_rfc3339_seconds(s.at).to_string(),
-                "ok": s.report.is_ok() && s.latch.is_none(),
-                "problems": s.not_ready_reasons(),
-            }),
-        }
+        // The first validation runs before any listener accepts, so this
+        // validates here only if a caller comes before it.
+        let snapshot = self.latest().unwrap_or_else(|| self.revalidate());
+        StatusDocument::new(&ctx, &snapshot.report, snapshot.latch, snapshot.at)
+    }
+}
+
+/// The account a failed swap left active, where the error says.
+fn swap_from(e: &SwapError) -> Option<&str> {
+    match e {
+        SwapError::RolledBack { from, .. } | SwapError::Partial { from, .. } => from.as_deref(),
+        _ => None,
+    }
+}
+
+/// One event per error of a list, each a plain string with its place
+/// (`index`), after the event that summed the list up (`error_count`):
+/// a log pipeline filters and alerts on single values, not on lists.
+fn log_each_error(message: &'static str, errors: &[String]) {
+    for (index, error) in errors.iter().enumerate() {
+        tracing::warn!(index, error = %error, "{message}");
     }
 }
 
@@ -293,7 +298,15 @@ fn log_changes(previous: Option<&Snapshot>, now: &Snapshot) {
     if was_set != Some(now.latch.is_some()) {
         match &now.latch {
             Some(l) => {
-                tracing::error!(from = ?l.from, to = %l.to, errors = ?l.errors, "partial-swap latch is set")
+                tracing::error!(
+                    from = l.from.as_deref(),
+                    to = %l.to,
+                    set_at = %l.set_at,
+                    error_count = l.errors.len(),
+                    errors = %l.errors.join("; "),
+                    "partial-swap latch is set"
+                );
+                log_each_error("partial-swap latch error", &l.errors);
             }
             None if was_set == Some(true) => tracing::info!("partial-swap latch is clear"),
             None => {}

@@ -13,6 +13,10 @@
 //! watched directory itself. A tool writing its own files in a home (Claude
 //! Code rewrites several there all the time) costs a read of the event, not
 //! a validation.
+//!
+//! Appends to the audit log (`IN_MODIFY`, watched in the state dir only:
+//! homes see writes all the time) wake the audit-log reader instead, so
+//! another process's swap is counted within a second.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
@@ -22,9 +26,10 @@ use std::sync::{Arc, Mutex};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
 use tokio::io::unix::AsyncFd;
+use tokio::sync::Notify;
 
 use crate::config::Config;
-use crate::sidecar::Sidecar;
+use crate::state::StateDir;
 
 /// Which entries of a watched directory matter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -33,6 +38,8 @@ pub struct Relevant {
     pub all: bool,
     /// The entry names that matter.
     pub names: BTreeSet<OsString>,
+    /// Files whose appends matter to the audit-log reader (the audit log).
+    pub appended: BTreeSet<OsString>,
 }
 
 impl Relevant {
@@ -63,7 +70,11 @@ pub fn watch_plan(config: &Config) -> BTreeMap<PathBuf, Relevant> {
         r.names.extend(link_names.iter().cloned());
         add_entry(&mut plan, home);
     }
-    plan.entry(config.state_dir.clone()).or_default().all = true;
+    let state = plan.entry(config.state_dir.clone()).or_default();
+    state.all = true;
+    if let Some(name) = StateDir::new(&config.state_dir).audit().file_name() {
+        state.appended.insert(name.to_os_string());
+    }
     add_entry(&mut plan, &config.state_dir);
     add_entry(&mut plan, &config.active_link);
     plan
@@ -74,8 +85,15 @@ pub fn watched_dirs(config: &Config) -> BTreeSet<PathBuf> {
     watch_plan(config).into_keys().collect()
 }
 
-fn flags() -> AddWatchFlags {
-    AddWatchFlags::IN_CREATE
+/// The events a directory is watched for; appends only where they matter.
+fn flags(r: &Relevant) -> AddWatchFlags {
+    let appends = if r.appended.is_empty() {
+        AddWatchFlags::empty()
+    } else {
+        AddWatchFlags::IN_MODIFY
+    };
+    appends
+        | AddWatchFlags::IN_CREATE
         | AddWatchFlags::IN_DELETE
         | AddWatchFlags::IN_MOVED_FROM
         | AddWatchFlags::IN_MOVED_TO
@@ -133,37 +151,55 @@ impl Watcher {
         let mut relevant: HashMap<WatchDescriptor, Relevant> = HashMap::new();
         for (dir, r) in watch_plan(config) {
             // A missing directory is watched through its parent until it appears.
-            let Ok(wd) = self.fd.get_ref().0.add_watch(&dir, flags()) else {
+            let Ok(wd) = self.fd.get_ref().0.add_watch(&dir, flags(&r)) else {
                 continue;
             };
             // Two paths may be one directory (a symlinked home): one watch.
             let merged = relevant.entry(wd).or_default();
             merged.all |= r.all;
             merged.names.extend(r.names);
+            merged.appended.extend(r.appended);
         }
         *self.relevant.lock().unwrap_or_else(|p| p.into_inner()) = relevant;
     }
 
-    /// Whether an event can change a link's state. Unknown watches (left
-    /// from an earlier configuration) and queue overflows count.
-    fn matters(&self, event: &InotifyEvent) -> bool {
+    /// Whom an event concerns. Unknown watches (left from an earlier
+    /// configuration) and queue overflows concern both.
+    fn wakes(&self, event: &InotifyEvent) -> Wakes {
         if event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW) {
-            return true;
+            return Wakes::BOTH;
         }
         let relevant = self.relevant.lock().unwrap_or_else(|p| p.into_inner());
-        relevant
-            .get(&event.wd)
-            .is_none_or(|r| r.covers(event.name.as_deref()))
+        let Some(r) = relevant.get(&event.wd) else {
+            return Wakes::BOTH;
+        };
+        let name = event.name.as_deref();
+        let audit_log = !r.appended.is_empty() && name.is_none_or(|n| r.appended.contains(n));
+        if event.mask.contains(AddWatchFlags::IN_MODIFY) {
+            // Content, not an entry: only the audit log's matters.
+            return Wakes {
+                links: false,
+                audit_log,
+            };
+        }
+        Wakes {
+            links: r.covers(name),
+            audit_log,
+        }
     }
 
-    /// Waits for events and drains them; returns when at least one that
-    /// can change a link's state arrived.
-    pub async fn changed(&self) -> std::io::Result<()> {
+    /// Waits for events and drains them; returns whom they concern once
+    /// at least one concerns someone.
+    pub async fn changed(&self) -> std::io::Result<Wakes> {
         loop {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|fd| fd.get_ref().0.read_events().map_err(std::io::Error::from)) {
-                Ok(Ok(events)) if events.iter().any(|e| self.matters(e)) => return Ok(()),
-                Ok(Ok(_)) => continue,
+                Ok(Ok(events)) => {
+                    let wakes = events.iter().fold(Wakes::NONE, |w, e| w.or(self.wakes(e)));
+                    if wakes != Wakes::NONE {
+                        return Ok(wakes);
+                    }
+                }
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
                 Ok(Err(e)) => return Err(e),
                 Err(_would_block) => continue,
@@ -172,11 +208,54 @@ impl Watcher {
     }
 }
 
+/// Whom a batch of events concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wakes {
+    /// The validation loop: an entry that decides a link's state changed.
+    pub links: bool,
+    /// The audit-log reader: the log was appended to, created or replaced.
+    pub audit_log: bool,
+}
+
+impl Wakes {
+    const NONE: Wakes = Wakes {
+        links: false,
+        audit_log: false,
+    };
+    const BOTH: Wakes = Wakes {
+        links: true,
+        audit_log: true,
+    };
+
+    fn or(self, other: Wakes) -> Wakes {
+        Wakes {
+            links: self.links || other.links,
+            audit_log: self.audit_log || other.audit_log,
+        }
+    }
+}
+
+/// What the watcher wakes: it knows nothing else of the sidecar.
+#[derive(Debug, Clone)]
+pub struct Notifiers {
+    /// Wakes the validation loop.
+    pub links: Arc<Notify>,
+    /// Wakes the audit-log reader.
+    pub audit_log: Arc<Notify>,
+}
+
 /// Forwards notifications to the validation loop until the watcher fails.
-pub async fn run(watcher: Arc<Watcher>, sidecar: Arc<Sidecar>) {
+pub async fn run(watcher: Arc<Watcher>, notify: Notifiers) {
     loop {
         match watcher.changed().await {
-            Ok(()) => sidecar.validate_now.notify_one(),
+            Ok(w) => {
+                if w.links {
+                    notify.links.notify_one();
+                }
+                if w.audit_log {
+                    notify.audit_log.notify_one();
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "inotify failed; validating every interval only");
                 return;
@@ -212,5 +291,9 @@ mod tests {
         assert!(plan[Path::new("/var/lib/homeswap")].covers(Some(OsStr::new("latch.json"))));
         assert!(plan[Path::new("/var/lib")].covers(Some(OsStr::new("homeswap"))));
         assert!(plan[Path::new("/h/shared")].covers(Some(OsStr::new("file-history"))));
+        assert!(plan[Path::new("/var/lib/homeswap")]
+            .appended
+            .contains(OsStr::new("audit.jsonl")));
+        assert!(home.appended.is_empty(), "a home's writes are not watched");
     }
 }

@@ -1,0 +1,71 @@
+//! Request bodies of the admin routes: their types, and reading one within
+//! the size and time limits.
+
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::CONTENT_LENGTH;
+use hyper::Request;
+use serde::Deserialize;
+
+use crate::http::errors::{refuse, Refusal};
+use crate::http::{HttpResponse, BODY_TIMEOUT, MAX_BODY};
+
+/// The body of `POST /api/v1/swap`: `{"to": "b"}`.
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwapRequest {
+    /// The account to make active.
+    pub to: String,
+}
+
+/// The body of `POST /api/v1/latch/clear`: `{"reason": "..."}`.
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearRequest {
+    /// What the operator repaired (goes into the audit log).
+    pub reason: String,
+}
+
+/// Parses an admin request body: JSON of exactly the expected fields.
+/// The error is the 400 answer's message.
+pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("bad JSON body: {e}"))
+}
+
+/// Reads a JSON body of at most [`MAX_BODY`] bytes within [`BODY_TIMEOUT`];
+/// the error is the answer to send instead.
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    req: Request<Incoming>,
+) -> Result<T, HttpResponse> {
+    let too_large = || {
+        refuse(
+            Refusal::TooLarge,
+            format!("the body is over {MAX_BODY} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    let collected = tokio::time::timeout(
+        BODY_TIMEOUT,
+        Limited::new(req.into_body(), MAX_BODY).collect(),
+    )
+    .await;
+    let bytes = match collected {
+        Err(_) => return Err(refuse(Refusal::Timeout, "the body did not arrive in time")),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => return Err(too_large()),
+        Ok(Err(e)) => {
+            return Err(refuse(
+                Refusal::BadRequest,
+                format!("cannot read the body: {e}"),
+            ))
+        }
+        Ok(Ok(c)) => c.to_bytes(),
+    };
+    parse_body(&bytes).map_err(|e| refuse(Refusal::BadRequest, e))
+}
