@@ -174,16 +174,26 @@ fn a_slowloris_client_is_cut_off_while_others_are_served() {
 fn a_request_flood_on_the_scrape_port_during_a_swap_is_answered_and_mutates_nothing() {
     let s = Sandbox::ready();
     s.add_serve_section(TOKEN, "");
-    let server = std::sync::Arc::new(s.serve(Some("swap::after_flip=sleep(500)")));
+    // The swap holds its lock (and its intent record) for 2 s after the
+    // flip: the flood below starts inside that window.
+    let server = std::sync::Arc::new(s.serve(Some("swap::after_flip=sleep(2000)")));
     let swap = {
         let server = server.clone();
         std::thread::spawn(move || server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#))
     };
+    let intent = s.state().join("intent.json");
+    common::wait_for("the swap's intent record", Duration::from_secs(20), || {
+        intent.exists()
+    });
     let flooders: Vec<_> = (0..4)
         .map(|_| {
             let server = server.clone();
+            let intent = intent.clone();
             std::thread::spawn(move || {
-                let mut answers = 0;
+                // Per kind of request: answered, and answered while the
+                // swap was still in progress (its intent record still
+                // there once the answer was in).
+                let mut answers = [(0, 0); 4];
                 for i in 0..100 {
                     let r = match i % 4 {
                         0 => server.get("/metrics"),
@@ -191,22 +201,46 @@ fn a_request_flood_on_the_scrape_port_during_a_swap_is_answered_and_mutates_noth
                         2 => server.get("/api/v1/status"),
                         _ => http(server.addr, "POST", "/api/v1/swap", &[], br#"{"to":"a"}"#),
                     };
+                    let during = intent.exists();
                     let expected: &[u16] = match i % 4 {
                         1 => &[200, 503],
                         3 => &[404],
                         _ => &[200],
                     };
                     assert!(expected.contains(&r.status), "request {i}: {}", r.status);
-                    answers += 1;
+                    answers[i % 4].0 += 1;
+                    answers[i % 4].1 += usize::from(during);
                 }
                 answers
             })
         })
         .collect();
-    let answered: usize = flooders.into_iter().map(|f| f.join().unwrap()).sum();
+    let mut answers = [(0, 0); 4];
+    for f in flooders {
+        for (total, one) in answers.iter_mut().zip(f.join().unwrap()) {
+            total.0 += one.0;
+            total.1 += one.1;
+        }
+    }
     let r = swap.join().unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(answered, 400);
+    assert_eq!(r.json()["outcome"], "swapped");
+    eprintln!(
+        "(answered, answered during the swap) for metrics, readyz, status, POST: {answers:?}"
+    );
+    for ((total, during), kind) in
+        answers
+            .iter()
+            .zip(["/metrics", "/readyz", "/api/v1/status", "POST /api/v1/swap"])
+    {
+        assert_eq!(*total, 100, "{kind}");
+        // A scrape that waited for the swap would only be answered after
+        // it: most must have been answered while it ran.
+        assert!(
+            *during >= 50,
+            "only {during} of {total} {kind} requests were answered while the swap ran"
+        );
+    }
     assert_eq!(s.active_target().unwrap(), s.home("b"));
     let swaps = s
         .audit()

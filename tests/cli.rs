@@ -431,24 +431,132 @@ fn a_swap_interrupted_before_the_flip_is_dropped() {
     assert!(!s.state().join("intent.json").exists());
 }
 
+/// Swaps from separate processes contend for the state lock. The first
+/// holds it through a 1.5 s failpoint sleep after its flip; eleven more are
+/// started while it does (its intent record is on disk the whole time), so
+/// they certainly race it. Every one of them that swapped must have waited
+/// for the lock: it ends after the first, and after each other by at least
+/// its own failpoint sleep. Read in the order they ended, the swaps form one
+/// chain (each starts from the account the previous one left), so no two
+/// ever mixed the state.
+#[cfg(feature = "failpoints")]
 #[test]
 fn concurrent_swaps_are_serialized_and_never_mix_the_state() {
+    use std::collections::BTreeMap;
+    use std::time::{Duration, Instant};
+
+    /// A swap process and, once it ends, when the test saw it end.
+    fn watch(child: std::process::Child) -> (u32, std::thread::JoinHandle<(i32, Instant)>) {
+        let pid = child.id();
+        let handle = std::thread::spawn(move || {
+            let out = child.wait_with_output().unwrap();
+            (out.status.code().unwrap_or(-1), Instant::now())
+        });
+        (pid, handle)
+    }
+    let intent = |s: &Sandbox| -> Option<u64> {
+        let text = std::fs::read_to_string(s.state().join("intent.json")).ok()?;
+        serde_json::from_str::<serde_json::Value>(&text).ok()?["pid"].as_u64()
+    };
+    // Each waiter's own window; the lock gives up after 5 s, and 1.5 s +
+    // 11 × 200 ms stays inside that (busy is allowed anyway).
+    let each = Duration::from_millis(200);
+
     let s = Sandbox::ready();
-    let children: Vec<_> = (0..12)
-        .map(|i| s.spawn(&["swap", if i % 2 == 0 { "b" } else { "a" }], None))
+    let (first_pid, first) = watch(s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(1500)")));
+    common::wait_for(
+        "the first swap's intent record",
+        Duration::from_secs(20),
+        || intent(&s) == Some(u64::from(first_pid)),
+    );
+    let others: Vec<_> = (1..12)
+        .map(|i| {
+            let to = if i % 2 == 1 { "a" } else { "b" };
+            watch(s.spawn(&["swap", to], Some("swap::after_flip=sleep(200)")))
+        })
         .collect();
+    // The first is still in its window: every other swap started while it
+    // held the lock (its intent record is written and removed under it).
+    assert!(
+        !first.is_finished(),
+        "the first swap ended before the others were started: no race was tested"
+    );
+    let holder = intent(&s);
+    assert_eq!(
+        holder,
+        Some(u64::from(first_pid)),
+        "the intent record is not the first swap's ({first_pid}): another swap got past the lock"
+    );
+
+    let (code, first_end) = first.join().unwrap();
+    assert_eq!(code, 0, "the first swap");
+    let mut ends = BTreeMap::from([(first_pid, first_end)]);
     let mut codes = Vec::new();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        codes.push(out.status.code().unwrap());
+    for (pid, h) in others {
+        let (code, end) = h.join().unwrap();
+        codes.push(code);
+        ends.insert(pid, end);
     }
     assert!(codes.iter().all(|c| *c == 0 || *c == 4), "{codes:?}");
-    let target = s.active_target().unwrap();
-    assert!(target == s.home("a") || target == s.home("b"), "{target:?}");
+
+    // One audit line per attempt, none torn, each by its own process.
+    let entries: Vec<serde_json::Value> = s
+        .audit()
+        .into_iter()
+        .filter(|e| {
+            e["action"] == "swap" && ends.contains_key(&(e["pid"].as_u64().unwrap() as u32))
+        })
+        .collect();
+    assert_eq!(entries.len(), 12, "{entries:#?}");
+    let mut swapped: Vec<(Instant, &serde_json::Value)> = entries
+        .iter()
+        .filter(|e| e["outcome"] == "swapped")
+        .map(|e| (ends[&(e["pid"].as_u64().unwrap() as u32)], e))
+        .collect();
+    swapped.sort_by_key(|(end, _)| *end);
+    let mut outcomes = BTreeMap::new();
+    for e in &entries {
+        *outcomes.entry(e["outcome"].as_str().unwrap()).or_insert(0) += 1;
+    }
+    eprintln!("12 racing swaps: {outcomes:?}");
+    assert!(
+        swapped.len() >= 2,
+        "no swap raced the first one to the end: {entries:#?}"
+    );
+    let (end0, e0) = swapped[0];
+    assert_eq!(
+        end0, first_end,
+        "the first swap must end first: {entries:#?}"
+    );
+    assert_eq!(
+        (e0["from"].as_str(), e0["to"].as_str()),
+        (Some("a"), Some("b"))
+    );
+    for (i, pair) in swapped.windows(2).enumerate() {
+        let ((prev_end, prev), (end, e)) = (pair[0], pair[1]);
+        // Waited for the lock: it ended a failpoint window after the swap
+        // before it. Half a window of slack absorbs the time a process
+        // takes to exit and the test's threads to notice; overlapping swaps
+        // end within milliseconds of each other.
+        assert!(
+            end.duration_since(prev_end) >= each / 2,
+            "swap {} ended {:?} after the one before: they overlapped",
+            i + 1,
+            end.duration_since(prev_end)
+        );
+        assert_eq!(
+            e["from"],
+            prev["to"],
+            "swap {} did not start from where the one before left: {entries:#?}",
+            i + 1
+        );
+    }
+    let last = swapped.last().unwrap().1["to"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(s.active_target().unwrap(), s.home(&last));
     s.ok(&["validate"]);
-    // One audit line per attempt, none torn.
-    let swaps = s.audit().iter().filter(|e| e["action"] == "swap").count();
-    assert_eq!(swaps, 1 + 12);
     assert!(!s.state().join("intent.json").exists());
     let leftovers = std::fs::read_dir(s.root())
         .unwrap()

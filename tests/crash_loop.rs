@@ -7,6 +7,13 @@
 //! - no intent record and no temporary link is left behind;
 //! - every file planted in the shared targets is still there, byte for byte.
 //!
+//! A kill counts as one *inside a swap* only if the killed process left its
+//! intent record behind: it was between writing the record and removing it,
+//! so a kill before `main`, before the lock or after the swap's end is not
+//! counted. Most iterations wait for the record to appear and then kill at a
+//! random moment of the failpoint window; the others kill at a random delay
+//! after the start, wherever the process is.
+//!
 //! `HOMESWAP_CRASH_ITERATIONS` sets the count (CI: the default, 60; the
 //! documented long run in RELIABILITY.md: 1000); `HOMESWAP_CRASH_SEED`
 //! replays a run (the seed is printed).
@@ -16,7 +23,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::process::Child;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{snapshot, Entry, Sandbox, LINKS};
 
@@ -36,30 +44,54 @@ impl Rng {
     }
 }
 
-/// The ways a swap is made to fail or stall before it is killed.
-const SCENARIOS: [(&str, &str); 6] = [
+/// The ways a swap is made to fail or stall before it is killed, and how
+/// long (ms) its failpoint sleeps keep it inside the swap once its intent
+/// record is written (0: no window to aim at).
+const SCENARIOS: [(&str, &str, u64); 6] = [
     // A plain swap: killed wherever it happens to be.
-    ("plain", ""),
+    ("plain", "", 0),
     // Killed between the flip and ensure.
-    ("after_flip", "swap::after_flip=sleep(25)"),
+    ("after_flip", "swap::after_flip=sleep(25)", 25),
     // Ensure fails, killed before or during the rollback.
     (
         "rollback",
         "swap::after_flip=sleep(10);swap::ensure=return",
+        10,
     ),
     // Ensure and rollback fail: killed around the latch write.
     (
         "partial",
         "swap::after_flip=sleep(10);swap::ensure=return;swap::rollback=return;latch::write=sleep(15)",
+        25,
     ),
     // The latch cannot be persisted: the intent record must carry it.
     (
         "latch_unwritable",
         "swap::ensure=return;swap::rollback=return;latch::write=return;swap::after_flip=sleep(5)",
+        5,
     ),
     // The flip itself fails.
-    ("flip_fails", "swap::flip=return"),
+    ("flip_fails", "swap::flip=return", 0),
 ];
+
+/// Waits until the swap's intent record appears (true) or the process has
+/// ended without one showing (false). Polls finely: the windows are short.
+fn intent_appears(child: &mut Child, intent: &Path) -> bool {
+    let start = Instant::now();
+    loop {
+        if intent.exists() {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return intent.exists();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "a swap ran 10 s without writing its intent record"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
 
 fn files_only(tree: &BTreeMap<PathBuf, Entry>) -> BTreeMap<PathBuf, Vec<u8>> {
     tree.iter()
@@ -113,7 +145,9 @@ fn swaps_killed_at_random_moments_never_leave_an_inconsistent_state() {
     plant(&s.shared(), &mut rng);
     let planted = files_only(&snapshot(&s.shared()));
     let homes = [s.home("a"), s.home("b")];
-    let mut killed_mid_run = 0;
+    let intent = s.state().join("intent.json");
+    let mut killed_in_swap = 0;
+    let mut killed_elsewhere = 0;
     let mut latched = 0;
     let mut by_scenario = BTreeMap::new();
 
@@ -128,14 +162,28 @@ fn swaps_killed_at_random_moments_never_leave_an_inconsistent_state() {
                 std::fs::remove_file(&link).unwrap();
             }
         }
-        let (scenario, failpoints) = SCENARIOS[rng.below(SCENARIOS.len() as u64) as usize];
+        let (scenario, failpoints, window) = SCENARIOS[rng.below(SCENARIOS.len() as u64) as usize];
         *by_scenario.entry(scenario).or_insert(0) += 1;
         let mut child = s.spawn(&["swap", to], Some(failpoints));
-        std::thread::sleep(Duration::from_micros(rng.below(40_000)));
+        if window > 0 && rng.below(4) != 0 {
+            // Aimed: somewhere inside the swap's failpoint window.
+            if intent_appears(&mut child, &intent) {
+                std::thread::sleep(Duration::from_micros(rng.below(window * 1000)));
+            }
+        } else {
+            // Anywhere, from before `main` to after the end.
+            std::thread::sleep(Duration::from_micros(rng.below(40_000)));
+        }
         let _ = child.kill();
         let status = child.wait().unwrap();
         if status.code().is_none() {
-            killed_mid_run += 1;
+            // Killed; inside the swap only if its intent record is left (the
+            // last iteration's recovery removed any earlier one).
+            if intent.exists() {
+                killed_in_swap += 1;
+            } else {
+                killed_elsewhere += 1;
+            }
         }
 
         // The next command, as an operator would run it: it recovers first.
@@ -193,11 +241,11 @@ fn swaps_killed_at_random_moments_never_leave_an_inconsistent_state() {
         }
     }
     eprintln!(
-        "crash loop: {iterations} iterations, {killed_mid_run} killed mid-run, {latched} latched, by scenario {by_scenario:?}"
+        "crash loop: {iterations} iterations, {killed_in_swap} killed inside the swap (intent record left), {killed_elsewhere} killed before or after it, {latched} latched, by scenario {by_scenario:?}"
     );
     // The loop must really have crashed swaps, not only watched them end.
     assert!(
-        killed_mid_run * 4 >= iterations,
-        "only {killed_mid_run} of {iterations} swaps were killed mid-run"
+        killed_in_swap * 4 >= iterations,
+        "only {killed_in_swap} of {iterations} swaps were killed inside the swap"
     );
 }

@@ -125,9 +125,10 @@ fn cli_and_http_swaps_share_the_lock() {
 
 #[test]
 fn sigterm_lets_a_swap_in_flight_finish() {
+    const SHUTTING_DOWN: &str = "shutting down: no new connections; finishing requests in flight";
     let s = Sandbox::ready();
     s.add_serve_section(TOKEN, "");
-    let mut server = s.serve(Some("swap::after_flip=sleep(1500)"));
+    let mut server = s.serve(Some("swap::after_flip=sleep(2000)"));
     let admin = server.admin.unwrap();
     let http_swap = std::thread::spawn(move || {
         common::server::http(
@@ -138,15 +139,66 @@ fn sigterm_lets_a_swap_in_flight_finish() {
             br#"{"to":"b"}"#,
         )
     });
-    wait_for(
-        "the HTTP swap's intent record",
-        Duration::from_secs(20),
-        || s.state().join("intent.json").exists(),
-    );
+    // The swap is past its flip (the active link is b's) and inside its
+    // failpoint sleep (the intent record is still there).
+    let intent = s.state().join("intent.json");
+    wait_for("the HTTP swap's flip", Duration::from_secs(20), || {
+        intent.exists() && s.active_target() == Some(s.home("b"))
+    });
     server.signal(nix::sys::signal::Signal::SIGTERM);
+    wait_for(
+        "the sidecar to start shutting down",
+        Duration::from_secs(10),
+        || server.logged(SHUTTING_DOWN),
+    );
+    // The signal landed while the swap was in flight: the sidecar began
+    // its shutdown before the swap ended and before its answer was sent.
+    assert!(
+        intent.exists(),
+        "the swap ended before the sidecar saw SIGTERM: nothing was tested"
+    );
+    assert!(
+        !http_swap.is_finished(),
+        "the swap was answered before SIGTERM"
+    );
+
+    // The answer still arrives, whole, and says what happened.
     let r = http_swap.join().unwrap();
     assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.header("content-length")
+            .map(|l| l.parse::<usize>().unwrap()),
+        Some(r.body.len()),
+        "a cut answer"
+    );
+    let body = r.json();
+    assert_eq!(
+        (body["active"].as_str(), body["outcome"].as_str()),
+        (Some("b"), Some("swapped"))
+    );
+    // And the sidecar then stops on its own, gracefully.
     assert_eq!(server.child.wait().unwrap().code(), Some(0));
-    assert!(!s.state().join("intent.json").exists());
+    assert!(!intent.exists());
     assert_eq!(s.active_target().unwrap(), s.home("b"));
+    s.ok(&["validate"]);
+    wait_for("the last log line", Duration::from_secs(5), || {
+        server.logged("stopped")
+    });
+    let messages: Vec<String> = server
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["message"].as_str().map(str::to_string))
+        .collect();
+    let at = |m: &str| {
+        messages
+            .iter()
+            .position(|x| x == m)
+            .unwrap_or_else(|| panic!("no {m:?} in {messages:#?}"))
+    };
+    assert!(
+        at(SHUTTING_DOWN) < at("swap") && at("swap") < at("stopped"),
+        "shutdown began during the swap and ended after it: {messages:#?}"
+    );
 }
