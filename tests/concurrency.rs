@@ -127,16 +127,22 @@ fn concurrent_http_and_cli_swaps_are_serialized_and_each_answered_once() {
         last - first
     );
 
-    // The end state is consistent, and the sidecar counted its 64.
+    // The end state is consistent, and the sidecar counted every swap
+    // once: its own 64 as it made them, the CLI's from the audit log.
     s.ok(&["validate"]);
-    let m = server.metrics();
-    let counted: f64 = m
-        .series
-        .iter()
-        .filter(|(k, _)| k.starts_with("homeswap_swaps_total{"))
-        .map(|(_, v)| v)
-        .sum();
-    assert_eq!(counted, HTTP_SWAPS as f64);
+    let counted = || -> f64 {
+        server
+            .metrics()
+            .series
+            .iter()
+            .filter(|(k, _)| k.starts_with("homeswap_swaps_total{"))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    wait_for("every swap counted", Duration::from_secs(2), || {
+        counted() >= (HTTP_SWAPS + CLI_SWAPS) as f64
+    });
+    assert_eq!(counted(), (HTTP_SWAPS + CLI_SWAPS) as f64);
     // A CLI swap may have been the last: the sidecar sees it through its
     // file-system notifications.
     let series = format!(

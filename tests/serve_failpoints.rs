@@ -31,7 +31,7 @@ fn a_partial_swap_answers_500_latches_423_and_clears_back_to_ready() {
     assert!(ready.json()["reasons"][0]
         .as_str()
         .unwrap()
-        .starts_with("partial-swap latch set"));
+        .starts_with("the partial-swap latch is set since"));
     assert_eq!(server.get("/api/v1/status").json()["latch"]["to"], "b");
 
     let r = swap("a");

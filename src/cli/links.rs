@@ -40,7 +40,12 @@ pub(crate) fn validate(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     let report = validate_all(&ctx.config);
     let latch = ctx.latch.current();
     let mut problems = Vec::new();
-    problems.extend(latch.as_ref().map(LatchRecord::problem_line));
+    problems.extend(latch.as_ref().map(|l| {
+        format!(
+            "{}: see 'homeswap latch show', repair the links, then run 'homeswap latch clear --reason TEXT'",
+            l.problem_line()
+        )
+    }));
     problems.extend(report.problems());
     for p in &problems {
         out.err(p.clone());

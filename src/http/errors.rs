@@ -163,6 +163,9 @@ pub(crate) fn swap_failure(e: &SwapError) -> HttpResponse {
 
 /// ` since <time> (swap a -> b)`, when the record says.
 fn since(l: &LatchRecord) -> String {
+    if let Some(why) = &l.unreadable {
+        return format!(": {why}");
+    }
     if l.set_at.is_empty() {
         return String::new();
     }
@@ -208,11 +211,13 @@ mod tests {
     use super::*;
 
     fn latch() -> Box<LatchRecord> {
-        Box::new(LatchRecord::new(
+        let mut l = LatchRecord::new(
             Some("a".into()),
             "b",
             vec!["ensure failed".into(), "rollback failed".into()],
-        ))
+        );
+        l.set_at = "2026-01-01T00:00:00Z".into();
+        Box::new(l)
     }
 
     #[test]

@@ -79,13 +79,16 @@ impl LatchRecord {
     }
 
     /// The latch as one problem line (validate, `/readyz`, status): what
-    /// set it and what to do. Control characters (the errors come from a
-    /// file another process wrote) are escaped so it stays one line.
+    /// set it, in words that fit the CLI and the API alike. Control
+    /// characters (the errors come from a file another process wrote) are
+    /// escaped so it stays one line.
     pub fn problem_line(&self) -> String {
         let line = match &self.unreadable {
-            Some(_) => format!("the partial-swap latch is set{}", self.describe()),
+            Some(why) => format!(
+                "the partial-swap latch is set: {why}; it counts as set, so every swap is refused until it is cleared"
+            ),
             None => format!(
-                "the partial-swap latch is set since {} by the swap {} -> {} (pid {}){}; every swap is refused until it is cleared: see 'homeswap latch show', repair the links, then run 'homeswap latch clear --reason TEXT'",
+                "the partial-swap latch is set since {} by the swap {} -> {} (pid {}){}; every swap is refused until the links are repaired and it is cleared",
                 self.set_at,
                 self.from.as_deref().unwrap_or("(none)"),
                 self.to,
