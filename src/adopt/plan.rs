@@ -354,10 +354,13 @@ pub(crate) fn plan_dir(
 ) -> Result<(), FsError> {
     for name in list(real)? {
         let path = rel.join(&name);
-        let action = match decide(real, target, &name)? {
-            None => continue,
-            Some(Decision::Merge) => {
-                let target = target.expect("a merge has a target");
+        let action = match (decide(real, target, &name)?, target) {
+            (None, _) => continue,
+            // decide() merges only into an existing target directory; were
+            // it ever not so, the entry stays where it is and the emptied
+            // directory's rmdir fails loudly: nothing is lost.
+            (Some(Decision::Merge), None) => continue,
+            (Some(Decision::Merge), Some(target)) => {
                 let (real_fd, target_fd) = (open_subdir(real, &name)?, open_subdir(target, &name)?);
                 let (real_path, target_path) = (real.path.join(&name), target.path.join(&name));
                 plan_dir(
@@ -374,9 +377,9 @@ pub(crate) fn plan_dir(
                 )?;
                 continue;
             }
-            Some(Decision::Move(kind)) => ItemAction::Move { kind },
-            Some(Decision::Duplicate(kind)) => ItemAction::Duplicate { kind },
-            Some(Decision::Conflict(kind, clash)) => ItemAction::Conflict { kind, clash },
+            (Some(Decision::Move(kind)), _) => ItemAction::Move { kind },
+            (Some(Decision::Duplicate(kind)), _) => ItemAction::Duplicate { kind },
+            (Some(Decision::Conflict(kind, clash)), _) => ItemAction::Conflict { kind, clash },
         };
         items.push(PlanItem { path, action });
     }
