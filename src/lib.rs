@@ -10,6 +10,8 @@
 //! - [`state`]: the state directory (latch, intent, audit, lock).
 //! - [`fs`]: crash-safe file-system primitives.
 
+#![deny(unsafe_code)]
+
 pub mod adopt;
 pub mod cli;
 pub mod config;
@@ -19,4 +21,4 @@ pub mod links;
 pub mod metrics;
 pub mod ops;
 pub mod sidecar;
-pub mod state;
+pub(crate) mod state;

@@ -11,6 +11,7 @@ use common::{wait_for, Sandbox};
 const TOKEN: &str = "logs-token-0123456789";
 
 /// Every string value of a log event, with its key.
+#[cfg(feature = "failpoints")]
 fn strings(v: &serde_json::Value) -> Vec<(String, String)> {
     v.as_object()
         .unwrap()

@@ -8,7 +8,7 @@ mod common;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::{wait_for, Run, Sandbox};
+use common::{Run, Sandbox};
 use nix::sys::stat::Mode;
 use nix::unistd::mkfifo;
 
@@ -105,9 +105,10 @@ fn a_huge_latch_file_is_refused_by_its_size_not_read_whole() {
 
 /// A swap a -> b killed right after its flip: the intent record is left
 /// and the active link points at b.
+#[cfg(feature = "failpoints")]
 fn interrupted_swap_to_b(s: &Sandbox) {
     let child = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(60000)"));
-    wait_for("the flip", Duration::from_secs(20), || {
+    common::wait_for("the flip", Duration::from_secs(20), || {
         s.active_target().as_deref() == Some(s.home("b").as_path())
     });
     nix::sys::signal::kill(

@@ -18,7 +18,7 @@ pub mod dir;
 pub mod error;
 pub mod kind;
 pub(crate) mod pathfmt;
-pub mod read;
+pub(crate) mod read;
 pub mod temp;
 
 pub use dir::DirFd;

@@ -2,7 +2,7 @@
 //! HTTP API: they differ only in how a result is printed.
 
 pub mod context;
-pub mod status;
+pub(crate) mod status;
 pub mod swap;
 
 use std::path::Path;

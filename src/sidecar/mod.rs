@@ -4,14 +4,14 @@
 
 mod accept;
 mod audit_tail;
-pub mod demo;
+pub(crate) mod demo;
 mod listeners;
-pub mod logging;
-pub mod serve;
+pub(crate) mod logging;
+pub(crate) mod serve;
 mod signals;
 mod state;
 mod tasks;
-pub mod token;
-pub mod watch;
+pub(crate) mod token;
+pub(crate) mod watch;
 
 pub use state::{Sidecar, Snapshot};

@@ -80,11 +80,6 @@ pub fn watch_plan(config: &Config) -> BTreeMap<PathBuf, Relevant> {
     plan
 }
 
-/// The directories whose entries decide the links' states.
-pub fn watched_dirs(config: &Config) -> BTreeSet<PathBuf> {
-    watch_plan(config).into_keys().collect()
-}
-
 /// The events a directory is watched for; appends only where they matter.
 fn flags(r: &Relevant) -> AddWatchFlags {
     let appends = if r.appended.is_empty() {
@@ -121,6 +116,9 @@ pub struct Watcher {
 
 impl Watcher {
     /// Creates the instance; `None` (logged) where inotify is unavailable.
+    // The crate's one exception to deny(unsafe_code): tokio's safe
+    // AsyncFd constructors are deprecated as unsound; register is the way in.
+    #[allow(unsafe_code)]
     pub fn new() -> Option<Watcher> {
         let inotify = match Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC) {
             Ok(i) => i,

@@ -42,6 +42,21 @@ pub enum LockError {
 }
 
 impl StateLock {
+    /// Takes the lock for an operation, telling its two failures apart in
+    /// one place: another homeswap holding it (`busy`: try again later) and
+    /// the lock file failing (`failed`: refused before anything changed).
+    pub fn acquire_or<E>(
+        state: &StateDir,
+        timeout: Duration,
+        busy: impl FnOnce(LockError) -> E,
+        failed: impl FnOnce(FsError) -> E,
+    ) -> Result<StateLock, E> {
+        StateLock::acquire(state, timeout).map_err(|e| match e {
+            LockError::Fs(e) => failed(e),
+            held => busy(held),
+        })
+    }
+
     /// Takes the lock, waiting up to `timeout` for another holder.
     pub fn acquire(state: &StateDir, timeout: Duration) -> Result<StateLock, LockError> {
         state.create()?;

@@ -89,10 +89,12 @@ pub fn clear_latch(ctx: &Context, reason: &str) -> Result<ClearReport, ClearErro
 /// The clear under the lock: the latch cleared (if one was set) and the
 /// account active now.
 fn clear_locked(ctx: &Context) -> Result<(Option<LatchRecord>, Option<String>), ClearError> {
-    let _lock = StateLock::acquire(&ctx.state, ctx.lock_timeout).map_err(|e| match e {
-        LockError::Fs(e) => ClearError::Fs(e),
-        busy => ClearError::Busy(busy),
-    })?;
+    let _lock = StateLock::acquire_or(
+        &ctx.state,
+        ctx.lock_timeout,
+        ClearError::Busy,
+        ClearError::Fs,
+    )?;
     let Some(record) = ctx.latch.current() else {
         return Ok((None, ActiveLink::read(&ctx.config).account));
     };

@@ -44,7 +44,7 @@ use crate::ops::home_of;
 use crate::state::audit::{self, now_rfc3339, AuditEntry};
 use crate::state::intent::IntentRecord;
 use crate::state::latch::LatchRecord;
-use crate::state::lock::{LockError, StateLock};
+use crate::state::lock::StateLock;
 
 pub use latch_clear::{clear_latch, ClearError, ClearReport};
 pub use outcome::{Attempt, SwapError, SwapOutcome, SwapReport};
@@ -107,17 +107,18 @@ fn swap_steps(
     // 2. Only configured accounts.
     let to_home = home_of(config, to)?.to_path_buf();
     // 3. Lock, recover, re-read.
-    let _lock =
-        StateLock::acquire(&ctx.state, ctx.lock_timeout).map_err(|source| match source {
-            LockError::Fs(e) => SwapError::Refused {
-                to: to.to_string(),
-                problems: vec![e.to_string()],
-            },
-            busy => SwapError::Busy {
-                to: to.to_string(),
-                source: busy,
-            },
-        })?;
+    let _lock = StateLock::acquire_or(
+        &ctx.state,
+        ctx.lock_timeout,
+        |source| SwapError::Busy {
+            to: to.to_string(),
+            source,
+        },
+        |e| SwapError::Refused {
+            to: to.to_string(),
+            problems: vec![e.to_string()],
+        },
+    )?;
     *recovered = recovery::recover_locked(ctx);
     if let Some(l) = ctx.latch.current() {
         return Err(SwapError::Latched(Box::new(l)));
