@@ -28,7 +28,9 @@ impl Act<'_> {
     ) -> Result<(), ActError> {
         match real.rename_noreplace(name, target, new_name) {
             Ok(()) => return Ok(()),
-            Err(e) if cannot_rename(&e) => {}
+            // Another file system, or no RENAME_NOREPLACE in the kernel,
+            // file system or C library.
+            Err(e) if is_one_of(&e, &[Errno::EXDEV, Errno::EINVAL, Errno::ENOSYS]) => {}
             Err(e) => return Err(e.into()),
         }
         if kind == EntryKind::Dir {
@@ -40,7 +42,10 @@ impl Act<'_> {
                 real.unlink(name)?;
                 Ok(())
             }
-            Err(e) if cannot_link(&e) => copy_across(real, target, name, new_name, kind),
+            // Another file system, or one without hard links.
+            Err(e) if is_one_of(&e, &[Errno::EXDEV, Errno::EPERM, Errno::EOPNOTSUPP]) => {
+                copy_across(real, target, name, new_name, kind)
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -64,20 +69,9 @@ impl Act<'_> {
     }
 }
 
-/// A rename that cannot be done in one step here: another file system, or
-/// no `RENAME_NOREPLACE` in the kernel, file system or C library.
-fn cannot_rename(e: &FsError) -> bool {
-    [Errno::EXDEV, Errno::EINVAL, Errno::ENOSYS]
-        .into_iter()
-        .any(|n| e.is(n))
-}
-
-/// A hard link that cannot be made here: another file system, or a file
-/// system without hard links.
-fn cannot_link(e: &FsError) -> bool {
-    [Errno::EXDEV, Errno::EPERM, Errno::EOPNOTSUPP]
-        .into_iter()
-        .any(|n| e.is(n))
+/// True when the OS reported one of `errnos`.
+pub(super) fn is_one_of(e: &FsError, errnos: &[Errno]) -> bool {
+    errnos.iter().any(|&n| e.is(n))
 }
 
 /// `rmdir`: fails on a directory that is not empty (something was added

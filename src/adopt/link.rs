@@ -9,7 +9,7 @@ use std::path::Path;
 use nix::errno::Errno;
 
 use super::act::{Act, ActError};
-use super::entry::remove_empty_dir;
+use super::entry::{is_one_of, remove_empty_dir};
 use super::plan::{plan_dir, LinkPlan};
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::DirFd;
@@ -76,13 +76,7 @@ fn open_real(home: &DirFd, name: &str) -> Result<Option<DirFd>, FsError> {
     match home.open_dir(OsStr::new(name)) {
         Ok(dir) => Ok(Some(dir)),
         // ELOOP / ENOTDIR: the link (or something else) is there now.
-        Err(e)
-            if [Errno::ENOENT, Errno::ELOOP, Errno::ENOTDIR]
-                .into_iter()
-                .any(|n| e.is(n)) =>
-        {
-            Ok(None)
-        }
+        Err(e) if is_one_of(&e, &[Errno::ENOENT, Errno::ELOOP, Errno::ENOTDIR]) => Ok(None),
         Err(e) => Err(e),
     }
 }
