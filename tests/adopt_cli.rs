@@ -60,8 +60,8 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
                 s.shared().join("projects").display()
             )
             .as_str(),
-            "  move       -home-b-app/new.jsonl (a file)",
-            "  duplicate  -home-b-app/same.jsonl (a file, same in the target)",
+            "  move       -home-b-app/new.jsonl (a regular file)",
+            "  duplicate  -home-b-app/same.jsonl (a regular file, same in the target)",
             "  move       -home-b-lib (a directory)",
             "dry run: nothing changed",
         ],
@@ -122,6 +122,53 @@ fn adopt_moves_everything_links_the_directory_and_the_account_validates_ok() {
 }
 
 #[test]
+fn the_plan_names_fifos_and_sockets_by_their_kind_and_moves_them_as_they_are() {
+    let s = Sandbox::ready();
+    let real = real_projects(&s);
+    let shared = s.shared().join("projects");
+    nix::unistd::mkfifo(
+        &real.join("pipe"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    nix::unistd::mkfifo(
+        &real.join("clash"),
+        nix::sys::stat::Mode::from_bits_truncate(0o600),
+    )
+    .unwrap();
+    write(&shared.join("clash"), b"theirs\n");
+    let sock = std::os::unix::net::UnixListener::bind(real.join("sock")).unwrap();
+    let r = s.run(&["adopt", "b", "--dry-run"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("  move       pipe (a FIFO)\n"), "{r:?}");
+    assert!(r.stdout.contains("  move       sock (a socket)\n"), "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "account b: projects: conflict: {} and {}: a FIFO in the account, a regular file in the target",
+            real.join("clash").display(),
+            shared.join("clash").display()
+        )),
+        "{r:?}"
+    );
+    // Kept both, the FIFO and the socket move as they are, never opened.
+    s.ok(&["adopt", "b", "--keep-both"]);
+    drop(sock);
+    let kind = |p: &Path| std::fs::symlink_metadata(p).unwrap().file_type();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(kind(&shared.join("pipe")).is_fifo());
+    assert!(kind(&shared.join("sock")).is_socket());
+    assert_eq!(std::fs::read(shared.join("clash")).unwrap(), b"theirs\n");
+    let kept: Vec<PathBuf> = std::fs::read_dir(&shared)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("/clash.adopted-b-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kind(&kept[0]).is_fifo());
+    s.ok(&["validate"]);
+}
+
+#[test]
 fn a_conflict_without_keep_both_changes_nothing_and_every_conflict_is_listed() {
     let s = Sandbox::ready();
     let real = clean_case(&s);
@@ -145,7 +192,7 @@ fn a_conflict_without_keep_both_changes_nothing_and_every_conflict_is_listed() {
     assert_eq!(
         lines[1],
         format!(
-            "account b: projects: conflict: {} and {}: a file in the account, a directory in the target",
+            "account b: projects: conflict: {} and {}: a regular file in the account, a directory in the target",
             real.join("clash").display(),
             shared.join("clash").display()
         )
@@ -434,7 +481,7 @@ fn adopt_across_file_systems_copies_verifies_and_removes_the_original() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert!(
-        names.iter().all(|n| !n.contains("homeswap-adopt-tmp")),
-        "{names:?}"
+        names.iter().all(|n| !n.contains("homeswap-tmp")),
+        "no temporary copy is left: {names:?}"
     );
 }

@@ -151,6 +151,54 @@ fn an_interrupted_adoption_of_another_account_is_finished_first() {
 }
 
 #[test]
+fn a_resumed_adoption_removes_temporary_copies_a_crash_left_in_either_naming_and_nothing_else() {
+    let s = Sandbox::ready();
+    let files = interrupted_case(&s, 3);
+    let r = s.run_with(&["adopt", "b", "--keep-both"], "adopt::after_move=panic");
+    assert_eq!(r.code, 101, "{r:?}");
+    // What a copy across file systems leaves when killed before its link:
+    // this version's temporary name and an older version's.
+    let p0 = s.shared().join("projects/p0");
+    let ours = [
+        p0.join(".t0.jsonl.homeswap-tmp.4242.0"),
+        p0.join(".t3.jsonl.homeswap-adopt-tmp.4242"),
+    ];
+    for t in &ours {
+        std::fs::write(t, b"half a copy").unwrap();
+    }
+    // An operator's files that only look like temporaries, and a directory.
+    let theirs = [
+        p0.join(".notes.homeswap-tmp.mine"),
+        p0.join(".t0.jsonl.homeswap-tmp.1.0.bak"),
+    ];
+    for t in &theirs {
+        std::fs::write(t, b"keep me").unwrap();
+    }
+    let dir = p0.join(".d.homeswap-tmp.1.0");
+    std::fs::create_dir(&dir).unwrap();
+
+    let r = s.ok(&["adopt", "b"]);
+    assert!(
+        r.stderr.contains("finished an interrupted adoption"),
+        "{r:?}"
+    );
+    for t in &ours {
+        assert!(t.symlink_metadata().is_err(), "{} is left", t.display());
+    }
+    for t in &theirs {
+        assert_eq!(std::fs::read(t).unwrap(), b"keep me");
+        std::fs::remove_file(t).unwrap();
+    }
+    assert!(dir.is_dir());
+    std::fs::remove_dir(&dir).unwrap();
+    assert_eq!(
+        contents(&[&s.shared().join("projects")]),
+        expected_after(&files)
+    );
+    s.ok(&["validate"]);
+}
+
+#[test]
 fn a_stopped_adoption_without_link_records_the_links_it_was_adopting_in_the_audit_log() {
     let s = Sandbox::ready();
     interrupted_case(&s, 3);

@@ -5,110 +5,75 @@
 //! leaves the entry in both places (the re-run sees a duplicate) or a
 //! marked temporary copy, which a resumed run removes.
 
-use std::ffi::{OsStr, OsString};
-use std::os::fd::AsFd;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
-
-use nix::fcntl::{openat, AtFlags, OFlag};
-use nix::sys::stat::Mode;
-use nix::unistd::{fsync, linkat, symlinkat, unlinkat, UnlinkatFlags};
-
 use super::act::ActError;
-use super::entry::unlink;
-use super::plan::{list, open_file, read_link, same_bytes, stat_entry, Kind, Level};
+use super::plan::same_bytes;
 use crate::fs::error::{FsContext, FsError};
-
-/// Marks the temporary copies made across file systems, so that a re-run
-/// after a crash can remove them: `.<name>.homeswap-adopt-tmp.<pid>`.
-const TEMP_MARK: &str = ".homeswap-adopt-tmp.";
+use crate::fs::temp::{is_temp, temp_name};
+use crate::fs::{DirFd, EntryKind};
+use std::ffi::OsStr;
+use std::os::unix::fs::PermissionsExt;
 
 /// Copies a file or symlink into `target` under `new_name` (another file
 /// system), then removes the account's copy:
 ///
-/// 1. copy into `.<new_name>.homeswap-adopt-tmp.<pid>` (created exclusively),
-///    keeping the permission bits, and fsync it;
+/// 1. copy into a temporary name for `new_name` (created exclusively,
+///    `crate::fs::temp`), keeping the permission bits, and fsync it;
 /// 2. compare it byte for byte with the original;
 /// 3. `linkat` it to `new_name` (fails rather than replace), unlink the
 ///    temporary name, fsync the directory;
 /// 4. unlink the original.
 pub(crate) fn copy_across(
-    real: &Level,
-    target: &Level,
+    real: &DirFd,
+    target: &DirFd,
     name: &OsStr,
     new_name: &OsStr,
-    kind: Kind,
+    kind: EntryKind,
 ) -> Result<(), ActError> {
-    let dest = target.path.join(new_name);
     match kind {
-        Kind::Symlink => {
-            let held = read_link(real, name)?;
-            symlinkat(held.as_path(), target.fd.as_fd(), new_name).fs("create the link", &dest)?;
-        }
-        Kind::File => {
+        EntryKind::Symlink => target.symlink(new_name, &real.read_link(name)?)?,
+        EntryKind::File => {
             let tmp = temp_name(new_name);
-            let tmp_path = target.path.join(&tmp);
-            let copied = copy_file(real, name, target, &tmp, &tmp_path).and_then(|()| {
-                linkat(
-                    target.fd.as_fd(),
-                    tmp.as_os_str(),
-                    target.fd.as_fd(),
-                    new_name,
-                    AtFlags::empty(),
-                )
-                .fs("link the copy to", &dest)
+            let copied = copy_file(real, name, target, &tmp).and_then(|()| {
+                target
+                    .hard_link(&tmp, target, new_name)
+                    .map_err(|e| e.doing("link the copy to"))
             });
-            let _ = unlinkat(
-                target.fd.as_fd(),
-                tmp.as_os_str(),
-                UnlinkatFlags::NoRemoveDir,
-            );
+            let _ = target.unlink(&tmp);
             copied?;
         }
-        Kind::Dir | Kind::Special => {
+        _ => {
             return Err(FsError::new(
                 "move across file systems",
-                &real.path.join(name),
+                &real.join(name),
                 std::io::Error::other(format!("{kind} cannot be copied; move it by hand")),
             )
             .into())
         }
     }
-    fsync(target.fd.as_fd()).fs("fsync the directory", target.path)?;
-    unlink(real, name)
+    target.sync()?;
+    real.unlink(name)?;
+    Ok(())
 }
 
 /// Steps 1 and 2 of [`copy_across`].
-fn copy_file(
-    real: &Level,
-    name: &OsStr,
-    target: &Level,
-    tmp: &OsStr,
-    tmp_path: &Path,
-) -> Result<(), FsError> {
-    let src_path = real.path.join(name);
-    let mut src = open_file(real, name)?;
+fn copy_file(real: &DirFd, name: &OsStr, target: &DirFd, tmp: &OsStr) -> Result<(), FsError> {
+    let (src_path, tmp_path) = (real.join(name), target.join(tmp));
+    let mut src = real.open_file(name)?;
     let mode = src
         .metadata()
         .fs("inspect", &src_path)?
         .permissions()
         .mode()
         & 0o7777;
-    let fd = openat(
-        target.fd.as_fd(),
-        tmp,
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::from_bits_truncate(mode),
-    )
-    .fs("create a temporary copy", tmp_path)?;
-    let mut dst = std::fs::File::from(fd);
-    std::io::copy(&mut src, &mut dst).fs("copy into", tmp_path)?;
-    dst.sync_all().fs("fsync", tmp_path)?;
+    let mut dst = target
+        .create_file(tmp, mode)
+        .map_err(|e| e.doing("create a temporary copy"))?;
+    std::io::copy(&mut src, &mut dst).fs("copy into", &tmp_path)?;
+    dst.sync_all().fs("fsync", &tmp_path)?;
     if !same_bytes(real, name, target, tmp)? {
         return Err(FsError::new(
             "verify the copy",
-            tmp_path,
+            &tmp_path,
             std::io::Error::other(format!(
                 "its bytes differ from {}",
                 crate::fs::pathfmt::shown(&src_path)
@@ -118,24 +83,12 @@ fn copy_file(
     Ok(())
 }
 
-/// The temporary name of a copy of `name` made by this process.
-fn temp_name(name: &OsStr) -> OsString {
-    let mut t = OsString::from(".");
-    t.push(name);
-    t.push(format!("{TEMP_MARK}{}", std::process::id()));
-    t
-}
-
-/// Removes the temporary copies a crashed run left in `dir`.
-pub(crate) fn remove_temporaries(dir: &Level) -> Result<(), ActError> {
-    for name in list(dir)? {
-        let bytes = name.as_bytes();
-        let marked = bytes.starts_with(b".")
-            && bytes
-                .windows(TEMP_MARK.len())
-                .any(|w| w == TEMP_MARK.as_bytes());
-        if marked && stat_entry(dir, &name)?.is_some_and(|st| Kind::of(&st) == Kind::File) {
-            unlink(dir, &name)?;
+/// Removes the temporary copies a crashed run left in `dir`: regular files
+/// with a homeswap temporary name, this version's or an older one's.
+pub(crate) fn remove_temporaries(dir: &DirFd) -> Result<(), ActError> {
+    for name in dir.list()? {
+        if is_temp(&name) && dir.kind(&name)? == Some(EntryKind::File) {
+            dir.unlink(&name)?;
         }
     }
     Ok(())
@@ -144,7 +97,7 @@ pub(crate) fn remove_temporaries(dir: &Level) -> Result<(), ActError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::atomic::open_dir;
+    use std::path::Path;
 
     #[test]
     fn a_copy_across_file_systems_is_verified_linked_and_the_original_removed() {
@@ -156,23 +109,13 @@ mod tests {
         std::os::unix::fs::symlink("/somewhere", from.join("l")).unwrap();
         std::fs::write(to.join("taken"), b"theirs").unwrap();
         std::fs::write(from.join("taken"), b"ours").unwrap();
-        let (ffd, tfd) = (open_dir(&from).unwrap(), open_dir(&to).unwrap());
-        let (real, target) = (
-            Level {
-                fd: &ffd,
-                path: &from,
-            },
-            Level {
-                fd: &tfd,
-                path: &to,
-            },
-        );
+        let (real, target) = (DirFd::open(&from).unwrap(), DirFd::open(&to).unwrap());
         copy_across(
             &real,
             &target,
             OsStr::new("t.jsonl"),
             OsStr::new("t.jsonl"),
-            Kind::File,
+            EntryKind::File,
         )
         .unwrap();
         copy_across(
@@ -180,7 +123,7 @@ mod tests {
             &target,
             OsStr::new("l"),
             OsStr::new("l"),
-            Kind::Symlink,
+            EntryKind::Symlink,
         )
         .unwrap();
         assert_eq!(std::fs::read(to.join("t.jsonl")).unwrap(), b"transcript");
@@ -194,7 +137,7 @@ mod tests {
             &target,
             OsStr::new("taken"),
             OsStr::new("taken"),
-            Kind::File
+            EntryKind::File
         )
         .is_err());
         assert_eq!(std::fs::read(to.join("taken")).unwrap(), b"theirs");
@@ -209,5 +152,32 @@ mod tests {
             3,
             "no temporary copy is left"
         );
+    }
+
+    #[test]
+    fn only_regular_files_with_a_temporary_name_are_removed_as_leftovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        let ours = [".a.jsonl.homeswap-tmp.7.0", ".a.jsonl.homeswap-adopt-tmp.7"];
+        let kept = [
+            ".a.jsonl.homeswap-tmp.notes",
+            "a.jsonl",
+            ".a.jsonl.homeswap-tmp.7.0.bak",
+        ];
+        for n in ours.iter().chain(&kept) {
+            std::fs::write(p.join(n), b"x").unwrap();
+        }
+        std::fs::create_dir(p.join(".d.homeswap-tmp.7.1")).unwrap();
+        std::os::unix::fs::symlink("/x", p.join(".l.homeswap-tmp.7.2")).unwrap();
+        remove_temporaries(&DirFd::open(p).unwrap()).unwrap();
+        let mut left: Vec<_> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut want: Vec<_> = kept.iter().map(|n| n.to_string()).collect();
+        want.extend([".d.homeswap-tmp.7.1".into(), ".l.homeswap-tmp.7.2".into()]);
+        want.sort();
+        assert_eq!(left, want);
     }
 }

@@ -16,17 +16,15 @@
 //!   journal first.
 
 use std::ffi::{OsStr, OsString};
-use std::os::fd::AsFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use nix::unistd::fsync;
-
 use super::across::remove_temporaries;
-use super::entry::{remove_empty_dir, unlink};
+use super::entry::remove_empty_dir;
 use super::journal::AdoptJournal;
-use super::plan::{decide, list, open_subdir, same_bytes, stat_entry, Decision, Kind, Level};
-use crate::fs::error::{FsContext, FsError};
+use super::plan::{decide, same_bytes, Decision};
+use crate::fs::error::FsError;
+use crate::fs::{DirFd, EntryKind};
 use crate::state::StateDir;
 
 /// Why the act stopped.
@@ -81,11 +79,11 @@ pub(crate) struct Act<'a> {
 
 impl Act<'_> {
     /// Moves everything in `real` into `target`; on success `real` is empty.
-    pub fn adopt_dir(&mut self, real: &Level, target: &Level) -> Result<(), ActError> {
+    pub fn adopt_dir(&mut self, real: &DirFd, target: &DirFd) -> Result<(), ActError> {
         if self.resumed {
             remove_temporaries(target)?;
         }
-        for name in list(real)? {
+        for name in real.list()? {
             let Some(decision) = decide(real, Some(target), &name)? else {
                 continue;
             };
@@ -93,33 +91,23 @@ impl Act<'_> {
                 Decision::Move(kind) => {
                     self.move_entry(real, target, &name, &name, kind)?;
                     self.tally.moved += 1;
-                    after_move(&target.path.join(&name))?;
+                    after_move(&target.join(&name))?;
                 }
                 Decision::Merge => {
-                    let (real_fd, target_fd) =
-                        (open_subdir(real, &name)?, open_subdir(target, &name)?);
-                    let (real_path, target_path) = (real.path.join(&name), target.path.join(&name));
-                    self.adopt_dir(
-                        &Level {
-                            fd: &real_fd,
-                            path: &real_path,
-                        },
-                        &Level {
-                            fd: &target_fd,
-                            path: &target_path,
-                        },
-                    )?;
+                    let (from, to) = (real.open_dir(&name)?, target.open_dir(&name)?);
+                    self.adopt_dir(&from, &to)?;
+                    drop(from);
                     remove_empty_dir(real, &name)?;
                 }
                 Decision::Duplicate(_) => {
-                    unlink(real, &name)?;
+                    real.unlink(&name)?;
                     self.tally.duplicates += 1;
                 }
                 Decision::Conflict(kind, clash) => {
                     if !self.keep_both {
                         return Err(ActError::NewConflict {
-                            ours: real.path.join(&name),
-                            theirs: target.path.join(&name),
+                            ours: real.join(&name),
+                            theirs: target.join(&name),
                             clash,
                         });
                     }
@@ -128,8 +116,8 @@ impl Act<'_> {
                 }
             }
         }
-        fsync(real.fd.as_fd()).fs("fsync the directory", real.path)?;
-        fsync(target.fd.as_fd()).fs("fsync the directory", target.path)?;
+        real.sync()?;
+        target.sync()?;
         Ok(())
     }
 
@@ -138,36 +126,35 @@ impl Act<'_> {
     /// entry's copy from an interrupted run: the account's copy goes.
     fn keep_beside(
         &mut self,
-        real: &Level,
-        target: &Level,
+        real: &DirFd,
+        target: &DirFd,
         name: &OsStr,
-        kind: Kind,
+        kind: EntryKind,
     ) -> Result<PathBuf, ActError> {
         for n in 1..=u32::MAX {
-            let kept = kept_name(name, self.account, self.stamp, n, kind == Kind::Dir);
-            match stat_entry(target, &kept)? {
+            let kept = kept_name(name, self.account, self.stamp, n, kind == EntryKind::Dir);
+            let kept_path = target.join(&kept);
+            match target.kind(&kept)? {
                 None => {
-                    self.record_kept(&target.path.join(&kept))?;
+                    self.record_kept(&kept_path)?;
                     self.move_entry(real, target, name, &kept, kind)?;
-                    return Ok(target.path.join(&kept));
+                    return Ok(kept_path);
                 }
-                Some(st)
-                    if kind == Kind::File
-                        && Kind::of(&st) == Kind::File
-                        && same_bytes(real, name, target, &kept)? =>
+                Some(EntryKind::File)
+                    if kind == EntryKind::File && same_bytes(real, name, target, &kept)? =>
                 {
-                    self.record_kept(&target.path.join(&kept))?;
-                    unlink(real, name)?;
-                    return Ok(target.path.join(&kept));
+                    self.record_kept(&kept_path)?;
+                    real.unlink(name)?;
+                    return Ok(kept_path);
                 }
                 Some(_) => {}
             }
         }
         // Only after u32::MAX taken names: an error, not a panic.
-        let ours = real.path.join(name);
+        let ours = real.join(name);
         Err(FsError::new(
             "find a free kept-both name beside",
-            &target.path.join(name),
+            &target.join(name),
             std::io::Error::other(format!(
                 "every kept-both name of {} is taken",
                 crate::fs::pathfmt::shown(&ours)

@@ -3,20 +3,16 @@
 //! 4) and its act (step 6). The steps are in [`super`]'s documentation.
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 use nix::errno::Errno;
-use nix::fcntl::{openat, OFlag};
-use nix::sys::stat::Mode;
-use nix::unistd::fsync;
 
 use super::act::{Act, ActError};
-use super::entry::remove_empty_dir;
-use super::plan::{plan_dir, Level, LinkPlan};
-use crate::fs::atomic::open_dir;
+use super::entry::{is_one_of, remove_empty_dir};
+use super::plan::{plan_dir, LinkPlan};
 use crate::fs::error::{FsContext, FsError};
+use crate::fs::DirFd;
 use crate::links::shared::SharedLinks;
 use crate::links::{check_account, LinkState, TARGET_DIR_MODE};
 
@@ -76,53 +72,33 @@ pub(crate) fn select(
 
 /// Opens `<home>/<name>` as a directory, never following a symlink there;
 /// `None` when it is gone (a re-run after the `rmdir`).
-fn open_real(home_fd: &OwnedFd, home: &Path, name: &str) -> Result<Option<OwnedFd>, FsError> {
-    match openat(
-        home_fd.as_fd(),
-        OsStr::new(name),
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(fd) => Ok(Some(fd)),
+fn open_real(home: &DirFd, name: &str) -> Result<Option<DirFd>, FsError> {
+    match home.open_dir(OsStr::new(name)) {
+        Ok(dir) => Ok(Some(dir)),
         // ELOOP / ENOTDIR: the link (or something else) is there now.
-        Err(Errno::ENOENT | Errno::ELOOP | Errno::ENOTDIR) => Ok(None),
-        Err(e) => Err(FsError::new("open the directory", &home.join(name), e)),
+        Err(e) if is_one_of(&e, &[Errno::ENOENT, Errno::ELOOP, Errno::ENOTDIR]) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
 /// Step 4 for one link: compare the real directory with its target.
-pub(crate) fn plan_link(
-    home_fd: &OwnedFd,
-    home: &Path,
-    name: &str,
-    target: &Path,
-) -> Result<LinkPlan, FsError> {
-    let real = home.join(name);
+pub(crate) fn plan_link(home: &DirFd, name: &str, target: &Path) -> Result<LinkPlan, FsError> {
     let mut plan = LinkPlan {
         link: name.to_string(),
-        real: real.clone(),
+        real: home.join(OsStr::new(name)),
         target: target.to_path_buf(),
         target_exists: target.is_dir(),
         items: Vec::new(),
     };
-    let Some(real_fd) = open_real(home_fd, home, name)? else {
+    let Some(real) = open_real(home, name)? else {
         return Ok(plan);
     };
-    let target_fd = match open_dir(target) {
-        Ok(fd) => Some(fd),
-        Err(Errno::ENOENT) => None,
-        Err(e) => return Err(FsError::new("open the target", target, e)),
+    let target = match DirFd::open_following(target) {
+        Ok(dir) => Some(dir),
+        Err(e) if e.is(Errno::ENOENT) => None,
+        Err(e) => return Err(e.doing("open the target")),
     };
-    let target_level = target_fd.as_ref().map(|fd| Level { fd, path: target });
-    plan_dir(
-        &Level {
-            fd: &real_fd,
-            path: &real,
-        },
-        target_level.as_ref(),
-        Path::new(""),
-        &mut plan.items,
-    )?;
+    plan_dir(&real, target.as_ref(), Path::new(""), &mut plan.items)?;
     Ok(plan)
 }
 
@@ -130,13 +106,11 @@ pub(crate) fn plan_link(
 /// emptied real directory, fsync the home.
 pub(crate) fn adopt_link(
     act: &mut Act,
-    home_fd: &OwnedFd,
-    home: &Path,
+    home: &DirFd,
     name: &str,
     target: &Path,
 ) -> Result<(), ActError> {
-    let real = home.join(name);
-    let Some(real_fd) = open_real(home_fd, home, name)? else {
+    let Some(real) = open_real(home, name)? else {
         return Ok(());
     };
     std::fs::DirBuilder::new()
@@ -144,23 +118,10 @@ pub(crate) fn adopt_link(
         .mode(TARGET_DIR_MODE)
         .create(target)
         .fs("create the target directory", target)?;
-    let target_fd = open_dir(target).fs("open the target", target)?;
-    act.adopt_dir(
-        &Level {
-            fd: &real_fd,
-            path: &real,
-        },
-        &Level {
-            fd: &target_fd,
-            path: target,
-        },
-    )?;
-    drop(real_fd);
-    let home_level = Level {
-        fd: home_fd,
-        path: home,
-    };
-    remove_empty_dir(&home_level, OsStr::new(name))?;
-    fsync(home_fd.as_fd()).fs("fsync the home", home)?;
+    let target = DirFd::open_following(target).map_err(|e| e.doing("open the target"))?;
+    act.adopt_dir(&real, &target)?;
+    drop(real);
+    remove_empty_dir(home, OsStr::new(name))?;
+    home.sync().map_err(|e| e.doing("fsync the home"))?;
     Ok(())
 }

@@ -56,8 +56,9 @@ pub use request::{conflicts, AdoptError, AdoptReport, AdoptRequest};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::fs::atomic::{self, open_dir};
-use crate::fs::error::{FsContext, FsError};
+use crate::fs::atomic;
+use crate::fs::error::FsError;
+use crate::fs::DirFd;
 use crate::links::active::ActiveLink;
 use crate::links::ensure_account;
 use crate::ops::context::Context;
@@ -260,12 +261,11 @@ fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError>
     })?;
     let links = || shared.links().filter(|l| selected.contains(&l.name));
     // 4. Plan.
-    let home_fd = open_dir(&r.home)
-        .fs("open the home", &r.home)
-        .map_err(|e| refused(&r.account, e))?;
+    let home = DirFd::open_following(&r.home)
+        .map_err(|e| refused(&r.account, e.doing("open the home")))?;
     let mut plans = Vec::new();
     for l in links() {
-        let plan = link::plan_link(&home_fd, &r.home, &l.name, &l.target);
+        let plan = link::plan_link(&home, &l.name, &l.target);
         plans.push(plan.map_err(|e| refused(&r.account, e))?);
     }
     if !r.keep_both && plans.iter().any(|p| p.conflicts().next().is_some()) {
@@ -316,7 +316,7 @@ fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError>
         state: &ctx.state,
     };
     for l in links() {
-        if let Err(e) = link::adopt_link(&mut act, &home_fd, &r.home, &l.name, &l.target) {
+        if let Err(e) = link::adopt_link(&mut act, &home, &l.name, &l.target) {
             let errors = vec![e.to_string()];
             return Err(stopped(ctx, r, &report.counts, Some(l.name), errors, &act));
         }

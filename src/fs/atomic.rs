@@ -8,28 +8,14 @@
 
 use std::ffi::OsStr;
 use std::io::Write;
-use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
 
 use crate::fs::dir::DirFd;
 use crate::fs::error::FsError;
 use crate::fs::kind::EntryKind;
 use crate::fs::temp::{is_temp_of, temp_name};
-
-/// Opens a directory, following a symlink, as a bare descriptor. Kept for
-/// the callers that match on the `Errno`; new code uses
-/// [`DirFd::open_following`] (configured paths) or [`DirFd::open`].
-pub(crate) fn open_dir(path: &Path) -> Result<OwnedFd, Errno> {
-    open(
-        path,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-}
 
 /// Splits an absolute path into its parent directory and final name.
 pub(crate) fn split(path: &Path) -> Result<(&Path, &OsStr), FsError> {
