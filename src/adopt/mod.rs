@@ -53,7 +53,7 @@ mod request;
 
 pub use request::{conflicts, AdoptError, AdoptReport, AdoptRequest};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::fs::atomic;
@@ -62,8 +62,9 @@ use crate::fs::DirFd;
 use crate::links::active::ActiveLink;
 use crate::links::ensure_account;
 use crate::ops::context::Context;
+use crate::ops::home_of;
 use crate::state::audit::{self, now_rfc3339, AdoptCounts, AuditEntry};
-use crate::state::lock::{LockError, StateLock};
+use crate::state::lock::StateLock;
 
 use act::Act;
 use journal::{AdoptJournal, Found};
@@ -145,12 +146,7 @@ fn adopt_steps(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptEr
     let config = &ctx.config;
     let account = req.account.clone();
     // 1. Usage, latch.
-    let Some(home) = config.home(&account).map(Path::to_path_buf) else {
-        return Err(AdoptError::UnknownAccount {
-            account,
-            known: config.accounts.keys().cloned().collect(),
-        });
-    };
+    let home = home_of(config, &account)?.to_path_buf();
     let known = config.shared.names();
     if let Some(link) = req.links.iter().find(|l| !known.contains(l)) {
         return Err(AdoptError::UnknownLink {
@@ -167,14 +163,15 @@ fn adopt_steps(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptEr
         return Err(latched(l));
     }
     // 2. Lock, latch again, a journal left by an interrupted adoption.
-    let _lock =
-        StateLock::acquire(&ctx.state, ctx.lock_timeout).map_err(|source| match source {
-            LockError::Fs(e) => refused(&account, e),
-            busy => AdoptError::Busy {
-                account: account.clone(),
-                source: busy,
-            },
-        })?;
+    let _lock = StateLock::acquire_or(
+        &ctx.state,
+        ctx.lock_timeout,
+        |source| AdoptError::Busy {
+            account: account.clone(),
+            source,
+        },
+        |e| refused(&account, e),
+    )?;
     if let Some(l) = ctx.latch.current() {
         return Err(latched(l));
     }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::journal::AdoptJournal;
 use super::plan::{ItemAction, LinkPlan};
 use crate::fs::error::Joined;
+use crate::ops::UnknownAccount;
 use crate::state::audit::AdoptCounts;
 use crate::state::latch::LatchRecord;
 use crate::state::lock::LockError;
@@ -54,13 +55,8 @@ pub struct AdoptReport {
 #[derive(Debug, thiserror::Error)]
 pub enum AdoptError {
     /// Not a configured account.
-    #[error("unknown account {account:?}: configured accounts are {}", .known.join(", "))]
-    UnknownAccount {
-        /// The name asked for.
-        account: String,
-        /// The configured names.
-        known: Vec<String>,
-    },
+    #[error(transparent)]
+    UnknownAccount(#[from] UnknownAccount),
     /// `--link` names no required shared link.
     #[error("account {account}: unknown link {link:?}: the shared links are {}", .known.join(", "))]
     UnknownLink {
