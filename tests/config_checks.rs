@@ -55,20 +55,68 @@ fn every_overlap_among_homes_shared_state_and_active_link_is_refused() {
     let cases = [
         ("b: /h/b", "b: /h/shared/b", ["accounts.b", "shared_dir"]),
         ("b: /h/b", "b: /h/shared", ["accounts.b", "shared_dir"]),
-        ("shared_dir: /h/shared", "shared_dir: /h/a/shared", ["shared_dir", "accounts.a"]),
-        ("state_dir: /var/lib/homeswap", "state_dir: /h/b/state", ["state_dir", "accounts.b"]),
-        ("b: /h/b", "b: /var/lib/homeswap/b", ["accounts.b", "state_dir"]),
-        ("b: /h/b", "b: /var/lib/homeswap", ["accounts.b", "state_dir"]),
-        ("active_link: /h/active", "active_link: /h/a/active", ["active_link", "accounts.a"]),
+        (
+            "shared_dir: /h/shared",
+            "shared_dir: /h/a/shared",
+            ["shared_dir", "accounts.a"],
+        ),
+        (
+            "state_dir: /var/lib/homeswap",
+            "state_dir: /h/b/state",
+            ["state_dir", "accounts.b"],
+        ),
+        (
+            "b: /h/b",
+            "b: /var/lib/homeswap/b",
+            ["accounts.b", "state_dir"],
+        ),
+        (
+            "b: /h/b",
+            "b: /var/lib/homeswap",
+            ["accounts.b", "state_dir"],
+        ),
+        (
+            "active_link: /h/active",
+            "active_link: /h/a/active",
+            ["active_link", "accounts.a"],
+        ),
         ("b: /h/b", "b: /h/active/b", ["accounts.b", "active_link"]),
         ("b: /h/b", "b: /h/active", ["accounts.b", "active_link"]),
-        ("state_dir: /var/lib/homeswap", "state_dir: /h/shared/state", ["state_dir", "shared_dir"]),
-        ("state_dir: /var/lib/homeswap", "state_dir: /h/shared", ["state_dir", "shared_dir"]),
-        ("shared_dir: /h/shared", "shared_dir: /var/lib/homeswap/s", ["shared_dir", "state_dir"]),
-        ("active_link: /h/active", "active_link: /h/shared/x", ["active_link", "shared_dir"]),
-        ("active_link: /h/active", "active_link: /h/shared", ["active_link", "shared_dir"]),
-        ("active_link: /h/active", "active_link: /var/lib/homeswap/a", ["active_link", "state_dir"]),
-        ("shared_dir: /h/shared", "shared_dir: /h/active/s", ["shared_dir", "active_link"]),
+        (
+            "state_dir: /var/lib/homeswap",
+            "state_dir: /h/shared/state",
+            ["state_dir", "shared_dir"],
+        ),
+        (
+            "state_dir: /var/lib/homeswap",
+            "state_dir: /h/shared",
+            ["state_dir", "shared_dir"],
+        ),
+        (
+            "shared_dir: /h/shared",
+            "shared_dir: /var/lib/homeswap/s",
+            ["shared_dir", "state_dir"],
+        ),
+        (
+            "active_link: /h/active",
+            "active_link: /h/shared/x",
+            ["active_link", "shared_dir"],
+        ),
+        (
+            "active_link: /h/active",
+            "active_link: /h/shared",
+            ["active_link", "shared_dir"],
+        ),
+        (
+            "active_link: /h/active",
+            "active_link: /var/lib/homeswap/a",
+            ["active_link", "state_dir"],
+        ),
+        (
+            "shared_dir: /h/shared",
+            "shared_dir: /h/active/s",
+            ["shared_dir", "active_link"],
+        ),
         // A home that contains every other path: the first one in path order.
         ("a: /h/a", "a: /h", ["active_link", "accounts.a"]),
     ];
@@ -127,9 +175,24 @@ fn a_duplicate_key_anywhere_is_refused_with_its_position() {
     let serve = "serve:\n  listen: 127.0.0.1:9464\n  admin:\n    socket: /run/h.sock\n";
     let cases = [
         // (text, key named, line, column)
-        (format!("{GOOD}active_link: /h/other\n"), "active_link", 7, 1),
-        (format!("{GOOD}{serve}  listen: 127.0.0.1:1\n"), "serve.listen", 11, 3),
-        (format!("{GOOD}{serve}    socket: /run/x.sock\n"), "serve.admin.socket", 11, 5),
+        (
+            format!("{GOOD}active_link: /h/other\n"),
+            "active_link",
+            7,
+            1,
+        ),
+        (
+            format!("{GOOD}{serve}  listen: 127.0.0.1:1\n"),
+            "serve.listen",
+            11,
+            3,
+        ),
+        (
+            format!("{GOOD}{serve}    socket: /run/x.sock\n"),
+            "serve.admin.socket",
+            11,
+            5,
+        ),
         (format!("{GOOD}{serve}serve: {{}}\n"), "serve", 11, 1),
         (
             GOOD.replace("  a: /h/a\n", "  \"a\": /h/a\n  'a': /h/c\n"),
@@ -138,7 +201,10 @@ fn a_duplicate_key_anywhere_is_refused_with_its_position() {
             3,
         ),
         (
-            GOOD.replace("accounts:\n  a: /h/a\n  b: /h/b\n", "accounts: {a: /h/a, b: /h/b, a: /h/c}\n"),
+            GOOD.replace(
+                "accounts:\n  a: /h/a\n  b: /h/b\n",
+                "accounts: {a: /h/a, b: /h/b, a: /h/c}\n",
+            ),
             "accounts.a",
             1,
             30,
@@ -177,7 +243,13 @@ fn schema_errors_at_the_top_of_the_file_still_carry_a_position() {
 
 #[test]
 fn an_interval_out_of_range_is_refused_naming_key_value_bounds_and_position() {
-    for value in ["18000000000000000000s", "25h", "500ms", "0s", "1000000000000000000000000s"] {
+    for value in [
+        "18000000000000000000s",
+        "25h",
+        "500ms",
+        "0s",
+        "1000000000000000000000000s",
+    ] {
         let m = refused(&format!("{GOOD}serve:\n  interval: {value}\n"));
         assert!(m.contains("serve.interval"), "{value}: {m}");
         assert!(m.contains(value), "{value}: {m}");
@@ -231,12 +303,18 @@ fn ten_thousand_accounts_are_checked_and_a_nested_one_among_them_is_found() {
 
     let text = many(10_000).replace("a07777: /srv/homes/a07777", "a07777: /srv/homes/a00042/x");
     let m = refused(&text);
-    assert!(m.contains("accounts.a07777") && m.contains("accounts.a00042"), "{m}");
+    assert!(
+        m.contains("accounts.a07777") && m.contains("accounts.a00042"),
+        "{m}"
+    );
     assert!(m.contains("line 7779, column 3"), "{m}");
 
     let text = many(10_000).replace("a08888: /srv/homes/a08888", "a08888: /srv/homes/a00001");
     let m = refused(&text);
-    assert!(m.contains("accounts.a08888") && m.contains("accounts.a00001"), "{m}");
+    assert!(
+        m.contains("accounts.a08888") && m.contains("accounts.a00001"),
+        "{m}"
+    );
 }
 
 // ---- 8. files that are not configuration files -----------------------------
@@ -272,7 +350,10 @@ fn run_with_deadline(config: &Path, limit: Duration) -> common::Run {
         if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("homeswap --config {} did not exit within {limit:?}", config.display());
+            panic!(
+                "homeswap --config {} did not exit within {limit:?}",
+                config.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -339,9 +420,80 @@ fn a_config_error_from_the_cli_exits_2_with_the_position() {
     let s = common::Sandbox::new();
     let text = std::fs::read_to_string(&s.config).unwrap();
     let a = s.home("a").display().to_string();
-    std::fs::write(&s.config, text.replace(&format!("  b: {}", s.home("b").display()), &format!("  b: {a}/projects"))).unwrap();
+    std::fs::write(
+        &s.config,
+        text.replace(
+            &format!("  b: {}", s.home("b").display()),
+            &format!("  b: {a}/projects"),
+        ),
+    )
+    .unwrap();
     let r = s.run(&["validate"]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("accounts.b") && r.stderr.contains("accounts.a"), "{r:?}");
+    assert!(
+        r.stderr.contains("accounts.b") && r.stderr.contains("accounts.a"),
+        "{r:?}"
+    );
     assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+}
+
+// ---- every input answered ---------------------------------------------------
+
+/// The fuzz corpus replayed: every input gets a configuration or an error
+/// naming the file, never a panic; an accepted one keeps the checks' promises.
+#[test]
+fn the_fuzz_corpus_is_answered_without_panic() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/config_parse");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        seen += 1;
+        match parse(text) {
+            Ok(c) => {
+                let mut paths: Vec<&Path> = c.accounts.values().map(|p| p.as_path()).collect();
+                paths.extend([
+                    c.active_link.as_path(),
+                    c.shared.dir(),
+                    c.state_dir.as_path(),
+                ]);
+                paths.sort();
+                for w in paths.windows(2) {
+                    assert!(!w[1].starts_with(w[0]), "{text:?}: {w:?} overlap");
+                }
+                for n in c.shared.names() {
+                    assert!(!n.chars().any(char::is_control), "{text:?}");
+                }
+            }
+            Err(e) => assert!(e.to_string().starts_with(FILE), "{text:?}: {e}"),
+        }
+    }
+    assert!(seen > 100, "the corpus was found: {seen}");
+}
+
+#[test]
+fn unusual_yaml_is_answered_without_panic() {
+    let cases = [
+        "&x a: 1\n*x : 2\n",
+        "? [a, b]\n: 1\n? [a, b]\n: 2\n",
+        "? {a: 1}\n: x\n",
+        "!tag {a: 1, a: 2}\n",
+        "accounts: !!map {a: /h/a}\n",
+        "base: &b {x: 1}\nother:\n  <<: *b\n  x: 2\n",
+        "- a\n- a\n",
+        "~",
+        "a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+        "1: a\n1: b\n",
+        "true: a\nTrue: b\n",
+        "a: 1\n---\na: 2\n",
+    ];
+    for text in cases {
+        let m = refused(text);
+        assert!(!m.is_empty(), "{text:?}");
+    }
+    // An alias reads its anchor's events again, so the position is the anchor's.
+    let m = refused("&x a: 1\n*x : 2\n");
+    assert!(m.contains("duplicate") && m.contains("line 1"), "{m}");
 }

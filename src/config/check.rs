@@ -258,7 +258,9 @@ fn check_link_name(name: &str) -> Result<(), &'static str> {
 mod tests {
     use std::path::Path;
 
-    use crate::config::{is_valid_account_name, Config, ConfigError, DEFAULT_INTERVAL, DEFAULT_LISTEN};
+    use crate::config::{
+        is_valid_account_name, Config, ConfigError, DEFAULT_INTERVAL, DEFAULT_LISTEN,
+    };
     use crate::shared;
 
     const GOOD: &str = "\

@@ -56,7 +56,12 @@ mod tests {
     fn the_interval_bounds_are_inclusive_and_overflow_is_an_error() {
         assert_eq!(INTERVAL.parse("1s"), Ok(Duration::from_secs(1)));
         assert_eq!(INTERVAL.parse("24h"), Ok(Duration::from_secs(86_400)));
-        for bad in ["999ms", "24h 1s", "18000000000000000000s", "99999999999999999999999h"] {
+        for bad in [
+            "999ms",
+            "24h 1s",
+            "18000000000000000000s",
+            "99999999999999999999999h",
+        ] {
             let e = INTERVAL.parse(bad).unwrap_err();
             assert!(e.contains("between 1s and 24h"), "{bad}: {e}");
         }

@@ -13,7 +13,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 
-use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
+};
 
 use super::{position, ConfigError};
 
@@ -39,7 +41,12 @@ pub(super) fn check_document(path: &Path, text: &str) -> Result<(), ConfigError>
 
 /// The error for a key given twice: at the second occurrence, saying
 /// where the first one is when the text shows it.
-fn duplicate_error(path: &Path, text: &str, key: Vec<String>, e: &serde_yaml::Error) -> ConfigError {
+fn duplicate_error(
+    path: &Path,
+    text: &str,
+    key: Vec<String>,
+    e: &serde_yaml::Error,
+) -> ConfigError {
     let loc = e.location();
     let keys: Vec<&str> = key.iter().map(String::as_str).collect();
     let first = position::find_key(text, &keys)

@@ -51,7 +51,10 @@ impl Overlap<'_, '_> {
 
 /// The first overlap among `paths` in path order, if any.
 pub(super) fn find<'n, 'a>(paths: &'n [Named<'a>]) -> Option<Overlap<'n, 'a>> {
-    let parts: Vec<Vec<Component>> = paths.iter().map(|n| n.path.components().collect()).collect();
+    let parts: Vec<Vec<Component>> = paths
+        .iter()
+        .map(|n| n.path.components().collect())
+        .collect();
     let mut order: Vec<usize> = (0..paths.len()).collect();
     // Equal paths keep their listed order, so the later one is `inner`.
     order.sort_by(|&i, &j| parts[i].cmp(&parts[j]).then(i.cmp(&j)));
