@@ -497,3 +497,16 @@ fn unusual_yaml_is_answered_without_panic() {
     let m = refused("&x a: 1\n*x : 2\n");
     assert!(m.contains("duplicate") && m.contains("line 1"), "{m}");
 }
+
+#[test]
+fn a_configuration_that_is_not_utf8_is_refused_at_the_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("homeswap.yaml");
+    std::fs::write(&file, b"accounts:\n  a: /h/\xffa\n").unwrap();
+    let m = Config::load(&file).unwrap_err().to_string();
+    assert!(m.starts_with(&file.display().to_string()), "{m}");
+    assert!(
+        m.contains("not UTF-8") && m.contains("line 2, column 9"),
+        "{m}"
+    );
+}

@@ -16,7 +16,7 @@ use super::ConfigError;
 
 /// The largest configuration accepted: 1 MiB holds well over 10,000
 /// accounts, and parsing it stays a matter of milliseconds.
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+pub(super) const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The text of the configuration file at `path`.
 pub(super) fn read(path: &Path) -> Result<String, ConfigError> {

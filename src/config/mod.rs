@@ -4,7 +4,7 @@
 //! The files, in the order a configuration passes through them:
 //!
 //! - `file`: opens the file without blocking and refuses what is not a
-//!   regular file or is larger than [`MAX_CONFIG_BYTES`];
+//!   regular file or is larger than 1 MiB;
 //! - `keys`: a first walk over the YAML document that refuses a key given
 //!   twice in any mapping (serde would let the last one win) and an empty
 //!   document, each at its line and column;
@@ -33,7 +33,6 @@ use std::time::Duration;
 use crate::shared::SharedLinks;
 
 pub use error::ConfigError;
-pub use file::MAX_CONFIG_BYTES;
 
 /// Environment variable read when `--config` is not given.
 pub const CONFIG_ENV: &str = "HOMESWAP_CONFIG";
