@@ -7,7 +7,10 @@
 //!   the `stat` of the target that tells `ok` from `target_missing`), and
 //!   the sidecar's whole pass (validation, metrics, snapshot, change log);
 //! - swap latency, warm (links present) and cold (links to create), and
-//!   the rollback, against the bare flip and link syscalls.
+//!   the rollback, against the bare flip and link syscalls;
+//! - the configuration check (`Config::parse`, and `Config::load` with the
+//!   file read) at 1,000 and 10,000 accounts, against parsing the same
+//!   text into a bare YAML value.
 //!
 //! `cargo bench --bench core` (add `-- --smoke` for a seconds-long check).
 
@@ -19,6 +22,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use homeswap::config::Config;
 use homeswap::fs::atomic::replace_symlink;
 use homeswap::links::ensure_account;
 use homeswap::links::validate::validate_all;
@@ -26,7 +30,7 @@ use homeswap::ops::context::Context;
 use homeswap::ops::swap::{swap, SwapError};
 use homeswap::sidecar::Sidecar;
 use nix::libc;
-use support::{percentile, table, us, Layout, Opts, LINKS};
+use support::{ms, percentile, table, us, Layout, Opts, LINKS};
 
 fn main() {
     let opts = Opts::from_args();
@@ -43,6 +47,9 @@ fn main() {
     }
     if opts.runs("swap") {
         swap_latency(&opts);
+    }
+    if opts.runs("config") {
+        config_check(&opts);
     }
 }
 
@@ -342,4 +349,59 @@ fn rollback_latency(iterations: usize) -> Vec<Vec<String>> {
             format!("{:.2}×", p50.as_secs_f64() / base.as_secs_f64()),
         ],
     ]
+}
+
+/// The configuration check grows with the accounts as the YAML parse does
+/// (n log n at worst): the ratio to the bare parse must not grow with `n`.
+fn config_check(opts: &Opts) {
+    let sizes: &[usize] = if opts.smoke {
+        &[100, 1_000]
+    } else {
+        &[1_000, 10_000]
+    };
+    let samples = if opts.smoke { 3 } else { 11 };
+    let mut rows = Vec::new();
+    for &n in sizes {
+        let layout = Layout::new(n, false);
+        let path = layout.config_path.as_path();
+        let text = std::fs::read_to_string(path).unwrap();
+        let reps = (10_000 / n as u32).clamp(1, 100);
+        let (mut floor, mut parse, mut load) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..samples {
+            floor.push(time_per_run(reps, || {
+                black_box(serde_yaml::from_str::<serde_yaml::Value>(&text).unwrap());
+            }));
+            parse.push(time_per_run(reps, || {
+                black_box(Config::parse(path, &text).unwrap());
+            }));
+            load.push(time_per_run(reps, || {
+                black_box(Config::load(path).unwrap());
+            }));
+        }
+        let (f, p, l) = (
+            percentile(&floor, 50.0),
+            percentile(&parse, 50.0),
+            percentile(&load, 50.0),
+        );
+        rows.push(vec![
+            format!("{n}"),
+            ms(f),
+            ms(p),
+            format!("{:.2}×", p.as_secs_f64() / f.as_secs_f64()),
+            ms(l),
+            format!("{:.3}", p.as_secs_f64() * 1e6 / n as f64),
+        ]);
+    }
+    table(
+        &format!("configuration check vs a bare YAML parse (median of {samples} samples)"),
+        &[
+            "accounts",
+            "YAML → Value ms",
+            "Config::parse ms",
+            "ratio",
+            "Config::load ms",
+            "parse µs/account",
+        ],
+        &rows,
+    );
 }

@@ -44,7 +44,7 @@ impl SharedLinks {
     }
 
     /// The required names, in configured order.
-    pub(crate) fn names(&self) -> &[String] {
+    pub fn names(&self) -> &[String] {
         &self.names
     }
 
@@ -57,16 +57,20 @@ impl SharedLinks {
     }
 }
 
-/// Checks that `name` is a single plain directory entry name.
-pub(crate) fn check_name(name: &str) -> Result<(), String> {
+/// A shared link name must be one plain directory entry name: it is joined
+/// to every home and to the shared dir, and printed in one-line messages.
+pub(crate) fn check_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
-        return Err("a shared link name must not be empty".into());
+        return Err("a shared link name must not be empty");
     }
     if name == "." || name == ".." {
-        return Err(format!("{name:?} is not a usable entry name"));
+        return Err("'.' and '..' are not usable entry names");
     }
-    if name.contains('/') || name.contains('\0') {
-        return Err(format!("{name:?} must be a single entry name, without '/'"));
+    if name.contains('/') {
+        return Err("give a single entry name, without '/'");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("control characters (newline, tab, ...) are not allowed in a link name");
     }
     Ok(())
 }
@@ -105,7 +109,7 @@ mod tests {
 
     #[test]
     fn names_that_are_not_one_entry_are_rejected() {
-        for bad in ["", ".", "..", "a/b", "/abs"] {
+        for bad in ["", ".", "..", "a/b", "/abs", "a\nb", "tab\there"] {
             assert!(check_name(bad).is_err(), "{bad:?}");
         }
         assert!(check_name("projects").is_ok());

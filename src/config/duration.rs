@@ -1,0 +1,69 @@
+//! Durations in the configuration, each within bounds: a duration that is
+//! accepted must be usable everywhere later (added to an `Instant`,
+//! multiplied, slept on) without overflowing. `serve.interval` is the first;
+//! `failover.cooldown` and `failover.settle` are meant to get their own
+//! [`Bounds`] here too.
+
+use std::time::Duration;
+
+/// The range a configured duration must fall in, both ends included.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Bounds {
+    /// The shortest accepted duration.
+    pub min: Duration,
+    /// The longest accepted duration.
+    pub max: Duration,
+}
+
+/// `serve.interval`: at least a second (a tighter loop only burns CPU; file
+/// notifications already report changes within a second), at most a day.
+pub(super) const INTERVAL: Bounds = Bounds {
+    min: Duration::from_secs(1),
+    max: Duration::from_secs(24 * 3600),
+};
+
+impl Bounds {
+    /// Parses a humantime duration (`30s`, `5m`, `1h 30m`) and checks it;
+    /// the error says what was wrong and what would be accepted.
+    pub(super) fn parse(&self, text: &str) -> Result<Duration, String> {
+        let range = format!("between {} and {}", show(self.min), show(self.max));
+        let d = humantime::parse_duration(text).map_err(|e| {
+            format!("bad duration {text:?}: {e} (give a duration {range}, e.g. 30s or 5m)")
+        })?;
+        if d < self.min || d > self.max {
+            return Err(format!("{text} is out of range: give a duration {range}"));
+        }
+        Ok(d)
+    }
+}
+
+/// A bound as an operator writes it: `24h`, not humantime's `1day`.
+fn show(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s, d.subsec_nanos()) {
+        (0, _) | (_, 1..) => format!("{}ms", d.as_millis()),
+        (s, 0) if s % 3600 == 0 => format!("{}h", s / 3600),
+        (s, 0) if s % 60 == 0 => format!("{}m", s / 60),
+        (s, _) => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_bounds_are_inclusive_and_overflow_is_an_error() {
+        assert_eq!(INTERVAL.parse("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(INTERVAL.parse("24h"), Ok(Duration::from_secs(86_400)));
+        for bad in [
+            "999ms",
+            "24h 1s",
+            "18000000000000000000s",
+            "99999999999999999999999h",
+        ] {
+            let e = INTERVAL.parse(bad).unwrap_err();
+            assert!(e.contains("between 1s and 24h"), "{bad}: {e}");
+        }
+    }
+}
