@@ -1,0 +1,390 @@
+//! A stand-in for Anthropic's Messages API on 127.0.0.1, written with the
+//! project's own HTTP stack (hyper 1 + tokio), for the real Claude Code.
+//!
+//! It tells accounts apart by the `Authorization: Bearer <accessToken>`
+//! that Claude Code reads from each home's `.credentials.json` (the harness
+//! writes `token-<account>` there), answers in server-sent events like the
+//! real API, and records every request so tests assert on what Claude Code
+//! actually sent.
+//!
+//! What it answers to `POST /v1/messages` (the prompt is the last text the
+//! user typed):
+//! - an account put at its limit ([`StandIn::limit`]): the 429 of a spent
+//!   five-hour window, with the `anthropic-ratelimit-unified-*` headers;
+//! - a request that carries a `tool_result`: the text `ANSWER[done]`;
+//! - a prompt `write PATH CONTENT`: a `Write` tool call for PATH;
+//! - any other prompt P: the text `ANSWER[P]`.
+//!
+//! Normal answers carry the unified usage headers (five-hour and seven-day
+//! utilization of the account, [`StandIn::set_usage`]). Every other route
+//! is recorded and answered 404, which Claude Code tolerates at start.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+
+/// The bearer token the harness gives `account`.
+pub fn token_of(account: &str) -> String {
+    format!("token-{account}")
+}
+
+/// One request Claude Code made, as the stand-in saw it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    /// The account whose token came with it (`None`: no or unknown token).
+    pub account: Option<String>,
+    /// Status the stand-in answered.
+    pub status: u16,
+    /// Length of the request's `messages` array.
+    pub messages: usize,
+    /// Every text the user typed in this conversation, oldest first (the
+    /// last one is this turn's prompt); system reminders left out.
+    pub prompts: Vec<String>,
+    /// Texts of every `tool_result` block of the conversation.
+    pub tool_results: Vec<String>,
+    /// The session id Claude Code put in `metadata.user_id`.
+    pub session: Option<String>,
+}
+
+impl Call {
+    /// This turn's prompt.
+    pub fn prompt(&self) -> Option<&str> {
+        self.prompts.last().map(String::as_str)
+    }
+    /// A request to the Messages API (not a side route).
+    pub fn is_messages(&self) -> bool {
+        self.method == "POST" && self.path.starts_with("/v1/messages") && !self.path.contains("count_tokens")
+    }
+}
+
+/// What the stand-in knows: limited accounts, usage, and the record.
+#[derive(Default)]
+struct State {
+    limited: BTreeMap<String, u64>,
+    usage: BTreeMap<String, (f64, f64)>,
+    calls: Vec<Call>,
+    tool_ids: u32,
+}
+
+/// A running stand-in; stops when dropped.
+pub struct StandIn {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl StandIn {
+    /// Binds 127.0.0.1 on a free port and serves on a runtime of its own.
+    pub fn start() -> StandIn {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        rt.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let state = shared.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| handle(req, state.clone()));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        StandIn {
+            addr,
+            state,
+            _rt: rt,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, for `ANTHROPIC_BASE_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Puts `account` at its five-hour limit until `reset` (Unix seconds).
+    pub fn limit(&self, account: &str, reset: u64) {
+        self.state.lock().unwrap().limited.insert(account.to_string(), reset);
+    }
+
+    /// Sets the utilization (0..1) that `account`'s answers report.
+    pub fn set_usage(&self, account: &str, five_hour: f64, seven_day: f64) {
+        self.state
+            .lock()
+            .unwrap()
+            .usage
+            .insert(account.to_string(), (five_hour, seven_day));
+    }
+
+    /// Every request so far, oldest first.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Only the Messages API requests.
+    pub fn messages_calls(&self) -> Vec<Call> {
+        self.calls().into_iter().filter(Call::is_messages).collect()
+    }
+
+    /// The Messages API request whose prompt is `prompt` (the first one, so
+    /// the turn's opening request rather than the one after a tool ran).
+    pub fn call_for(&self, prompt: &str) -> Call {
+        let calls = self.messages_calls();
+        calls
+            .iter()
+            .find(|c| c.prompt() == Some(prompt))
+            .cloned()
+            .unwrap_or_else(|| panic!("no request with the prompt {prompt:?}; requests: {calls:#?}"))
+    }
+
+    /// How many requests so far; with [`StandIn::calls_since`] a test
+    /// looks only at what one step caused.
+    pub fn mark(&self) -> usize {
+        self.state.lock().unwrap().calls.len()
+    }
+
+    /// Messages API requests made after `mark`.
+    pub fn calls_since(&self, mark: usize) -> Vec<Call> {
+        self.calls().into_iter().skip(mark).filter(Call::is_messages).collect()
+    }
+}
+
+/// What one user message holds: typed texts and tool results.
+fn user_texts(message: &Value, prompts: &mut Vec<String>, results: &mut Vec<String>) {
+    match &message["content"] {
+        Value::String(s) => prompts.push(s.clone()),
+        Value::Array(blocks) => {
+            for b in blocks {
+                match b["type"].as_str() {
+                    Some("text") => {
+                        let t = b["text"].as_str().unwrap_or_default();
+                        // Claude Code adds its context as <system-reminder> blocks.
+                        if !t.trim_start().starts_with('<') {
+                            prompts.push(t.to_string());
+                        }
+                    }
+                    Some("tool_result") => results.push(match &b["content"] {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Reads one request, records it and answers it.
+async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method().to_string();
+    let path = req.uri().to_string();
+    let account = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer token-"))
+        .map(str::to_string);
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut call = Call {
+        method,
+        path,
+        account: account.clone(),
+        status: 404,
+        messages: 0,
+        prompts: Vec::new(),
+        tool_results: Vec::new(),
+        session: json["metadata"]["user_id"]
+            .as_str()
+            .and_then(|u| serde_json::from_str::<Value>(u).ok())
+            .and_then(|u| u["session_id"].as_str().map(str::to_string)),
+    };
+    let mut last_has_result = false;
+    if let Some(messages) = json["messages"].as_array() {
+        call.messages = messages.len();
+        for m in messages.iter().filter(|m| m["role"] == "user") {
+            let before = call.tool_results.len();
+            user_texts(m, &mut call.prompts, &mut call.tool_results);
+            last_has_result = call.tool_results.len() > before;
+        }
+    }
+    let mut st = state.lock().unwrap();
+    let response = if !call.is_messages() {
+        plain(StatusCode::NOT_FOUND, json!({"type": "error", "error": {"type": "not_found_error", "message": "not in the stand-in"}}))
+    } else if let Some(reset) = account.as_ref().and_then(|a| st.limited.get(a)) {
+        limit_response(*reset)
+    } else {
+        let (five, seven) = account
+            .as_ref()
+            .and_then(|a| st.usage.get(a))
+            .copied()
+            .unwrap_or((0.42, 0.13));
+        let prompt = call.prompt().unwrap_or_default().to_string();
+        let blocks = if last_has_result {
+            vec![Block::Text("ANSWER[done]".to_string())]
+        } else if let Some(rest) = prompt.strip_prefix("write ") {
+            let (file, content) = rest.split_once(' ').unwrap_or((rest, ""));
+            st.tool_ids += 1;
+            vec![Block::Write {
+                id: format!("toolu_standin_{:04}", st.tool_ids),
+                input: json!({"file_path": file, "content": content}),
+            }]
+        } else {
+            vec![Block::Text(format!("ANSWER[{prompt}]"))]
+        };
+        let model = json["model"].as_str().unwrap_or("claude-stand-in").to_string();
+        let mut r = if json["stream"] == true {
+            sse(&model, &blocks)
+        } else {
+            message_json(&model, &blocks)
+        };
+        usage_headers(&mut r, five, seven);
+        r
+    };
+    call.status = response.status().as_u16();
+    st.calls.push(call);
+    Ok(response)
+}
+
+/// One content block of an answer.
+enum Block {
+    Text(String),
+    Write { id: String, input: Value },
+}
+
+fn stop_reason(blocks: &[Block]) -> &'static str {
+    if blocks.iter().any(|b| matches!(b, Block::Write { .. })) {
+        "tool_use"
+    } else {
+        "end_turn"
+    }
+}
+
+fn message_start(model: &str) -> Value {
+    json!({"id": "msg_standin", "type": "message", "role": "assistant", "model": model,
+           "content": [], "stop_reason": null, "stop_sequence": null,
+           "usage": {"input_tokens": 10, "output_tokens": 1}})
+}
+
+/// A streamed answer: the event sequence of the real API.
+fn sse(model: &str, blocks: &[Block]) -> Response<Full<Bytes>> {
+    let mut events = vec![("message_start", json!({"type": "message_start", "message": message_start(model)}))];
+    for (i, b) in blocks.iter().enumerate() {
+        let (start, delta) = match b {
+            Block::Text(t) => (
+                json!({"type": "text", "text": ""}),
+                json!({"type": "text_delta", "text": t}),
+            ),
+            Block::Write { id, input } => (
+                json!({"type": "tool_use", "id": id, "name": "Write", "input": {}}),
+                json!({"type": "input_json_delta", "partial_json": input.to_string()}),
+            ),
+        };
+        events.push(("content_block_start", json!({"type": "content_block_start", "index": i, "content_block": start})));
+        events.push(("content_block_delta", json!({"type": "content_block_delta", "index": i, "delta": delta})));
+        events.push(("content_block_stop", json!({"type": "content_block_stop", "index": i})));
+    }
+    events.push((
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(blocks), "stop_sequence": null},
+               "usage": {"output_tokens": 5}}),
+    ));
+    events.push(("message_stop", json!({"type": "message_stop"})));
+    let body: String = events
+        .iter()
+        .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
+        .collect();
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .header("request-id", "req_standin")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+/// A non-streamed answer (Claude Code asks for some side jobs this way).
+fn message_json(model: &str, blocks: &[Block]) -> Response<Full<Bytes>> {
+    let mut m = message_start(model);
+    m["content"] = blocks
+        .iter()
+        .map(|b| match b {
+            Block::Text(t) => json!({"type": "text", "text": t}),
+            Block::Write { id, input } => json!({"type": "tool_use", "id": id, "name": "Write", "input": input}),
+        })
+        .collect();
+    m["stop_reason"] = json!(stop_reason(blocks));
+    plain(StatusCode::OK, m)
+}
+
+fn plain(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap()
+}
+
+/// The answer of an account whose five-hour window is spent.
+fn limit_response(reset: u64) -> Response<Full<Bytes>> {
+    let mut r = plain(
+        StatusCode::TOO_MANY_REQUESTS,
+        json!({"type": "error", "error": {"type": "rate_limit_error",
+               "message": "This request would exceed your account's rate limit. Please try again later."}}),
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let h = r.headers_mut();
+    h.insert("anthropic-ratelimit-unified-status", "rejected".parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-reset", reset.to_string().parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-representative-claim", "five_hour".parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-5h-status", "rejected".parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-5h-utilization", "1.0".parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-5h-reset", reset.to_string().parse().unwrap());
+    h.insert("retry-after", reset.saturating_sub(now).to_string().parse().unwrap());
+    r
+}
+
+/// The usage headers of a normal answer.
+fn usage_headers(r: &mut Response<Full<Bytes>>, five_hour: f64, seven_day: f64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let h = r.headers_mut();
+    h.insert("anthropic-ratelimit-unified-status", "allowed".parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-5h-status", "allowed".parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-5h-utilization", five_hour.to_string().parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-5h-reset", (now + 3 * 3600).to_string().parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-7d-status", "allowed".parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-7d-utilization", seven_day.to_string().parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-7d-reset", (now + 5 * 86400).to_string().parse().unwrap());
+    h.insert("anthropic-ratelimit-unified-representative-claim", "five_hour".parse().unwrap());
+}
