@@ -128,3 +128,160 @@ fn without_shared_links_continue_on_b_forks_the_conversation() {
     assert_eq!(call.prompts, ["started on a", "continued on b"]);
     assert_eq!(rig.transcripts().len(), 1);
 }
+
+/// Scenario 3: Claude Code edits a file through a `Write` tool call on
+/// `a`, then again on `b` after a swap; its file-history backups and the
+/// transcript of both edits are in the shared targets, nothing forked.
+#[test]
+#[ignore = "needs root and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn write_tool_edits_on_both_accounts_share_file_history() {
+    if !claude::isolated("write_tool_edits_on_both_accounts_share_file_history") {
+        return;
+    }
+    let rig = Rig::new(Sandbox::ready());
+    let file = rig.work.join("notes.txt");
+    std::fs::write(&file, "original\n").unwrap();
+    let edit = |prompt: &str, cont: bool| {
+        let mut args = vec!["-p", prompt, "--permission-mode", "acceptEdits"];
+        if cont {
+            args.insert(0, "--continue");
+        }
+        let r = rig.claude_ok(&args);
+        assert!(r.stdout.contains("ANSWER[done]"), "the turn ends after the tool ran: {r:?}");
+    };
+    let first = format!("write {} first-version", file.display());
+    edit(&first, false);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "first-version");
+
+    rig.sb.ok(&["swap", "b"]);
+    let second = format!("write {} second-version", file.display());
+    edit(&second, true);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "second-version");
+
+    // The turn after the second tool call went out on b and carried both
+    // tool results: Claude Code sees both edits as one conversation.
+    let after = rig.api.messages_calls().last().cloned().unwrap();
+    assert_eq!(after.account.as_deref(), Some("b"));
+    assert_eq!(after.tool_results.len(), 2, "{after:#?}");
+    assert!(after.tool_results.iter().all(|r| r.contains("notes.txt")), "{after:#?}");
+
+    let transcripts = rig.transcripts();
+    assert_eq!(transcripts.len(), 1, "{transcripts:?}");
+    assert!(transcripts[0].starts_with(rig.sb.shared().join("projects")));
+    let text = std::fs::read_to_string(&transcripts[0]).unwrap();
+    for id in ["toolu_standin_0001", "toolu_standin_0002"] {
+        assert!(text.contains(id), "the transcript records the edit {id}");
+    }
+
+    // The backups Claude Code took before each edit: in the shared
+    // file-history, under the conversation's id, the pre-edit contents.
+    let session = Rig::session_of(&transcripts[0]);
+    let backups = claude::files_named(&rig.sb.shared().join("file-history"), |_| true);
+    assert!(
+        backups.iter().all(|b| b.parent().unwrap().ends_with(&session)),
+        "{backups:?}"
+    );
+    let contents: Vec<String> = backups
+        .iter()
+        .map(|b| std::fs::read_to_string(b).unwrap())
+        .collect();
+    for before in ["original\n", "first-version"] {
+        assert!(
+            contents.iter().any(|c| c == before),
+            "a backup of {before:?} in the shared file-history: {contents:?}"
+        );
+    }
+    assert!(rig.forked_dirs().is_empty(), "{:?}", rig.forked_dirs());
+    let everywhere = claude::files_named(rig.sb.root(), |p| p.components().any(|c| c.as_os_str() == "file-history"));
+    assert_eq!(everywhere, backups, "no file-history outside the shared target");
+    rig.sb.ok(&["validate"]);
+}
+
+/// Scenario 4: an account Claude Code used before homeswap linked it has
+/// a real `projects/`; `validate` reports it, `adopt` merges it into the
+/// shared target, and `claude --resume` finds the adopted conversation.
+#[test]
+#[ignore = "needs root and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn adopted_conversation_resumes_through_the_shared_links() {
+    if !claude::isolated("adopted_conversation_resumes_through_the_shared_links") {
+        return;
+    }
+    let rig = Rig::new(Sandbox::new());
+    // b used on its own, before homeswap: Claude Code makes a real projects/.
+    rig.claude_on(&rig.sb.home("b"), &["-p", "before homeswap on b"]);
+    let old = rig.transcripts();
+    assert_eq!(old.len(), 1);
+    assert!(old[0].starts_with(rig.sb.home("b").join("projects")), "{old:?}");
+    let old_id = Rig::session_of(&old[0]);
+
+    // homeswap takes over with a; a conversation there fills the shared
+    // projects/ with the same project directory.
+    rig.sb.ok(&["ensure", "a"]);
+    rig.sb.ok(&["swap", "a"]);
+    rig.claude_ok(&["-p", "on a after linking"]);
+
+    let v = rig.sb.run(&["validate"]);
+    assert_eq!(v.code, 1, "{v:?}");
+    assert!(v.stderr.contains("account b: projects: not_a_link"), "{v:?}");
+    let swap = rig.sb.run(&["swap", "b"]);
+    assert_eq!(swap.code, 1, "a swap to an account with a real projects/ is refused: {swap:?}");
+
+    let adopt = rig.sb.run(&["adopt", "b"]);
+    assert_eq!(adopt.code, 0, "{adopt:?}");
+    rig.sb.ok(&["validate"]);
+    let transcripts = rig.transcripts();
+    assert_eq!(transcripts.len(), 2, "{transcripts:?}");
+    assert!(
+        transcripts.iter().all(|t| t.starts_with(rig.sb.shared().join("projects"))),
+        "{transcripts:?}"
+    );
+
+    rig.sb.ok(&["swap", "b"]);
+    rig.claude_ok(&["--resume", &old_id, "-p", "resumed after adopt"]);
+    let call = rig.api.call_for("resumed after adopt");
+    assert_eq!(call.account.as_deref(), Some("b"));
+    assert_eq!(call.prompts, ["before homeswap on b", "resumed after adopt"]);
+    // And from a too: the adopted conversation is everyone's now.
+    rig.sb.ok(&["swap", "a"]);
+    rig.claude_ok(&["--resume", &old_id, "-p", "resumed on a"]);
+    let call = rig.api.call_for("resumed on a");
+    assert_eq!(call.account.as_deref(), Some("a"));
+    assert_eq!(call.prompts, ["before homeswap on b", "resumed after adopt", "resumed on a"]);
+    assert_eq!(rig.transcripts(), transcripts);
+    assert!(rig.forked_dirs().is_empty(), "{:?}", rig.forked_dirs());
+}
+
+/// An account at its limit: `claude -p` shows the limit and exits 1; after
+/// `homeswap swap b`, `claude --continue` carries on with b's credential.
+#[test]
+#[ignore = "needs root and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn limit_on_a_then_swap_continues_on_b() {
+    if !claude::isolated("limit_on_a_then_swap_continues_on_b") {
+        return;
+    }
+    let rig = Rig::new(Sandbox::ready());
+    rig.claude_ok(&["-p", "work on a"]);
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2 * 3600;
+    rig.api.limit("a", reset);
+    let limited = rig.claude(&["--continue", "-p", "more on a"]);
+    assert_eq!(limited.code, 1, "{limited:?}");
+    let shown = format!("{}{}", limited.stdout, limited.stderr);
+    assert!(shown.contains("You've hit your 5-hour limit"), "{limited:?}");
+    assert_eq!(rig.api.call_for("more on a").status, 429);
+
+    rig.sb.ok(&["swap", "b"]);
+    rig.claude_ok(&["--continue", "-p", "carry on on b"]);
+    let call = rig.api.call_for("carry on on b");
+    assert_eq!(call.account.as_deref(), Some("b"));
+    // The prompt that met the limit stays in the conversation and goes
+    // out again with b's credential: nothing the user typed is lost.
+    let prompts: Vec<&str> = call.prompts.iter().map(|p| p.trim()).collect();
+    assert_eq!(prompts, ["work on a", "more on a", "carry on on b"]);
+    let rejected = rig.api.calls().iter().filter(|c| c.status == 429).count();
+    assert_eq!(rejected, 1, "Claude Code does not retry a spent window");
+    assert_eq!(rig.transcripts().len(), 1);
+}
