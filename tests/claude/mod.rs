@@ -35,8 +35,13 @@ pub fn claude_bin() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(BIN_VAR) {
         return Some(PathBuf::from(p));
     }
-    let scope = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/claude-code/node_modules/@anthropic-ai");
-    let arch = if cfg!(target_arch = "aarch64") { "arm64" } else { "x64" };
+    let scope =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/claude-code/node_modules/@anthropic-ai");
+    let arch = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "x64"
+    };
     ["", "-musl"]
         .iter()
         .map(|libc| scope.join(format!("claude-code-linux-{arch}{libc}/claude")))
@@ -64,7 +69,9 @@ pub fn isolated(name: &str) -> bool {
         return true;
     }
     let Some(bin) = claude_bin() else {
-        skip(&format!("no client found (${BIN_VAR} unset, nothing under target/claude-code/)"));
+        skip(&format!(
+            "no client found (${BIN_VAR} unset, nothing under target/claude-code/)"
+        ));
         return false;
     };
     if !bin.is_file() {
@@ -77,25 +84,48 @@ pub fn isolated(name: &str) -> bool {
     }
     let start = Instant::now();
     let out = Command::new("unshare")
-        .args(["--net", "--", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""])
+        .args([
+            "--net",
+            "--",
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$0\" \"$@\"",
+        ])
         .arg(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(NETNS_VAR, "1")
         .stdin(Stdio::null())
         .output()
         .unwrap();
     // Through print!, so libtest shows it for a failed test or with
     // --nocapture; indented, so no line is taken for a test summary.
-    for line in String::from_utf8_lossy(&out.stdout).lines().chain(String::from_utf8_lossy(&out.stderr).lines()) {
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+    {
         println!("  [netns] {line}");
     }
-    assert!(out.status.success(), "{name} failed inside its network namespace: {:?}", out.status);
+    assert!(
+        out.status.success(),
+        "{name} failed inside its network namespace: {:?}",
+        out.status
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("1 passed"),
         "{name}: the re-run inside the namespace ran no test"
     );
-    eprintln!("{name}: passed with Claude Code {} in {:.1?}", client_version(&bin), start.elapsed());
+    eprintln!(
+        "{name}: passed with Claude Code {} in {:.1?}",
+        client_version(&bin),
+        start.elapsed()
+    );
     false
 }
 
@@ -117,7 +147,11 @@ fn assert_only_loopback() {
 
 /// `claude --version`'s first word.
 pub fn client_version(bin: &Path) -> String {
-    let out = Command::new(bin).arg("--version").stdin(Stdio::null()).output().unwrap();
+    let out = Command::new(bin)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .next()
@@ -210,7 +244,10 @@ impl Rig {
             if start.elapsed() > TURN_LIMIT {
                 let _ = child.kill();
                 let out = child.wait_with_output().unwrap();
-                panic!("claude {args:?} still running after {TURN_LIMIT:?}: {:?}", Run::from(out));
+                panic!(
+                    "claude {args:?} still running after {TURN_LIMIT:?}: {:?}",
+                    Run::from(out)
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -236,7 +273,8 @@ impl Rig {
     /// exists anywhere in the sandbox, by real path (links not followed).
     pub fn transcripts(&self) -> Vec<PathBuf> {
         files_named(self.sb.root(), |p| {
-            p.extension().is_some_and(|e| e == "jsonl") && p.components().any(|c| c.as_os_str() == "projects")
+            p.extension().is_some_and(|e| e == "jsonl")
+                && p.components().any(|c| c.as_os_str() == "projects")
         })
     }
 
@@ -256,7 +294,12 @@ impl Rig {
 
     /// The session id of a transcript (its file stem).
     pub fn session_of(transcript: &Path) -> String {
-        transcript.file_stem().unwrap().to_str().unwrap().to_string()
+        transcript
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
     }
 }
 

@@ -63,7 +63,9 @@ impl Call {
     }
     /// A request to the Messages API (not a side route).
     pub fn is_messages(&self) -> bool {
-        self.method == "POST" && self.path.starts_with("/v1/messages") && !self.path.contains("count_tokens")
+        self.method == "POST"
+            && self.path.starts_with("/v1/messages")
+            && !self.path.contains("count_tokens")
     }
 }
 
@@ -125,7 +127,11 @@ impl StandIn {
 
     /// Puts `account` at its five-hour limit until `reset` (Unix seconds).
     pub fn limit(&self, account: &str, reset: u64) {
-        self.state.lock().unwrap().limited.insert(account.to_string(), reset);
+        self.state
+            .lock()
+            .unwrap()
+            .limited
+            .insert(account.to_string(), reset);
     }
 
     /// Sets the utilization (0..1) that `account`'s answers report.
@@ -155,7 +161,9 @@ impl StandIn {
             .iter()
             .find(|c| c.prompt() == Some(prompt))
             .cloned()
-            .unwrap_or_else(|| panic!("no request with the prompt {prompt:?}; requests: {calls:#?}"))
+            .unwrap_or_else(|| {
+                panic!("no request with the prompt {prompt:?}; requests: {calls:#?}")
+            })
     }
 
     /// How many requests so far; with [`StandIn::calls_since`] a test
@@ -166,7 +174,11 @@ impl StandIn {
 
     /// Messages API requests made after `mark`.
     pub fn calls_since(&self, mark: usize) -> Vec<Call> {
-        self.calls().into_iter().skip(mark).filter(Call::is_messages).collect()
+        self.calls()
+            .into_iter()
+            .skip(mark)
+            .filter(Call::is_messages)
+            .collect()
     }
 }
 
@@ -197,7 +209,10 @@ fn user_texts(message: &Value, prompts: &mut Vec<String>, results: &mut Vec<Stri
 }
 
 /// Reads one request, records it and answers it.
-async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    state: Arc<Mutex<State>>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = req.method().to_string();
     let path = req.uri().to_string();
     let account = req
@@ -235,7 +250,10 @@ async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>) -> Result<Resp
     }
     let mut st = state.lock().unwrap();
     let response = if !call.is_messages() {
-        plain(StatusCode::NOT_FOUND, json!({"type": "error", "error": {"type": "not_found_error", "message": "not in the stand-in"}}))
+        plain(
+            StatusCode::NOT_FOUND,
+            json!({"type": "error", "error": {"type": "not_found_error", "message": "not in the stand-in"}}),
+        )
     } else if let Some(reset) = account.as_ref().and_then(|a| st.limited.get(a)) {
         limit_response(*reset)
     } else {
@@ -257,7 +275,10 @@ async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>) -> Result<Resp
         } else {
             vec![Block::Text(format!("ANSWER[{prompt}]"))]
         };
-        let model = json["model"].as_str().unwrap_or("claude-stand-in").to_string();
+        let model = json["model"]
+            .as_str()
+            .unwrap_or("claude-stand-in")
+            .to_string();
         let mut r = if json["stream"] == true {
             sse(&model, &blocks)
         } else {
@@ -293,7 +314,10 @@ fn message_start(model: &str) -> Value {
 
 /// A streamed answer: the event sequence of the real API.
 fn sse(model: &str, blocks: &[Block]) -> Response<Full<Bytes>> {
-    let mut events = vec![("message_start", json!({"type": "message_start", "message": message_start(model)}))];
+    let mut events = vec![(
+        "message_start",
+        json!({"type": "message_start", "message": message_start(model)}),
+    )];
     for (i, b) in blocks.iter().enumerate() {
         let (start, delta) = match b {
             Block::Text(t) => (
@@ -305,9 +329,18 @@ fn sse(model: &str, blocks: &[Block]) -> Response<Full<Bytes>> {
                 json!({"type": "input_json_delta", "partial_json": input.to_string()}),
             ),
         };
-        events.push(("content_block_start", json!({"type": "content_block_start", "index": i, "content_block": start})));
-        events.push(("content_block_delta", json!({"type": "content_block_delta", "index": i, "delta": delta})));
-        events.push(("content_block_stop", json!({"type": "content_block_stop", "index": i})));
+        events.push((
+            "content_block_start",
+            json!({"type": "content_block_start", "index": i, "content_block": start}),
+        ));
+        events.push((
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": i, "delta": delta}),
+        ));
+        events.push((
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": i}),
+        ));
     }
     events.push((
         "message_delta",
@@ -335,7 +368,9 @@ fn message_json(model: &str, blocks: &[Block]) -> Response<Full<Bytes>> {
         .iter()
         .map(|b| match b {
             Block::Text(t) => json!({"type": "text", "text": t}),
-            Block::Write { id, input } => json!({"type": "tool_use", "id": id, "name": "Write", "input": input}),
+            Block::Write { id, input } => {
+                json!({"type": "tool_use", "id": id, "name": "Write", "input": input})
+            }
         })
         .collect();
     m["stop_reason"] = json!(stop_reason(blocks));
@@ -362,13 +397,34 @@ fn limit_response(reset: u64) -> Response<Full<Bytes>> {
         .unwrap()
         .as_secs();
     let h = r.headers_mut();
-    h.insert("anthropic-ratelimit-unified-status", "rejected".parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-reset", reset.to_string().parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-representative-claim", "five_hour".parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-5h-status", "rejected".parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-5h-utilization", "1.0".parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-5h-reset", reset.to_string().parse().unwrap());
-    h.insert("retry-after", reset.saturating_sub(now).to_string().parse().unwrap());
+    h.insert(
+        "anthropic-ratelimit-unified-status",
+        "rejected".parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-reset",
+        reset.to_string().parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-representative-claim",
+        "five_hour".parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-5h-status",
+        "rejected".parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-5h-utilization",
+        "1.0".parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-5h-reset",
+        reset.to_string().parse().unwrap(),
+    );
+    h.insert(
+        "retry-after",
+        reset.saturating_sub(now).to_string().parse().unwrap(),
+    );
     r
 }
 
@@ -379,12 +435,36 @@ fn usage_headers(r: &mut Response<Full<Bytes>>, five_hour: f64, seven_day: f64) 
         .unwrap()
         .as_secs();
     let h = r.headers_mut();
-    h.insert("anthropic-ratelimit-unified-status", "allowed".parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-5h-status", "allowed".parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-5h-utilization", five_hour.to_string().parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-5h-reset", (now + 3 * 3600).to_string().parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-7d-status", "allowed".parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-7d-utilization", seven_day.to_string().parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-7d-reset", (now + 5 * 86400).to_string().parse().unwrap());
-    h.insert("anthropic-ratelimit-unified-representative-claim", "five_hour".parse().unwrap());
+    h.insert(
+        "anthropic-ratelimit-unified-status",
+        "allowed".parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-5h-status",
+        "allowed".parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-5h-utilization",
+        five_hour.to_string().parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-5h-reset",
+        (now + 3 * 3600).to_string().parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-7d-status",
+        "allowed".parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-7d-utilization",
+        seven_day.to_string().parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-7d-reset",
+        (now + 5 * 86400).to_string().parse().unwrap(),
+    );
+    h.insert(
+        "anthropic-ratelimit-unified-representative-claim",
+        "five_hour".parse().unwrap(),
+    );
 }

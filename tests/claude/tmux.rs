@@ -21,8 +21,18 @@ impl Tmux {
             socket: socket.to_path_buf(),
         };
         let mut c = t.tmux();
-        c.args(["new-session", "-d", "-s", "e2e", "-x", "160", "-y", "50", "-c"])
-            .arg(cwd);
+        c.args([
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            "160",
+            "-y",
+            "50",
+            "-c",
+        ])
+        .arg(cwd);
         for (k, v) in env {
             c.arg("-e").arg(format!("{k}={v}"));
             // The server takes its global environment from the process that starts it.
@@ -32,7 +42,10 @@ impl Tmux {
         let out = c.output().unwrap();
         assert!(out.status.success(), "tmux new-session: {out:?}");
         // Keep the pane when the command exits, so a crash stays readable.
-        let _ = t.tmux().args(["set-option", "-t", "e2e", "remain-on-exit", "on"]).output();
+        let _ = t
+            .tmux()
+            .args(["set-option", "-t", "e2e", "remain-on-exit", "on"])
+            .output();
         t
     }
 
@@ -64,6 +77,29 @@ impl Tmux {
             assert!(
                 start.elapsed() < limit,
                 "timed out after {limit:?} waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the command has exited (its pane is kept, see `start`).
+    pub fn exited(&self) -> bool {
+        let out = self
+            .tmux()
+            .args(["display-message", "-p", "-t", "e2e", "#{pane_dead}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+
+    /// Polls until the command has exited; panics after `limit`.
+    pub fn wait_exit(&self, limit: Duration) {
+        let start = Instant::now();
+        while !self.exited() {
+            assert!(
+                start.elapsed() < limit,
+                "the session did not exit within {limit:?}; the screen:\n{}",
+                self.screen()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
