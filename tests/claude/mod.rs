@@ -56,7 +56,14 @@ fn skip(why: &str) {
     if std::env::var(REQUIRED_VAR).is_ok_and(|v| v == "1") {
         panic!("{msg}\n  ({REQUIRED_VAR}=1: a skip is a failure here)");
     }
-    eprintln!("\n{msg}\n");
+    loud(&format!("\n{msg}\n"));
+}
+
+/// Writes to the process's stderr itself: libtest captures `eprintln!`,
+/// and a skip or the client's version must show in every run's log.
+fn loud(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
 }
 
 /// Runs the calling test `name` inside a private network namespace.
@@ -121,11 +128,11 @@ pub fn isolated(name: &str) -> bool {
         stdout.contains("1 passed"),
         "{name}: the re-run inside the namespace ran no test"
     );
-    eprintln!(
-        "{name}: passed with Claude Code {} in {:.1?}",
+    loud(&format!(
+        "claude_e2e: {name}: passed with Claude Code {} in {:.1?}",
         client_version(&bin),
         start.elapsed()
-    );
+    ));
     false
 }
 
