@@ -433,6 +433,19 @@ fn swap_under_a_running_interactive_session() {
 
     tmux.type_line("/exit");
     tmux.wait_exit(SCREEN_LIMIT);
+    // Claude Code removes its session registry entry (sessions/<pid>.json)
+    // at exit through CLAUDE_CONFIG_DIR, which names b now: a's entry,
+    // written at start, stays behind (without a swap it is removed).
+    let registry =
+        |account: &str| claude::files_named(&rig.sb.home(account).join("sessions"), |_| true);
+    assert!(
+        registry("a")
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "json")),
+        "observed with 2.1.328: the session's registry entry stays in a after a swap; now: {:?}",
+        registry("a")
+    );
+    assert!(registry("b").is_empty(), "{:?}", registry("b"));
     let transcripts = rig.transcripts();
     assert_eq!(transcripts.len(), 1, "{transcripts:?}");
     assert!(transcripts[0].starts_with(rig.sb.shared().join("projects")));
@@ -454,6 +467,28 @@ fn swap_under_a_running_interactive_session() {
     );
     assert_eq!(rig.transcripts(), transcripts);
     assert!(rig.forked_dirs().is_empty(), "{:?}", rig.forked_dirs());
+
+    // Every entry Claude Code made in a home is known: a shared link or
+    // one of its per-account or per-process entries. A new release that
+    // adds an entry fails here; classify it (README) before pinning it.
+    let known = [
+        ".claude.json",
+        ".credentials.json",
+        "backups",
+        "history.jsonl",
+        "plugins",
+        "sessions",
+        "settings.json",
+    ];
+    for account in ["a", "b"] {
+        for e in std::fs::read_dir(rig.sb.home(account)).unwrap() {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            assert!(
+                common::LINKS.contains(&name.as_str()) || known.contains(&name.as_str()),
+                "account {account}: Claude Code made an entry the suite does not know: {name}"
+            );
+        }
+    }
 
     // Prompt history (history.jsonl) is not among the default shared
     // links: each prompt went to the home the active link named when it
