@@ -358,6 +358,13 @@ fn limit_on_a_then_swap_continues_on_b() {
     assert_eq!(rig.transcripts().len(), 1);
 }
 
+/// Writes an observation about Claude Code to the test's stderr directly,
+/// so it shows in every run's log (libtest captures `eprintln!`).
+fn loud_observation(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "claude_e2e: observed: {text}");
+}
+
 /// How long an interactive screen may take to show what a test waits for.
 const SCREEN_LIMIT: Duration = Duration::from_secs(60);
 
@@ -406,16 +413,31 @@ fn swap_under_a_running_interactive_session() {
         Some("a")
     );
 
-    rig.sb.ok(&["swap", "b"]);
+    // The swap lands while the session's next answer is in mid-stream.
+    rig.api.hold("interactive two");
     tmux.type_line("interactive two");
-    let screen = tmux.wait_for("the second answer", SCREEN_LIMIT, |s| {
+    common::wait_for("the held request", SCREEN_LIMIT, || {
+        rig.api
+            .messages_calls()
+            .iter()
+            .any(|c| c.prompt() == Some("interactive two"))
+    });
+    rig.sb.ok(&["swap", "b"]);
+    rig.api.release("interactive two");
+    tmux.wait_for("the held answer", SCREEN_LIMIT, |s| {
         s.contains("ANSWER[interactive two]")
     });
-    let call = rig.api.call_for("interactive two");
-    eprintln!(
-        "observed: after `homeswap swap b`, the running session's next request carried {:?}'s credential",
+
+    // The running process's first request after the flip.
+    tmux.type_line("interactive three");
+    let screen = tmux.wait_for("the third answer", SCREEN_LIMIT, |s| {
+        s.contains("ANSWER[interactive three]")
+    });
+    let call = rig.api.call_for("interactive three");
+    loud_observation(&format!(
+        "after `homeswap swap b`, the running session's next request carried the credential of {:?}",
         call.account
-    );
+    ));
     assert_eq!(
         call.account.as_deref(),
         Some("a"),
@@ -423,7 +445,7 @@ fn swap_under_a_running_interactive_session() {
     );
     assert_eq!(
         call.prompts,
-        ["interactive one", "interactive two"],
+        ["interactive one", "interactive two", "interactive three"],
         "the session is intact"
     );
     assert!(
@@ -463,7 +485,12 @@ fn swap_under_a_running_interactive_session() {
     assert_eq!(call.account.as_deref(), Some("b"));
     assert_eq!(
         call.prompts,
-        ["interactive one", "interactive two", "after the restart"]
+        [
+            "interactive one",
+            "interactive two",
+            "interactive three",
+            "after the restart"
+        ]
     );
     assert_eq!(rig.transcripts(), transcripts);
     assert!(rig.forked_dirs().is_empty(), "{:?}", rig.forked_dirs());
@@ -491,16 +518,26 @@ fn swap_under_a_running_interactive_session() {
     }
 
     // Prompt history (history.jsonl) is not among the default shared
-    // links: each prompt went to the home the active link named when it
-    // was typed, so even one session's history splits across accounts.
+    // links: each line lands in the home the active link names when Claude
+    // Code writes it, so even one session's history splits across accounts.
     let history = |account: &str| {
         std::fs::read_to_string(rig.sb.home(account).join("history.jsonl")).unwrap_or_default()
     };
-    eprintln!(
-        "observed: history of a: {:?}\nobserved: history of b: {:?}",
-        history("a"),
-        history("b")
+    let (a, b) = (history("a"), history("b"));
+    assert!(
+        a.contains("interactive one") && !b.contains("interactive one"),
+        "a: {a}\nb: {b}"
     );
-    assert!(history("a").contains("interactive one") && !history("a").contains("interactive two"));
-    assert!(history("b").contains("interactive two") && !history("b").contains("interactive one"));
+    assert!(
+        b.contains("interactive three") && !a.contains("interactive three"),
+        "a: {a}\nb: {b}"
+    );
+    // The prompt typed before the swap but answered after it: in one of
+    // them, never lost nor doubled.
+    let two = |h: &str| h.contains("interactive two");
+    assert!(two(&a) != two(&b), "a: {a}\nb: {b}");
+    loud_observation(&format!(
+        "history.jsonl: the prompt typed before the swap and answered after it went to {}",
+        if two(&a) { "a" } else { "b" }
+    ));
 }

@@ -117,6 +117,9 @@ pub fn isolated(name: &str) -> bool {
         .chain(String::from_utf8_lossy(&out.stderr).lines())
     {
         println!("  [netns] {line}");
+        if line.starts_with("claude_e2e: observed:") {
+            loud(line);
+        }
     }
     assert!(
         out.status.success(),

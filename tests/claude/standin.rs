@@ -25,8 +25,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
@@ -76,6 +76,22 @@ struct State {
     usage: BTreeMap<String, (f64, f64)>,
     calls: Vec<Call>,
     tool_ids: u32,
+    held: BTreeMap<String, Arc<tokio::sync::Notify>>,
+}
+
+/// A response body sent as it is produced, chunk by chunk (chunked
+/// transfer encoding), so an answer can stop mid-stream.
+pub struct Chunks(tokio::sync::mpsc::UnboundedReceiver<Bytes>);
+
+impl hyper::body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b))))
+    }
 }
 
 /// A running stand-in; stops when dropped.
@@ -141,6 +157,25 @@ impl StandIn {
             .unwrap()
             .usage
             .insert(account.to_string(), (five_hour, seven_day));
+    }
+
+    /// The answer to `prompt` will stop after its first text chunk until
+    /// [`StandIn::release`]: a turn held in the middle of its stream.
+    pub fn hold(&self, prompt: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .held
+            .insert(prompt.to_string(), Arc::new(tokio::sync::Notify::new()));
+    }
+
+    /// Lets the held answer to `prompt` finish.
+    pub fn release(&self, prompt: &str) {
+        if let Some(n) = self.state.lock().unwrap().held.remove(prompt) {
+            // notify_one keeps a permit for a stream not waiting yet.
+            n.notify_waiters();
+            n.notify_one();
+        }
     }
 
     /// Every request so far, oldest first.
@@ -212,7 +247,7 @@ fn user_texts(message: &Value, prompts: &mut Vec<String>, results: &mut Vec<Stri
 async fn handle(
     req: Request<Incoming>,
     state: Arc<Mutex<State>>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Chunks>, Infallible> {
     let method = req.method().to_string();
     let path = req.uri().to_string();
     let account = req
@@ -280,7 +315,7 @@ async fn handle(
             .unwrap_or("claude-stand-in")
             .to_string();
         let mut r = if json["stream"] == true {
-            sse(&model, &blocks)
+            sse(&model, &blocks, st.held.get(&prompt).cloned())
         } else {
             message_json(&model, &blocks)
         };
@@ -312,57 +347,82 @@ fn message_start(model: &str) -> Value {
            "usage": {"input_tokens": 10, "output_tokens": 1}})
 }
 
-/// A streamed answer: the event sequence of the real API.
-fn sse(model: &str, blocks: &[Block]) -> Response<Full<Bytes>> {
-    let mut events = vec![(
+/// A streamed answer: the event sequence of the real API, one event per
+/// chunk, each text in two deltas; when `hold` is given the stream stops
+/// after the first delta until it is notified.
+fn sse(model: &str, blocks: &[Block], hold: Option<Arc<tokio::sync::Notify>>) -> Response<Chunks> {
+    let event = |name: &str, data: Value| Bytes::from(format!("event: {name}\ndata: {data}\n\n"));
+    let mut first = vec![event(
         "message_start",
         json!({"type": "message_start", "message": message_start(model)}),
     )];
+    let mut rest = Vec::new();
     for (i, b) in blocks.iter().enumerate() {
-        let (start, delta) = match b {
-            Block::Text(t) => (
-                json!({"type": "text", "text": ""}),
-                json!({"type": "text_delta", "text": t}),
-            ),
-            Block::Write { id, input } => (
-                json!({"type": "tool_use", "id": id, "name": "Write", "input": {}}),
-                json!({"type": "input_json_delta", "partial_json": input.to_string()}),
-            ),
+        let out = if i == 0 { &mut first } else { &mut rest };
+        let delta = |d: Value| {
+            event(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": i, "delta": d}),
+            )
         };
-        events.push((
-            "content_block_start",
-            json!({"type": "content_block_start", "index": i, "content_block": start}),
-        ));
-        events.push((
-            "content_block_delta",
-            json!({"type": "content_block_delta", "index": i, "delta": delta}),
-        ));
-        events.push((
+        match b {
+            Block::Text(t) => {
+                let mid = t
+                    .char_indices()
+                    .nth(t.chars().count() / 2)
+                    .map_or(0, |(at, _)| at);
+                out.push(event(
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": i, "content_block": {"type": "text", "text": ""}}),
+                ));
+                out.push(delta(json!({"type": "text_delta", "text": &t[..mid]})));
+                rest.push(delta(json!({"type": "text_delta", "text": &t[mid..]})));
+            }
+            Block::Write { id, input } => {
+                out.push(event(
+                    "content_block_start",
+                    json!({"type": "content_block_start", "index": i,
+                           "content_block": {"type": "tool_use", "id": id, "name": "Write", "input": {}}}),
+                ));
+                out.push(delta(
+                    json!({"type": "input_json_delta", "partial_json": input.to_string()}),
+                ));
+            }
+        }
+        rest.push(event(
             "content_block_stop",
             json!({"type": "content_block_stop", "index": i}),
         ));
     }
-    events.push((
+    rest.push(event(
         "message_delta",
         json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(blocks), "stop_sequence": null},
                "usage": {"output_tokens": 5}}),
     ));
-    events.push(("message_stop", json!({"type": "message_stop"})));
-    let body: String = events
-        .iter()
-        .map(|(name, data)| format!("event: {name}\ndata: {data}\n\n"))
-        .collect();
+    rest.push(event("message_stop", json!({"type": "message_stop"})));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        for chunk in first {
+            let _ = tx.send(chunk);
+        }
+        if let Some(gate) = hold {
+            gate.notified().await;
+        }
+        for chunk in rest {
+            let _ = tx.send(chunk);
+        }
+    });
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "text/event-stream")
         .header("cache-control", "no-cache")
         .header("request-id", "req_standin")
-        .body(Full::new(Bytes::from(body)))
+        .body(Chunks(rx))
         .unwrap()
 }
 
 /// A non-streamed answer (Claude Code asks for some side jobs this way).
-fn message_json(model: &str, blocks: &[Block]) -> Response<Full<Bytes>> {
+fn message_json(model: &str, blocks: &[Block]) -> Response<Chunks> {
     let mut m = message_start(model);
     m["content"] = blocks
         .iter()
@@ -377,16 +437,21 @@ fn message_json(model: &str, blocks: &[Block]) -> Response<Full<Bytes>> {
     plain(StatusCode::OK, m)
 }
 
-fn plain(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+fn plain(status: StatusCode, body: Value) -> Response<Chunks> {
+    let body = Bytes::from(body.to_string());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let len = body.len();
+    let _ = tx.send(body);
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
+        .header("content-length", len)
+        .body(Chunks(rx))
         .unwrap()
 }
 
 /// The answer of an account whose five-hour window is spent.
-fn limit_response(reset: u64) -> Response<Full<Bytes>> {
+fn limit_response(reset: u64) -> Response<Chunks> {
     let mut r = plain(
         StatusCode::TOO_MANY_REQUESTS,
         json!({"type": "error", "error": {"type": "rate_limit_error",
@@ -429,7 +494,7 @@ fn limit_response(reset: u64) -> Response<Full<Bytes>> {
 }
 
 /// The usage headers of a normal answer.
-fn usage_headers(r: &mut Response<Full<Bytes>>, five_hour: f64, seven_day: f64) {
+fn usage_headers(r: &mut Response<Chunks>, five_hour: f64, seven_day: f64) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
