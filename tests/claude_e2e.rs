@@ -368,33 +368,18 @@ fn loud_observation(text: &str) {
 /// How long an interactive screen may take to show what a test waits for.
 const SCREEN_LIMIT: Duration = Duration::from_secs(60);
 
-/// Scenario 5: `homeswap swap b` while an interactive session runs on `a`.
-/// The session goes on unharmed (its next turn still carries the whole
-/// conversation, one transcript in the shared target), and the test
-/// records what the running process does: its next request still carries
-/// `a`'s credential (it keeps the credentials it loaded). Restarted with
-/// `--continue`, the conversation carries on with `b`'s.
-#[test]
-#[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
-fn swap_under_a_running_interactive_session() {
-    if !claude::isolated("swap_under_a_running_interactive_session") {
-        return;
-    }
-    let rig = Rig::new(Sandbox::ready());
+/// Starts an interactive Claude Code on the active link under tmux, with
+/// a status line that shows the five-hour usage Claude Code got from the
+/// stand-in's headers (a at 42 %, b at 17 %), and waits for its prompt.
+fn interactive(rig: &Rig) -> Tmux {
     rig.api.set_usage("a", 0.42, 0.13);
     rig.api.set_usage("b", 0.17, 0.05);
-    // The status line shows the five-hour usage Claude Code got from the
-    // stand-in's headers (interactive mode only).
     let status_line = serde_json::json!({"statusLine": {"type": "command",
         "command": r#"sed -n 's/.*"five_hour":{"used_percentage":\([0-9.]*\).*/STATUS 5h=\1%/p'"#}});
     for account in ["a", "b"] {
-        std::fs::write(
-            rig.sb.home(account).join("settings.json"),
-            status_line.to_string(),
-        )
-        .unwrap();
+        let settings = rig.sb.home(account).join("settings.json");
+        std::fs::write(settings, status_line.to_string()).unwrap();
     }
-
     let tmux = Tmux::start(
         &rig.sb.root().join("tmux.sock"),
         &rig.work,
@@ -404,10 +389,34 @@ fn swap_under_a_running_interactive_session() {
     tmux.wait_for("the prompt", SCREEN_LIMIT, |s| {
         s.contains("Claude Code v") && s.contains('❯')
     });
-    tmux.type_line("interactive one");
-    tmux.wait_for("the first answer and the status line", SCREEN_LIMIT, |s| {
-        s.contains("ANSWER[interactive one]") && s.contains("STATUS 5h=42%")
-    });
+    tmux
+}
+
+/// Types `prompt` and waits for its answer (and `also`) on the screen.
+fn turn(tmux: &Tmux, prompt: &str, also: &str) -> String {
+    tmux.type_line(prompt);
+    let answer = format!("ANSWER[{prompt}]");
+    tmux.wait_for(&format!("{answer} and {also:?}"), SCREEN_LIMIT, |s| {
+        s.contains(&answer) && s.contains(also)
+    })
+}
+
+/// Scenario 5: `homeswap swap b` while an interactive session on `a` is in
+/// the middle of streaming an answer. The session goes on unharmed (its
+/// next turn carries the whole conversation, one transcript in the shared
+/// target), and the test records what the running process does: Claude
+/// Code 2.1.328 checks `.credentials.json`'s mtime before a request and
+/// reloads it when it changed, so through the active link its next request
+/// carries `b`'s credential, and its status line shows `b`'s usage.
+#[test]
+#[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn swap_under_a_running_interactive_session() {
+    if !claude::isolated("swap_under_a_running_interactive_session") {
+        return;
+    }
+    let rig = Rig::new(Sandbox::ready());
+    let tmux = interactive(&rig);
+    turn(&tmux, "interactive one", "STATUS 5h=42%");
     assert_eq!(
         rig.api.call_for("interactive one").account.as_deref(),
         Some("a")
@@ -429,10 +438,7 @@ fn swap_under_a_running_interactive_session() {
     });
 
     // The running process's first request after the flip.
-    tmux.type_line("interactive three");
-    let screen = tmux.wait_for("the third answer", SCREEN_LIMIT, |s| {
-        s.contains("ANSWER[interactive three]")
-    });
+    let screen = turn(&tmux, "interactive three", "STATUS 5h=17%");
     let call = rig.api.call_for("interactive three");
     loud_observation(&format!(
         "after `homeswap swap b`, the running session's next request carried the credential of {:?}",
@@ -440,18 +446,20 @@ fn swap_under_a_running_interactive_session() {
     ));
     assert_eq!(
         call.account.as_deref(),
-        Some("a"),
-        "a running session keeps the credentials it loaded (README: 'Using homeswap with Claude Code')"
+        Some("b"),
+        "a running session follows the active link's credentials (README: 'Using homeswap with Claude Code')"
     );
     assert_eq!(
         call.prompts,
         ["interactive one", "interactive two", "interactive three"],
         "the session is intact"
     );
-    assert!(
-        screen.contains("STATUS 5h=42%"),
-        "its status line still shows a's usage:\n{screen}"
+    assert_eq!(
+        rig.api.call_for("interactive two").account.as_deref(),
+        Some("a"),
+        "the answer in flight during the swap was asked with a's credential"
     );
+    assert!(!screen.contains("STATUS 5h=42%"), "{screen}");
 
     tmux.type_line("/exit");
     tmux.wait_exit(SCREEN_LIMIT);
@@ -540,4 +548,41 @@ fn swap_under_a_running_interactive_session() {
         "history.jsonl: the prompt typed before the swap and answered after it went to {}",
         if two(&a) { "a" } else { "b" }
     ));
+}
+
+/// What scenario 5 rests on: a running Claude Code tells that its
+/// credentials changed by the mtime of `.credentials.json`, not by its
+/// content or the file behind the link. Two accounts' files with the same
+/// mtime (written within one kernel tick): after the swap the session
+/// keeps `a`'s credential; once `b`'s file's mtime moves, it takes `b`'s.
+#[test]
+#[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn running_session_tells_a_swap_by_the_credentials_mtime() {
+    if !claude::isolated("running_session_tells_a_swap_by_the_credentials_mtime") {
+        return;
+    }
+    let rig = Rig::new(Sandbox::ready());
+    let same = std::time::SystemTime::now() - Duration::from_secs(3600);
+    rig.set_credentials_mtime("a", same);
+    rig.set_credentials_mtime("b", same);
+    let tmux = interactive(&rig);
+    turn(&tmux, "same mtime one", "STATUS 5h=42%");
+    rig.sb.ok(&["swap", "b"]);
+    turn(&tmux, "same mtime two", "STATUS 5h=42%");
+    assert_eq!(
+        rig.api.call_for("same mtime two").account.as_deref(),
+        Some("a"),
+        "same mtime: the running session does not notice the swap"
+    );
+    rig.set_credentials_mtime("b", std::time::SystemTime::now());
+    turn(&tmux, "same mtime three", "STATUS 5h=17%");
+    assert_eq!(
+        rig.api.call_for("same mtime three").account.as_deref(),
+        Some("b"),
+        "b's file changed its mtime: the session reloads and follows the link"
+    );
+    assert_eq!(
+        rig.api.call_for("same mtime three").prompts,
+        ["same mtime one", "same mtime two", "same mtime three"]
+    );
 }

@@ -13,7 +13,7 @@ pub mod tmux;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::common::{snapshot, Entry, Run, Sandbox};
 use standin::{token_of, StandIn};
@@ -195,10 +195,22 @@ impl Rig {
             work,
             user_home,
         };
-        for account in ["a", "b"] {
+        // Each account logged in at its own time, as in real life: Claude
+        // Code tells a changed credential by its file's mtime, so two
+        // files written within one kernel tick would look the same to it.
+        let now = SystemTime::now();
+        for (account, hours_ago) in [("a", 2), ("b", 1)] {
             rig.seed_home(&rig.sb.home(account), account);
+            rig.set_credentials_mtime(account, now - Duration::from_secs(hours_ago * 3600));
         }
         rig
+    }
+
+    /// Sets the mtime of `account`'s `.credentials.json`.
+    pub fn set_credentials_mtime(&self, account: &str, when: SystemTime) {
+        let path = self.sb.home(account).join(".credentials.json");
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(when).unwrap();
     }
 
     /// Writes what Claude Code needs in one account home.
