@@ -411,7 +411,7 @@ fn turn(tmux: &Tmux, prompt: &str, also: &str) -> String {
 #[test]
 #[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
 fn swap_under_a_running_interactive_session() {
-    if !claude::isolated("swap_under_a_running_interactive_session") {
+    if !claude::isolated_interactive("swap_under_a_running_interactive_session") {
         return;
     }
     let rig = Rig::new(Sandbox::ready());
@@ -558,7 +558,7 @@ fn swap_under_a_running_interactive_session() {
 #[test]
 #[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
 fn running_session_tells_a_swap_by_the_credentials_mtime() {
-    if !claude::isolated("running_session_tells_a_swap_by_the_credentials_mtime") {
+    if !claude::isolated_interactive("running_session_tells_a_swap_by_the_credentials_mtime") {
         return;
     }
     let rig = Rig::new(Sandbox::ready());

@@ -71,6 +71,26 @@ fn loud(text: &str) {
 /// false in the outer run, after the inner run passed (or the test was
 /// skipped), where the test must return at once.
 pub fn isolated(name: &str) -> bool {
+    isolated_with(name, &[])
+}
+
+/// [`isolated`] for a test that also drives tmux.
+pub fn isolated_interactive(name: &str) -> bool {
+    isolated_with(name, &["tmux"])
+}
+
+/// Whether `sh -c SCRIPT` succeeds (output discarded).
+fn succeeds(script: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn isolated_with(name: &str, tools: &[&str]) -> bool {
     if std::env::var_os(NETNS_VAR).is_some() {
         assert_only_loopback();
         return true;
@@ -85,8 +105,12 @@ pub fn isolated(name: &str) -> bool {
         skip(&format!("{BIN_VAR}={} is not a file", bin.display()));
         return false;
     }
-    if !nix_is_root() {
-        skip("needs root for a private network namespace (unshare --net)");
+    if !nix_is_root() || !succeeds("unshare --net -- ip link set lo up") {
+        skip("needs root, unshare (util-linux) and ip (iproute2) for a private network namespace");
+        return false;
+    }
+    if let Some(tool) = tools.iter().find(|t| !succeeds(&format!("command -v {t}"))) {
+        skip(&format!("needs {tool} (Debian's package {tool})"));
         return false;
     }
     let start = Instant::now();

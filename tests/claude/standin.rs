@@ -200,21 +200,6 @@ impl StandIn {
                 panic!("no request with the prompt {prompt:?}; requests: {calls:#?}")
             })
     }
-
-    /// How many requests so far; with [`StandIn::calls_since`] a test
-    /// looks only at what one step caused.
-    pub fn mark(&self) -> usize {
-        self.state.lock().unwrap().calls.len()
-    }
-
-    /// Messages API requests made after `mark`.
-    pub fn calls_since(&self, mark: usize) -> Vec<Call> {
-        self.calls()
-            .into_iter()
-            .skip(mark)
-            .filter(Call::is_messages)
-            .collect()
-    }
 }
 
 /// What one user message holds: typed texts and tool results.
