@@ -329,6 +329,17 @@ fn limit_on_a_then_swap_continues_on_b() {
         return;
     }
     let rig = Rig::new(Sandbox::ready());
+    // What homeswap's `hook` command would get: every SessionStart and
+    // StopFailure event, appended to a file.
+    let events = rig.sb.root().join("hook-events.jsonl");
+    let record = serde_json::json!({"type": "command",
+        "command": format!("cat >> '{}'; echo >> '{}'", events.display(), events.display())});
+    let hooks = serde_json::json!({"hooks": {
+        "SessionStart": [{"hooks": [record]}], "StopFailure": [{"hooks": [record]}]}});
+    for account in ["a", "b"] {
+        let settings = rig.sb.home(account).join("settings.json");
+        std::fs::write(settings, hooks.to_string()).unwrap();
+    }
     rig.claude_ok(&["-p", "work on a"]);
     let reset = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -344,6 +355,37 @@ fn limit_on_a_then_swap_continues_on_b() {
         "{limited:?}"
     );
     assert_eq!(rig.api.call_for("more on a").status, 429);
+    let seen: Vec<serde_json::Value> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = seen
+        .iter()
+        .map(|e| e["hook_event_name"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["SessionStart", "SessionStart", "StopFailure"],
+        "{seen:#?}"
+    );
+    let failure = &seen[2];
+    assert_eq!(failure["error"], "rate_limit", "{failure:#}");
+    assert_eq!(failure["session_id"], seen[0]["session_id"], "{seen:#?}");
+    let shown_in_hook = failure["last_assistant_message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        shown_in_hook.contains("You've hit your 5-hour limit"),
+        "{failure:#}"
+    );
+    // Spelled through the active link: it does not tell which account ran.
+    let transcript = failure["transcript_path"].as_str().unwrap_or_default();
+    assert!(
+        transcript.starts_with(rig.sb.active().to_str().unwrap()),
+        "{failure:#}"
+    );
 
     rig.sb.ok(&["swap", "b"]);
     rig.claude_ok(&["--continue", "-p", "carry on on b"]);
