@@ -628,3 +628,44 @@ fn running_session_tells_a_swap_by_the_credentials_mtime() {
         ["same mtime one", "same mtime two", "same mtime three"]
     );
 }
+
+/// An interactive session whose account reaches its limit: the screen
+/// says so; after `homeswap swap b` the same running session goes on with
+/// `b`'s credential at its next prompt, without a restart.
+#[test]
+#[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn interactive_session_at_its_limit_goes_on_after_a_swap() {
+    if !claude::isolated_interactive("interactive_session_at_its_limit_goes_on_after_a_swap") {
+        return;
+    }
+    let rig = Rig::new(Sandbox::ready());
+    let tmux = interactive(&rig);
+    turn(&tmux, "before the limit", "STATUS 5h=42%");
+    let reset = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 2 * 3600;
+    rig.api.limit("a", reset);
+    tmux.type_line("at the limit");
+    tmux.wait_for("the limit on the screen", SCREEN_LIMIT, |s| {
+        s.contains("You've hit your 5-hour limit")
+            && s.contains("Usage limit reached")
+            && s.contains("STATUS 5h=100%")
+    });
+    assert_eq!(rig.api.call_for("at the limit").status, 429);
+
+    rig.sb.ok(&["swap", "b"]);
+    turn(&tmux, "after the swap", "STATUS 5h=17%");
+    let call = rig.api.call_for("after the swap");
+    assert_eq!(
+        call.account.as_deref(),
+        Some("b"),
+        "the running session goes on with b's credential"
+    );
+    let prompts: Vec<&str> = call.prompts.iter().map(|p| p.trim()).collect();
+    assert_eq!(
+        prompts,
+        ["before the limit", "at the limit", "after the swap"]
+    );
+}
