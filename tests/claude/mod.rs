@@ -7,6 +7,7 @@
 //! 127.0.0.1 exists: no request can leave the machine.
 #![allow(dead_code)] // each scenario uses its own part of this
 
+mod answers;
 pub mod standin;
 pub mod tmux;
 
