@@ -1,0 +1,360 @@
+//! The real Claude Code in the loop: finding the pinned client, isolating
+//! each test in a private network namespace, and running `claude` on a
+//! homeswap sandbox against the stand-in Messages API.
+//!
+//! Every test re-runs itself under `unshare --net` with loopback up, so
+//! Claude Code and the stand-in share a network in which nothing but
+//! 127.0.0.1 exists: no request can leave the machine.
+#![allow(dead_code)] // each scenario uses its own part of this
+
+mod answers;
+pub mod standin;
+pub mod tmux;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::common::{snapshot, Entry, Run, Sandbox};
+use standin::{token_of, StandIn};
+
+/// The Claude Code release the suite is pinned to (`tests/claude/install.sh`).
+pub const PINNED_VERSION: &str = "2.1.328";
+/// Names the suite's own environment variable for the client.
+pub const BIN_VAR: &str = "HOMESWAP_CLAUDE_BIN";
+/// Set (to 1) where a missing client must fail the suite instead of skipping it (CI).
+pub const REQUIRED_VAR: &str = "HOMESWAP_CLAUDE_REQUIRED";
+/// Marks the re-run of a test inside its private network namespace.
+const NETNS_VAR: &str = "HOMESWAP_E2E_NETNS";
+/// Longest a single `claude -p` may take before the test fails.
+pub const TURN_LIMIT: Duration = Duration::from_secs(60);
+
+/// The Claude Code binary: `$HOMESWAP_CLAUDE_BIN`, else the native binary
+/// that `tests/claude/install.sh` put under `target/claude-code/`.
+pub fn claude_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(BIN_VAR) {
+        return Some(PathBuf::from(p));
+    }
+    let scope =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/claude-code/node_modules/@anthropic-ai");
+    let arch = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "x64"
+    };
+    ["", "-musl"]
+        .iter()
+        .map(|libc| scope.join(format!("claude-code-linux-{arch}{libc}/claude")))
+        .find(|p| p.is_file())
+}
+
+/// Says loudly why the test did not run; fails instead where CI requires it.
+fn skip(why: &str) {
+    let msg = format!(
+        "SKIPPED: real Claude Code end-to-end test: {why}\n  install the pinned client with: bash tests/claude/install.sh\n  (or set {BIN_VAR}=/path/to/claude), then run as root: cargo test --test claude_e2e -- --ignored"
+    );
+    if std::env::var(REQUIRED_VAR).is_ok_and(|v| v == "1") {
+        panic!("{msg}\n  ({REQUIRED_VAR}=1: a skip is a failure here)");
+    }
+    loud(&format!("\n{msg}\n"));
+}
+
+/// Writes to the process's stderr itself: libtest captures `eprintln!`,
+/// and a skip or the client's version must show in every run's log.
+fn loud(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Runs the calling test `name` inside a private network namespace.
+/// Returns true in the re-run (inside), where the test does its work;
+/// false in the outer run, after the inner run passed (or the test was
+/// skipped), where the test must return at once.
+pub fn isolated(name: &str) -> bool {
+    isolated_with(name, &[])
+}
+
+/// [`isolated`] for a test that also drives tmux.
+pub fn isolated_interactive(name: &str) -> bool {
+    isolated_with(name, &["tmux"])
+}
+
+/// Whether `sh -c SCRIPT` succeeds (output discarded).
+fn succeeds(script: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn isolated_with(name: &str, tools: &[&str]) -> bool {
+    if std::env::var_os(NETNS_VAR).is_some() {
+        assert_only_loopback();
+        return true;
+    }
+    let Some(bin) = claude_bin() else {
+        skip(&format!(
+            "no client found (${BIN_VAR} unset, nothing under target/claude-code/)"
+        ));
+        return false;
+    };
+    if !bin.is_file() {
+        skip(&format!("{BIN_VAR}={} is not a file", bin.display()));
+        return false;
+    }
+    if !nix_is_root() || !succeeds("unshare --net -- ip link set lo up") {
+        skip("needs root, unshare (util-linux) and ip (iproute2) for a private network namespace");
+        return false;
+    }
+    if let Some(tool) = tools.iter().find(|t| !succeeds(&format!("command -v {t}"))) {
+        skip(&format!("needs {tool} (Debian's package {tool})"));
+        return false;
+    }
+    let start = Instant::now();
+    let out = Command::new("unshare")
+        .args([
+            "--net",
+            "--",
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$0\" \"$@\"",
+        ])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(NETNS_VAR, "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    // Through print!, so libtest shows it for a failed test or with
+    // --nocapture; indented, so no line is taken for a test summary.
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+    {
+        println!("  [netns] {line}");
+        if line.starts_with("claude_e2e: observed:") {
+            loud(line);
+        }
+    }
+    assert!(
+        out.status.success(),
+        "{name} failed inside its network namespace: {:?}",
+        out.status
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 passed"),
+        "{name}: the re-run inside the namespace ran no test"
+    );
+    loud(&format!(
+        "claude_e2e: {name}: passed with Claude Code {} in {:.1?}",
+        client_version(&bin),
+        start.elapsed()
+    ));
+    false
+}
+
+fn nix_is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Inside the namespace: the only network interface is loopback.
+fn assert_only_loopback() {
+    let dev = std::fs::read_to_string("/proc/net/dev").unwrap();
+    let ifaces: Vec<&str> = dev
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(ifaces, ["lo"], "not in a private network namespace");
+}
+
+/// `claude --version`'s first word.
+pub fn client_version(bin: &Path) -> String {
+    let out = Command::new(bin)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// A homeswap sandbox with Claude Code and the stand-in around it.
+pub struct Rig {
+    pub sb: Sandbox,
+    pub api: StandIn,
+    pub bin: PathBuf,
+    /// The project directory Claude Code runs in.
+    pub work: PathBuf,
+    /// The temporary `HOME`.
+    pub user_home: PathBuf,
+}
+
+impl Rig {
+    /// Gives each home of `sb` its own credentials (token-ACCOUNT) and a
+    /// `.claude.json` with onboarding done and the project trusted.
+    pub fn new(sb: Sandbox) -> Rig {
+        let work = sb.root().join("work");
+        let user_home = sb.root().join("user-home");
+        std::fs::create_dir_all(&work).unwrap();
+        std::fs::create_dir_all(&user_home).unwrap();
+        let rig = Rig {
+            api: StandIn::start(),
+            bin: claude_bin().expect("checked before the re-run"),
+            sb,
+            work,
+            user_home,
+        };
+        // Each account logged in at its own time, as in real life: Claude
+        // Code tells a changed credential by its file's mtime, so two
+        // files written within one kernel tick would look the same to it.
+        let now = SystemTime::now();
+        for (account, hours_ago) in [("a", 2), ("b", 1)] {
+            rig.seed_home(&rig.sb.home(account), account);
+            rig.set_credentials_mtime(account, now - Duration::from_secs(hours_ago * 3600));
+        }
+        rig
+    }
+
+    /// Sets the mtime of `account`'s `.credentials.json`.
+    pub fn set_credentials_mtime(&self, account: &str, when: SystemTime) {
+        let path = self.sb.home(account).join(".credentials.json");
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(when).unwrap();
+    }
+
+    /// Writes what Claude Code needs in one account home.
+    pub fn seed_home(&self, home: &Path, account: &str) {
+        let creds = serde_json::json!({"claudeAiOauth": {
+            "accessToken": token_of(account), "refreshToken": format!("refresh-{account}"),
+            "expiresAt": 4_102_444_800_000_u64,
+            "scopes": ["user:inference", "user:profile", "user:sessions:claude_code"],
+            "subscriptionType": "max"}});
+        std::fs::write(home.join(".credentials.json"), creds.to_string()).unwrap();
+        let state = serde_json::json!({"hasCompletedOnboarding": true,
+            "projects": {self.work.to_str().unwrap(): {"hasTrustDialogAccepted": true}}});
+        std::fs::write(home.join(".claude.json"), state.to_string()).unwrap();
+    }
+
+    /// The environment Claude Code runs with, on `config_dir`.
+    pub fn env(&self, config_dir: &Path) -> Vec<(String, String)> {
+        [
+            ("HOME", self.user_home.to_str().unwrap()),
+            ("CLAUDE_CONFIG_DIR", config_dir.to_str().unwrap()),
+            ("ANTHROPIC_BASE_URL", &self.api.base_url()),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+            ("DISABLE_AUTOUPDATER", "1"),
+            // -p mode records file-history only when asked (the SDK's switch).
+            ("CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING", "true"),
+            ("TERM", "xterm-256color"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// Runs `claude ARGS` on the active link, as a user of homeswap does.
+    pub fn claude(&self, args: &[&str]) -> Run {
+        self.claude_on(&self.sb.active(), args)
+    }
+
+    /// Runs `claude ARGS` with `CLAUDE_CONFIG_DIR=config_dir`; fails the
+    /// test when it takes longer than [`TURN_LIMIT`].
+    pub fn claude_on(&self, config_dir: &Path, args: &[&str]) -> Run {
+        let mut c = Command::new(&self.bin);
+        c.args(args)
+            .current_dir(&self.work)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(self.env(config_dir))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > TURN_LIMIT {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "claude {args:?} still running after {TURN_LIMIT:?}: {:?}",
+                    Run::from(out)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Run::from(child.wait_with_output().unwrap())
+    }
+
+    /// `claude ARGS` that must exit 0.
+    pub fn claude_ok(&self, args: &[&str]) -> Run {
+        let r = self.claude(args);
+        assert_eq!(r.code, 0, "claude {args:?}: {r:?}");
+        r
+    }
+
+    /// The argv of an interactive session (for [`tmux::Tmux::start`]).
+    pub fn interactive_argv(&self, extra: &[&str]) -> Vec<String> {
+        std::iter::once(self.bin.to_str().unwrap())
+            .chain(extra.iter().copied())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every transcript (`*.jsonl` under a `projects` tree) that really
+    /// exists anywhere in the sandbox, by real path (links not followed).
+    pub fn transcripts(&self) -> Vec<PathBuf> {
+        files_named(self.sb.root(), |p| {
+            p.extension().is_some_and(|e| e == "jsonl")
+                && p.components().any(|c| c.as_os_str() == "projects")
+        })
+    }
+
+    /// The real directories that sit where a shared link belongs.
+    pub fn forked_dirs(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for account in ["a", "b"] {
+            for name in crate::common::LINKS {
+                let p = self.sb.link(account, name);
+                if std::fs::symlink_metadata(&p).is_ok_and(|m| !m.file_type().is_symlink()) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    /// The session id of a transcript (its file stem).
+    pub fn session_of(transcript: &Path) -> String {
+        transcript
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// Real files (not links) under `root` whose path relative to it matches.
+pub fn files_named(root: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let tree: BTreeMap<PathBuf, Entry> = snapshot(root);
+    tree.into_iter()
+        .filter(|(p, e)| matches!(e, Entry::File(_)) && keep(p))
+        .map(|(p, _)| root.join(p))
+        .collect()
+}
