@@ -56,7 +56,7 @@ fn validate_fails_while_the_latch_is_set_and_says_what_to_do() {
     let line = lines[0];
     for part in [
         "the partial-swap latch is set since 2026-11-24T03:00:00Z",
-        "by the swap a -> b (pid 77)",
+        "(swap a -> b) by pid 77",
         "account b: ensure failed; rollback failed: disk",
         "homeswap latch show",
         "homeswap latch clear --reason TEXT",
@@ -107,7 +107,7 @@ fn validate_fails_after_a_partial_swap_set_the_latch() {
     assert_eq!(r.code, 1, "{r:?}");
     let lines = latch_lines(&r);
     assert_eq!(lines.len(), 1, "{r:?}");
-    assert!(lines[0].contains("by the swap a -> b"), "{r:?}");
+    assert!(lines[0].contains("(swap a -> b)"), "{r:?}");
 }
 
 /// A copy of the sandbox's configuration under a name that is not UTF-8.

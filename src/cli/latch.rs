@@ -21,7 +21,7 @@ struct LatchJson<'a> {
 pub(crate) fn latch_line(latch: Option<&LatchRecord>) -> String {
     match latch {
         None => "clear".to_string(),
-        Some(l) => format!("SET {}", l.describe()),
+        Some(l) => format!("SET{}", l.describe()),
     }
 }
 

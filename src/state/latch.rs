@@ -78,36 +78,38 @@ impl LatchRecord {
         }
     }
 
-    /// The latch as one problem line (validate, `/readyz`, status): what
-    /// set it, in words that fit the CLI and the API alike. Control
-    /// characters (the errors come from a file another process wrote) are
-    /// escaped so it stays one line.
+    /// The latch as one problem line (validate, `/readyz`, status), in
+    /// words that fit the CLI and the API alike.
     pub fn problem_line(&self) -> String {
-        let line = match &self.unreadable {
-            Some(why) => format!(
-                "the partial-swap latch is set: {why}; it counts as set, so every swap is refused until it is cleared"
-            ),
-            None => format!(
-                "the partial-swap latch is set since {} by the swap {} -> {} (pid {}){}; every swap is refused until the links are repaired and it is cleared",
-                self.set_at,
-                self.from.as_deref().unwrap_or("(none)"),
-                self.to,
-                self.pid,
-                self.details()
-            ),
+        let end = match self.unreadable {
+            Some(_) => "until it is cleared",
+            None => "until the links are repaired and it is cleared",
         };
-        one_line(&line)
+        format!(
+            "the partial-swap latch is set{}; every swap is refused {end}",
+            self.what()
+        )
     }
 
-    /// What set it, after "set" (`since T (swap a -> b) by pid N: errors`),
-    /// or, for an unreadable file, `: why; what clearing does`.
+    /// What set it, after "set" (` since T (swap a -> b) by pid N: errors`),
+    /// or, for an unreadable file, `: why` and what clearing does.
     pub fn describe(&self) -> String {
-        let line = match &self.unreadable {
-            Some(why) => format!(
-                ": {why}; it counts as set, so every swap is refused; read it, repair the links, then 'homeswap latch clear --reason TEXT' removes the file"
+        match self.unreadable {
+            Some(_) => format!(
+                "{}; it counts as set, so every swap is refused; read it, repair the links, then 'homeswap latch clear --reason TEXT' removes the file",
+                self.what()
             ),
+            None => self.what(),
+        }
+    }
+
+    /// The part both lines share, on one line: control characters (the
+    /// errors come from a file another process wrote) are escaped.
+    fn what(&self) -> String {
+        let line = match &self.unreadable {
+            Some(why) => format!(": {why}"),
             None => format!(
-                "since {} (swap {} -> {}) by pid {}{}",
+                " since {} (swap {} -> {}) by pid {}{}",
                 self.set_at,
                 self.from.as_deref().unwrap_or("(none)"),
                 self.to,

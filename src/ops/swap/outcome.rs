@@ -105,7 +105,7 @@ pub struct SwapReport {
 #[derive(Debug, thiserror::Error)]
 pub enum SwapError {
     /// The partial-swap latch is set; nothing was changed.
-    #[error("swap refused: the partial-swap latch is set {}; check 'homeswap latch show', repair the links, then run 'homeswap latch clear --reason TEXT'", .0.describe())]
+    #[error("swap refused: the partial-swap latch is set{}; check 'homeswap latch show', repair the links, then run 'homeswap latch clear --reason TEXT'", .0.describe())]
     Latched(Box<LatchRecord>),
     /// `to` is not a configured account.
     #[error(transparent)]
