@@ -440,7 +440,10 @@ fn every_alert_has_a_runbook_section_and_a_promtool_test() {
         .flat_map(|g| g["rules"].as_sequence().unwrap())
         .filter(|r| r["alert"].is_string())
         .collect();
-    let names: Vec<&str> = alerts.iter().map(|r| r["alert"].as_str().unwrap()).collect();
+    let names: Vec<&str> = alerts
+        .iter()
+        .map(|r| r["alert"].as_str().unwrap())
+        .collect();
     for want in ["HomeswapAllAccountsLimited", "HomeswapFailoverFlapping"] {
         assert!(names.contains(&want), "no alert {want}: {names:?}");
     }
