@@ -509,10 +509,14 @@ fn a_partial_swap_pages_through_alertmanager_and_resolves_after_the_latch_clear(
 fn has_failover_command(s: &Sandbox) -> bool {
     let r = s.run(&["failover", "--help"]);
     if r.code != 0 {
-        eprintln!(
-            "SKIPPED: `homeswap failover --help` exits {} (issue 14's failover code is not in this build): {}",
+        // Straight to the descriptor: the test harness captures eprintln!,
+        // and a skip must show in a plain `cargo test` run.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED every_account_limited_pages_through_alertmanager_and_resolves_after_a_limits_clear: \
+             `homeswap failover --help` exits {} (issue 14's failover code is not in this build): {}",
             r.code,
-            r.stderr.trim()
+            r.stderr.lines().next().unwrap_or("")
         );
     }
     r.code == 0
