@@ -3,7 +3,10 @@
 //! a real Alertmanager delivers to a webhook listener in this test. A
 //! partial swap (forced through failpoints) must reach the webhook as
 //! `HomeswapPartialSwap`, and resolve once the latch is cleared; every
-//! dashboard query must return data from that Prometheus.
+//! dashboard query must return data from that Prometheus. With issue 14's
+//! failover code in the binary, every account limited through `homeswap
+//! failover` must reach it as `HomeswapAllAccountsLimited` (page), and
+//! resolve once a limit is cleared.
 //!
 //! Everything listens on 127.0.0.1, every wait is bounded, every process
 //! and directory is removed at the end. The tests need `prometheus`,
@@ -19,7 +22,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use common::server::http;
 use common::Sandbox;
@@ -205,6 +208,154 @@ fn wait_for_data(prometheus: SocketAddr, promql: &str) -> Vec<serde_json::Value>
     }
 }
 
+/// Alertmanager delivering to a [`Webhook`], and Prometheus scraping one
+/// sidecar every second with the real rules; both stopped on drop.
+struct Ops {
+    webhook: Webhook,
+    prom_addr: SocketAddr,
+    // Prometheus before Alertmanager: dropped in this order.
+    _prometheus: Process,
+    _alertmanager: Process,
+    _work: tempfile::TempDir,
+}
+
+impl Ops {
+    /// Starts both and waits until they are ready; `instance` is the
+    /// sidecar's read-only listener.
+    fn start(instance: &str) -> Ops {
+        let work = tempfile::tempdir().unwrap();
+        let webhook = Webhook::start();
+
+        // Alertmanager: notify at once and on every change; no cluster port.
+        let am_addr = free_addr();
+        std::fs::write(
+            work.path().join("alertmanager.yml"),
+            format!(
+                "route:\n  receiver: hook\n  group_by: [alertname, instance]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://{}/hook\n        send_resolved: true\n",
+                webhook.addr
+            ),
+        )
+        .unwrap();
+        let mut alertmanager = Process::start(
+            "alertmanager",
+            Command::new("prometheus-alertmanager")
+                .arg(format!(
+                    "--config.file={}",
+                    work.path().join("alertmanager.yml").display()
+                ))
+                .arg(format!(
+                    "--storage.path={}",
+                    work.path().join("am-data").display()
+                ))
+                .arg(format!("--web.listen-address={am_addr}"))
+                .arg("--cluster.listen-address="),
+            work.path().join("alertmanager.log"),
+        );
+        alertmanager.wait_ready(am_addr, "/-/ready");
+
+        // Prometheus: scrape and evaluate every second, with the real rules.
+        let prom_addr = free_addr();
+        std::fs::write(
+            work.path().join("prometheus.yml"),
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{am_addr}']\nscrape_configs:\n  - job_name: homeswap\n    static_configs:\n      - targets: ['{instance}']\n",
+                repo_file("alerts/homeswap.rules.yml").display()
+            ),
+        )
+        .unwrap();
+        let mut prometheus = Process::start(
+            "prometheus",
+            Command::new("prometheus")
+                .arg(format!(
+                    "--config.file={}",
+                    work.path().join("prometheus.yml").display()
+                ))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    work.path().join("prom-data").display()
+                ))
+                .arg(format!("--web.listen-address={prom_addr}")),
+            work.path().join("prometheus.log"),
+        );
+        prometheus.wait_ready(prom_addr, "/-/ready");
+        Ops {
+            webhook,
+            prom_addr,
+            _prometheus: prometheus,
+            _alertmanager: alertmanager,
+            _work: work,
+        }
+    }
+}
+
+/// Waits until Prometheus has evaluated the rule `alert` `n` more times, so
+/// that a state it already scraped has been seen by the rule.
+fn wait_for_evaluations(prometheus: SocketAddr, alert: &str, n: usize) {
+    let last_evaluation = || {
+        let r = http(prometheus, "GET", "/api/v1/rules?type=alert", &[], b"");
+        assert_eq!(r.status, 200, "rules: {}", r.text());
+        // The rules are too long for one write: Prometheus chunks them.
+        let body = match r.header("transfer-encoding") {
+            Some(te) if te.eq_ignore_ascii_case("chunked") => dechunk(&r.body),
+            _ => r.body.clone(),
+        };
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("rules: not JSON ({e}): {}", r.text()));
+        v["data"]["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+            .find(|rule| rule["name"] == alert)
+            .unwrap_or_else(|| panic!("no rule {alert} loaded: {v}"))["lastEvaluation"]
+            .to_string()
+    };
+    let start = Instant::now();
+    let mut seen = last_evaluation();
+    let mut changes = 0;
+    while changes < n {
+        assert!(start.elapsed() < LIMIT, "{alert} is not evaluated");
+        std::thread::sleep(Duration::from_millis(100));
+        let now = last_evaluation();
+        if now != seen {
+            changes += 1;
+            seen = now;
+        }
+    }
+}
+
+/// The payload of a `Transfer-Encoding: chunked` body.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size line");
+        let size_text = std::str::from_utf8(&raw[..line_end]).unwrap();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        let data = &raw[line_end + 2..];
+        out.extend_from_slice(&data[..size]);
+        raw = &data[size + 2..];
+    }
+}
+
+/// The contract's failover metrics (issue 14), which the dashboard's limit
+/// and failover panels query.
+const FAILOVER_METRICS: [&str; 3] = [
+    "homeswap_account_limited",
+    "homeswap_account_limit_reset_timestamp_seconds",
+    "homeswap_failovers_total",
+];
+
+/// Whether a dashboard query belongs to the limit and failover panels.
+fn is_failover_panel(expr: &str) -> bool {
+    FAILOVER_METRICS.iter().any(|m| expr.contains(m))
+}
+
 /// The dashboard's queries with Grafana's variables filled in for one
 /// instance, as Grafana would send them.
 fn dashboard_queries(instance: &str) -> Vec<(String, String)> {
@@ -277,61 +428,8 @@ fn a_partial_swap_pages_through_alertmanager_and_resolves_after_the_latch_clear(
     s.add_serve_section(TOKEN, "");
     let sidecar = s.serve(Some("swap::ensure=return;swap::rollback=return"));
     let instance = sidecar.addr.to_string();
-    let work = tempfile::tempdir().unwrap();
-    let webhook = Webhook::start();
-
-    // Alertmanager: notify at once and on every change; no cluster port.
-    let am_addr = free_addr();
-    std::fs::write(
-        work.path().join("alertmanager.yml"),
-        format!(
-            "route:\n  receiver: hook\n  group_by: [alertname, instance]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://{}/hook\n        send_resolved: true\n",
-            webhook.addr
-        ),
-    )
-    .unwrap();
-    let mut alertmanager = Process::start(
-        "alertmanager",
-        Command::new("prometheus-alertmanager")
-            .arg(format!(
-                "--config.file={}",
-                work.path().join("alertmanager.yml").display()
-            ))
-            .arg(format!(
-                "--storage.path={}",
-                work.path().join("am-data").display()
-            ))
-            .arg(format!("--web.listen-address={am_addr}"))
-            .arg("--cluster.listen-address="),
-        work.path().join("alertmanager.log"),
-    );
-    alertmanager.wait_ready(am_addr, "/-/ready");
-
-    // Prometheus: scrape and evaluate every second, with the real rules.
-    let prom_addr = free_addr();
-    std::fs::write(
-        work.path().join("prometheus.yml"),
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{am_addr}']\nscrape_configs:\n  - job_name: homeswap\n    static_configs:\n      - targets: ['{instance}']\n",
-            repo_file("alerts/homeswap.rules.yml").display()
-        ),
-    )
-    .unwrap();
-    let mut prometheus = Process::start(
-        "prometheus",
-        Command::new("prometheus")
-            .arg(format!(
-                "--config.file={}",
-                work.path().join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                work.path().join("prom-data").display()
-            ))
-            .arg(format!("--web.listen-address={prom_addr}")),
-        work.path().join("prometheus.log"),
-    );
-    prometheus.wait_ready(prom_addr, "/-/ready");
+    let ops = Ops::start(&instance);
+    let (webhook, prom_addr) = (&ops.webhook, ops.prom_addr);
 
     // Healthy first: scraped, an account active, no latch alert.
     wait_for_data(
@@ -342,6 +440,7 @@ fn a_partial_swap_pages_through_alertmanager_and_resolves_after_the_latch_clear(
         prom_addr,
         &format!(r#"homeswap_active_account{{instance="{instance}",account="a"}} == 1"#),
     );
+    wait_for_evaluations(prom_addr, "HomeswapPartialSwap", 2);
     assert!(query(prom_addr, r#"ALERTS{alertname="HomeswapPartialSwap"}"#).is_empty());
 
     // The partial swap: ensure of b fails, and so does the rollback.
@@ -366,8 +465,13 @@ fn a_partial_swap_pages_through_alertmanager_and_resolves_after_the_latch_clear(
         .starts_with("alerts/RUNBOOK.md#"));
 
     // Every dashboard query returns data from this Prometheus, the latch
-    // panel showing it set.
+    // panel showing it set. The limit and failover panels (issue 14) are
+    // checked by the failover test below: "time to reset" is empty while no
+    // account is limited.
     for (title, expr) in dashboard_queries(&instance) {
+        if is_failover_panel(&expr) {
+            continue;
+        }
         wait_for_data(prom_addr, &expr);
         if title == "Partial-swap latch" {
             let v = &query(prom_addr, &expr)[0]["value"][1];
@@ -397,6 +501,169 @@ fn a_partial_swap_pages_through_alertmanager_and_resolves_after_the_latch_clear(
         .filter(|name| name != "HomeswapPartialSwap")
         .collect();
     assert!(others.is_empty(), "unexpected alerts: {others:?}");
-    drop(prometheus);
-    drop(alertmanager);
+}
+
+/// Whether this build has issue 14's `homeswap failover`. The test below
+/// drives the contract's CLI; until the failover code is merged it skips,
+/// saying so, and runs as soon as the command exists.
+fn has_failover_command(s: &Sandbox) -> bool {
+    let r = s.run(&["failover", "--help"]);
+    if r.code != 0 {
+        // Straight to the descriptor: the test harness captures eprintln!,
+        // and a skip must show in a plain `cargo test` run.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED every_account_limited_pages_through_alertmanager_and_resolves_after_a_limits_clear: \
+             `homeswap failover --help` exits {} (issue 14's failover code is not in this build): {}",
+            r.code,
+            r.stderr.lines().next().unwrap_or("")
+        );
+    }
+    r.code == 0
+}
+
+#[test]
+#[ignore = "needs prometheus and prometheus-alertmanager (Debian's packages); run by .ci/run"]
+fn every_account_limited_pages_through_alertmanager_and_resolves_after_a_limits_clear() {
+    let s = Sandbox::ready();
+    if !has_failover_command(&s) {
+        return;
+    }
+    s.add_serve_section(TOKEN, "");
+    let sidecar = s.serve(None);
+    let instance = sidecar.addr.to_string();
+    let ops = Ops::start(&instance);
+    let (webhook, prom_addr) = (&ops.webhook, ops.prom_addr);
+    let limited = |account: &str| {
+        format!(r#"homeswap_account_limited{{instance="{instance}",account="{account}"}} == 1"#)
+    };
+
+    // Healthy first: a active, no account limited (each exported as 0).
+    wait_for_data(
+        prom_addr,
+        &format!(r#"homeswap_active_account{{instance="{instance}",account="a"}} == 1"#),
+    );
+    for account in ["a", "b"] {
+        wait_for_data(
+            prom_addr,
+            &format!(
+                r#"homeswap_account_limited{{instance="{instance}",account="{account}"}} == 0"#
+            ),
+        );
+    }
+
+    // a hits its limit (reset in an hour): the failover moves to b.
+    let until = humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(3600))
+        .to_string();
+    let r = s.run(&[
+        "failover",
+        "--from",
+        "a",
+        "--reason",
+        "rate_limit",
+        "--until",
+        &until,
+    ]);
+    assert_eq!(r.code, 0, "failover from a: {r:?}");
+    assert_eq!(s.active_target(), Some(s.home("b")));
+
+    // One account of two limited: the alert is not even pending.
+    wait_for_data(prom_addr, &limited("a"));
+    wait_for_evaluations(prom_addr, "HomeswapAllAccountsLimited", 2);
+    let pending = query(
+        prom_addr,
+        r#"ALERTS{alertname="HomeswapAllAccountsLimited"}"#,
+    );
+    assert!(pending.is_empty(), "one of two limited: {pending:?}");
+
+    // b hits its limit too: no account left, nothing swapped.
+    let r = s.run(&[
+        "failover",
+        "--from",
+        "b",
+        "--reason",
+        "rate_limit",
+        "--until",
+        &until,
+    ]);
+    assert_eq!(r.code, 1, "failover from b: {r:?}");
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("exhausted"),
+        "{r:?}"
+    );
+    assert_eq!(s.active_target(), Some(s.home("b")));
+    wait_for_data(prom_addr, &limited("b"));
+
+    // The dashboard's limit and failover panels show it: both limited, an
+    // hour (less the test's time) to each reset, the one swapping failover.
+    for (title, expr) in dashboard_queries(&instance) {
+        if !is_failover_panel(&expr) {
+            continue;
+        }
+        let result = wait_for_data(prom_addr, &expr);
+        let values = || {
+            query(prom_addr, &expr)
+                .iter()
+                .map(|r| r["value"][1].as_str().unwrap().parse::<f64>().unwrap())
+                .collect::<Vec<f64>>()
+        };
+        match title.as_str() {
+            "Account limits" => {
+                wait_for_data(prom_addr, &format!("({expr}) == 1"));
+                assert_eq!(values(), [1.0, 1.0], "{title}: {expr}");
+            }
+            "Time to limit reset" => {
+                let v = values();
+                assert_eq!(v.len(), 2, "{title}: {expr}: {result:?}");
+                assert!(
+                    v.iter().all(|t| (3000.0..=3600.0).contains(t)),
+                    "{title}: {expr}: {v:?}"
+                );
+            }
+            "Failovers in 30 minutes" => {
+                // Counted from the audit log's failover line, like a CLI
+                // swap; a counter series born at 1 (not exported as 0 from
+                // the start) would show 0 here.
+                wait_for_data(prom_addr, &format!("({expr}) >= 1"));
+            }
+            _ => {}
+        }
+    }
+
+    let firing = webhook.wait_for("HomeswapAllAccountsLimited", "firing");
+    assert_eq!(firing["labels"]["instance"], instance.as_str());
+    assert_eq!(firing["labels"]["severity"], "page");
+    let description = firing["annotations"]["description"].as_str().unwrap();
+    assert!(
+        description.contains(&format!(
+            "Every account on {instance} is at its usage limit"
+        )),
+        "{description}"
+    );
+    assert!(
+        description.contains("Limits: a until ") && description.contains(", b until "),
+        "{description}"
+    );
+    assert_eq!(
+        firing["annotations"]["runbook_url"],
+        "alerts/RUNBOOK.md#homeswapallaccountslimited"
+    );
+
+    // The runbook's fix for a limit recorded wrongly: clear it; the alert
+    // resolves.
+    s.ok(&["limits", "clear", "b"]);
+    let resolved = webhook.wait_for("HomeswapAllAccountsLimited", "resolved");
+    assert_eq!(resolved["labels"]["instance"], instance.as_str());
+
+    // One failover swapped: nothing else fired (no flapping ticket).
+    let others: Vec<String> = webhook
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["alerts"].as_array().cloned().unwrap_or_default())
+        .map(|a| a["labels"]["alertname"].as_str().unwrap_or("").to_string())
+        .filter(|name| name != "HomeswapAllAccountsLimited")
+        .collect();
+    assert!(others.is_empty(), "unexpected alerts: {others:?}");
 }
