@@ -164,3 +164,70 @@ fn every_latch_clear_is_audited_even_with_no_latch_set() {
     assert_eq!(clears[0]["outcome"], "not_set");
     assert_eq!(clears[0]["reason"], "just checking");
 }
+
+#[test]
+fn a_fifo_at_the_lock_file_refuses_a_swap_instead_of_hanging() {
+    let s = Sandbox::ready();
+    std::fs::remove_file(s.state().join("lock")).unwrap();
+    fifo(&s.state().join("lock"));
+    let r = run_bounded(&s, &["swap", "b"]);
+    assert_eq!(r.code, 1, "refused, nothing changed: {r:?}");
+    assert!(r.stderr.contains("lock"), "{r:?}");
+    assert!(r.stderr.contains("a FIFO"), "{r:?}");
+    assert_eq!(s.active_target().unwrap(), s.home("a"));
+}
+
+#[test]
+fn a_fifo_as_the_admin_token_file_stops_serve_instead_of_hanging() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Sandbox::ready();
+    s.add_serve_section("unused-token", "");
+    let token = s.root().join("admin-token");
+    std::fs::remove_file(&token).unwrap();
+    fifo(&token);
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = run_bounded(&s, &["serve"]);
+    assert_eq!(
+        r.code, 2,
+        "a token file error is a configuration error: {r:?}"
+    );
+    assert!(r.stderr.contains("not a regular file"), "{r:?}");
+}
+
+#[test]
+fn an_unreadable_latch_file_is_named_by_latch_show_and_clear() {
+    let s = Sandbox::ready();
+    std::fs::write(s.state().join("latch.json"), b"{garbage").unwrap();
+    let shown = s.ok(&["latch", "show"]).stdout;
+    assert!(shown.starts_with("latch: SET: the latch file "), "{shown}");
+    assert!(shown.contains("latch.json is unreadable"), "{shown}");
+    assert!(shown.contains("removes the file"), "{shown}");
+    assert!(
+        !shown.contains("pid 0") && !shown.contains("since ?"),
+        "{shown}"
+    );
+
+    let cleared = s.ok(&["latch", "clear", "--reason", "read it, nothing to keep"]);
+    assert!(
+        cleared.stdout.starts_with("latch cleared (the latch file "),
+        "{cleared:?}"
+    );
+    assert!(
+        cleared.stdout.contains("the file was removed"),
+        "{cleared:?}"
+    );
+    assert!(!s.state().join("latch.json").exists());
+    let clear = s
+        .audit()
+        .into_iter()
+        .find(|e| e["action"] == "latch_clear")
+        .unwrap();
+    assert_eq!(clear["outcome"], "cleared");
+    assert!(
+        clear["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("is unreadable"),
+        "the audit says what was cleared: {clear}"
+    );
+}

@@ -7,10 +7,9 @@
 //! be a regular file, and read up to a size limit. Symlinks are followed:
 //! a Kubernetes ConfigMap key is a symlink to a symlinked directory.
 
-use std::fs::{File, OpenOptions};
-use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
+
+use crate::fs::read::{read_regular, ReadError};
 
 use super::ConfigError;
 
@@ -20,30 +19,33 @@ pub(super) const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 /// The text of the configuration file at `path`.
 pub(super) fn read(path: &Path) -> Result<String, ConfigError> {
-    let read_err = |source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
+    let bytes = match read_regular(path, MAX_CONFIG_BYTES, false) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source: std::io::Error::from_raw_os_error(nix::libc::ENOENT),
+            })
+        }
+        Err(ReadError::Fs(e)) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source: e.source,
+            })
+        }
+        Err(ReadError::NotRegular { kind, .. }) => {
+            return Err(ConfigError::NotRegularFile {
+                path: path.to_path_buf(),
+                kind: kind.describe(),
+            })
+        }
+        Err(ReadError::TooLarge { .. }) => {
+            return Err(ConfigError::TooLarge {
+                path: path.to_path_buf(),
+                limit: MAX_CONFIG_BYTES,
+            })
+        }
     };
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path)
-        .map_err(read_err)?;
-    let meta = file.metadata().map_err(read_err)?;
-    let ft = meta.file_type();
-    if !ft.is_file() {
-        return Err(ConfigError::NotRegularFile {
-            path: path.to_path_buf(),
-            kind: kind_of(&ft),
-        });
-    }
-    if meta.len() > MAX_CONFIG_BYTES {
-        return Err(too_large(path));
-    }
-    let bytes = read_capped(file).map_err(read_err)?;
-    if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(too_large(path)); // it grew after the fstat
-    }
     String::from_utf8(bytes).map_err(|e| {
         let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = good.iter().filter(|b| **b == b'\n').count() + 1;
@@ -55,36 +57,4 @@ pub(super) fn read(path: &Path) -> Result<String, ConfigError> {
             column,
         }
     })
-}
-
-/// At most one byte more than the limit, so that a larger file is noticed
-/// without being read whole.
-fn read_capped(file: File) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
-fn too_large(path: &Path) -> ConfigError {
-    ConfigError::TooLarge {
-        path: path.to_path_buf(),
-        limit: MAX_CONFIG_BYTES,
-    }
-}
-
-/// What a non-regular file is, for the message.
-fn kind_of(ft: &std::fs::FileType) -> &'static str {
-    if ft.is_dir() {
-        "a directory"
-    } else if ft.is_fifo() {
-        "a FIFO"
-    } else if ft.is_char_device() {
-        "a character device"
-    } else if ft.is_block_device() {
-        "a block device"
-    } else if ft.is_socket() {
-        "a socket"
-    } else {
-        "a special file"
-    }
 }

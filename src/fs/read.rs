@@ -7,9 +7,10 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::{open, OFlag};
-use nix::sys::stat::{fstat, Mode, SFlag};
+use nix::sys::stat::{fstat, Mode};
 
 use crate::fs::error::{FsContext, FsError};
+use crate::fs::EntryKind;
 
 /// Why a bounded read failed.
 #[derive(Debug, thiserror::Error)]
@@ -18,8 +19,13 @@ pub enum ReadError {
     #[error(transparent)]
     Fs(#[from] FsError),
     /// Something other than a regular file is there (FIFO, device, ...).
-    #[error("{} is not a regular file", crate::fs::pathfmt::shown(.0))]
-    NotRegular(std::path::PathBuf),
+    #[error("{} is not a regular file (it is {kind})", crate::fs::pathfmt::shown(.path))]
+    NotRegular {
+        /// The path.
+        path: std::path::PathBuf,
+        /// What is there instead.
+        kind: EntryKind,
+    },
     /// The file is larger than its kind of file can be.
     #[error("{} is larger than {limit} bytes", crate::fs::pathfmt::shown(.path))]
     TooLarge {
@@ -44,8 +50,12 @@ pub fn read_regular(path: &Path, limit: u64, nofollow: bool) -> Result<Option<Ve
         Err(e) => return Err(FsError::new("open", path, e).into()),
     };
     let st = fstat(fd.as_fd()).fs("inspect", path)?;
-    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
-        return Err(ReadError::NotRegular(path.to_path_buf()));
+    let kind = EntryKind::of(&st);
+    if kind != EntryKind::File {
+        return Err(ReadError::NotRegular {
+            path: path.to_path_buf(),
+            kind,
+        });
     }
     let mut bytes = Vec::new();
     // One byte over the limit tells "too large" from "exactly the limit",
@@ -73,7 +83,17 @@ mod tests {
         let p = dir.path().join("latch.json");
         nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o600)).unwrap();
         let err = read_regular(&p, 1024, true).unwrap_err();
-        assert!(matches!(err, ReadError::NotRegular(_)), "{err}");
+        assert!(
+            matches!(
+                err,
+                ReadError::NotRegular {
+                    kind: EntryKind::Fifo,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("it is a FIFO"), "{err}");
     }
 
     #[test]

@@ -128,7 +128,10 @@ pub(crate) async fn route(sidecar: Arc<Sidecar>, req: Request<Incoming>) -> Http
 }
 
 /// Runs `f` on the blocking pool; a panic in it goes on in this task (and
-/// hyper answers by closing the connection), as it would have inline.
+/// hyper answers by closing the connection), as it would have inline. A
+/// blocking task is never cancelled (tokio cancels only tasks not yet
+/// started, at runtime shutdown, and then this task is dropped too), so the
+/// join error is always a panic.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f)
         .await

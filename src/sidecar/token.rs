@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use subtle::ConstantTimeEq;
 
+use crate::fs::read::{read_regular, ReadError};
+
 /// The token the TCP admin listener requires.
 pub struct AdminToken(Vec<u8>);
 
@@ -43,6 +45,9 @@ pub enum TokenError {
     },
 }
 
+/// The largest token file read: a token is a line, not a document.
+const MAX_TOKEN_FILE: u64 = 64 * 1024;
+
 impl AdminToken {
     /// Reads and checks the token file (leading and trailing white space,
     /// such as a final newline, is not part of the token).
@@ -59,7 +64,18 @@ impl AdminToken {
                 mode,
             });
         }
-        let bytes = std::fs::read(path).map_err(read_err)?;
+        // Bounded and non-blocking: a FIFO or a device named as the token
+        // file must not stall the start or fill memory.
+        let bytes = match read_regular(path, MAX_TOKEN_FILE, false) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => {
+                return Err(read_err(std::io::Error::from_raw_os_error(
+                    nix::libc::ENOENT,
+                )))
+            }
+            Err(ReadError::Fs(e)) => return Err(read_err(e.source)),
+            Err(e) => return Err(read_err(std::io::Error::other(e.to_string()))),
+        };
         let token = bytes.trim_ascii();
         if token.is_empty() {
             return Err(TokenError::Empty {

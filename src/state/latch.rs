@@ -252,7 +252,16 @@ impl PartialSwapLatch {
     /// clearing is safe.
     pub fn clear(&self) -> Result<(), FsError> {
         atomic::remove_file(&self.state.latch())?;
-        *self.memory() = None;
+        let mut held = self.memory();
+        // Written under a state dir a reload has moved away from: that file
+        // goes too, or a process still on the old configuration would
+        // find the latch set.
+        if let Some(old) = held.as_ref().and_then(|h| h.persisted_at.as_ref()) {
+            if *old != self.state.latch() {
+                atomic::remove_file(old)?;
+            }
+        }
+        *held = None;
         Ok(())
     }
 
@@ -349,5 +358,17 @@ mod tests {
         assert!(line.contains("latch.json is unreadable"), "{line}");
         assert!(line.contains("latch clear"), "{line}");
         assert!(!line.contains("pid 0"), "{line}");
+    }
+
+    #[test]
+    fn clearing_after_a_reload_removes_the_file_under_the_old_state_dir_too() {
+        let (old_dir, l) = latch();
+        l.set(LatchRecord::new(None, "b", vec![])).unwrap();
+        let new_dir = tempfile::tempdir().unwrap();
+        let reloaded = l.rebind(StateDir::new(new_dir.path()));
+        assert!(reloaded.current().is_some(), "the old file still decides");
+        reloaded.clear().unwrap();
+        assert!(!old_dir.path().join("latch.json").exists());
+        assert_eq!(l.current(), None, "clear for the old configuration too");
     }
 }

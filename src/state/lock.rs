@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg, OFlag};
-use nix::sys::stat::Mode;
+use nix::sys::stat::{fstat, Mode};
+use std::os::fd::AsFd;
 
 use crate::fs::error::{FsContext, FsError};
+use crate::fs::EntryKind;
 use crate::state::StateDir;
 
 /// How long a swap waits for another one before giving up as busy.
@@ -65,15 +67,31 @@ impl StateLock {
         loop {
             // Read-only: the file is never written, and an open write
             // descriptor would keep its file system from being remounted
-            // read-only. No symlink is followed to another file.
+            // read-only. No symlink is followed to another file, and a FIFO
+            // planted there cannot block the open.
             let file = File::from(
                 nix::fcntl::open(
                     &path,
-                    OFlag::O_RDONLY | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                    OFlag::O_RDONLY
+                        | OFlag::O_CREAT
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_NONBLOCK
+                        | OFlag::O_CLOEXEC,
                     Mode::from_bits_truncate(0o600),
                 )
                 .fs("open the lock file", &path)?,
             );
+            let kind = EntryKind::of(&fstat(file.as_fd()).fs("inspect the lock file", &path)?);
+            if kind != EntryKind::File {
+                return Err(FsError::new(
+                    "lock",
+                    &path,
+                    std::io::Error::other(format!(
+                        "it is {kind}, not a regular file; move it away"
+                    )),
+                )
+                .into());
+            }
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 Ok(flock) => return Ok(StateLock { _flock: flock }),
                 Err((_, Errno::EWOULDBLOCK)) => {
@@ -81,7 +99,7 @@ impl StateLock {
                     if waited >= timeout {
                         return Err(LockError::Busy { path, waited });
                     }
-                    std::thread::sleep(RETRY_EVERY.min(timeout - waited));
+                    std::thread::sleep(RETRY_EVERY.min(timeout.saturating_sub(waited)));
                 }
                 Err((_, e)) => return Err(FsError::new("lock", &path, e).into()),
             }

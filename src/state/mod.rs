@@ -55,10 +55,18 @@ impl StateDir {
     }
 
     /// Where an unreadable intent record is moved so that it stops
-    /// blocking recovery, kept for the operator to read.
+    /// blocking recovery, kept for the operator to read: a new name each
+    /// time (the time in nanoseconds and the pid), so a long-running
+    /// sidecar never moves a second one over the first.
     pub fn intent_aside(&self) -> PathBuf {
-        self.dir
-            .join(format!("intent.json.unreadable-{}", std::process::id()))
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        self.dir.join(format!(
+            "intent.json.unreadable-{nanos}-{}",
+            std::process::id()
+        ))
     }
 
     /// The journal of an adoption in progress (`homeswap adopt`).

@@ -15,6 +15,28 @@ use crate::state::audit::{self, AuditEntry};
 use crate::state::latch::LatchRecord;
 use crate::state::lock::{LockError, StateLock};
 
+/// How a latch clear attempt ended: its audit-log outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClearOutcome {
+    /// The latch was set and is clear now.
+    Cleared,
+    /// There was nothing to clear.
+    NotSet,
+    /// Still unhealthy, or the lock or the file failed.
+    Refused,
+}
+
+impl ClearOutcome {
+    /// The name in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClearOutcome::Cleared => "cleared",
+            ClearOutcome::NotSet => "not_set",
+            ClearOutcome::Refused => "refused",
+        }
+    }
+}
+
 /// A successful latch clear.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClearReport {
@@ -56,20 +78,19 @@ pub fn clear_latch(ctx: &Context, reason: &str) -> Result<ClearReport, ClearErro
     }
     let start = Instant::now();
     let result = clear_locked(ctx);
-    let mut entry = AuditEntry::new(
-        "latch_clear",
-        match &result {
-            Ok((Some(_), _)) => "cleared",
-            Ok((None, _)) => "not_set",
-            Err(_) => "refused",
-        },
-        start.elapsed(),
-    );
+    let outcome = match &result {
+        Ok((Some(_), _)) => ClearOutcome::Cleared,
+        Ok((None, _)) => ClearOutcome::NotSet,
+        Err(_) => ClearOutcome::Refused,
+    };
+    let mut entry = AuditEntry::new("latch_clear", outcome.as_str(), start.elapsed());
     entry.reason = Some(reason.to_string());
     match &result {
         Ok((Some(record), _)) => {
             entry.from = record.from.clone();
             entry.to = (!record.to.is_empty()).then(|| record.to.clone());
+            // What was cleared when it was no latch record at all.
+            entry.errors = record.unreadable.iter().cloned().collect();
         }
         Ok((None, _)) => {}
         Err(ClearError::StillUnhealthy { problems }) => entry.errors = problems.clone(),

@@ -46,7 +46,7 @@ use crate::state::intent::IntentRecord;
 use crate::state::latch::LatchRecord;
 use crate::state::lock::StateLock;
 
-pub use latch_clear::{clear_latch, ClearError, ClearReport};
+pub use latch_clear::{clear_latch, ClearError, ClearOutcome, ClearReport};
 pub use outcome::{Attempt, SwapError, SwapOutcome, SwapReport};
 pub use recovery::{recover, Recovery, RecoveryOutcome};
 

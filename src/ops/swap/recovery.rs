@@ -24,7 +24,7 @@
 //!    (`superseded`).
 //! 4. Remove the record and write one audit line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -32,6 +32,7 @@ use serde::Serialize;
 use crate::fs::atomic;
 use crate::fs::error::Joined;
 use crate::fs::pathfmt::shown;
+use crate::fs::DirFd;
 use crate::links::active::ActiveLink;
 use crate::ops::context::Context;
 use crate::ops::swap::outcome::{or_none, SwapError};
@@ -182,15 +183,24 @@ pub(crate) fn recover_locked(ctx: &Context) -> Option<Recovery> {
 /// Step 2's fallback: moves an unreadable record aside and says exactly
 /// what happened to it.
 fn set_aside_unreadable(ctx: &Context, why: &str) -> String {
-    let aside = ctx.state.intent_aside();
-    match std::fs::rename(ctx.state.intent(), &aside) {
+    set_aside_as(ctx, why, &ctx.state.intent_aside())
+}
+
+/// Moves the record to `aside`, never over anything already there.
+fn set_aside_as(ctx: &Context, why: &str, aside: &Path) -> String {
+    let intent = ctx.state.intent();
+    let moved = DirFd::open_following(ctx.state.dir()).and_then(|dir| {
+        let name = |p: &Path| p.file_name().unwrap_or_default().to_os_string();
+        dir.rename_noreplace(&name(&intent), &dir, &name(aside))
+    });
+    match moved {
         Ok(()) => format!(
             "{why}; moved aside to {} for you to read (the swap it recorded cannot be finished automatically: check 'homeswap validate')",
-            shown(&aside)
+            shown(aside)
         ),
         Err(e) => format!(
             "{why}; it could not be moved aside to {} ({e}); remove {} by hand after reading it",
-            shown(&aside),
+            shown(aside),
             shown(&ctx.state.intent())
         ),
     }
@@ -254,7 +264,6 @@ fn finish_interrupted(
 mod tests {
     use super::*;
     use crate::config::Config;
-    use std::path::Path;
 
     fn context(root: &Path) -> Context {
         let yaml = format!(
@@ -270,15 +279,16 @@ mod tests {
         let ctx = context(dir.path());
         ctx.state.create().unwrap();
         std::fs::write(ctx.state.intent(), b"{garbage").unwrap();
-        // A non-empty directory where the record would be moved: rename fails.
-        std::fs::create_dir(ctx.state.intent_aside()).unwrap();
-        std::fs::write(ctx.state.intent_aside().join("x"), b"").unwrap();
+        // Something already where the record would be moved: it is never
+        // replaced, so the move fails.
+        let aside = ctx.state.dir().join("intent.json.unreadable-taken");
+        std::fs::write(&aside, b"an earlier record").unwrap();
 
-        let r = recover(&ctx).expect("something was found");
-        let said = r.errors.join("\n");
+        let said = set_aside_as(&ctx, "unreadable", &aside);
         assert!(!said.contains("; moved aside to"), "{said}");
         assert!(said.contains("could not be moved aside"), "{said}");
         assert!(ctx.state.intent().exists(), "left where it was");
+        assert_eq!(std::fs::read(&aside).unwrap(), b"an earlier record");
     }
 
     #[test]
@@ -288,8 +298,20 @@ mod tests {
         ctx.state.create().unwrap();
         std::fs::write(ctx.state.intent(), b"{garbage").unwrap();
         let r = recover(&ctx).expect("something was found");
-        assert!(r.errors[0].contains("moved aside to"), "{:?}", r.errors);
-        assert!(ctx.state.intent_aside().exists());
+        assert!(r.errors[0].contains("; moved aside to"), "{:?}", r.errors);
         assert!(!ctx.state.intent().exists());
+        // A second unreadable record gets a name of its own.
+        std::fs::write(ctx.state.intent(), b"{garbage").unwrap();
+        recover(&ctx).expect("something was found");
+        let asides = std::fs::read_dir(ctx.state.dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("intent.json.unreadable-")
+            })
+            .count();
+        assert_eq!(asides, 2);
     }
 }
