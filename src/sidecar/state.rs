@@ -22,6 +22,7 @@ use crate::metrics::Metrics;
 use crate::ops::context::Context;
 use crate::ops::status::StatusDocument;
 use crate::ops::swap::{self, ClearError, ClearReport, SwapError, SwapReport};
+use crate::sidecar::logging::List;
 use crate::state::latch::LatchRecord;
 
 /// The result of the latest validation, with the latch read at that time.
@@ -165,9 +166,9 @@ impl Sidecar {
                     outcome,
                     error = %e,
                     error_count = errors.len(),
+                    errors = ?List(&errors),
                     "swap failed"
                 );
-                log_each_error("swap error", &errors);
             }
         }
         if let Ok(SwapReport {
@@ -192,8 +193,13 @@ impl Sidecar {
                     ClearError::StillUnhealthy { problems } => problems.as_slice(),
                     _ => &[],
                 };
-                tracing::warn!(reason, error = %e, error_count = problems.len(), "latch clear refused");
-                log_each_error("latch clear problem", problems);
+                tracing::warn!(
+                    reason,
+                    error = %e,
+                    error_count = problems.len(),
+                    problems = ?List(problems),
+                    "latch clear refused"
+                );
             }
         }
         self.revalidate();
@@ -229,15 +235,6 @@ fn swap_from(e: &SwapError) -> Option<&str> {
     match e {
         SwapError::RolledBack { from, .. } | SwapError::Partial { from, .. } => from.as_deref(),
         _ => None,
-    }
-}
-
-/// One event per error of a list, each a plain string with its place
-/// (`index`), after the event that summed the list up (`error_count`):
-/// a log pipeline filters and alerts on single values, not on lists.
-fn log_each_error(message: &'static str, errors: &[String]) {
-    for (index, error) in errors.iter().enumerate() {
-        tracing::warn!(index, error = %error, "{message}");
     }
 }
 
@@ -303,10 +300,9 @@ fn log_changes(previous: Option<&Snapshot>, now: &Snapshot) {
                     to = %l.to,
                     set_at = %l.set_at,
                     error_count = l.errors.len(),
-                    errors = %l.errors.join("; "),
+                    errors = ?List(&l.errors),
                     "partial-swap latch is set"
                 );
-                log_each_error("partial-swap latch error", &l.errors);
             }
             None if was_set == Some(true) => tracing::info!("partial-swap latch is clear"),
             None => {}
