@@ -2,6 +2,8 @@
 //! HTTP API: they differ only in how a result is printed.
 
 pub mod context;
+pub mod failover;
+pub mod limits;
 pub(crate) mod status;
 pub mod swap;
 
