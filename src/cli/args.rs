@@ -45,7 +45,7 @@ pub(crate) enum Command {
     /// change under a home, the shared dir or the active link's directory.
     /// Read-only listener (serve.listen): GET /metrics, /healthz, /readyz,
     /// /api/v1/status. Admin listeners (serve.admin): POST /api/v1/swap,
-    /// POST /api/v1/latch/clear, GET /api/v1/status.
+    /// POST /api/v1/latch/clear, POST /api/v1/failover, GET /api/v1/status.
     #[command(after_help = help::SERVE)]
     Serve(ServeArgs),
     /// Claude Code hook command: reads one hook event (JSON) on stdin.

@@ -51,7 +51,9 @@ pub(crate) fn failover(e: &FailoverError) -> u8 {
         FailoverError::UnknownAccount(_) | FailoverError::BadRequest(_) => EXIT_USAGE,
         FailoverError::Latched(_) => EXIT_PARTIAL,
         FailoverError::Busy(_) => EXIT_BUSY,
-        FailoverError::Lock(_) | FailoverError::Exhausted { .. } => EXIT_PROBLEMS,
+        FailoverError::Lock(_)
+        | FailoverError::NotStarted { .. }
+        | FailoverError::Exhausted { .. } => EXIT_PROBLEMS,
         FailoverError::Swap { source, .. } => swap(source),
     }
 }

@@ -3,8 +3,8 @@
 //! module calls nothing of theirs back. Names, types and labels are the
 //! contract's.
 //!
-//! - `registry`: the registry, with the contract's counters, histograms
-//!   and scalar gauges, `homeswap_build_info` and the `process_*` collector
+//! - `registry`: the registry, with the contract's counters, histograms,
+//!   scalar gauges and the per-account limit gauges, `homeswap_build_info` and the `process_*` collector
 //!   (`process`: CPU time in fractions of a second).
 //! - `link_families`: the per-link and per-account gauges, kept as the
 //!   last validation's states and written straight into the text.
@@ -31,7 +31,7 @@ use exposition::ExpositionCache;
 pub use exposition::{CONTENT_TYPE, PROCESS_REFRESH};
 use link_families::LinkSeries;
 use registry::Families;
-pub use registry::SWAP_OUTCOMES;
+pub use registry::{FAILOVER_OUTCOMES, FAILOVER_REASONS, SWAP_OUTCOMES};
 
 /// Every metric the sidecar exports and the cached exposition of them.
 pub struct Metrics {
@@ -90,6 +90,32 @@ impl Metrics {
     pub fn observe_swap(&self, outcome: &str, duration: Duration) {
         self.families.swaps.with_label_values(&[outcome]).inc();
         self.families.swap_duration.observe(duration.as_secs_f64());
+        self.exposition.changed();
+    }
+
+    /// Records one failover attempt.
+    pub fn observe_failover(&self, reason: &str, outcome: &str) {
+        self.families
+            .failovers
+            .with_label_values(&[reason, outcome])
+            .inc();
+        self.exposition.changed();
+    }
+
+    /// Records every configured account's limit: (account, limited, Unix
+    /// time it ends or 0). Series of accounts no longer configured go.
+    pub fn observe_limits(&self, limits: &[(String, bool, u64)]) {
+        let f = &self.families;
+        f.account_limited.reset();
+        f.limit_reset.reset();
+        for (account, limited, until) in limits {
+            f.account_limited
+                .with_label_values(&[account.as_str()])
+                .set(i64::from(*limited));
+            f.limit_reset
+                .with_label_values(&[account.as_str()])
+                .set(i64::try_from(*until).unwrap_or(i64::MAX));
+        }
         self.exposition.changed();
     }
 

@@ -188,10 +188,10 @@ fn steps(
         }
     };
     trail.to = Some(to.clone());
-    after_choose(&to).map_err(|source| FailoverError::Swap {
+    after_choose(&to).map_err(|problem| FailoverError::NotStarted {
         from: trail.from.clone(),
         to: to.clone(),
-        source: Box::new(source),
+        problem,
     })?;
     // 5. Swap; the settle window starts now. Remembered before the flip,
     // so a crash after it cannot let a late hook limit the new account.
@@ -255,13 +255,10 @@ fn report(
 }
 
 /// The failpoint between choosing and swapping (crash tests).
-fn after_choose(to: &str) -> Result<(), swap::SwapError> {
-    fail::fail_point!("failover::after_choose", |_| Err(
-        swap::SwapError::Refused {
-            to: to.to_string(),
-            problems: vec![format!("account {to}: failpoint failover::after_choose")],
-        }
-    ));
+fn after_choose(to: &str) -> Result<(), String> {
+    fail::fail_point!("failover::after_choose", |_| Err(format!(
+        "account {to}: failpoint failover::after_choose"
+    )));
     let _ = to;
     Ok(())
 }

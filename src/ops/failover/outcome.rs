@@ -153,6 +153,17 @@ pub enum FailoverError {
         /// The limit recorded, if any.
         limit: Option<RecordedLimit>,
     },
+    /// Stopped after choosing, before the swap (the `failover::after_choose`
+    /// failpoint): nothing changed.
+    #[error("failover {} -> {to} stopped before the swap, nothing changed: {problem}", from_or_none(.from))]
+    NotStarted {
+        /// The account that hit its limit.
+        from: Option<String>,
+        /// The chosen account.
+        to: String,
+        /// Why.
+        problem: String,
+    },
     /// The swap to the chosen account did not succeed.
     #[error("failover {} -> {to}: {source}", from_or_none(.from))]
     Swap {
@@ -182,7 +193,8 @@ impl FailoverError {
             FailoverError::Latched(_)
             | FailoverError::UnknownAccount(_)
             | FailoverError::BadRequest(_)
-            | FailoverError::Lock(_) => FailoverOutcome::Refused,
+            | FailoverError::Lock(_)
+            | FailoverError::NotStarted { .. } => FailoverOutcome::Refused,
             FailoverError::Busy(_) => FailoverOutcome::Busy,
             FailoverError::Exhausted { .. } => FailoverOutcome::Exhausted,
             FailoverError::Swap { source, .. } => match **source {
