@@ -5,13 +5,9 @@ use crate::cli::args::{FailoverArgs, LimitsArgs, LimitsCommand};
 use crate::cli::exit::{self, EXIT_OK, EXIT_USAGE};
 use crate::cli::output::Output;
 use crate::ops::context::Context;
-use crate::ops::failover::{self, FailoverError, FailoverOutcome, FailoverRequest};
+use crate::ops::failover::{self, FailoverError, FailoverOutcome, FailoverRequest, RESTART_HINT};
 use crate::ops::limits::{clear_limit, limits, AccountLimitView};
 use crate::state::limits::LimitReason;
-
-/// What a person is told wherever a failover is reported.
-pub(crate) const RESTART_HINT: &str =
-    "running Claude Code sessions keep the old account's credentials: they continue on the new account once restarted with 'claude --continue' (or --resume)";
 
 /// Fails over through the library's one failover function.
 pub(crate) fn failover_cmd(ctx: &Context, args: FailoverArgs, out: &mut Output) -> u8 {

@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod failover;
+pub mod hook;
 pub mod limits;
 pub(crate) mod status;
 pub mod swap;

@@ -39,6 +39,11 @@ use crate::state::lock::StateLock;
 
 pub use outcome::{FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit};
 
+/// What a person is told wherever a failover is reported (contract:
+/// running sessions keep the credentials they loaded).
+pub const RESTART_HINT: &str =
+    "running Claude Code sessions keep the old account's credentials: they continue on the new account once restarted with 'claude --continue' (or --resume)";
+
 /// What the steps found out, for the report and the audit line.
 #[derive(Debug, Default)]
 struct Trail {
