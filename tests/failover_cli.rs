@@ -327,6 +327,16 @@ fn limits_clear_ends_a_limit() {
     assert!(!limited(&s, "a"));
     let r = s.ok(&["limits", "clear", "a"]);
     assert_eq!(r.stdout.trim(), "account a: was not limited");
+    let clears: Vec<_> = s
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "limits_clear")
+        .map(|e| (e["from"].clone(), e["outcome"].clone()))
+        .collect();
+    assert_eq!(
+        clears,
+        [("a".into(), "cleared".into()), ("a".into(), "not_limited".into())]
+    );
     let text = s.ok(&["limits"]).stdout;
     assert!(text.contains("a            not limited"), "{text}");
     assert!(text.contains("last failover: a -> b at"), "{text}");

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::ops::context::Context;
 use crate::ops::{home_of, UnknownAccount};
+use crate::state::audit::{self, AuditEntry};
 use crate::state::limits::{rfc3339, unix_now, LimitReason, LimitsRecord, UntilSource};
 use crate::state::lock::{LockError, StateLock};
 
@@ -120,6 +121,7 @@ pub enum ClearLimitError {
 
 /// Ends `account`'s limit; true if it was limited.
 pub fn clear_limit(ctx: &Context, account: &str) -> Result<bool, ClearLimitError> {
+    let start = std::time::Instant::now();
     home_of(&ctx.config, account)?;
     let failed = |message: String| ClearLimitError::Failed {
         account: account.to_string(),
@@ -141,5 +143,11 @@ pub fn clear_limit(ctx: &Context, account: &str) -> Result<bool, ClearLimitError
     record
         .write(&ctx.state, now)
         .map_err(|e| failed(e.to_string()))?;
+    // An operator's act, like a latch clear: it goes into the audit log
+    // (best effort: the limit is cleared either way).
+    let outcome = if was { "cleared" } else { "not_limited" };
+    let mut entry = AuditEntry::new("limits_clear", outcome, start.elapsed());
+    entry.from = Some(account.to_string());
+    let _ = audit::append(&ctx.state, &entry);
     Ok(was)
 }

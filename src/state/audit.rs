@@ -15,7 +15,7 @@ use crate::state::StateDir;
 pub struct AuditEntry {
     /// RFC 3339 time the action ended.
     pub time: String,
-    /// `swap`, `recover`, `latch_clear`, `adopt` or `failover`.
+    /// `swap`, `recover`, `latch_clear`, `adopt`, `failover` or `limits_clear`.
     pub action: &'static str,
     /// The account active before (if any).
     pub from: Option<String>,
