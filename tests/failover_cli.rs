@@ -1,13 +1,14 @@
 //! `homeswap failover`, `limits` and `limits clear` on real homes: the
 //! contract's five steps, the settle rule, exhaustion, the latch, busy, and
-//! bad input, each seen through exit codes, output, the active link, the
+//! bad input (those that need failpoints only with `--features
+//! failpoints`), each seen through exit codes, output, the active link, the
 //! limits and the audit log.
 
 mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{wait_for, Sandbox};
+use common::Sandbox;
 
 /// A sandbox with accounts a, b, c (in the file in that order unless
 /// `accounts` says otherwise), links ensured, `a` active, and `extra`
@@ -228,6 +229,7 @@ fn an_account_whose_links_ensure_can_repair_is_eligible() {
 }
 
 #[test]
+#[cfg(feature = "failpoints")]
 fn the_latch_refuses_a_failover_with_exit_3() {
     let s = abc();
     let r = s.run_with(&["swap", "b"], "swap::ensure=return;swap::rollback=return");
@@ -241,6 +243,7 @@ fn the_latch_refuses_a_failover_with_exit_3() {
 }
 
 #[test]
+#[cfg(feature = "failpoints")]
 fn a_failed_swap_leaves_the_state_unchanged_with_exit_1() {
     let s = abc();
     let r = s.run_with(&["failover"], "swap::ensure=return");
@@ -258,6 +261,7 @@ fn a_failed_swap_leaves_the_state_unchanged_with_exit_1() {
 }
 
 #[test]
+#[cfg(feature = "failpoints")]
 fn the_after_choose_failpoint_stops_before_the_swap() {
     let s = abc();
     let r = s.run_with(&["failover"], "failover::after_choose=return");
@@ -270,10 +274,11 @@ fn the_after_choose_failpoint_stops_before_the_swap() {
 }
 
 #[test]
+#[cfg(feature = "failpoints")]
 fn a_failover_waits_for_a_held_lock_then_reports_busy_with_exit_4() {
     let s = abc();
     let mut holder = s.spawn(&["swap", "c"], Some("swap::after_flip=sleep(7000)"));
-    wait_for("the swap's intent record", Duration::from_secs(10), || {
+    common::wait_for("the swap's intent record", Duration::from_secs(10), || {
         s.state().join("intent.json").exists()
     });
     let r = s.run(&["failover"]);
