@@ -340,7 +340,10 @@ fn limits_clear_ends_a_limit() {
         .collect();
     assert_eq!(
         clears,
-        [("a".into(), "cleared".into()), ("a".into(), "not_limited".into())]
+        [
+            ("a".into(), "cleared".into()),
+            ("a".into(), "not_limited".into())
+        ]
     );
     let text = s.ok(&["limits"]).stdout;
     assert!(text.contains("a            not limited"), "{text}");

@@ -346,6 +346,38 @@ mod tests {
         assert_eq!(r.unwrap().source, UntilSource::Given);
     }
 
+    proptest::proptest! {
+        /// Whatever the message, a reset time comes out (never a panic),
+        /// and it is after now and at most 8 days away.
+        #[test]
+        fn any_message_gives_a_plausible_reset_time(
+            message in "(resets )?.{0,40}( \\(.{0,20}\\))?",
+            now in 0u64..4_000_000_000,
+        ) {
+            let r = reset_time(None, Some(&message), now, HOUR).unwrap();
+            proptest::prop_assert!(r.until > now);
+            proptest::prop_assert!(r.until - now <= MAX_AHEAD.as_secs());
+        }
+
+        /// A well-formed message in any of these zones is read, within a day.
+        #[test]
+        fn a_wall_time_in_a_zone_is_the_next_one_within_a_day(
+            h in 1u8..=12,
+            m in 0u8..60,
+            pm: bool,
+            zone in proptest::sample::select(vec![
+                "UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata",
+                "Australia/Lord_Howe", "Pacific/Chatham", "America/St_Johns",
+            ]),
+            now in 1_000_000_000u64..4_000_000_000,
+        ) {
+            let message = format!("resets {h}:{m:02}{} ({zone})", if pm { "pm" } else { "am" });
+            let r = reset_time(None, Some(&message), now, HOUR).unwrap();
+            proptest::prop_assert_eq!(r.source, UntilSource::Message, "{}", r.note);
+            proptest::prop_assert!(r.until > now && r.until - now <= 25 * 3600, "{message}");
+        }
+    }
+
     #[test]
     fn nothing_known_is_the_cooldown() {
         let r = reset_time(None, None, 1000, HOUR).unwrap();
