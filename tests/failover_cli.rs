@@ -375,3 +375,18 @@ fn an_unreadable_limits_file_is_reported_and_never_touches_the_latch() {
     assert!(limited(&s, "a"));
     assert!(!s.state().join("latch.json").exists());
 }
+
+#[test]
+fn with_no_account_active_the_first_eligible_in_the_order_is_chosen() {
+    let s = sandbox(&["a", "b", "c"], "failover:\n  order: [b, c, a]\n");
+    std::fs::remove_file(s.active()).unwrap();
+    let r = s.ok(&["failover"]);
+    assert!(r.stdout.contains("failed over: (none) -> b"), "{r:?}");
+    assert_eq!(active(&s), "b");
+    // Nothing was limited: there was no account to blame.
+    assert!(!limits(&s)["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["limited"] == true));
+}
