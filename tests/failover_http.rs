@@ -76,6 +76,10 @@ fn a_failover_answers_200_counts_and_shows_the_limit() {
         (Some("swapped"), Some("b"), Some("a"))
     );
     assert_eq!(j["limit"]["until"].as_str(), Some(until_text.as_str()));
+    assert!(
+        j["hint"].as_str().unwrap().contains("claude --continue"),
+        "{j}"
+    );
     assert_eq!(s.active_target().unwrap(), s.home("b"));
     assert_eq!(failovers(&server, "rate_limit", "swapped"), 1.0);
     assert_eq!(

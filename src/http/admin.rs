@@ -16,7 +16,7 @@ use crate::http::errors::{
 };
 use crate::http::read_only::status;
 use crate::http::response::{json, HttpResponse};
-use crate::ops::failover::{FailoverOutcome, FailoverRequest, RecordedLimit};
+use crate::ops::failover::{FailoverOutcome, FailoverRequest, RecordedLimit, RESTART_HINT};
 use crate::ops::swap::SwapOutcome;
 use crate::sidecar::token::AdminToken;
 use crate::sidecar::Sidecar;
@@ -84,6 +84,8 @@ struct FailedOver<'a> {
     notes: &'a [String],
     /// What went wrong without failing the failover.
     warnings: &'a [String],
+    /// That running Claude Code sessions must be restarted to move.
+    hint: &'static str,
 }
 
 /// The 200 answer of `POST /api/v1/latch/clear`.
@@ -172,6 +174,7 @@ pub(crate) async fn route(sidecar: Arc<Sidecar>, req: Request<Incoming>) -> Http
                         limit: r.limit.as_ref(),
                         notes: &r.notes,
                         warnings: &r.warnings,
+                        hint: RESTART_HINT,
                     },
                 ),
                 Err(e) => failover_failure(&e),
