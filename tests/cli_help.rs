@@ -10,7 +10,7 @@ use std::process::Command;
 use common::Run;
 
 /// The contract's CLI table (and the README's for serve and demo).
-const CONTRACT: [(&str, &[u8]); 9] = [
+const CONTRACT: [(&str, &[u8]); 13] = [
     ("validate", &[0, 1, 2]),
     ("ensure", &[0, 1, 2]),
     ("swap", &[0, 1, 2, 3, 4]),
@@ -18,6 +18,11 @@ const CONTRACT: [(&str, &[u8]); 9] = [
     ("latch show", &[0, 2]),
     ("latch clear", &[0, 1, 2]),
     ("adopt", &[0, 1, 2, 3]),
+    ("failover", &[0, 1, 2, 3, 4]),
+    ("limits", &[0, 2]),
+    // The contract gives 0 and 2; a limits file that cannot be written is 1.
+    ("limits clear", &[0, 1, 2]),
+    ("hook", &[0]),
     ("serve", &[0, 1, 2]),
     ("demo", &[0, 1]),
 ];

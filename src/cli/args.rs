@@ -45,9 +45,19 @@ pub(crate) enum Command {
     /// change under a home, the shared dir or the active link's directory.
     /// Read-only listener (serve.listen): GET /metrics, /healthz, /readyz,
     /// /api/v1/status. Admin listeners (serve.admin): POST /api/v1/swap,
-    /// POST /api/v1/latch/clear, GET /api/v1/status.
+    /// POST /api/v1/latch/clear, POST /api/v1/failover, GET /api/v1/status.
     #[command(after_help = help::SERVE)]
     Serve(ServeArgs),
+    /// Claude Code hook command: reads one hook event (JSON) on stdin.
+    ///
+    /// For Claude Code's `hooks` setting (SessionStart and StopFailure).
+    /// SessionStart remembers the account the session started on;
+    /// StopFailure with error rate_limit (or authentication_failed,
+    /// billing_error) fails over from that account, through the sidecar's
+    /// admin socket when one answers, else itself. Prints nothing on stdout,
+    /// says what happened on stderr, answers within 2 s, and always exits 0.
+    #[command(after_help = help::HOOK)]
+    Hook,
     /// Build a sandbox of two accounts and serve it on 127.0.0.1.
     ///
     /// Prints the URLs, the admin token and lines to paste (curl, breaking
@@ -121,6 +131,60 @@ pub(crate) enum OperatorCommand {
     /// Show or clear the partial-swap latch.
     #[command(subcommand, after_help = help::LATCH)]
     Latch(LatchCommand),
+    /// An account hit its limit: record it and make the next account in
+    /// failover.order active.
+    ///
+    /// Records the limit of --from (default: the active account) until
+    /// --until, else failover.cooldown. With --from, when the active
+    /// account is no longer that account, the event was already handled
+    /// (already_moved). Without --from, a failover that swapped within
+    /// failover.settle means the same (nothing is recorded). Skips accounts
+    /// that are limited or whose links cannot be made ok; none left:
+    /// exhausted, nothing swapped. Running Claude Code sessions continue on
+    /// the new account once restarted with `claude --continue`.
+    #[command(after_help = help::FAILOVER)]
+    Failover(FailoverArgs),
+    /// Show every account's limit, or end one by hand.
+    #[command(args_conflicts_with_subcommands = true, after_help = help::LIMITS)]
+    Limits(LimitsArgs),
+}
+
+/// `homeswap failover ...`
+#[derive(Debug, Args)]
+pub(crate) struct FailoverArgs {
+    /// The account that hit its limit [default: the active account, with
+    /// the settle rule].
+    #[arg(long, value_name = "ACCOUNT")]
+    pub(crate) from: Option<String>,
+    /// Why.
+    #[arg(long, default_value = "manual", value_parser = ["rate_limit", "auth", "usage", "manual"])]
+    pub(crate) reason: String,
+    /// When the limit ends (RFC 3339, e.g. 2026-01-01T09:46:00Z)
+    /// [default: now + failover.cooldown].
+    #[arg(long, value_name = "TIME")]
+    pub(crate) until: Option<String>,
+}
+
+/// `homeswap limits [--json]` / `homeswap limits clear ACCOUNT`.
+#[derive(Debug, Args)]
+pub(crate) struct LimitsArgs {
+    /// Print as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// `clear ACCOUNT`.
+    #[command(subcommand)]
+    pub(crate) command: Option<LimitsCommand>,
+}
+
+/// `homeswap limits clear ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum LimitsCommand {
+    /// End ACCOUNT's limit now (it becomes eligible for failover again).
+    #[command(after_help = help::LIMITS_CLEAR)]
+    Clear {
+        /// The account.
+        account: String,
+    },
 }
 
 /// `homeswap adopt ...`

@@ -3,6 +3,8 @@
 
 use crate::adopt::AdoptError;
 use crate::config::ConfigError;
+use crate::ops::failover::FailoverError;
+use crate::ops::limits::ClearLimitError;
 use crate::ops::swap::{ClearError, SwapError};
 use crate::sidecar::demo::DemoError;
 use crate::sidecar::serve::ServeError;
@@ -40,6 +42,29 @@ pub(crate) fn swap(e: &SwapError) -> u8 {
         SwapError::UnknownAccount { .. } => EXIT_USAGE,
         SwapError::Latched(_) | SwapError::Partial { .. } => EXIT_PARTIAL,
         SwapError::Busy { .. } => EXIT_BUSY,
+    }
+}
+
+/// A failover that did not swap or find the event already handled.
+pub(crate) fn failover(e: &FailoverError) -> u8 {
+    match e {
+        FailoverError::UnknownAccount(_) | FailoverError::BadRequest(_) => EXIT_USAGE,
+        FailoverError::Latched(_) => EXIT_PARTIAL,
+        FailoverError::Busy(_) => EXIT_BUSY,
+        FailoverError::Lock(_)
+        | FailoverError::NotStarted { .. }
+        | FailoverError::Exhausted { .. } => EXIT_PROBLEMS,
+        FailoverError::Swap { source, .. } => swap(source),
+    }
+}
+
+/// A limit that could not be cleared. The contract gives `limits clear`
+/// 0 and 2; a limits file that cannot be written (or a lock held too
+/// long) is neither, and is 1.
+pub(crate) fn clear_limit(e: &ClearLimitError) -> u8 {
+    match e {
+        ClearLimitError::UnknownAccount(_) => EXIT_USAGE,
+        ClearLimitError::Busy { .. } | ClearLimitError::Failed { .. } => EXIT_PROBLEMS,
     }
 }
 
@@ -93,6 +118,12 @@ Exit codes:
   status        0 · 2 usage or configuration error
   latch show    0 · 2 usage or configuration error
   latch clear   0 · 1 clear refused (still unhealthy) · 2 usage or configuration error
+  failover      0 swapped or already moved · 1 exhausted or failed, state unchanged
+                2 usage, configuration error or unknown account · 3 latched · 4 busy
+  limits        0 · 2 usage or configuration error
+  limits clear  0 cleared · 1 not saved (disk, busy)
+                2 usage, configuration error or unknown account
+  hook          0 always (problems go to stderr)
   serve         0 stopped gracefully · 1 cannot listen · 2 configuration or token file error
   demo          0 stopped with Ctrl-C · 1 cannot build or serve the sandbox
 
@@ -152,6 +183,33 @@ Exit codes:
   0  cleared, or it was not set
   1  clear refused: the active account is still unhealthy (or another homeswap is busy)
   2  usage or configuration error, empty reason";
+
+    /// `homeswap failover --help`.
+    pub(crate) const FAILOVER: &str = "\
+Exit codes:
+  0  swapped, or already moved (the event was handled before)
+  1  no eligible account (exhausted) or the swap failed, state unchanged
+  2  usage or configuration error, unknown account, bad --until
+  3  the partial-swap latch is set (now or earlier); see 'homeswap latch show'
+  4  busy: another homeswap held the lock for 5 s";
+
+    /// `homeswap limits --help`.
+    pub(crate) const LIMITS: &str = "\
+Exit codes:
+  0  the limits were shown
+  2  usage or configuration error";
+
+    /// `homeswap limits clear --help`.
+    pub(crate) const LIMITS_CLEAR: &str = "\
+Exit codes:
+  0  cleared, or the account was not limited
+  1  not saved: the limits file could not be written, or another homeswap was busy
+  2  usage or configuration error, unknown account";
+
+    /// `homeswap hook --help`.
+    pub(crate) const HOOK: &str = "\
+Exit codes:
+  0  always: a hook must never break Claude Code (problems go to stderr)";
 
     /// `homeswap serve --help`.
     pub(crate) const SERVE: &str = "\

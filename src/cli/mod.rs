@@ -5,6 +5,8 @@
 mod adopt;
 mod args;
 mod exit;
+mod failover;
+mod hook;
 mod latch;
 mod links;
 mod output;
@@ -38,6 +40,8 @@ pub fn run(cli: Cli) -> u8 {
             }
             Err(code) => code,
         },
+        // No recovery and no 5 s lock wait first: a hook answers within 2 s.
+        Command::Hook => hook::hook_cmd(cli.config.as_deref(), &mut out),
         Command::Operator(command) => match load(cli.config.as_deref(), &mut out) {
             Ok(ctx) => {
                 finish_interrupted_swap(&ctx, &mut out);
@@ -80,5 +84,7 @@ fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> u8 {
         OperatorCommand::Latch(LatchCommand::Clear { reason }) => {
             latch::latch_clear(ctx, &reason, out)
         }
+        OperatorCommand::Failover(args) => failover::failover_cmd(ctx, args, out),
+        OperatorCommand::Limits(args) => failover::limits_cmd(ctx, args, out),
     }
 }

@@ -2,6 +2,7 @@
 //! the same document `GET /api/v1/status` answers.
 
 use crate::cli::exit::EXIT_OK;
+use crate::cli::failover::limit_line;
 use crate::cli::latch::latch_line;
 use crate::cli::output::Output;
 use crate::fs::pathfmt::shown;
@@ -55,6 +56,12 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
             shown(&a.home),
             states.join(" ")
         ));
+    }
+    if let Some(e) = &doc.limits_error {
+        out.line(format!("limits:   {e}; no limits are known"));
+    }
+    for l in doc.limits.iter().filter(|l| l.limited) {
+        out.line(format!("limit:    {}", limit_line(l)));
     }
     EXIT_OK
 }

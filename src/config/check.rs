@@ -61,10 +61,12 @@ impl<'a> Checker<'a> {
         self.separate(&raw)?;
         let names = self.shared_names(raw.shared)?;
         let serve = self.serve(raw.serve.unwrap_or_default())?;
+        let failover = self.failover(raw.failover.unwrap_or_default(), &raw.accounts.order)?;
         Ok(Config {
             path: self.path.to_path_buf(),
             accounts: raw
                 .accounts
+                .map
                 .into_iter()
                 .map(|(name, home)| (name, plain(&home)))
                 .collect(),
@@ -72,6 +74,7 @@ impl<'a> Checker<'a> {
             shared: SharedLinks::new(plain(&raw.shared_dir), names),
             state_dir: plain(&raw.state_dir),
             serve,
+            failover,
         })
     }
 
@@ -183,7 +186,7 @@ impl<'a> Checker<'a> {
         })
     }
 
-    fn duration(
+    pub(super) fn duration(
         &self,
         key: &[&str],
         text: &str,
@@ -219,7 +222,7 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    fn invalid(&self, key: &[&str], message: impl Into<String>) -> ConfigError {
+    pub(super) fn invalid(&self, key: &[&str], message: impl Into<String>) -> ConfigError {
         let (line, column) = position::locate(self.text, key).unzip();
         ConfigError::Invalid {
             path: self.path.to_path_buf(),

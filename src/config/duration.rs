@@ -1,8 +1,7 @@
 //! Durations in the configuration, each within bounds: a duration that is
 //! accepted must be usable everywhere later (added to an `Instant`,
 //! multiplied, slept on) without overflowing. `serve.interval` is the first;
-//! `failover.cooldown` and `failover.settle` are meant to get their own
-//! [`Bounds`] here too.
+//! `failover.cooldown` and `failover.settle` have their own [`Bounds`].
 
 use std::time::Duration;
 
@@ -20,6 +19,19 @@ pub(super) struct Bounds {
 pub(super) const INTERVAL: Bounds = Bounds {
     min: Duration::from_secs(1),
     max: Duration::from_secs(24 * 3600),
+};
+
+/// `failover.cooldown`: at least a minute, at most a week (Claude Code's
+/// longest window is seven days).
+pub(super) const COOLDOWN: Bounds = Bounds {
+    min: Duration::from_secs(60),
+    max: Duration::from_secs(7 * 24 * 3600),
+};
+
+/// `failover.settle`: 0s (every failover without `from` counts) to an hour.
+pub(super) const SETTLE: Bounds = Bounds {
+    min: Duration::ZERO,
+    max: Duration::from_secs(3600),
 };
 
 impl Bounds {

@@ -20,6 +20,7 @@
 mod check;
 mod duration;
 mod error;
+mod failover;
 mod file;
 mod keys;
 mod overlap;
@@ -33,6 +34,7 @@ use std::time::Duration;
 use crate::links::shared::SharedLinks;
 
 pub use error::ConfigError;
+pub use failover::{FailoverConfig, DEFAULT_COOLDOWN, DEFAULT_SETTLE};
 
 /// Environment variable read when `--config` is not given.
 pub const CONFIG_ENV: &str = "HOMESWAP_CONFIG";
@@ -59,6 +61,8 @@ pub struct Config {
     pub state_dir: PathBuf,
     /// Sidecar settings (defaults when the section is absent).
     pub serve: ServeConfig,
+    /// Failover settings (defaults when the section is absent).
+    pub failover: FailoverConfig,
 }
 
 /// The `serve:` section.

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 /// The whole file.
 #[derive(Deserialize)]
@@ -13,7 +14,7 @@ use serde::Deserialize;
 pub(super) struct RawConfig {
     /// Account name → home. Duplicate names never reach this map: the
     /// `keys` walk refuses them first (serde would keep the last one).
-    pub accounts: BTreeMap<String, PathBuf>,
+    pub accounts: RawAccounts,
     /// The symlink to the active account's home.
     pub active_link: PathBuf,
     /// The directory holding the shared targets.
@@ -26,6 +27,27 @@ pub(super) struct RawConfig {
     /// Sidecar settings; absent: the defaults.
     #[serde(default)]
     pub serve: Option<RawServe>,
+    /// Failover settings; absent: the defaults.
+    #[serde(default)]
+    pub failover: Option<RawFailover>,
+}
+
+/// The `failover:` section.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFailover {
+    /// Preference order of the accounts; absent: the order of `accounts`.
+    #[serde(default)]
+    pub order: Option<Vec<String>>,
+    /// How long a limit with no known reset time lasts (humantime).
+    #[serde(default)]
+    pub cooldown: Option<String>,
+    /// The window in which a failover naming no `from` is the same event.
+    #[serde(default)]
+    pub settle: Option<String>,
+    /// Statusline usage percent that triggers a failover (1..=100).
+    #[serde(default)]
+    pub threshold: Option<u64>,
 }
 
 /// The `serve:` section.
@@ -56,4 +78,62 @@ pub(super) struct RawAdmin {
     /// The Unix socket of the admin API.
     #[serde(default)]
     pub socket: Option<PathBuf>,
+}
+
+/// The `accounts:` mapping: sorted by name for the checks, and the names
+/// in the order the file gives them (the default `failover.order`).
+#[derive(Default)]
+pub(super) struct RawAccounts {
+    /// Name → home, sorted by name.
+    pub map: BTreeMap<String, PathBuf>,
+    /// The names in file order.
+    pub order: Vec<String>,
+}
+
+impl RawAccounts {
+    /// True when no account is configured.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The accounts sorted by name.
+    pub fn iter(&self) -> std::collections::btree_map::Iter<'_, String, PathBuf> {
+        self.map.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a RawAccounts {
+    type Item = (&'a String, &'a PathBuf);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, PathBuf>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.iter()
+    }
+}
+
+impl<'de> Deserialize<'de> for RawAccounts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RawAccounts, D::Error> {
+        d.deserialize_map(AccountsVisitor)
+    }
+}
+
+/// Reads the `accounts:` mapping keeping its order.
+struct AccountsVisitor;
+
+impl<'de> Visitor<'de> for AccountsVisitor {
+    type Value = RawAccounts;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a mapping of account name to home")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawAccounts, A::Error> {
+        let mut out = RawAccounts::default();
+        while let Some((name, home)) = map.next_entry::<String, PathBuf>()? {
+            // Duplicates never get here: the `keys` walk refuses them first.
+            if out.map.insert(name.clone(), home).is_none() {
+                out.order.push(name);
+            }
+        }
+        Ok(out)
+    }
 }

@@ -1,6 +1,6 @@
 //! The admin listeners' routes: authentication first (bearer token on TCP,
 //! peer uid on the Unix socket), then `POST /api/v1/swap`,
-//! `POST /api/v1/latch/clear` and the status. Every mutation is the
+//! `POST /api/v1/latch/clear`, `POST /api/v1/failover` and the status. Every mutation is the
 //! library's own function, run on tokio's blocking pool.
 
 use std::sync::Arc;
@@ -10,16 +10,18 @@ use hyper::header::AUTHORIZATION;
 use hyper::{Method, Request, StatusCode};
 use serde::Serialize;
 
-use crate::http::body::{read_json, ClearRequest, SwapRequest};
+use crate::http::body::{read_json, ClearRequest, FailoverBody, SwapRequest};
 use crate::http::errors::{
-    clear_failure, not_allowed, refuse, swap_failure, unauthorized, Refusal,
+    clear_failure, failover_failure, not_allowed, refuse, swap_failure, unauthorized, Refusal,
 };
 use crate::http::read_only::status;
 use crate::http::response::{json, HttpResponse};
+use crate::ops::failover::{FailoverOutcome, FailoverRequest, RecordedLimit, RESTART_HINT};
 use crate::ops::swap::SwapOutcome;
 use crate::sidecar::token::AdminToken;
 use crate::sidecar::Sidecar;
 use crate::state::latch::LatchRecord;
+use crate::state::limits::LimitReason;
 
 /// 401 without a bearer token, 403 with a wrong one, `None` when it matches.
 pub(crate) fn bearer_refusal(token: &AdminToken, req: &Request<Incoming>) -> Option<HttpResponse> {
@@ -65,6 +67,25 @@ struct Swapped<'a> {
     from: Option<&'a str>,
     /// What went wrong without failing the swap (e.g. the audit log).
     warnings: &'a [String],
+}
+
+/// The 200 answer of `POST /api/v1/failover`.
+#[derive(Debug, Serialize)]
+struct FailedOver<'a> {
+    /// `swapped` or `already_moved`.
+    outcome: FailoverOutcome,
+    /// The account active now.
+    active: Option<&'a str>,
+    /// The account failed over from.
+    from: Option<&'a str>,
+    /// The limit recorded (none under the settle rule).
+    limit: Option<&'a RecordedLimit>,
+    /// What was decided and why, one sentence each.
+    notes: &'a [String],
+    /// What went wrong without failing the failover.
+    warnings: &'a [String],
+    /// That running Claude Code sessions must be restarted to move.
+    hint: &'static str,
 }
 
 /// The 200 answer of `POST /api/v1/latch/clear`.
@@ -120,8 +141,47 @@ pub(crate) async fn route(sidecar: Arc<Sidecar>, req: Request<Incoming>) -> Http
                 Err(e) => clear_failure(&e),
             }
         }
+        ("/api/v1/failover", Method::POST) => {
+            let body: FailoverBody = match read_json(req).await {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            let reason = match body.reason.as_deref() {
+                None => LimitReason::Manual,
+                Some(r) => match LimitReason::parse(r) {
+                    Some(r) => r,
+                    None => {
+                        return refuse(
+                            Refusal::BadRequest,
+                            format!("unknown reason {r:?}: give rate_limit, auth, usage or manual"),
+                        )
+                    }
+                },
+            };
+            let req = FailoverRequest {
+                from: body.from,
+                reason,
+                until: body.until,
+                message: None,
+            };
+            match blocking(move || sidecar.failover(&req)).await {
+                Ok(r) => json(
+                    StatusCode::OK,
+                    &FailedOver {
+                        outcome: r.outcome,
+                        active: r.active.as_deref(),
+                        from: r.from.as_deref(),
+                        limit: r.limit.as_ref(),
+                        notes: &r.notes,
+                        warnings: &r.warnings,
+                        hint: RESTART_HINT,
+                    },
+                ),
+                Err(e) => failover_failure(&e),
+            }
+        }
         ("/api/v1/status", Method::GET) => status(&sidecar),
-        ("/api/v1/swap" | "/api/v1/latch/clear", _) => not_allowed("POST"),
+        ("/api/v1/swap" | "/api/v1/latch/clear" | "/api/v1/failover", _) => not_allowed("POST"),
         ("/api/v1/status", _) => not_allowed("GET"),
         _ => refuse(Refusal::NotFound, format!("no route {path}")),
     }

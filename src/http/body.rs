@@ -26,6 +26,23 @@ pub struct ClearRequest {
     pub reason: String,
 }
 
+/// The body of `POST /api/v1/failover`: `{"from": "a", "reason":
+/// "rate_limit", "until": "<RFC 3339>"}`, every key optional.
+#[derive(Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverBody {
+    /// The account that hit its limit (default: the active one, with the
+    /// settle rule).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// `rate_limit`, `auth`, `usage` or `manual` (default `manual`).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When the limit ends (RFC 3339).
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
 /// Parses an admin request body: JSON of exactly the expected fields.
 /// The error is the 400 answer's message.
 pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {

@@ -14,6 +14,7 @@ use hyper::StatusCode;
 use serde::Serialize;
 
 use crate::http::response::{json, HttpResponse};
+use crate::ops::failover::FailoverError;
 use crate::ops::swap::{ClearError, SwapError};
 use crate::state::latch::LatchRecord;
 
@@ -175,6 +176,56 @@ fn since(l: &LatchRecord) -> String {
         l.from.as_deref().unwrap_or("(none)"),
         l.to
     )
+}
+
+/// The status of a failover error.
+pub(crate) fn failover_status(e: &FailoverError) -> StatusCode {
+    match e {
+        FailoverError::UnknownAccount(_) => StatusCode::NOT_FOUND,
+        FailoverError::BadRequest(_) => StatusCode::BAD_REQUEST,
+        FailoverError::Latched(_) => StatusCode::LOCKED,
+        FailoverError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        FailoverError::Lock(_)
+        | FailoverError::NotStarted { .. }
+        | FailoverError::Exhausted { .. } => StatusCode::CONFLICT,
+        FailoverError::Swap { source, .. } => swap_status(source),
+    }
+}
+
+/// The body of a failover error; `outcome` is the failover's (the metric
+/// label), `bad_request` for a body that cannot be used.
+pub(crate) fn failover_body(e: &FailoverError) -> ErrorBody {
+    match e {
+        FailoverError::BadRequest(m) => ErrorBody::single("bad_request", m.clone()),
+        FailoverError::Latched(l) => ErrorBody::with_errors(
+            e.outcome().as_str(),
+            format!(
+                "failover refused: the partial-swap latch is set{}; {CLEAR_HINT}",
+                since(l)
+            ),
+            e.errors(),
+        ),
+        FailoverError::Swap { from, to, source } => {
+            let inner = swap_body(source);
+            ErrorBody::with_errors(
+                e.outcome().as_str(),
+                format!(
+                    "failover {} -> {to}: {}",
+                    from.as_deref().unwrap_or("(none)"),
+                    inner.error
+                ),
+                inner.errors,
+            )
+        }
+        other => {
+            ErrorBody::with_errors(other.outcome().as_str(), other.to_string(), other.errors())
+        }
+    }
+}
+
+/// The answer to a failover error.
+pub(crate) fn failover_failure(e: &FailoverError) -> HttpResponse {
+    json(failover_status(e), &failover_body(e))
 }
 
 /// The status of a latch-clear error.

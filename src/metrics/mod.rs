@@ -3,8 +3,8 @@
 //! module calls nothing of theirs back. Names, types and labels are the
 //! contract's.
 //!
-//! - `registry`: the registry, with the contract's counters, histograms
-//!   and scalar gauges, `homeswap_build_info` and the `process_*` collector
+//! - `registry`: the registry, with the contract's counters, histograms,
+//!   scalar gauges and the per-account limit gauges, `homeswap_build_info` and the `process_*` collector
 //!   (`process`: CPU time in fractions of a second).
 //! - `link_families`: the per-link and per-account gauges, kept as the
 //!   last validation's states and written straight into the text.
@@ -19,7 +19,8 @@ mod link_families;
 mod process;
 mod registry;
 
-use std::sync::RwLock;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -31,7 +32,7 @@ use exposition::ExpositionCache;
 pub use exposition::{CONTENT_TYPE, PROCESS_REFRESH};
 use link_families::LinkSeries;
 use registry::Families;
-pub use registry::SWAP_OUTCOMES;
+pub use registry::{FAILOVER_OUTCOMES, FAILOVER_REASONS, SWAP_OUTCOMES};
 
 /// Every metric the sidecar exports and the cached exposition of them.
 pub struct Metrics {
@@ -41,6 +42,8 @@ pub struct Metrics {
     links: RwLock<LinkSeries>,
     /// The latest encoded exposition.
     exposition: ExpositionCache,
+    /// The accounts the limit gauges have series for.
+    limit_accounts: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -56,6 +59,7 @@ impl Metrics {
             families: Families::new(),
             links: RwLock::new(LinkSeries::default()),
             exposition: ExpositionCache::default(),
+            limit_accounts: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -93,6 +97,42 @@ impl Metrics {
         self.exposition.changed();
     }
 
+    /// Records one failover attempt.
+    pub fn observe_failover(&self, reason: &str, outcome: &str) {
+        self.families
+            .failovers
+            .with_label_values(&[reason, outcome])
+            .inc();
+        self.exposition.changed();
+    }
+
+    /// Records every configured account's limit: (account, limited, Unix
+    /// time it ends or 0). Series of accounts no longer configured go.
+    pub fn observe_limits(&self, limits: &[(String, bool, u64)]) {
+        let f = &self.families;
+        // Series are set in place and only those of accounts no longer
+        // configured removed, so a scrape never sees a family half empty.
+        let mut known = self
+            .limit_accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now: BTreeSet<String> = limits.iter().map(|l| l.0.clone()).collect();
+        for gone in known.difference(&now) {
+            let _ = f.account_limited.remove_label_values(&[gone.as_str()]);
+            let _ = f.limit_reset.remove_label_values(&[gone.as_str()]);
+        }
+        *known = now;
+        for (account, limited, until) in limits {
+            f.account_limited
+                .with_label_values(&[account.as_str()])
+                .set(i64::from(*limited));
+            f.limit_reset
+                .with_label_values(&[account.as_str()])
+                .set(i64::try_from(*until).unwrap_or(i64::MAX));
+        }
+        self.exposition.changed();
+    }
+
     /// The text exposition of every metric: the cached one while nothing
     /// changed and its `process_*` values are under [`PROCESS_REFRESH`]
     /// old, else a fresh one (which then becomes the cached one).
@@ -127,5 +167,32 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_gauges_follow_the_configured_accounts() {
+        let m = Metrics::new();
+        m.observe_limits(&[("a".into(), true, 1_800_000_000), ("b".into(), false, 0)]);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        assert!(
+            text.contains("homeswap_account_limited{account=\"a\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains(
+            "homeswap_account_limit_reset_timestamp_seconds{account=\"a\"} 1800000000\n"
+        ));
+        assert!(text.contains("homeswap_account_limited{account=\"b\"} 0\n"));
+        m.observe_limits(&[("a".into(), false, 0)]);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        assert!(
+            text.contains("homeswap_account_limited{account=\"a\"} 0\n"),
+            "{text}"
+        );
+        assert!(!text.contains("account=\"b\""), "{text}");
     }
 }

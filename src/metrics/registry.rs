@@ -9,7 +9,9 @@ use super::process::ProcessMetrics;
 use prometheus::core::Collector;
 use prometheus::proto::MetricFamily;
 
+use crate::ops::failover::FailoverOutcome;
 use crate::ops::swap::Attempt;
+use crate::state::limits::LimitReason;
 use prometheus::{
     Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry,
@@ -22,6 +24,28 @@ pub const SWAP_OUTCOMES: [&str; Attempt::ALL.len()] = {
     let mut i = 0;
     while i < names.len() {
         names[i] = Attempt::ALL[i].as_str();
+        i += 1;
+    }
+    names
+};
+
+/// Every failover outcome label, exported from the start.
+pub const FAILOVER_OUTCOMES: [&str; FailoverOutcome::ALL.len()] = {
+    let mut names = [""; FailoverOutcome::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = FailoverOutcome::ALL[i].as_str();
+        i += 1;
+    }
+    names
+};
+
+/// Every failover reason label, exported from the start.
+pub const FAILOVER_REASONS: [&str; LimitReason::ALL.len()] = {
+    let mut names = [""; LimitReason::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = LimitReason::ALL[i].as_str();
         i += 1;
     }
     names
@@ -47,6 +71,12 @@ pub(super) struct Families {
     pub(super) swaps: IntCounterVec,
     /// `homeswap_swap_duration_seconds`.
     pub(super) swap_duration: Histogram,
+    /// `homeswap_failovers_total{reason,outcome}`.
+    pub(super) failovers: IntCounterVec,
+    /// `homeswap_account_limited{account}`.
+    pub(super) account_limited: IntGaugeVec,
+    /// `homeswap_account_limit_reset_timestamp_seconds{account}`.
+    pub(super) limit_reset: IntGaugeVec,
 }
 
 impl Families {
@@ -94,6 +124,35 @@ impl Families {
         for outcome in SWAP_OUTCOMES {
             swaps.with_label_values(&[outcome]);
         }
+        let failovers = IntCounterVec::new(
+            Opts::new(
+                "homeswap_failovers_total",
+                "Failover attempts by reason and outcome.",
+            ),
+            &["reason", "outcome"],
+        )
+        .expect(VALID);
+        for reason in FAILOVER_REASONS {
+            for outcome in FAILOVER_OUTCOMES {
+                failovers.with_label_values(&[reason, outcome]);
+            }
+        }
+        let account_limited = IntGaugeVec::new(
+            Opts::new(
+                "homeswap_account_limited",
+                "1 while the account is limited (until its reset time or failover.cooldown), else 0.",
+            ),
+            &["account"],
+        )
+        .expect(VALID);
+        let limit_reset = IntGaugeVec::new(
+            Opts::new(
+                "homeswap_account_limit_reset_timestamp_seconds",
+                "Unix time the account's limit ends; 0 when not limited.",
+            ),
+            &["account"],
+        )
+        .expect(VALID);
 
         for c in [
             Box::new(partial_swap.clone()) as Box<dyn Collector>,
@@ -102,6 +161,9 @@ impl Families {
             Box::new(validations.clone()),
             Box::new(swaps.clone()),
             Box::new(swap_duration.clone()),
+            Box::new(failovers.clone()),
+            Box::new(account_limited.clone()),
+            Box::new(limit_reset.clone()),
             Box::new(build_info()),
             Box::new(ProcessMetrics::for_self()),
         ] {
@@ -115,6 +177,9 @@ impl Families {
             validations,
             swaps,
             swap_duration,
+            failovers,
+            account_limited,
+            limit_reset,
         }
     }
 

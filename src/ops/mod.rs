@@ -2,6 +2,9 @@
 //! HTTP API: they differ only in how a result is printed.
 
 pub mod context;
+pub mod failover;
+pub mod hook;
+pub mod limits;
 pub(crate) mod status;
 pub mod swap;
 

@@ -12,6 +12,7 @@ use crate::links::active::ActiveLink;
 use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::AccountReport;
 use crate::ops::context::Context;
+use crate::ops::limits::{self, AccountLimitView};
 use crate::state::latch::LatchRecord;
 
 /// The status of every account, the active link and the latch.
@@ -42,6 +43,10 @@ pub struct StatusDocument {
     pub notices: Vec<String>,
     /// Every account's links and their states, sorted by account.
     pub accounts: Vec<AccountReport>,
+    /// Every account's limit, in `failover.order`.
+    pub limits: Vec<AccountLimitView>,
+    /// Why the limits file could not be read (then no limits are known).
+    pub limits_error: Option<String>,
     /// RFC 3339 time of the validation shown.
     pub last_validation: String,
 }
@@ -69,7 +74,10 @@ impl StatusDocument {
             Ok(None) => Vec::new(),
             Err(e) => vec![e.to_string()],
         };
+        let limits = limits::limits(ctx);
         StatusDocument {
+            limits: limits.accounts,
+            limits_error: limits.error,
             config: ctx.config.path.clone(),
             state_dir: ctx.config.state_dir.clone(),
             active: report.active.account.clone(),

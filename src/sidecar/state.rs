@@ -20,6 +20,7 @@ use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::LinkState;
 use crate::metrics::Metrics;
 use crate::ops::context::Context;
+use crate::ops::failover::{self, FailoverError, FailoverReport, FailoverRequest};
 use crate::ops::status::StatusDocument;
 use crate::ops::swap::{self, ClearError, ClearReport, SwapError, SwapReport};
 use crate::sidecar::logging::List;
@@ -129,6 +130,18 @@ impl Sidecar {
         self.metrics
             .observe_validation(&report, &accounts, duration);
         self.metrics.observe_latch(latch.is_some());
+        // The limits file is in the watched state dir: a change shows here
+        // within a second.
+        let limits = crate::ops::limits::limits(&ctx);
+        if let Some(e) = &limits.error {
+            tracing::warn!(error = %e, "the limits file cannot be read; no limits are known");
+        }
+        let gauges: Vec<(String, bool, u64)> = limits
+            .accounts
+            .into_iter()
+            .map(|a| (a.account, a.limited, a.until_unix))
+            .collect();
+        self.metrics.observe_limits(&gauges);
         let snapshot = Snapshot {
             report,
             latch,
@@ -176,6 +189,45 @@ impl Sidecar {
         }) = &result
         {
             tracing::warn!(recovery = %r.summary(), "recovered an interrupted swap");
+        }
+        self.revalidate();
+        result
+    }
+
+    /// Fails over through the library's one failover function, then
+    /// records the failover (and its swap, if one was attempted) and
+    /// revalidates so the metrics show the new state at once.
+    pub fn failover(&self, req: &FailoverRequest) -> Result<FailoverReport, FailoverError> {
+        let ctx = self.context();
+        let start = Instant::now();
+        let result = failover::failover(&ctx, req);
+        let reason = req.reason.as_str();
+        let (outcome, swap_outcome) = match &result {
+            Ok(r) => (r.outcome.as_str(), r.swap_outcome),
+            Err(e) => (
+                e.outcome().as_str(),
+                match e {
+                    FailoverError::Swap { source, .. } => Some(source.outcome()),
+                    _ => None,
+                },
+            ),
+        };
+        self.metrics.observe_failover(reason, outcome);
+        if let Some(o) = swap_outcome {
+            self.metrics.observe_swap(o, start.elapsed());
+        }
+        match &result {
+            Ok(r) => tracing::info!(
+                reason,
+                from = r.from.as_deref(),
+                active = r.active.as_deref(),
+                outcome,
+                "failover"
+            ),
+            Err(e) => {
+                tracing::warn!(reason, from = req.from.as_deref(), outcome, error = %e, "failover failed");
+                log_each_error("failover error", &e.errors());
+            }
         }
         self.revalidate();
         result

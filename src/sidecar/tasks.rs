@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 
-use crate::metrics::{Metrics, SWAP_OUTCOMES};
+use crate::metrics::{Metrics, FAILOVER_OUTCOMES, FAILOVER_REASONS, SWAP_OUTCOMES};
 use crate::sidecar::audit_tail::{AuditRecord, AuditTail};
 use crate::sidecar::watch::Watcher;
 use crate::sidecar::Sidecar;
@@ -107,14 +107,18 @@ pub(crate) async fn audit_loop(
     }
 }
 
-/// Counts one audit record into the metrics: a swap another process made.
+/// Counts one audit record into the metrics: a swap or a failover another
+/// process made.
 /// The sidecar's own swaps (`pid` its own) were counted when it made them,
 /// with the outcome even if the audit log could not be written.
 pub(crate) fn count(metrics: &Metrics, r: &AuditRecord, own_pid: u32) {
     if r.pid == Some(own_pid) {
         return;
     }
-    // Failovers ("failover") will be counted here the same way.
+    if r.action == "failover" {
+        count_failover(metrics, r);
+        return;
+    }
     if r.action != "swap" {
         return;
     }
@@ -128,6 +132,19 @@ pub(crate) fn count(metrics: &Metrics, r: &AuditRecord, own_pid: u32) {
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .unwrap_or_default();
     metrics.observe_swap(outcome, duration);
+}
+
+/// A failover another process made; only the contract's labels count.
+fn count_failover(metrics: &Metrics, r: &AuditRecord) {
+    let reason = r.reason.as_deref().unwrap_or_default();
+    let known = FAILOVER_REASONS.iter().find(|x| **x == reason);
+    let outcome = FAILOVER_OUTCOMES.iter().find(|o| **o == r.outcome);
+    match (known, outcome) {
+        (Some(reason), Some(outcome)) => metrics.observe_failover(reason, outcome),
+        _ => {
+            tracing::warn!(reason, outcome = %r.outcome, "audit log: a failover with an unknown reason or outcome was not counted")
+        }
+    }
 }
 
 #[cfg(test)]
@@ -171,5 +188,29 @@ mod tests {
         for d in [f64::NAN, -1.0, f64::INFINITY, 1e300] {
             count(&m, &record("swap", "busy", 10, Some(d)), 99);
         }
+    }
+
+    #[test]
+    fn other_processes_failovers_count_by_reason_and_outcome() {
+        let m = Metrics::new();
+        let mut r = record("failover", "swapped", 10, Some(0.1));
+        r.reason = Some("rate_limit".into());
+        count(&m, &r, 99);
+        r.pid = Some(99);
+        count(&m, &r, 99); // its own: counted when made
+        r.pid = Some(10);
+        r.reason = Some("made_up".into());
+        count(&m, &r, 99);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        assert!(
+            text.contains(
+                "homeswap_failovers_total{outcome=\"swapped\",reason=\"rate_limit\"} 1\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("homeswap_failovers_total{outcome=\"exhausted\",reason=\"manual\"} 0\n"),
+            "{text}"
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::state::StateDir;
 pub struct AuditEntry {
     /// RFC 3339 time the action ended.
     pub time: String,
-    /// `swap`, `recover`, `latch_clear` or `adopt`.
+    /// `swap`, `recover`, `latch_clear`, `adopt`, `failover` or `limits_clear`.
     pub action: &'static str,
     /// The account active before (if any).
     pub from: Option<String>,
@@ -27,8 +27,11 @@ pub struct AuditEntry {
     pub errors: Vec<String>,
     /// Wall time of the action.
     pub duration_seconds: f64,
-    /// The operator's reason (latch clear).
+    /// The operator's reason (latch clear), or a failover's reason.
     pub reason: Option<String>,
+    /// RFC 3339 end of the limit a failover recorded (action `failover`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
     /// The process that did it.
     pub pid: u32,
     /// What an adoption did (action `adopt` only).
@@ -66,6 +69,7 @@ impl AuditEntry {
             errors: Vec::new(),
             duration_seconds: duration.as_secs_f64(),
             reason: None,
+            until: None,
             pid: std::process::id(),
             adopt: None,
         }

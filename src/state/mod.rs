@@ -1,9 +1,10 @@
 //! The state directory: where the lock, the intent record, the latch, the
-//! adoption journal and the audit log live. Only this module knows the file names.
+//! adoption journal, the limits, the sessions and the audit log live. Only this module knows the file names.
 
 pub mod audit;
 pub mod intent;
 pub mod latch;
+pub mod limits;
 pub mod lock;
 
 use std::os::unix::fs::DirBuilderExt;
@@ -72,6 +73,16 @@ impl StateDir {
     /// The journal of an adoption in progress (`homeswap adopt`).
     pub fn adopt_journal(&self) -> PathBuf {
         self.dir.join("adopt.json")
+    }
+
+    /// The accounts' limits and the last failover.
+    pub fn limits(&self) -> PathBuf {
+        self.dir.join("limits.json")
+    }
+
+    /// One small record per Claude Code session: the account it started on.
+    pub fn sessions(&self) -> PathBuf {
+        self.dir.join("sessions")
     }
 
     /// The append-only audit log.

@@ -26,13 +26,15 @@
 //!    persisted, the intent record stays, so the next command retries the
 //!    rollback and latches again rather than forget the failure.
 //!
-//! Every attempt, whatever its end, is one line in the audit log.
+//! Every attempt, whatever its end, is one line in the audit log. A
+//! failover, which takes the lock itself, runs steps 3 to 9 through
+//! `swap_locked`.
 
 mod latch_clear;
 mod outcome;
 mod recovery;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::fs::atomic;
@@ -48,6 +50,7 @@ use crate::state::lock::StateLock;
 
 pub use latch_clear::{clear_latch, ClearError, ClearOutcome, ClearReport};
 pub use outcome::{Attempt, SwapError, SwapOutcome, SwapReport};
+pub(crate) use recovery::recover_locked as recovery_locked;
 pub use recovery::{recover, Recovery, RecoveryOutcome};
 
 /// Swaps the active account to `to`. See the module documentation.
@@ -55,8 +58,33 @@ pub fn swap(ctx: &Context, to: &str) -> Result<SwapReport, SwapError> {
     let start = Instant::now();
     let mut recovered = None;
     let result = swap_steps(ctx, to, &mut recovered);
-    let duration = start.elapsed();
+    audited(ctx, to, result, recovered, start)
+}
 
+/// Steps 3 (after the lock and recovery) to 9, for a caller that already
+/// holds the state lock (a failover): the same flip, ensure, rollback and
+/// latch rules, and the same `swap` line in the audit log.
+pub(crate) fn swap_locked(
+    ctx: &Context,
+    to: &str,
+    _held: &StateLock,
+) -> Result<SwapReport, SwapError> {
+    let start = Instant::now();
+    let result = home_of(&ctx.config, to)
+        .map_err(SwapError::from)
+        .and_then(|home| locked_steps(ctx, to, home.to_path_buf()));
+    audited(ctx, to, result, None, start)
+}
+
+/// The report of an attempt, appended to the audit log.
+fn audited(
+    ctx: &Context,
+    to: &str,
+    result: Result<Steps, SwapError>,
+    recovered: Option<Recovery>,
+    start: Instant,
+) -> Result<SwapReport, SwapError> {
+    let duration = start.elapsed();
     let mut entry = AuditEntry::new("swap", "", duration);
     entry.to = Some(to.to_string());
     let mut result = result.map(|(from, outcome, created)| SwapReport {
@@ -99,13 +127,12 @@ fn swap_steps(
     to: &str,
     recovered: &mut Option<Recovery>,
 ) -> Result<Steps, SwapError> {
-    let config = &ctx.config;
     // 1. The latch refuses everything, before anything else is looked at.
     if let Some(l) = ctx.latch.current() {
         return Err(SwapError::Latched(Box::new(l)));
     }
     // 2. Only configured accounts.
-    let to_home = home_of(config, to)?.to_path_buf();
+    let to_home = home_of(&ctx.config, to)?.to_path_buf();
     // 3. Lock, recover, re-read.
     let _lock = StateLock::acquire_or(
         &ctx.state,
@@ -120,6 +147,12 @@ fn swap_steps(
         },
     )?;
     *recovered = recovery::recover_locked(ctx);
+    locked_steps(ctx, to, to_home)
+}
+
+/// Steps 3 (from the re-read) to 9, under the lock.
+fn locked_steps(ctx: &Context, to: &str, to_home: PathBuf) -> Result<Steps, SwapError> {
+    let config = &ctx.config;
     if let Some(l) = ctx.latch.current() {
         return Err(SwapError::Latched(Box::new(l)));
     }

@@ -128,11 +128,12 @@ pub fn recover(ctx: &Context) -> Option<Recovery> {
 
 /// The entries whose temporaries a crash may leave: the active link (a
 /// flip) and the state files written atomically.
-fn temp_paths(ctx: &Context) -> [PathBuf; 3] {
+fn temp_paths(ctx: &Context) -> [PathBuf; 4] {
     [
         ctx.config.active_link.clone(),
         ctx.state.intent(),
         ctx.state.latch(),
+        ctx.state.limits(),
     ]
 }
 

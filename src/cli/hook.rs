@@ -1,0 +1,70 @@
+//! `hook`: Claude Code's hook command. Reads one event on stdin (at most
+//! 1 MiB, within a second), loads the configuration and hands both to the
+//! library (`ops::hook`). Whatever happens it exits 0 within 2 s and writes
+//! only to stderr: Claude Code reads a hook's stdout.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::cli::exit::EXIT_OK;
+use crate::cli::output::Output;
+use crate::config::{self, Config};
+use crate::ops::hook::{self, MAX_EVENT};
+
+/// The whole hook's budget: under Claude Code's patience and the
+/// contract's 2 s, with room to exit.
+const BUDGET: Duration = Duration::from_millis(1800);
+
+/// How long stdin may take to deliver the event and close.
+const STDIN_WAIT: Duration = Duration::from_secs(1);
+
+/// Handles one hook event; always 0.
+pub(crate) fn hook_cmd(config_flag: Option<&Path>, out: &mut Output) -> u8 {
+    let deadline = Instant::now() + BUDGET;
+    let input = match read_stdin() {
+        Ok(bytes) => bytes,
+        Err(why) => {
+            out.err(format!("homeswap hook: {why}; ignored"));
+            return EXIT_OK;
+        }
+    };
+    let loaded = config::locate(config_flag).and_then(|p| Config::load(&p));
+    match loaded {
+        Ok(config) => {
+            for line in hook::handle(config, &input, deadline) {
+                out.err(line);
+            }
+        }
+        Err(e) => out.err(format!("homeswap hook: {e}; the event was not handled")),
+    }
+    EXIT_OK
+}
+
+/// Stdin, read on a thread so that a writer that never closes it cannot
+/// stall the hook; the thread dies with the process.
+fn read_stdin() -> Result<Vec<u8>, String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let result = std::io::stdin()
+            .lock()
+            .take(MAX_EVENT + 1)
+            .read_to_end(&mut buf)
+            .map(|_| buf);
+        let _ = tx.send(result);
+    });
+    match rx.recv_timeout(STDIN_WAIT) {
+        Ok(Ok(buf)) if buf.len() as u64 > MAX_EVENT => Err(format!(
+            "the event on stdin is over {} MiB",
+            MAX_EVENT >> 20
+        )),
+        Ok(Ok(buf)) => Ok(buf),
+        Ok(Err(e)) => Err(format!("cannot read stdin: {e}")),
+        Err(_) => Err(format!(
+            "no complete event on stdin within {}s",
+            STDIN_WAIT.as_secs()
+        )),
+    }
+}

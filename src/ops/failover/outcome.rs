@@ -1,0 +1,220 @@
+//! How a failover ends: the request, the report of one that succeeded, the
+//! error of one that did not, and the outcome names the contract fixes
+//! (the `outcome` label of `homeswap_failovers_total` and the audit log).
+
+use serde::Serialize;
+
+use crate::fs::error::Joined;
+use crate::ops::swap::{Recovery, SwapError};
+use crate::ops::UnknownAccount;
+use crate::state::latch::LatchRecord;
+use crate::state::limits::{LimitReason, UntilSource};
+use crate::state::lock::LockError;
+
+/// What the CLI, the admin API and the hook ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverRequest {
+    /// The account that hit its limit; `None`: the active one, with the
+    /// settle rule.
+    pub from: Option<String>,
+    /// Why.
+    pub reason: LimitReason,
+    /// The limit's end as given (RFC 3339).
+    pub until: Option<String>,
+    /// Claude Code's message, read for a reset time when `until` is absent.
+    pub message: Option<String>,
+}
+
+impl FailoverRequest {
+    /// A request with only a reason.
+    pub fn new(reason: LimitReason) -> FailoverRequest {
+        FailoverRequest {
+            from: None,
+            reason,
+            until: None,
+            message: None,
+        }
+    }
+}
+
+/// How any failover attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailoverOutcome {
+    /// Swapped to the next account.
+    Swapped,
+    /// The event was already handled (the `from` account is no longer
+    /// active, or a failover swapped within `failover.settle`).
+    AlreadyMoved,
+    /// No eligible account: nothing swapped.
+    Exhausted,
+    /// The swap failed, state unchanged (rolled back).
+    Failed,
+    /// Refused before anything changed (the latch, an unknown account, a
+    /// bad request, a target the swap refused).
+    Refused,
+    /// The swap's ensure and rollback failed: latched.
+    Partial,
+    /// Another homeswap held the lock too long.
+    Busy,
+}
+
+impl FailoverOutcome {
+    /// Every outcome, in the contract's order (the metric's label values).
+    pub const ALL: [FailoverOutcome; 7] = [
+        FailoverOutcome::Swapped,
+        FailoverOutcome::AlreadyMoved,
+        FailoverOutcome::Exhausted,
+        FailoverOutcome::Failed,
+        FailoverOutcome::Refused,
+        FailoverOutcome::Partial,
+        FailoverOutcome::Busy,
+    ];
+
+    /// The contract's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FailoverOutcome::Swapped => "swapped",
+            FailoverOutcome::AlreadyMoved => "already_moved",
+            FailoverOutcome::Exhausted => "exhausted",
+            FailoverOutcome::Failed => "failed",
+            FailoverOutcome::Refused => "refused",
+            FailoverOutcome::Partial => "partial",
+            FailoverOutcome::Busy => "busy",
+        }
+    }
+}
+
+/// The limit a failover recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedLimit {
+    /// The limited account.
+    pub account: String,
+    /// RFC 3339 end of the limit.
+    pub until: String,
+    /// Where the end came from.
+    pub source: UntilSource,
+}
+
+/// A failover that swapped or found the event already handled.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailoverReport {
+    /// `swapped` or `already_moved`.
+    pub outcome: FailoverOutcome,
+    /// The account failed over from (the limited one), if known.
+    pub from: Option<String>,
+    /// The account active now.
+    pub active: Option<String>,
+    /// Why.
+    pub reason: LimitReason,
+    /// The limit recorded (none under the settle rule).
+    pub limit: Option<RecordedLimit>,
+    /// What was decided and why, one sentence each (the reset time used,
+    /// the settle rule).
+    pub notes: Vec<String>,
+    /// What ensure created for the new account.
+    pub created: Vec<String>,
+    /// Things that went wrong without failing the failover.
+    pub warnings: Vec<String>,
+    /// An interrupted swap finished first, if there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Recovery>,
+    /// The swap's own outcome, when one was attempted (for
+    /// `homeswap_swaps_total`).
+    #[serde(skip)]
+    pub swap_outcome: Option<&'static str>,
+}
+
+/// Why a failover did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum FailoverError {
+    /// The partial-swap latch is set; nothing was changed.
+    #[error("failover refused: the partial-swap latch is set {}; check 'homeswap latch show', repair the links, then run 'homeswap latch clear --reason TEXT'", .0.describe())]
+    Latched(Box<LatchRecord>),
+    /// `from` is not a configured account.
+    #[error(transparent)]
+    UnknownAccount(#[from] UnknownAccount),
+    /// The request cannot be used (a bad `until`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Another homeswap held the lock too long.
+    #[error("failover not started: {0}")]
+    Busy(LockError),
+    /// The lock file could not be used: refused before anything changed.
+    #[error("failover refused, nothing changed: {0}")]
+    Lock(String),
+    /// No account is eligible; nothing was swapped.
+    #[error("no account to fail over to{}, nothing swapped: {}", from_part(.from), Joined(.skipped))]
+    Exhausted {
+        /// The account that hit its limit.
+        from: Option<String>,
+        /// Each account and why it was skipped.
+        skipped: Vec<String>,
+        /// The limit recorded, if any.
+        limit: Option<RecordedLimit>,
+    },
+    /// Stopped after choosing, before the swap (the `failover::after_choose`
+    /// failpoint): nothing changed.
+    #[error("failover {} -> {to} stopped before the swap, nothing changed: {problem}", from_or_none(.from))]
+    NotStarted {
+        /// The account that hit its limit.
+        from: Option<String>,
+        /// The chosen account.
+        to: String,
+        /// Why.
+        problem: String,
+    },
+    /// The swap to the chosen account did not succeed.
+    #[error("failover {} -> {to}: {source}", from_or_none(.from))]
+    Swap {
+        /// The account that hit its limit.
+        from: Option<String>,
+        /// The chosen account.
+        to: String,
+        /// The swap's error.
+        source: Box<SwapError>,
+    },
+}
+
+fn from_part(from: &Option<String>) -> String {
+    from.as_deref()
+        .map(|f| format!(" from {f}"))
+        .unwrap_or_default()
+}
+
+fn from_or_none(from: &Option<String>) -> &str {
+    from.as_deref().unwrap_or("(none)")
+}
+
+impl FailoverError {
+    /// The `homeswap_failovers_total` outcome.
+    pub fn outcome(&self) -> FailoverOutcome {
+        match self {
+            FailoverError::Latched(_)
+            | FailoverError::UnknownAccount(_)
+            | FailoverError::BadRequest(_)
+            | FailoverError::Lock(_)
+            | FailoverError::NotStarted { .. } => FailoverOutcome::Refused,
+            FailoverError::Busy(_) => FailoverOutcome::Busy,
+            FailoverError::Exhausted { .. } => FailoverOutcome::Exhausted,
+            FailoverError::Swap { source, .. } => match **source {
+                SwapError::Busy { .. } => FailoverOutcome::Busy,
+                SwapError::Partial { .. } => FailoverOutcome::Partial,
+                SwapError::RolledBack { .. } => FailoverOutcome::Failed,
+                SwapError::Latched(_)
+                | SwapError::UnknownAccount(_)
+                | SwapError::Refused { .. } => FailoverOutcome::Refused,
+            },
+        }
+    }
+
+    /// The individual errors, for JSON answers and one-per-line output.
+    pub fn errors(&self) -> Vec<String> {
+        match self {
+            FailoverError::Exhausted { skipped, .. } => skipped.clone(),
+            FailoverError::Swap { source, .. } => source.errors(),
+            FailoverError::Latched(l) => SwapError::Latched(l.clone()).errors(),
+            other => vec![other.to_string()],
+        }
+    }
+}

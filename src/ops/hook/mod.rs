@@ -1,0 +1,212 @@
+//! `homeswap hook`: one Claude Code hook event in, what happened out (lines
+//! for stderr), within a deadline. The command line only reads stdin and
+//! loads the configuration; everything else is here.
+//!
+//! 1. Parse the event; anything else is ignored with one line.
+//! 2. `SessionStart`: remember the account the active link points at for
+//!    the session (`sessions`), and prune old records.
+//! 3. `StopFailure` with a limit error: the session's remembered account
+//!    is `from` (unknown session: no `from`, so the settle rule applies).
+//!    Ask the sidecar over `serve.admin.socket` when one answers (the reset
+//!    time read from the message is sent as `until`); else run the
+//!    library's failover here, with a lock timeout that ends at the
+//!    deadline.
+
+pub mod admin_socket;
+pub mod event;
+pub mod sessions;
+
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::links::active::ActiveLink;
+use crate::ops::context::Context;
+use crate::ops::failover::{self, reset, FailoverOutcome, FailoverRequest, RESTART_HINT};
+use crate::state::limits::{rfc3339, unix_now, LimitReason, UntilSource};
+use crate::state::StateDir;
+
+use admin_socket::{AskError, FailoverBody};
+use event::{HookAction, HookEvent};
+
+/// The most of stdin a hook reads: an event is a few kilobytes.
+pub const MAX_EVENT: u64 = 1024 * 1024;
+
+/// How long the sidecar gets at most, so a hung one leaves time to act here.
+const SIDECAR_AT_MOST: Duration = Duration::from_millis(900);
+
+/// Handles one event read from stdin; returns the lines for stderr.
+pub fn handle(config: Config, input: &[u8], deadline: Instant) -> Vec<String> {
+    let event = match HookEvent::parse(input) {
+        Ok(e) => e,
+        Err(e) => return vec![format!("homeswap hook: {e}; ignored")],
+    };
+    let session = event
+        .session_id
+        .as_deref()
+        .filter(|id| sessions::is_safe_id(id));
+    match event.action() {
+        HookAction::Ignore(why) => vec![format!("homeswap hook: {why}")],
+        HookAction::Remember => remember(&config, session),
+        HookAction::Failover(reason) => {
+            let state = StateDir::new(&config.state_dir);
+            let mut lines = Vec::new();
+            let from = match session.map(|id| sessions::recall(&state, id)) {
+                Some(Ok(Some(a))) if config.home(&a).is_some() => Some(a),
+                Some(Ok(Some(a))) => {
+                    lines.push(format!(
+                        "homeswap hook: the session's account {a} is no longer configured"
+                    ));
+                    None
+                }
+                Some(Err(e)) => {
+                    lines.push(format!("homeswap hook: {e}"));
+                    None
+                }
+                _ => None,
+            };
+            let req = FailoverRequest {
+                from,
+                reason,
+                until: None,
+                message: event.last_assistant_message.clone(),
+            };
+            lines.extend(fail_over(config, req, deadline));
+            lines
+        }
+    }
+}
+
+fn remember(config: &Config, session: Option<&str>) -> Vec<String> {
+    let Some(id) = session else {
+        return vec![
+            "homeswap hook: SessionStart without a usable session_id; not remembered".into(),
+        ];
+    };
+    let Some(account) = ActiveLink::read(config).account else {
+        return vec![format!(
+            "homeswap hook: session {id}: no configured account is active; not remembered"
+        )];
+    };
+    let state = StateDir::new(&config.state_dir);
+    sessions::prune(&state);
+    match sessions::remember(&state, id, &account) {
+        Ok(()) => vec![format!(
+            "homeswap hook: session {id} started on account {account}"
+        )],
+        Err(e) => vec![format!("homeswap hook: session {id}: {e}")],
+    }
+}
+
+/// Through the sidecar when one answers, else here.
+fn fail_over(config: Config, req: FailoverRequest, deadline: Instant) -> Vec<String> {
+    let reason = req.reason;
+    if let Some(socket) = config.serve.admin.as_ref().and_then(|a| a.socket.clone()) {
+        let until = reset::reset_time(
+            None,
+            req.message.as_deref(),
+            unix_now(),
+            config.failover.cooldown,
+        )
+        .ok()
+        .filter(|r| r.source == UntilSource::Message)
+        .map(|r| rfc3339(r.until));
+        let body = FailoverBody {
+            from: req.from.as_deref(),
+            reason: reason.as_str(),
+            until: until.as_deref(),
+        };
+        let budget = deadline
+            .saturating_duration_since(Instant::now())
+            .min(SIDECAR_AT_MOST);
+        match admin_socket::ask(&socket, &body, budget) {
+            Ok((status, answer)) => return sidecar_lines(reason, status, answer),
+            Err(e @ AskError::NotThere { .. }) => {
+                tracing::debug!(error = %e, "no sidecar; failing over here");
+            }
+            Err(e) => {
+                let mut lines = vec![format!("homeswap hook: {e}; failing over here")];
+                lines.extend(local(config, &req, deadline));
+                return lines;
+            }
+        }
+    }
+    local(config, &req, deadline)
+}
+
+fn local(config: Config, req: &FailoverRequest, deadline: Instant) -> Vec<String> {
+    let mut ctx = Context::new(config);
+    // Leave time to report and exit before the deadline.
+    ctx.lock_timeout = deadline
+        .saturating_duration_since(Instant::now())
+        .saturating_sub(Duration::from_millis(100));
+    let reason = req.reason.as_str();
+    match failover::failover(&ctx, req) {
+        Ok(r) => done_lines(
+            req.reason,
+            r.outcome,
+            r.from.as_deref(),
+            r.active.as_deref(),
+            r.notes.iter().chain(&r.warnings),
+        ),
+        Err(e) => {
+            let mut lines = vec![format!(
+                "homeswap hook: {reason}: failover did not happen ({}): {e}",
+                e.outcome().as_str()
+            )];
+            lines.extend(e.errors().into_iter().map(|x| format!("  {x}")));
+            lines
+        }
+    }
+}
+
+fn sidecar_lines(reason: LimitReason, status: u16, a: admin_socket::Answer) -> Vec<String> {
+    let outcome = match a.outcome.as_str() {
+        "swapped" => Some(FailoverOutcome::Swapped),
+        "already_moved" => Some(FailoverOutcome::AlreadyMoved),
+        _ => None,
+    };
+    match (status, outcome) {
+        (200, Some(o)) => done_lines(
+            reason,
+            o,
+            a.from.as_deref(),
+            a.active.as_deref(),
+            a.notes.iter(),
+        ),
+        _ => {
+            let mut lines = vec![format!(
+                "homeswap hook: {}: the sidecar's failover did not happen ({status} {}): {}",
+                reason.as_str(),
+                a.outcome,
+                a.error.as_deref().unwrap_or("no message")
+            )];
+            lines.extend(a.errors.iter().map(|x| format!("  {x}")));
+            lines
+        }
+    }
+}
+
+fn done_lines<'a>(
+    reason: LimitReason,
+    outcome: FailoverOutcome,
+    from: Option<&str>,
+    active: Option<&str>,
+    notes: impl Iterator<Item = &'a String>,
+) -> Vec<String> {
+    let active = active.unwrap_or("(none)");
+    let head = match outcome {
+        FailoverOutcome::Swapped => format!(
+            "homeswap hook: {}: failed over {} -> {active}",
+            reason.as_str(),
+            from.unwrap_or("(none)")
+        ),
+        _ => format!(
+            "homeswap hook: {}: already moved to {active}",
+            reason.as_str()
+        ),
+    };
+    let mut lines = vec![head];
+    lines.extend(notes.map(|n| format!("  {n}")));
+    lines.push(format!("  {RESTART_HINT}"));
+    lines
+}

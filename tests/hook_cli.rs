@@ -1,0 +1,215 @@
+//! `homeswap hook` fed Claude Code's hook events on stdin, with and without
+//! a sidecar on the admin socket: it remembers sessions, fails over from
+//! the session's account, never writes stdout, always exits 0, and answers
+//! within 2 s even while another process holds the lock or the sidecar
+//! hangs.
+#![cfg(feature = "failpoints")]
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{wait_for, Run, Sandbox};
+
+const TOKEN: &str = "hook-token-0123456789";
+
+/// The contract's answer time for a hook.
+const HOOK_DEADLINE: Duration = Duration::from_secs(2);
+
+fn hook(s: &Sandbox, input: &[u8]) -> (Run, Duration) {
+    let start = Instant::now();
+    let mut child = s
+        .command(&["hook"], None)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // A hook may stop reading early (a huge event): the writer must not hang.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    let took = start.elapsed();
+    writer.join().unwrap();
+    (Run::from(out), took)
+}
+
+fn session_start(id: &str) -> Vec<u8> {
+    format!(r#"{{"session_id":"{id}","hook_event_name":"SessionStart","source":"startup"}}"#)
+        .into_bytes()
+}
+
+fn stop_failure(id: &str, error: &str) -> Vec<u8> {
+    format!(
+        r#"{{"session_id":"{id}","transcript_path":"/x/projects/p/{id}.jsonl","cwd":"/w","prompt_id":"p1","hook_event_name":"StopFailure","error":"{error}","last_assistant_message":"You've hit your 5-hour limit \u00b7 resets 9:46am (UTC)"}}"#
+    )
+    .into_bytes()
+}
+
+fn active(s: &Sandbox) -> String {
+    let t = s.active_target().unwrap();
+    t.file_name().unwrap().to_str().unwrap()["home-".len()..].to_string()
+}
+
+fn limits(s: &Sandbox) -> serde_json::Value {
+    serde_json::from_str(&s.ok(&["limits", "--json"]).stdout).unwrap()
+}
+
+/// Exit 0, nothing on stdout, within the deadline.
+fn quiet_and_quick(r: &Run, took: Duration) {
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "", "{r:?}");
+    assert!(took < HOOK_DEADLINE, "took {took:?}: {r:?}");
+}
+
+#[test]
+fn a_session_that_hits_its_limit_fails_over_from_its_account() {
+    let s = Sandbox::ready();
+    let (r, took) = hook(&s, &session_start("s-1"));
+    quiet_and_quick(&r, took);
+    assert!(
+        r.stderr.contains("session s-1 started on account a"),
+        "{r:?}"
+    );
+    let (r, took) = hook(&s, &stop_failure("s-1", "rate_limit"));
+    quiet_and_quick(&r, took);
+    assert_eq!(active(&s), "b");
+    assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
+    assert!(r.stderr.contains("claude --continue"), "{r:?}");
+    assert!(r.stderr.contains("(from Claude Code's message)"), "{r:?}");
+    let l = limits(&s);
+    assert_eq!(l["accounts"][0]["source"], "message");
+    assert!(
+        l["accounts"][0]["until"]
+            .as_str()
+            .unwrap()
+            .ends_with("09:46:00Z"),
+        "{l}"
+    );
+    // The same session's late hook: already moved, and b is not limited.
+    let (r, _) = hook(&s, &stop_failure("s-1", "rate_limit"));
+    assert!(r.stderr.contains("already moved to b"), "{r:?}");
+    assert_eq!(limits(&s)["accounts"][1]["limited"], false);
+    // An unknown session within the settle window: the same event.
+    let (r, _) = hook(&s, &stop_failure("s-unknown", "billing_error"));
+    assert!(r.stderr.contains("auth: already moved to b"), "{r:?}");
+    assert_eq!(limits(&s)["accounts"][1]["limited"], false);
+    assert!(s.state().join("sessions/s-1.json").exists());
+}
+
+#[test]
+fn bad_unknown_and_huge_input_is_ignored_with_one_line() {
+    let s = Sandbox::ready();
+    let huge = vec![b' '; 2 * 1024 * 1024];
+    for (input, want) in [
+        (&b"{not json"[..], "not a hook event"),
+        (&b""[..], "not a hook event"),
+        (
+            &br#"{"hook_event_name":"PreToolUse","session_id":"x"}"#[..],
+            "\"PreToolUse\" is not handled",
+        ),
+        (
+            &br#"{"hook_event_name":"StopFailure","error":"server_error"}"#[..],
+            "is not a limit",
+        ),
+        (
+            &br#"{"hook_event_name":"SessionStart","session_id":"../../etc"}"#[..],
+            "without a usable session_id",
+        ),
+        (&huge[..], "over 1 MiB"),
+    ] {
+        let (r, took) = hook(&s, input);
+        quiet_and_quick(&r, took);
+        assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+        assert!(r.stderr.contains(want), "{want}: {r:?}");
+    }
+    assert_eq!(active(&s), "a");
+    // No configuration at all: still 0, one line.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_homeswap"))
+        .arg("hook")
+        .env_remove("HOMESWAP_CONFIG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let r = Run::from(out);
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{r:?}");
+    assert!(r.stderr.contains("no configuration file"), "{r:?}");
+}
+
+#[test]
+fn the_hook_answers_within_two_seconds_while_another_process_holds_the_lock() {
+    let s = Sandbox::ready();
+    let mut holder = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(5000)"));
+    wait_for("the swap's intent record", Duration::from_secs(10), || {
+        s.state().join("intent.json").exists()
+    });
+    let (r, took) = hook(&s, &stop_failure("s-2", "rate_limit"));
+    quiet_and_quick(&r, took);
+    assert!(r.stderr.contains("failover did not happen (busy)"), "{r:?}");
+    assert!(holder.wait().unwrap().success());
+}
+
+#[test]
+fn the_hook_asks_the_sidecar_on_the_admin_socket() {
+    let s = Sandbox::ready();
+    let socket = s.root().join("admin.sock");
+    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    let server = s.serve(None);
+    wait_for("the admin socket", Duration::from_secs(5), || {
+        socket.exists()
+    });
+    hook(&s, &session_start("s-3"));
+    let (r, took) = hook(&s, &stop_failure("s-3", "rate_limit"));
+    quiet_and_quick(&r, took);
+    assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
+    assert_eq!(active(&s), "b");
+    // The sidecar made it (its pid in the audit log) and counted it.
+    let f: Vec<_> = s
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "failover")
+        .collect();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["pid"].as_u64(), Some(u64::from(server.child.id())));
+    assert!(
+        f[0]["until"].as_str().unwrap().ends_with("09:46:00Z"),
+        "{f:?}"
+    );
+    let m = server.metrics();
+    assert_eq!(
+        m.value("homeswap_failovers_total{outcome=\"swapped\",reason=\"rate_limit\"}"),
+        1.0
+    );
+    assert_eq!(m.value("homeswap_account_limited{account=\"a\"}"), 1.0);
+}
+
+#[test]
+fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
+    let s = Sandbox::ready();
+    let socket = s.root().join("hung.sock");
+    let text = std::fs::read_to_string(&s.config).unwrap();
+    std::fs::write(
+        &s.config,
+        format!("{text}serve:\n  admin:\n    socket: {}\n", socket.display()),
+    )
+    .unwrap();
+    // Accepts and never answers.
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let _held = std::thread::spawn(move || {
+        let conns: Vec<_> = listener.incoming().take(1).collect();
+        std::thread::sleep(Duration::from_secs(5));
+        drop(conns);
+    });
+    let (r, took) = hook(&s, &stop_failure("s-4", "rate_limit"));
+    quiet_and_quick(&r, took);
+    assert!(r.stderr.contains("did not answer"), "{r:?}");
+    assert!(r.stderr.contains("failed over a -> b"), "{r:?}");
+    assert_eq!(active(&s), "b");
+    assert!(!Path::new(&s.state().join("latch.json")).exists());
+}
