@@ -225,8 +225,16 @@ impl Sidecar {
                 "failover"
             ),
             Err(e) => {
-                tracing::warn!(reason, from = req.from.as_deref(), outcome, error = %e, "failover failed");
-                log_each_error("failover error", &e.errors());
+                let errors = e.errors();
+                tracing::warn!(
+                    reason,
+                    from = req.from.as_deref(),
+                    outcome,
+                    error = %e,
+                    error_count = errors.len(),
+                    errors = ?List(&errors),
+                    "failover failed"
+                );
             }
         }
         self.revalidate();
