@@ -11,6 +11,30 @@ use std::path::{Path, PathBuf};
 /// The production default: the entries Claude Code keeps per session.
 pub(crate) const DEFAULT_NAMES: [&str; 3] = ["session-env", "file-history", "projects"];
 
+/// The directory links recommended for Claude Code: every directory of
+/// its home that holds the user's own work (`examples/claude-code.yaml`,
+/// and what `init` configures).
+pub const RECOMMENDED_DIRS: [&str; 10] = [
+    "session-env",
+    "file-history",
+    "projects",
+    "todos",
+    "tasks",
+    "plans",
+    "commands",
+    "agents",
+    "skills",
+    "output-styles",
+];
+
+/// The file links recommended for Claude Code (see [`RECOMMENDED_DIRS`]).
+pub const RECOMMENDED_FILES: [&str; 4] = [
+    "history.jsonl",
+    "settings.json",
+    "CLAUDE.md",
+    "keybindings.json",
+];
+
 /// The required names and the one directory that holds all their targets:
 /// directory links (`shared`), file links (`shared_files`) and the entries
 /// each home keeps for itself (`private`, see [`Private`]).
