@@ -72,7 +72,8 @@ pub(crate) enum OperatorCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Create missing shared links and target directories.
+    /// Create missing shared links and target directories (empty target
+    /// files for shared_files).
     ///
     /// Creates only what is missing; refuses (and reports) a divergent link,
     /// a file or directory where a link belongs, or a missing home. Never
@@ -105,7 +106,11 @@ pub(crate) enum OperatorCommand {
     /// `conflict` (same path, different contents). With a conflict and no
     /// --keep-both nothing changes. Then it moves each entry (rename, never
     /// replacing; copy and verify across file systems), removes the emptied
-    /// directory with rmdir and creates the link. Interrupted? Run the same
+    /// directory with rmdir and creates the link. A regular file where a
+    /// file link (shared_files) belongs is adopted too: moved, removed as a
+    /// duplicate, `merge`d line by line for *.jsonl (the target keeps its
+    /// lines and gains the account's missing ones), else a conflict.
+    /// Interrupted? Run the same
     /// command again: it finishes from where it stopped (journal in
     /// state_dir). Refused while the latch is set and while ACCOUNT is the
     /// active account (a live session may be writing).
