@@ -48,6 +48,21 @@ pub(crate) enum Command {
     /// POST /api/v1/latch/clear, GET /api/v1/status.
     #[command(after_help = help::SERVE)]
     Serve(ServeArgs),
+    /// Turn one existing Claude Code home into homeswap's layout, losing
+    /// nothing, and write the configuration (to --config).
+    ///
+    /// DIR moves to DIR-NAME (the account's home), its shared entries
+    /// (projects, file-history, history.jsonl, settings.json, ...: the
+    /// recommended set of examples/claude-code.yaml) move into the shared
+    /// dir, each leaving its link, and DIR becomes the active link, in one
+    /// atomic step: a tool opening DIR meanwhile finds the old directory or
+    /// the link. ~/.claude.json is copied into the home (never removed).
+    /// Refused, changing nothing, if the configuration file exists, if DIR
+    /// is already a link, or if a path it would create exists. Journaled:
+    /// interrupted, run the same command again and it finishes. Prints the
+    /// CLAUDE_CONFIG_DIR line to use and how to add a second account.
+    #[command(after_help = help::INIT)]
+    Init(InitArgs),
     /// Build a sandbox of two accounts and serve it on 127.0.0.1.
     ///
     /// Prints the URLs, the admin token and lines to paste (curl, breaking
@@ -148,6 +163,26 @@ pub(crate) struct AdoptArgs {
     /// session of it is running.
     #[arg(long)]
     pub(crate) force_active: bool,
+}
+
+/// `homeswap init ...`
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The existing Claude Code home, e.g. ~/.claude (absolute).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) from: PathBuf,
+    /// The account's name; its home becomes DIR-NAME.
+    #[arg(long, value_name = "NAME", default_value = "a")]
+    pub(crate) account: String,
+    /// The shared dir [default: DIR-shared].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) shared_dir: Option<PathBuf>,
+    /// The state dir [default: DIR-state].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state_dir: Option<PathBuf>,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// `homeswap latch ...`

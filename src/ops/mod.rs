@@ -2,6 +2,7 @@
 //! HTTP API: they differ only in how a result is printed.
 
 pub mod context;
+pub mod init;
 pub(crate) mod status;
 pub mod swap;
 
