@@ -408,3 +408,17 @@ fn a_crash_after_any_step_is_finished_by_running_init_again() {
     }
     assert!(crashed >= 8, "only {crashed} crash points");
 }
+
+#[test]
+fn a_state_dir_left_half_made_by_a_crash_is_removed_and_init_goes_ahead() {
+    let c = Case::new(false);
+    // What a crash between creating the state dir under its temporary name
+    // and renaming it into place leaves.
+    let tmp = c.root().join(".claude-state.homeswap-tmp.1.0");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::write(tmp.join("init.json"), b"{}").unwrap();
+    let r = c.init(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!tmp.exists());
+    assert!(c.root().join("claude-state").is_dir());
+}

@@ -70,6 +70,12 @@ fn a_missing_target_file_is_created_empty_and_an_existing_one_is_never_touched()
             .contains("account a: history.jsonl: target_missing: "),
         "{v:?}"
     );
+    let dry = s.ok(&["ensure", "a", "--dry-run"]);
+    assert!(
+        dry.stdout
+            .contains("account a: history.jsonl: would create the target file"),
+        "{dry:?}"
+    );
     let r = s.ok(&["ensure", "a"]);
     assert!(
         r.stdout

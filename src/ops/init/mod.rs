@@ -41,16 +41,13 @@ use crate::config::Config;
 use crate::fs::atomic::{self, split};
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::pathfmt::shown;
-use crate::fs::temp::temp_name;
+use crate::fs::temp::{is_temp_of, temp_name};
 use crate::fs::DirFd;
 use crate::links::validate::validate_all;
 use crate::links::{ensure_account, TARGET_DIR_MODE};
 use crate::state::StateDir;
 
 pub use plan::{plan, InitPlan, InitRequest, Move};
-
-/// The journal's file name in the state dir.
-const JOURNAL: &str = "init.json";
 
 /// Why init did not convert the home. The CLI maps these to exit codes.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +100,7 @@ pub fn init(
     dry_run: bool,
 ) -> Result<Result<InitReport, InitPlan>, InitError> {
     let state = StateDir::new(&req.state_dir);
-    let journal_path = state.dir().join(JOURNAL);
+    let journal_path = state.init_journal();
     let found: Option<InitJournal> = StateDir::read_record(
         &journal_path,
         "read the init journal",
@@ -162,16 +159,26 @@ pub fn init(
 fn create_state_dir(j: &InitJournal) -> Result<(), FsError> {
     let (parent, name) = split(&j.request.state_dir)?;
     let parent = DirFd::open_following(parent)?;
+    // A crash before the rename left a temporary state dir: remove it
+    // (its journal, then the directory; rmdir fails on anything else).
+    for old in parent.list()?.into_iter().filter(|t| is_temp_of(t, name)) {
+        if parent.kind(&old)? == Some(crate::fs::EntryKind::Dir) {
+            let _ = atomic::remove_file(&StateDir::new(&parent.join(&old)).init_journal());
+            let _ = atomic::remove_leftovers(&StateDir::new(&parent.join(&old)).init_journal());
+            parent.rmdir(&old)?;
+        }
+    }
     let tmp = temp_name(name);
     parent.mkdir(&tmp, 0o700)?;
     let bytes = serde_json::to_vec_pretty(j)
         .map_err(std::io::Error::other)
         .fs("write the init journal", &parent.join(&tmp))?;
-    let written = atomic::write_file(&parent.join(&tmp).join(JOURNAL), &bytes, 0o600)
+    let journal = StateDir::new(&parent.join(&tmp)).init_journal();
+    let written = atomic::write_file(&journal, &bytes, 0o600)
         .and_then(|()| parent.rename_noreplace(&tmp, &parent, name))
         .and_then(|()| parent.sync());
     if written.is_err() {
-        let _ = std::fs::remove_file(parent.join(&tmp).join(JOURNAL));
+        let _ = std::fs::remove_file(&journal);
         let _ = parent.rmdir(&tmp);
     }
     written
