@@ -259,3 +259,24 @@ fn file_links_show_in_the_metrics_within_a_second_of_a_change() {
         },
     );
 }
+
+#[test]
+fn a_missing_home_gives_its_file_links_home_missing_too() {
+    let s = with_files();
+    std::fs::remove_dir(s.home("b")).unwrap();
+    let r = s.run(&["validate", "--json"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let states: Vec<(&str, &str)> = doc["accounts"][1]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["link"].as_str().unwrap(), l["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(states.len(), 5);
+    assert!(
+        states.iter().all(|(_, st)| *st == "home_missing"),
+        "{states:?}"
+    );
+    assert_eq!(doc["accounts"][1]["unmanaged"], serde_json::json!([]));
+}
