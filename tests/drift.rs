@@ -201,3 +201,27 @@ fn the_claude_code_example_shares_the_recommended_set_and_leaves_private_to_the_
         assert!(!c.shared.private().matches(std::ffi::OsStr::new(n)), "{n}");
     }
 }
+
+#[test]
+fn an_entry_name_with_a_newline_or_stray_bytes_stays_on_one_warning_line() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Sandbox::ready();
+    std::fs::write(s.home("a").join("two\nlines"), b"").unwrap();
+    std::fs::write(
+        s.home("a").join(std::ffi::OsStr::from_bytes(b"bad\xff")),
+        b"",
+    )
+    .unwrap();
+    let r = s.ok(&["validate"]);
+    assert_eq!(
+        r.stderr_lines(),
+        [
+            "account a: unmanaged entry: bad\\xff (a regular file): neither shared nor private; add it to shared_files or private",
+            "account a: unmanaged entry: two\\nlines (a regular file): neither shared nor private; add it to shared_files or private",
+        ],
+        "{r:?}"
+    );
+    let j = s.ok(&["validate", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(doc["accounts"][0]["unmanaged"][1]["name"], "two\nlines");
+}

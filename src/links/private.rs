@@ -14,9 +14,11 @@
 use std::ffi::OsStr;
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use serde::Serialize;
 
+use crate::fs::pathfmt::shown;
 use crate::fs::temp::is_temp;
 use crate::fs::{DirFd, FsError};
 use crate::links::shared::{check_name, SharedLinks};
@@ -113,7 +115,8 @@ pub(crate) fn check_pattern(pattern: &str) -> Result<(), &'static str> {
 /// An entry of a home that is neither a link nor private.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UnmanagedEntry {
-    /// The entry's name (non-UTF-8 bytes replaced).
+    /// The entry's name: its text, or its escaped form (`\xff`) when it
+    /// is not UTF-8.
     pub name: String,
     /// What it is: `a directory`, `a regular file`, ...
     pub kind: String,
@@ -134,7 +137,9 @@ impl fmt::Display for UnmanagedEntry {
         write!(
             f,
             "{} ({}): neither shared nor private; add it to {} or private",
-            self.name, self.kind, self.share_as
+            shown(Path::new(&self.name)),
+            self.kind,
+            self.share_as
         )
     }
 }
@@ -147,7 +152,10 @@ pub(crate) fn unmanaged(
 ) -> Result<Vec<UnmanagedEntry>, FsError> {
     let mut found = Vec::new();
     for name in home.list()? {
-        let text = name.to_string_lossy();
+        let text = match name.to_str() {
+            Some(t) => t.to_string(),
+            None => shown(Path::new(&name)).to_string(),
+        };
         if shared.is_link(&text) || shared.private().matches(&name) || is_temp(&name) {
             continue;
         }
@@ -160,7 +168,7 @@ pub(crate) fn unmanaged(
             _ => "shared_files",
         };
         found.push(UnmanagedEntry {
-            name: text.into_owned(),
+            name: text,
             kind: kind.describe().to_string(),
             share_as,
         });
