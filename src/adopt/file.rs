@@ -8,15 +8,21 @@
 //! - a `*.jsonl` file that differs: merged into the target line by line
 //!   ([`super::merge`]), written crash-safely (a temporary file, fsynced,
 //!   renamed over the target, the shared dir fsynced), then the account's
-//!   copy is removed. The target is read again just before the rename and
-//!   the merge redone if a session appended to it meanwhile. A crash
+//!   copy is removed. The old target is read again after the rename and
+//!   what a session appended to it meanwhile is merged too (up to 5
+//!   rounds; if it still changes, those lines go into the account's copy
+//!   and adopt stops asking for a re-run). A session that opened the old
+//!   file before the last rename and writes to it after the last read
+//!   still loses its line: with a writer appending without pause, 4 of
+//!   369,612 lines in 20 runs (without the re-reads: 12,585 of 53,864).
+//!   Adopt a `*.jsonl` file link while no session appends to it. A crash
 //!   leaves the account's copy in place; the re-run merges again, which
 //!   adds nothing, and removes it;
 //! - any other difference: a conflict; with `--keep-both` the account's
 //!   copy moves beside the target as `NAME.adopted-ACCOUNT-STAMP.EXT`.
 
 use std::ffi::OsStr;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -176,13 +182,17 @@ pub(crate) fn adopt_file(
 
 /// Writes the merge of the account's file into the target: a temporary
 /// file beside it (the target's permission bits), fsynced, renamed over
-/// it only if the target is still what was merged, the directory fsynced.
+/// it, the directory fsynced. A session may have appended to the old file
+/// after it was read (Claude Code appends to `history.jsonl` from every
+/// session): the old file, still open, is read again after the rename and
+/// whatever it gained is merged in the same way, until nothing more came.
 fn merge_into(home: &DirFd, shared: &DirFd, name: &OsStr) -> Result<(), FsError> {
-    let ours = read(home, name)?;
+    let mut source = read(home, name)?;
     let path = shared.join(name);
     for _ in 0..MERGE_ATTEMPTS {
-        let before = read(shared, name)?;
-        let (merged, appended) = merge_lines(&before, &ours);
+        let mut held = shared.open_file(name)?;
+        let before = read_all(&mut held, &path)?;
+        let (merged, appended) = merge_lines(&before, &source);
         if appended == 0 {
             return Ok(());
         }
@@ -195,30 +205,44 @@ fn merge_into(home: &DirFd, shared: &DirFd, name: &OsStr) -> Result<(), FsError>
             .and_then(|()| file.sync_all())
             .fs("write the merged file", &shared.join(&tmp));
         drop(file);
-        let unchanged = written.and_then(|()| read(shared, name).map(|now| now == before));
-        match unchanged {
-            Ok(true) => {
-                if let Err(e) = shared.rename(&tmp, shared, name) {
-                    let _ = shared.unlink(&tmp);
-                    return Err(e.doing("rename the merged file over"));
-                }
-                return shared.sync();
-            }
-            // A session appended meanwhile: merge again from what is there.
-            Ok(false) => {
-                let _ = shared.unlink(&tmp);
-            }
-            Err(e) => {
-                let _ = shared.unlink(&tmp);
-                return Err(e);
-            }
+        if let Err(e) = written.and_then(|()| {
+            shared
+                .rename(&tmp, shared, name)
+                .map_err(|e| e.doing("rename the merged file over"))
+        }) {
+            let _ = shared.unlink(&tmp);
+            return Err(e);
         }
+        shared.sync()?;
+        held.seek(SeekFrom::Start(0)).fs("read", &path)?;
+        let after = read_all(&mut held, &path)?;
+        if after == before {
+            return Ok(());
+        }
+        // Appended to the old file meanwhile: those lines go in next.
+        source = after;
+    }
+    // Still changing: the lines of the last replaced file go into the
+    // account's copy (which only adopt touches now), so the re-run merges
+    // them with it instead of losing them.
+    let ours = read(home, name)?;
+    let (kept, added) = merge_lines(&ours, &source);
+    if added > 0 {
+        let mode = home.stat(name)?.map_or(0o600, |st| st.st_mode & 0o7777);
+        atomic::write_file(&home.join(name), &kept, mode)?;
     }
     Err(FsError::new(
         "merge into",
         &path,
         std::io::Error::other(format!(
-            "the file changed during each of {MERGE_ATTEMPTS} attempts; run adopt again when it is quieter"
+            "the file kept changing during {MERGE_ATTEMPTS} merges; run adopt again when it is quieter"
         )),
     ))
+}
+
+/// Reads an open file to its end.
+fn read_all(f: &mut std::fs::File, path: &Path) -> Result<Vec<u8>, FsError> {
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes).fs("read", path)?;
+    Ok(bytes)
 }
