@@ -232,6 +232,21 @@ fn a_filled_home_is_converted_losing_nothing() {
 }
 
 #[test]
+fn running_the_finished_init_again_has_nothing_to_do() {
+    let c = Case::new(false);
+    assert_eq!(c.init(&[]).code, 0);
+    let before = snapshot(c.root());
+    let r = c.init(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.starts_with("init: nothing to do: "), "{r:?}");
+    assert_eq!(snapshot(c.root()), before);
+    // Another account name is another init: refused, DIR is a link now.
+    let r = c.init(&["--account", "b"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("is already a link"), "{r:?}");
+}
+
+#[test]
 fn a_claude_json_already_in_the_home_is_kept_and_nothing_is_copied_over_it() {
     let c = Case::new(true);
     let r = c.init(&[]);

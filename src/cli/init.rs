@@ -44,6 +44,17 @@ pub(crate) fn init_cmd(args: InitArgs, config_flag: Option<&Path>, out: &mut Out
                 EXIT_PROBLEMS
             }
         }
+        Ok(Ok(report)) if report.already => {
+            let r = &report.journal.request;
+            out.line(format!(
+                "init: nothing to do: {} is already the active link to account {}'s home {}, and {} is init's configuration; validate: ok",
+                shown(&r.from),
+                r.account,
+                shown(&r.home),
+                shown(&r.config)
+            ));
+            EXIT_OK
+        }
         Ok(Ok(report)) => {
             let r = &report.journal.request;
             if report.resumed {

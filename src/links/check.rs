@@ -7,6 +7,7 @@
 //! ([`check_accounts`]), not once per home.
 
 use std::ffi::OsStr;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -60,7 +61,7 @@ pub(crate) fn check_target(req: &RequiredLink) -> TargetCheck {
             Some(format!(
                 "the target {} exists but is {}, not {}; move it aside so 'homeswap ensure' can create {}",
                 shown(&req.target),
-                if m.is_dir() { "a directory" } else if m.is_file() { "a regular file" } else { "neither a directory nor a regular file" },
+                EntryKind::from_mode(m.mode()).describe(),
                 req.kind.describe(),
                 match req.kind {
                     LinkKind::Dir => "the directory",

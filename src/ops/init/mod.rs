@@ -90,6 +90,17 @@ pub struct InitReport {
     pub copied_claude_json: Option<PathBuf>,
     /// The unmanaged entries validation warned about.
     pub warnings: Vec<String>,
+    /// True when there was nothing to do: the same init had finished.
+    pub already: bool,
+}
+
+/// Whether the init of `req` has finished before: `DIR` is the link to the
+/// home and the configuration file holds exactly what init writes.
+fn already_done(req: &InitRequest) -> bool {
+    let text = req.config_text().ok();
+    std::fs::read_link(&req.from).ok().as_deref() == Some(req.home.as_path())
+        && std::fs::symlink_metadata(&req.home).is_ok_and(|m| m.is_dir())
+        && text.is_some_and(|t| std::fs::read(&req.config).ok().as_deref() == Some(t.as_bytes()))
 }
 
 /// Plans, or with a journal in the state dir, resumes; then runs steps 3
@@ -117,6 +128,24 @@ pub fn init(
                 shown(&j.request.config),
                 shown(&journal_path)
             )]))
+        }
+        None if already_done(req) => {
+            let config = Config::load(&req.config).map_err(|e| InitError::Refused(vec![e.to_string()]))?;
+            let report = validate_all(&config);
+            if !report.is_ok() {
+                return Err(InitError::Refused(report.problems()));
+            }
+            return Ok(Ok(InitReport {
+                journal: InitJournal {
+                    request: req.clone(),
+                    moves: Vec::new(),
+                    claude_json: None,
+                },
+                resumed: false,
+                copied_claude_json: None,
+                warnings: report.warnings(),
+                already: true,
+            }));
         }
         None => {
             let p = plan(req, home_env)?;
@@ -152,6 +181,7 @@ pub fn init(
         resumed,
         copied_claude_json: copied,
         warnings,
+        already: false,
     }))
 }
 
