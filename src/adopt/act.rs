@@ -124,7 +124,7 @@ impl Act<'_> {
     /// Moves a conflicting entry beside the target's under the first free
     /// kept-both name. A name already holding the same bytes is this
     /// entry's copy from an interrupted run: the account's copy goes.
-    fn keep_beside(
+    pub(super) fn keep_beside(
         &mut self,
         real: &DirFd,
         target: &DirFd,
@@ -199,7 +199,7 @@ pub fn kept_name(name: &OsStr, account: &str, stamp: &str, n: u32, is_dir: bool)
 }
 
 /// The `adopt::after_move` failpoint: after each entry moved.
-fn after_move(dest: &Path) -> Result<(), FsError> {
+pub(super) fn after_move(dest: &Path) -> Result<(), FsError> {
     fail::fail_point!("adopt::after_move", |_| Err(FsError::new(
         "continue after moving",
         dest,

@@ -3,7 +3,7 @@
 //! 4) and its act (step 6). The steps are in [`super`]'s documentation.
 
 use std::ffi::OsStr;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -12,7 +12,7 @@ use super::act::{Act, ActError};
 use super::entry::{is_one_of, remove_empty_dir};
 use super::plan::{plan_dir, LinkPlan};
 use crate::fs::error::{FsContext, FsError};
-use crate::fs::DirFd;
+use crate::fs::{DirFd, EntryKind};
 use crate::links::shared::SharedLinks;
 use crate::links::{check_account, LinkState, TARGET_DIR_MODE};
 
@@ -29,36 +29,48 @@ pub(crate) fn select(
     let mut selected = wanted.to_vec();
     let mut problems = Vec::new();
     for link in &before.links {
-        let is_dir = link.state == LinkState::NotALink
-            && link.path.symlink_metadata().is_ok_and(|m| m.is_dir());
-        if wanted.is_empty() && is_dir {
+        // A file link takes a regular file, a directory link a directory.
+        let file_link = shared.file_names().contains(&link.link);
+        let (want, what) = if file_link {
+            (EntryKind::File, "a regular file")
+        } else {
+            (EntryKind::Dir, "a directory")
+        };
+        let found = link
+            .path
+            .symlink_metadata()
+            .ok()
+            .map(|m| EntryKind::from_mode(m.mode()));
+        let adoptable = link.state == LinkState::NotALink && found == Some(want);
+        if wanted.is_empty() && adoptable {
             selected.push(link.link.clone());
         }
         let chosen = wanted.is_empty() || wanted.contains(&link.link);
         match link.state {
             LinkState::Ok | LinkState::Missing | LinkState::TargetMissing => {}
-            LinkState::NotALink if is_dir && chosen => {
+            LinkState::NotALink if adoptable && chosen => {
                 if let Ok(m) = std::fs::symlink_metadata(&link.expected) {
-                    if !m.is_dir() {
+                    if EntryKind::from_mode(m.mode()) != want {
                         problems.push(format!(
-                            "account {account}: {}: the target {} exists but is not a directory; move it aside first",
+                            "account {account}: {}: the target {} exists but is not {what}; move it aside first",
                             link.link,
                             crate::fs::pathfmt::shown(&link.expected)
                         ));
                     }
                 }
             }
-            LinkState::NotALink if is_dir => problems.push(format!(
-                "account {account}: {}: {} is a directory too and would be left unlinked; add --link {} or leave out --link",
+            LinkState::NotALink if adoptable => problems.push(format!(
+                "account {account}: {}: {} is {what} too and would be left unlinked; add --link {} or leave out --link",
                 link.link,
                 crate::fs::pathfmt::shown(&link.path),
                 link.link
             )),
             LinkState::NotALink => problems.push(format!(
-                "account {account}: {}: {} is {}, not a directory; adopt moves directories only: move it aside by hand, then run 'homeswap adopt {account}'",
+                "account {account}: {}: {} is {}, not {what}; adopt moves {} only: move it aside by hand, then run 'homeswap adopt {account}'",
                 link.link,
                 crate::fs::pathfmt::shown(&link.path),
-                link.detail.as_deref().unwrap_or("not a directory"),
+                link.detail.as_deref().unwrap_or("something else"),
+                if file_link { "regular files into file links" } else { "directories into directory links" },
             )),
             _ => problems.push(link.to_string()),
         }

@@ -1,5 +1,8 @@
 //! Adopt: move a real directory that sits where a shared link belongs into
-//! the shared target, losing nothing, then replace it by the link. The CLI
+//! the shared target, losing nothing, then replace it by the link. A
+//! regular file where a file link belongs is adopted the same way (`file`:
+//! moved, removed as a duplicate, merged line by line for `*.jsonl`
+//! ([`merge`]), or a conflict). The CLI
 //! calls [`adopt`]; this file runs the steps below in order, `link` does a
 //! step for one link, [`plan`] compares, [`act`] walks and decides,
 //! `entry` moves one entry, `across` copies across file systems,
@@ -46,8 +49,10 @@
 mod across;
 pub mod act;
 mod entry;
+mod file;
 pub mod journal;
 mod link;
+pub mod merge;
 pub mod plan;
 mod request;
 
@@ -61,6 +66,7 @@ use crate::fs::error::FsError;
 use crate::fs::DirFd;
 use crate::links::active::ActiveLink;
 use crate::links::ensure_account;
+use crate::links::shared::LinkKind;
 use crate::ops::context::Context;
 use crate::ops::home_of;
 use crate::state::audit::{self, now_rfc3339, AdoptCounts, AuditEntry};
@@ -147,12 +153,11 @@ fn adopt_steps(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptEr
     let account = req.account.clone();
     // 1. Usage, latch.
     let home = home_of(config, &account)?.to_path_buf();
-    let known = config.shared.names();
-    if let Some(link) = req.links.iter().find(|l| !known.contains(l)) {
+    if let Some(link) = req.links.iter().find(|l| !config.shared.is_link(l)) {
         return Err(AdoptError::UnknownLink {
             account,
             link: link.clone(),
-            known: known.to_vec(),
+            known: config.shared.all_names().map(str::to_string).collect(),
         });
     }
     let latched = |latch| AdoptError::Latched {
@@ -262,7 +267,10 @@ fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError>
         .map_err(|e| refused(&r.account, e.doing("open the home")))?;
     let mut plans = Vec::new();
     for l in links() {
-        let plan = link::plan_link(&home, &l.name, &l.target);
+        let plan = match l.kind {
+            LinkKind::Dir => link::plan_link(&home, &l.name, &l.target),
+            LinkKind::File => file::plan_file(&home, &l.name, &l.target),
+        };
         plans.push(plan.map_err(|e| refused(&r.account, e))?);
     }
     if !r.keep_both && plans.iter().any(|p| p.conflicts().next().is_some()) {
@@ -313,7 +321,11 @@ fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError>
         state: &ctx.state,
     };
     for l in links() {
-        if let Err(e) = link::adopt_link(&mut act, &home, &l.name, &l.target) {
+        let acted = match l.kind {
+            LinkKind::Dir => link::adopt_link(&mut act, &home, &l.name, &l.target),
+            LinkKind::File => file::adopt_file(&mut act, &home, &l.name, &l.target),
+        };
+        if let Err(e) = acted {
             let errors = vec![e.to_string()];
             return Err(stopped(ctx, r, &report.counts, Some(l.name), errors, &act));
         }

@@ -55,8 +55,9 @@ impl fmt::Display for Clash {
     }
 }
 
-/// What happens to one entry of the real directory. In JSON, `action` is
-/// `move`, `duplicate` or `conflict`, and `kind` is the entry's
+/// What happens to one entry of the real directory (or to the regular file
+/// where a file link belongs). In JSON, `action` is `move`, `duplicate`,
+/// `merge` (file links only) or `conflict`, and `kind` is the entry's
 /// [`EntryKind`]: `dir`, `file` (a regular file), `symlink`, `fifo`,
 /// `socket`, `char_device`, `block_device` or `other`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,6 +74,14 @@ pub enum ItemAction {
         /// What it is.
         kind: EntryKind,
     },
+    /// A `*.jsonl` file link's file that differs from the target: the
+    /// target gains the account's lines it does not hold (`lines` of them).
+    Merge {
+        /// What it is (a regular file).
+        kind: EntryKind,
+        /// How many lines are appended to the target.
+        lines: usize,
+    },
     /// Same path, different contents or types: refused, or with
     /// `--keep-both` moved beside the target's under a new name.
     Conflict {
@@ -86,7 +95,8 @@ pub enum ItemAction {
 /// One entry of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanItem {
-    /// The path relative to the real directory (and to the target).
+    /// The path relative to the real directory (and to the target); empty
+    /// for the regular file of a file link, which is the item itself.
     pub path: PathBuf,
     /// What adopt does with it.
     #[serde(flatten)]
@@ -111,6 +121,14 @@ pub struct LinkPlan {
 }
 
 impl LinkPlan {
+    /// Where `item` sits in the account and in the target.
+    pub fn paths_of(&self, item: &PlanItem) -> (PathBuf, PathBuf) {
+        if item.path.as_os_str().is_empty() {
+            return (self.real.clone(), self.target.clone());
+        }
+        (self.real.join(&item.path), self.target.join(&item.path))
+    }
+
     /// How many entries move.
     pub fn moves(&self) -> usize {
         self.count(|a| matches!(a, ItemAction::Move { .. }))

@@ -156,13 +156,18 @@ pub fn conflicts(plan: &[LinkPlan]) -> Vec<String> {
     plan.iter()
         .flat_map(|l| {
             l.conflicts().filter_map(move |c| match &c.action {
-                ItemAction::Conflict { clash, .. } => Some(format!(
-                    "{}: conflict: {} and {}: {clash}",
-                    l.link,
-                    crate::fs::pathfmt::shown(&l.real.join(&c.path)),
-                    crate::fs::pathfmt::shown(&l.target.join(&c.path))
-                )),
-                ItemAction::Move { .. } | ItemAction::Duplicate { .. } => None,
+                ItemAction::Conflict { clash, .. } => {
+                    let (ours, theirs) = l.paths_of(c);
+                    Some(format!(
+                        "{}: conflict: {} and {}: {clash}",
+                        l.link,
+                        crate::fs::pathfmt::shown(&ours),
+                        crate::fs::pathfmt::shown(&theirs)
+                    ))
+                }
+                ItemAction::Move { .. }
+                | ItemAction::Duplicate { .. }
+                | ItemAction::Merge { .. } => None,
             })
         })
         .collect()

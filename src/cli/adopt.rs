@@ -80,12 +80,20 @@ fn plan_lines(account: &str, plan: &[LinkPlan], out: &mut Output) {
             l.conflicts().count()
         ));
         for item in &l.items {
-            let path = shown(&item.path);
+            let path = if item.path.as_os_str().is_empty() {
+                // A file link's file: the item is the link's own entry.
+                shown(std::path::Path::new(&l.link))
+            } else {
+                shown(&item.path)
+            };
             out.line(match &item.action {
                 ItemAction::Move { kind } => format!("  move       {path} ({kind})"),
                 ItemAction::Duplicate { kind } => {
                     format!("  duplicate  {path} ({kind}, same in the target)")
                 }
+                ItemAction::Merge { lines, .. } => format!(
+                    "  merge      {path}: {lines} line(s) of the account appended to the target's"
+                ),
                 ItemAction::Conflict { clash, .. } => format!("  conflict   {path}: {clash}"),
             });
         }

@@ -58,6 +58,21 @@ pub(crate) enum Command {
     /// says what happened on stderr, answers within 2 s, and always exits 0.
     #[command(after_help = help::HOOK)]
     Hook,
+    /// Turn one existing Claude Code home into homeswap's layout, losing
+    /// nothing, and write the configuration (to --config).
+    ///
+    /// DIR moves to DIR-NAME (the account's home), its shared entries
+    /// (projects, file-history, history.jsonl, settings.json, ...: the
+    /// recommended set of examples/claude-code.yaml) move into the shared
+    /// dir, each leaving its link, and DIR becomes the active link, in one
+    /// atomic step: a tool opening DIR meanwhile finds the old directory or
+    /// the link. ~/.claude.json is copied into the home (never removed).
+    /// Refused, changing nothing, if the configuration file exists, if DIR
+    /// is already a link, or if a path it would create exists. Journaled:
+    /// interrupted, run the same command again and it finishes. Prints the
+    /// CLAUDE_CONFIG_DIR line to use and how to add a second account.
+    #[command(after_help = help::INIT)]
+    Init(InitArgs),
     /// Build a sandbox of two accounts and serve it on 127.0.0.1.
     ///
     /// Prints the URLs, the admin token and lines to paste (curl, breaking
@@ -82,7 +97,8 @@ pub(crate) enum OperatorCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Create missing shared links and target directories.
+    /// Create missing shared links and target directories (empty target
+    /// files for shared_files).
     ///
     /// Creates only what is missing; refuses (and reports) a divergent link,
     /// a file or directory where a link belongs, or a missing home. Never
@@ -115,7 +131,11 @@ pub(crate) enum OperatorCommand {
     /// `conflict` (same path, different contents). With a conflict and no
     /// --keep-both nothing changes. Then it moves each entry (rename, never
     /// replacing; copy and verify across file systems), removes the emptied
-    /// directory with rmdir and creates the link. Interrupted? Run the same
+    /// directory with rmdir and creates the link. A regular file where a
+    /// file link (shared_files) belongs is adopted too: moved, removed as a
+    /// duplicate, `merge`d line by line for *.jsonl (the target keeps its
+    /// lines and gains the account's missing ones), else a conflict.
+    /// Interrupted? Run the same
     /// command again: it finishes from where it stopped (journal in
     /// state_dir). Refused while the latch is set and while ACCOUNT is the
     /// active account (a live session may be writing).
@@ -207,6 +227,26 @@ pub(crate) struct AdoptArgs {
     /// session of it is running.
     #[arg(long)]
     pub(crate) force_active: bool,
+}
+
+/// `homeswap init ...`
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The existing Claude Code home, e.g. ~/.claude (absolute).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) from: PathBuf,
+    /// The account's name; its home becomes DIR-NAME.
+    #[arg(long, value_name = "NAME", default_value = "a")]
+    pub(crate) account: String,
+    /// The shared dir [default: DIR-shared].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) shared_dir: Option<PathBuf>,
+    /// The state dir [default: DIR-state].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state_dir: Option<PathBuf>,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// `homeswap latch ...`

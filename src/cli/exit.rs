@@ -126,8 +126,9 @@ Exit codes:
   hook          0 always (problems go to stderr)
   serve         0 stopped gracefully · 1 cannot listen · 2 configuration or token file error
   demo          0 stopped with Ctrl-C · 1 cannot build or serve the sandbox
+  init          0 converted · 1 refused or stopped, nothing lost · 2 usage
 
-Each command's --help explains its own exit codes. Every command but demo first
+Each command's --help explains its own exit codes. Every command but demo and init first
 finishes a swap that a crash interrupted, if any.";
 
     /// `homeswap validate --help`.
@@ -217,6 +218,13 @@ Exit codes:
   0  stopped gracefully (SIGTERM or SIGINT)
   1  cannot listen (address in use, socket path)
   2  configuration or token file error";
+
+    /// `homeswap init --help`.
+    pub(crate) const INIT: &str = "\
+Exit codes:
+  0  converted (or nothing to do: a dry run)
+  1  refused or stopped part-way, nothing lost (rerun the same command to finish)
+  2  usage error (no --config, bad account name, relative path)";
 
     /// `homeswap demo --help`.
     pub(crate) const DEMO: &str = "\

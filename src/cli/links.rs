@@ -31,6 +31,8 @@ struct ValidateJson<'a> {
     accounts: &'a [AccountReport],
     /// The problem lines printed on stderr.
     problems: &'a [String],
+    /// The warning lines printed on stderr (unmanaged entries).
+    warnings: &'a [String],
 }
 
 /// Checks everything, read-only: every account's links, the active link
@@ -50,6 +52,10 @@ pub(crate) fn validate(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     for p in &problems {
         out.err(p.clone());
     }
+    let warnings = report.warnings();
+    for w in &warnings {
+        out.err(w.clone());
+    }
     let ok = problems.is_empty();
     if json {
         out.json(&ValidateJson {
@@ -59,12 +65,13 @@ pub(crate) fn validate(ctx: &Context, json: bool, out: &mut Output) -> u8 {
             latch: latch.as_ref(),
             accounts: &report.accounts,
             problems: &problems,
+            warnings: &warnings,
         });
     } else if ok {
         out.line(format!(
             "ok: {} accounts, {} links each, active account {}",
             report.accounts.len(),
-            ctx.config.shared.names().len(),
+            ctx.config.shared.all_names().count(),
             report.active.account.as_deref().unwrap_or("(none)")
         ));
     } else {
@@ -102,11 +109,14 @@ pub(crate) fn ensure(ctx: &Context, accounts: &[String], dry_run: bool, out: &mu
     for (name, home) in homes {
         let report = ensure_account(name, &home, &config.shared, dry_run);
         for step in report.changes() {
-            let verb = match (dry_run, step.action) {
-                (true, EnsureAction::CreateLink) => "would create the link",
-                (true, _) => "would create the target directory",
-                (false, EnsureAction::CreateLink) => "created the link",
-                (false, _) => "created the target directory",
+            let file = config.shared.file_names().contains(&step.before.link);
+            let verb = match (dry_run, step.action, file) {
+                (true, EnsureAction::CreateLink, _) => "would create the link",
+                (true, _, false) => "would create the target directory",
+                (true, _, true) => "would create the target file",
+                (false, EnsureAction::CreateLink, _) => "created the link",
+                (false, _, false) => "created the target directory",
+                (false, _, true) => "created the target file",
             };
             let done = step.after.as_ref().is_none_or(|a| a.is_ok());
             if done {

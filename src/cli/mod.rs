@@ -7,6 +7,7 @@ mod args;
 mod exit;
 mod failover;
 mod hook;
+mod init;
 mod latch;
 mod links;
 mod output;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> u8 {
     let mut out = Output;
     match cli.command {
         Command::Demo(args) => serve::demo_cmd(args, cli.config.as_deref(), &mut out),
+        Command::Init(args) => init::init_cmd(args, cli.config.as_deref(), &mut out),
         Command::Serve(args) => match load(cli.config.as_deref(), &mut out) {
             Ok(ctx) => {
                 // Before recovery, so what it does is logged as configured.

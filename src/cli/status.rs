@@ -38,6 +38,9 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     for n in &doc.notices {
         out.line(format!("adopt:    {n}"));
     }
+    for w in &doc.warnings {
+        out.err(w.clone());
+    }
     out.line("accounts:".to_string());
     for a in &doc.accounts {
         let states: Vec<String> = a

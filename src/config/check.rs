@@ -17,6 +17,7 @@ use super::{
     is_valid_account_name, position, AdminConfig, Config, ConfigError, ServeConfig,
     DEFAULT_INTERVAL, DEFAULT_LISTEN,
 };
+use crate::links::private::{self, Private};
 use crate::links::shared::{self, SharedLinks};
 
 /// Checks one configuration text; `path` names the file in errors.
@@ -60,6 +61,8 @@ impl<'a> Checker<'a> {
         }
         self.separate(&raw)?;
         let names = self.shared_names(raw.shared)?;
+        let files = self.file_names(raw.shared_files, &names)?;
+        let private = self.private(raw.private, &names, &files)?;
         let serve = self.serve(raw.serve.unwrap_or_default())?;
         let failover = self.failover(raw.failover.unwrap_or_default(), &raw.accounts.order)?;
         Ok(Config {
@@ -71,7 +74,9 @@ impl<'a> Checker<'a> {
                 .map(|(name, home)| (name, plain(&home)))
                 .collect(),
             active_link: plain(&raw.active_link),
-            shared: SharedLinks::new(plain(&raw.shared_dir), names),
+            shared: SharedLinks::new(plain(&raw.shared_dir), names)
+                .with_files(files)
+                .with_private(private),
             state_dir: plain(&raw.state_dir),
             serve,
             failover,
@@ -130,6 +135,65 @@ impl<'a> Checker<'a> {
             }
         }
         Ok(names)
+    }
+
+    /// The `shared_files` list (default: none), each name one plain entry
+    /// name, none twice and none also a directory link.
+    fn file_names(
+        &self,
+        raw: Option<Vec<String>>,
+        dirs: &[String],
+    ) -> Result<Vec<String>, ConfigError> {
+        let names = raw.unwrap_or_default();
+        let mut seen = HashSet::new();
+        for (i, n) in names.iter().enumerate() {
+            if let Err(why) = shared::check_name(n) {
+                return Err(
+                    self.invalid(&["shared_files"], format!("entry {} {n:?}: {why}", i + 1))
+                );
+            }
+            if !seen.insert(n.as_str()) {
+                return Err(self.invalid(&["shared_files"], format!("{n:?} is listed twice")));
+            }
+            if dirs.contains(n) {
+                return Err(self.invalid(
+                    &["shared_files"],
+                    format!("{n:?} is also in shared: a name is either a directory link (shared) or a file link (shared_files)"),
+                ));
+            }
+        }
+        Ok(names)
+    }
+
+    /// The `private` list (default: Claude Code's per-account and
+    /// per-process entries), each an entry name or a `*` pattern, none
+    /// also a link.
+    fn private(
+        &self,
+        raw: Option<Vec<String>>,
+        dirs: &[String],
+        files: &[String],
+    ) -> Result<Private, ConfigError> {
+        let Some(patterns) = raw else {
+            return Ok(Private::default());
+        };
+        for (i, p) in patterns.iter().enumerate() {
+            if let Err(why) = private::check_pattern(p) {
+                return Err(self.invalid(&["private"], format!("entry {} {p:?}: {why}", i + 1)));
+            }
+            let list = if dirs.contains(p) {
+                "shared"
+            } else if files.contains(p) {
+                "shared_files"
+            } else {
+                continue;
+            };
+            return Err(self.invalid(
+                &["private"],
+                format!("{p:?} is also in {list}: an entry is either shared or private"),
+            ));
+        }
+        Ok(Private::new(patterns))
     }
 
     fn serve(&self, raw: RawServe) -> Result<ServeConfig, ConfigError> {

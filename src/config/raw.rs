@@ -22,6 +22,12 @@ pub(super) struct RawConfig {
     /// The shared link names; absent: Claude Code's defaults.
     #[serde(default)]
     pub shared: Option<Vec<String>>,
+    /// The shared file link names; absent: none.
+    #[serde(default)]
+    pub shared_files: Option<Vec<String>>,
+    /// The entries each home keeps for itself; absent: Claude Code's.
+    #[serde(default)]
+    pub private: Option<Vec<String>>,
     /// Lock, intent record, latch and audit log.
     pub state_dir: PathBuf,
     /// Sidecar settings; absent: the defaults.

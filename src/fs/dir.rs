@@ -188,6 +188,14 @@ impl DirFd {
             .fs("move an entry to", &to.join(new_name))
     }
 
+    /// `renameat2(RENAME_EXCHANGE)`: swaps `name` and `other` in `to` in
+    /// one step (any kinds of entry, both must exist). Where the kernel,
+    /// file system or C library cannot, fails with `EINVAL` (or `ENOSYS`).
+    pub fn exchange(&self, name: &OsStr, to: &DirFd, other: &OsStr) -> Result<(), FsError> {
+        exchange(self.fd.as_fd(), name, to.fd.as_fd(), other)
+            .fs("exchange an entry with", &to.join(other))
+    }
+
     /// `linkat`: a second name `new_name` in `to` for the file `name`
     /// (a symlink is linked itself, not followed); fails with `EEXIST`
     /// rather than replace.
@@ -256,5 +264,22 @@ fn rename_noreplace(
     _: BorrowedFd<'_>,
     _: &OsStr,
 ) -> Result<(), Errno> {
+    Err(Errno::EINVAL)
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn exchange(
+    from: BorrowedFd<'_>,
+    name: &OsStr,
+    to: BorrowedFd<'_>,
+    other: &OsStr,
+) -> Result<(), Errno> {
+    use nix::fcntl::{renameat2, RenameFlags};
+    renameat2(from, name, to, other, RenameFlags::RENAME_EXCHANGE)
+}
+
+/// Without `renameat2` in the C library there is no atomic exchange.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn exchange(_: BorrowedFd<'_>, _: &OsStr, _: BorrowedFd<'_>, _: &OsStr) -> Result<(), Errno> {
     Err(Errno::EINVAL)
 }

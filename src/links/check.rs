@@ -7,13 +7,15 @@
 //! ([`check_accounts`]), not once per home.
 
 use std::ffi::OsStr;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use nix::errno::Errno;
 
 use crate::fs::pathfmt::shown;
 use crate::fs::{DirFd, EntryKind, FsError};
-use crate::links::shared::{RequiredLink, SharedLinks};
+use crate::links::private::unmanaged;
+use crate::links::shared::{LinkKind, RequiredLink, SharedLinks};
 use crate::links::state::{AccountReport, LinkReport, LinkState};
 
 /// What opening the home gave: a descriptor, or the state every link gets.
@@ -48,15 +50,23 @@ pub(crate) struct TargetCheck {
 }
 
 /// Looks at one shared target (following it: the shared dir is the
-/// operator's).
+/// operator's). A target of the wrong kind (a file where a directory link
+/// points, or the reverse) is an `error`: no link can make it right.
 pub(crate) fn check_target(req: &RequiredLink) -> TargetCheck {
     let (state, detail) = match std::fs::metadata(&req.target) {
-        Ok(m) if m.is_dir() => (LinkState::Ok, None),
-        Ok(_) => (
+        Ok(m) if m.is_dir() && req.kind == LinkKind::Dir => (LinkState::Ok, None),
+        Ok(m) if m.is_file() && req.kind == LinkKind::File => (LinkState::Ok, None),
+        Ok(m) => (
             LinkState::Error,
             Some(format!(
-                "the target {} exists but is not a directory; move it aside so 'homeswap ensure' can create the directory",
-                shown(&req.target)
+                "the target {} exists but is {}, not {}; move it aside so 'homeswap ensure' can create {}",
+                shown(&req.target),
+                EntryKind::from_mode(m.mode()).describe(),
+                req.kind.describe(),
+                match req.kind {
+                    LinkKind::Dir => "the directory",
+                    LinkKind::File => "an empty file",
+                }
             )),
         ),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (LinkState::TargetMissing, None),
@@ -132,29 +142,37 @@ fn check_account_against(
     shared: &SharedLinks,
     targets: &[TargetCheck],
 ) -> AccountReport {
-    let links = match open_home(home) {
-        Home::Open(fd) => shared
-            .links()
-            .zip(targets)
-            .map(|(r, t)| check_link(account, &fd, &r, t))
-            .collect(),
-        Home::Unusable(state, detail) => shared
-            .links()
-            .map(|r| LinkReport {
-                account: account.to_string(),
-                path: home.join(&r.name),
-                link: r.name,
-                expected: r.target,
-                state,
-                points_to: None,
-                detail: detail.clone(),
-            })
-            .collect(),
+    let (links, unmanaged) = match open_home(home) {
+        Home::Open(fd) => (
+            shared
+                .links()
+                .zip(targets)
+                .map(|(r, t)| check_link(account, &fd, &r, t))
+                .collect(),
+            // A home that cannot be listed shows that in its links' states.
+            unmanaged(&fd, shared).unwrap_or_default(),
+        ),
+        Home::Unusable(state, detail) => (
+            shared
+                .links()
+                .map(|r| LinkReport {
+                    account: account.to_string(),
+                    path: home.join(&r.name),
+                    link: r.name,
+                    expected: r.target,
+                    state,
+                    points_to: None,
+                    detail: detail.clone(),
+                })
+                .collect(),
+            Vec::new(),
+        ),
     };
     AccountReport {
         account: account.to_string(),
         home: home.to_path_buf(),
         links,
+        unmanaged,
     }
 }
 

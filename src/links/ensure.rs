@@ -19,12 +19,16 @@ use crate::fs::error::{FsContext, FsError};
 use crate::fs::pathfmt;
 use crate::fs::DirFd;
 use crate::links::check::{check_account, check_link, check_target, open_home, Home};
-use crate::links::shared::{RequiredLink, SharedLinks};
+use crate::links::shared::{LinkKind, RequiredLink, SharedLinks};
 use crate::links::state::{LinkReport, LinkState};
 
 /// Mode of a shared target directory homeswap creates: transcripts and
 /// session environments are private to the operator's user.
 pub(crate) const TARGET_DIR_MODE: u32 = 0o700;
+
+/// Mode of a shared target file homeswap creates (prompt history,
+/// settings): private to the operator's user.
+pub(crate) const TARGET_FILE_MODE: u32 = 0o600;
 
 /// What ensure does (or would do) for one link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,7 +49,7 @@ impl fmt::Display for EnsureAction {
         f.write_str(match self {
             EnsureAction::Nothing => "nothing to do",
             EnsureAction::CreateLink => "create the link",
-            EnsureAction::CreateTarget => "create the target directory",
+            EnsureAction::CreateTarget => "create the target",
             EnsureAction::Refuse => "refuse",
         })
     }
@@ -141,9 +145,9 @@ fn action_for(state: LinkState) -> EnsureAction {
     }
 }
 
-/// Creates `<shared_dir>/N` as a directory if nothing is there. An entry
-/// that already exists is left alone (the re-check reports it if it is not
-/// a directory).
+/// Creates `<shared_dir>/N` as a directory (an empty file, for a file
+/// link) if nothing is there. An entry that already exists is left alone
+/// (the re-check reports it if it is of the wrong kind).
 fn create_target(shared: &SharedLinks, req: &RequiredLink) -> Result<(), FsError> {
     let dir = shared.dir();
     if std::fs::symlink_metadata(dir).is_err() {
@@ -154,10 +158,22 @@ fn create_target(shared: &SharedLinks, req: &RequiredLink) -> Result<(), FsError
             .fs("create the shared directory", dir)?;
     }
     let dir = DirFd::open_following(dir).map_err(|e| e.doing("open the shared directory"))?;
-    match dir.mkdir(OsStr::new(&req.name), TARGET_DIR_MODE) {
+    let name = OsStr::new(&req.name);
+    let created = match req.kind {
+        LinkKind::Dir => dir.mkdir(name, TARGET_DIR_MODE),
+        // O_EXCL: a file that appeared meanwhile is never truncated.
+        LinkKind::File => dir.create_file(name, TARGET_FILE_MODE).and_then(|f| {
+            f.sync_all()
+                .fs("fsync the new target file", &dir.join(name))
+        }),
+    };
+    match created {
         Ok(()) => dir.sync(),
         Err(e) if e.is(Errno::EEXIST) => Ok(()),
-        Err(e) => Err(e.doing("create the target directory")),
+        Err(e) => Err(e.doing(match req.kind {
+            LinkKind::Dir => "create the target directory",
+            LinkKind::File => "create the target file",
+        })),
     }
 }
 

@@ -7,6 +7,8 @@
 //! - `ensure`: [`ensure_account`], creating only what is missing; never
 //!   deletes, moves or overwrites.
 //! - [`shared`]: which links are required and where they must point.
+//! - [`private`]: the entries a home keeps for itself, and the unmanaged
+//!   entries (drift).
 //! - `active`: what the active link holds.
 //! - [`validate`]: every account and the active link at once.
 //!
@@ -16,6 +18,7 @@
 pub(crate) mod active;
 pub(crate) mod check;
 pub(crate) mod ensure;
+pub mod private;
 pub mod shared;
 pub(crate) mod state;
 pub mod validate;

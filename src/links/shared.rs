@@ -11,11 +11,58 @@ use std::path::{Path, PathBuf};
 /// The production default: the entries Claude Code keeps per session.
 pub(crate) const DEFAULT_NAMES: [&str; 3] = ["session-env", "file-history", "projects"];
 
-/// The required names and the one directory that holds all their targets.
+/// The directory links recommended for Claude Code: every directory of
+/// its home that holds the user's own work (`examples/claude-code.yaml`,
+/// and what `init` configures).
+pub const RECOMMENDED_DIRS: [&str; 10] = [
+    "session-env",
+    "file-history",
+    "projects",
+    "todos",
+    "tasks",
+    "plans",
+    "commands",
+    "agents",
+    "skills",
+    "output-styles",
+];
+
+/// The file links recommended for Claude Code (see [`RECOMMENDED_DIRS`]).
+pub const RECOMMENDED_FILES: [&str; 4] = [
+    "history.jsonl",
+    "settings.json",
+    "CLAUDE.md",
+    "keybindings.json",
+];
+
+/// The required names and the one directory that holds all their targets:
+/// directory links (`shared`), file links (`shared_files`) and the entries
+/// each home keeps for itself (`private`, see [`Private`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedLinks {
     dir: PathBuf,
     names: Vec<String>,
+    files: Vec<String>,
+    private: Private,
+}
+
+/// What a link's target must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkKind {
+    /// A directory (`shared`).
+    Dir,
+    /// A regular file (`shared_files`).
+    File,
+}
+
+impl LinkKind {
+    /// The target's kind as an operator reads it: "a directory".
+    pub fn describe(self) -> &'static str {
+        match self {
+            LinkKind::Dir => "a directory",
+            LinkKind::File => "a regular file",
+        }
+    }
 }
 
 /// One required link of one home: where it sits and where it must point.
@@ -25,12 +72,33 @@ pub struct RequiredLink {
     pub name: String,
     /// The absolute target the link must hold, `<shared_dir>/<name>`.
     pub target: PathBuf,
+    /// Whether the target is a directory or a regular file.
+    pub kind: LinkKind,
 }
 
 impl SharedLinks {
-    /// Builds the set; names are expected to have passed [`check_name`].
+    /// Builds the set with no file links and the default private list;
+    /// names are expected to have passed [`check_name`].
     pub(crate) fn new(dir: PathBuf, names: Vec<String>) -> SharedLinks {
-        SharedLinks { dir, names }
+        SharedLinks {
+            dir,
+            names,
+            files: Vec::new(),
+            private: Private::default(),
+        }
+    }
+
+    /// The same set with these file links (names checked, none also a
+    /// directory link).
+    pub fn with_files(mut self, files: Vec<String>) -> SharedLinks {
+        self.files = files;
+        self
+    }
+
+    /// The same set with this private list.
+    pub fn with_private(mut self, private: Private) -> SharedLinks {
+        self.private = private;
+        self
     }
 
     /// The default names under `dir`.
@@ -43,16 +111,40 @@ impl SharedLinks {
         &self.dir
     }
 
-    /// The required names, in configured order.
+    /// The directory link names (`shared`), in configured order.
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
-    /// Every required link with its expected target.
+    /// The file link names (`shared_files`), in configured order.
+    pub fn file_names(&self) -> &[String] {
+        &self.files
+    }
+
+    /// Every link name: the directory links, then the file links.
+    pub fn all_names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.names.iter().chain(&self.files).map(String::as_str)
+    }
+
+    /// The entries each home keeps for itself.
+    pub fn private(&self) -> &Private {
+        &self.private
+    }
+
+    /// Whether `name` is one of the links (directory or file).
+    pub fn is_link(&self, name: &str) -> bool {
+        self.all_names().any(|n| n == name)
+    }
+
+    /// Every required link with its expected target: the directory links,
+    /// then the file links, each in configured order.
     pub fn links(&self) -> impl Iterator<Item = RequiredLink> + '_ {
-        self.names.iter().map(|n| RequiredLink {
+        let dirs = self.names.iter().map(|n| (n, LinkKind::Dir));
+        let files = self.files.iter().map(|n| (n, LinkKind::File));
+        dirs.chain(files).map(|(n, kind)| RequiredLink {
             name: n.clone(),
             target: self.dir.join(n),
+            kind,
         })
     }
 }
@@ -74,6 +166,8 @@ pub(crate) fn check_name(name: &str) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+pub use super::private::{Private, DEFAULT_PRIVATE};
 
 #[cfg(test)]
 mod tests {

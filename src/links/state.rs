@@ -9,12 +9,14 @@ use serde::Serialize;
 
 use crate::fs::pathfmt::{self, shown};
 use crate::fs::EntryKind;
+use crate::links::private::UnmanagedEntry;
 
 /// The state of one required link of one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkState {
-    /// A symlink to `<shared_dir>/N`, which is a directory.
+    /// A symlink to `<shared_dir>/N`, which is a directory (a regular
+    /// file for a file link).
     Ok,
     /// Nothing at `<home>/N`.
     Missing,
@@ -128,6 +130,11 @@ impl fmt::Display for LinkReport {
                 "{path} is a directory, expected a link to {expected}; run 'homeswap adopt {}' to move its contents into {expected} and link it",
                 self.account
             ),
+            LinkState::NotALink if self.detail.as_deref() == Some(EntryKind::File.describe()) => write!(
+                f,
+                "{path} is a regular file, expected a link to {expected}; run 'homeswap adopt {}' to move it into {expected} (or merge it, for a .jsonl file) and link it",
+                self.account
+            ),
             LinkState::NotALink => write!(
                 f,
                 "{path} is {}, expected a link to {expected}; move it aside, then run 'homeswap ensure {}'",
@@ -159,12 +166,19 @@ pub struct AccountReport {
     pub home: PathBuf,
     /// One report per required link, in configured order.
     pub links: Vec<LinkReport>,
+    /// Entries of the home in no list (warnings, not problems), by name.
+    pub unmanaged: Vec<UnmanagedEntry>,
 }
 
 impl AccountReport {
     /// True when every link is `ok`.
     pub fn is_ok(&self) -> bool {
         self.links.iter().all(LinkReport::is_ok)
+    }
+
+    /// One warning line per unmanaged entry.
+    pub fn warnings(&self) -> impl Iterator<Item = String> + '_ {
+        self.unmanaged.iter().map(|u| u.line(&self.account))
     }
 
     /// The links that are not `ok`.

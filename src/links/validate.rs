@@ -35,6 +35,15 @@ impl ValidationReport {
         lines
     }
 
+    /// One warning line per unmanaged entry of every account (drift: not a
+    /// problem, so neither the exit code nor readiness changes).
+    pub fn warnings(&self) -> Vec<String> {
+        self.accounts
+            .iter()
+            .flat_map(AccountReport::warnings)
+            .collect()
+    }
+
     /// The report of `account`, if configured.
     pub(crate) fn account(&self, account: &str) -> Option<&AccountReport> {
         self.accounts.iter().find(|a| a.account == account)

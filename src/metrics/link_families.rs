@@ -1,5 +1,6 @@
 //! The per-link and per-account gauge families (`homeswap_active_account`,
-//! `homeswap_link_healthy`, `homeswap_link_state`), written straight into
+//! `homeswap_link_healthy`, `homeswap_link_state`,
+//! `homeswap_unmanaged_entries`), written straight into
 //! the exposition text instead of living in the registry.
 //!
 //! At 1,000 accounts they are 25,000 series, which as registry entries cost
@@ -31,11 +32,13 @@ pub(super) struct LinkSeries {
     links: Vec<(String, String, LinkState)>,
     /// (account, whether the active link points at it), sorted by account.
     accounts: Vec<(String, bool)>,
+    /// (account, its unmanaged entries), sorted by account.
+    unmanaged: Vec<(String, usize)>,
 }
 
 impl LinkSeries {
     /// Name and help of each family, sorted by name.
-    pub(super) const FAMILIES: [(&'static str, &'static str); 3] = [
+    pub(super) const FAMILIES: [(&'static str, &'static str); 4] = [
         (
             "homeswap_active_account",
             "1 for the account the active link points at, 0 for the others.",
@@ -47,6 +50,10 @@ impl LinkSeries {
         (
             "homeswap_link_state",
             "Stateset: 1 for the shared link's current state, 0 for each other state.",
+        ),
+        (
+            "homeswap_unmanaged_entries",
+            "Entries of the account's home that are neither shared nor private.",
         ),
     ];
 
@@ -68,7 +75,17 @@ impl LinkSeries {
             })
             .collect();
         accounts.sort();
-        LinkSeries { links, accounts }
+        let mut unmanaged: Vec<(String, usize)> = report
+            .accounts
+            .iter()
+            .map(|a| (a.account.clone(), a.unmanaged.len()))
+            .collect();
+        unmanaged.sort();
+        LinkSeries {
+            links,
+            accounts,
+            unmanaged,
+        }
     }
 
     /// A guess of the encoded size, so the exposition buffer is allocated once.
@@ -126,6 +143,12 @@ impl LinkSeries {
                     }
                 }
             }
+            "homeswap_unmanaged_entries" if !self.unmanaged.is_empty() => {
+                head(&mut out);
+                for (account, count) in &self.unmanaged {
+                    let _ = writeln!(out, "{name}{{account=\"{}\"}} {count}", Escaped(account));
+                }
+            }
             _ => {}
         }
         buf.extend_from_slice(out.as_bytes());
@@ -171,6 +194,12 @@ mod tests {
         let healthy = vec("homeswap_link_healthy", &["account", "link"]);
         let state = vec("homeswap_link_state", &["account", "link", "state"]);
         let active = vec("homeswap_active_account", &["account"]);
+        let unmanaged = vec("homeswap_unmanaged_entries", &["account"]);
+        for a in &report.accounts {
+            unmanaged
+                .with_label_values(&[&a.account])
+                .set(a.unmanaged.len() as i64);
+        }
         for a in &report.accounts {
             for l in &a.links {
                 healthy
@@ -213,6 +242,7 @@ mod tests {
         std::os::unix::fs::symlink("/elsewhere", root.join("b").join("session-env")).unwrap();
         std::os::unix::fs::symlink(root.join("a"), root.join("active")).unwrap();
         std::fs::remove_dir(root.join("c-1")).unwrap();
+        std::fs::create_dir(root.join("a").join("todos")).unwrap();
         let report = crate::links::validate::validate_all(&config);
         let accounts: Vec<String> = config.accounts.keys().cloned().collect();
 

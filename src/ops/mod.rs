@@ -4,6 +4,7 @@
 pub mod context;
 pub mod failover;
 pub mod hook;
+pub mod init;
 pub mod limits;
 pub(crate) mod status;
 pub mod swap;

@@ -41,6 +41,9 @@ pub struct StatusDocument {
     pub problems: Vec<String>,
     /// Other things an operator should know (an interrupted adoption).
     pub notices: Vec<String>,
+    /// Warnings that do not make the layout unready, one line each: every
+    /// unmanaged entry (each account's `unmanaged` list has them too).
+    pub warnings: Vec<String>,
     /// Every account's links and their states, sorted by account.
     pub accounts: Vec<AccountReport>,
     /// Every account's limit, in `failover.order`.
@@ -87,6 +90,7 @@ impl StatusDocument {
             swap_in_progress: std::fs::symlink_metadata(ctx.state.intent()).is_ok(),
             problems,
             notices,
+            warnings: report.warnings(),
             accounts: report.accounts.clone(),
             last_validation: humantime::format_rfc3339_seconds(at).to_string(),
         }

@@ -342,6 +342,15 @@ fn log_changes(previous: Option<&Snapshot>, now: &Snapshot) {
             }
         }
     }
+    // Drift: a warning per unmanaged entry when it first shows.
+    for a in &now.report.accounts {
+        let before = previous.and_then(|p| p.report.account(&a.account));
+        for u in &a.unmanaged {
+            if before.is_none_or(|b| !b.unmanaged.contains(u)) {
+                tracing::warn!(account = %a.account, entry = %u.name, warning = %u.line(&a.account), "unmanaged entry");
+            }
+        }
+    }
     let old_active = previous.map(|p| &p.report.active);
     if old_active.map(|a| (&a.account, &a.problem))
         != Some((&now.report.active.account, &now.report.active.problem))

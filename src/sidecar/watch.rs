@@ -8,11 +8,12 @@
 //! inotify is unavailable the interval alone keeps validating.
 //!
 //! An event wakes the loop only when it names an entry that decides a
-//! state: a required link in a home or the shared dir, a home, the shared
-//! dir or the active link in its parent, anything in the state dir, or the
-//! watched directory itself. A tool writing its own files in a home (Claude
-//! Code rewrites several there all the time) costs a read of the event, not
-//! a validation.
+//! state: a required link (directory or file) in a home or the shared dir,
+//! an entry of a home that is not private (it may be an unmanaged entry),
+//! a home, the shared dir or the active link in its parent, anything in the
+//! state dir, or the watched directory itself. A tool writing its own
+//! private files in a home (Claude Code rewrites `.claude.json` by rename
+//! all the time) costs a read of the event, not a validation.
 //!
 //! Appends to the audit log (`IN_MODIFY`, watched in the state dir only:
 //! homes see writes all the time) wake the audit-log reader instead, so
@@ -29,6 +30,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::fs::temp::is_temp;
+use crate::links::private::Private;
 use crate::state::StateDir;
 
 /// Which entries of a watched directory matter.
@@ -38,6 +41,9 @@ pub struct Relevant {
     pub all: bool,
     /// The entry names that matter.
     pub names: BTreeSet<OsString>,
+    /// In a home: every entry that is not private matters too (an
+    /// unmanaged entry appearing or going changes the drift count).
+    pub private: Option<Private>,
     /// Files whose appends matter to the audit-log reader (the audit log).
     pub appended: BTreeSet<OsString>,
 }
@@ -47,7 +53,14 @@ impl Relevant {
     pub fn covers(&self, name: Option<&OsStr>) -> bool {
         match name {
             None => true,
-            Some(n) => self.all || self.names.contains(n),
+            Some(n) => {
+                self.all
+                    || self.names.contains(n)
+                    || self
+                        .private
+                        .as_ref()
+                        .is_some_and(|p| !p.matches(n) && !is_temp(n))
+            }
         }
     }
 }
@@ -63,13 +76,16 @@ pub fn watch_plan(config: &Config) -> BTreeMap<PathBuf, Relevant> {
             r.names.insert(name.to_os_string());
         }
     };
-    let link_names: BTreeSet<OsString> = config.shared.names().iter().map(OsString::from).collect();
-    let homes = config.accounts.values().map(PathBuf::as_path);
-    for home in homes.chain([config.shared.dir()]) {
+    let link_names: BTreeSet<OsString> = config.shared.all_names().map(OsString::from).collect();
+    for home in config.accounts.values() {
         let r = plan.entry(home.to_path_buf()).or_default();
         r.names.extend(link_names.iter().cloned());
+        r.private = Some(config.shared.private().clone());
         add_entry(&mut plan, home);
     }
+    let shared = plan.entry(config.shared.dir().to_path_buf()).or_default();
+    shared.names.extend(link_names.iter().cloned());
+    add_entry(&mut plan, config.shared.dir());
     let state = plan.entry(config.state_dir.clone()).or_default();
     state.all = true;
     if let Some(name) = StateDir::new(&config.state_dir).audit().file_name() {
@@ -155,6 +171,7 @@ impl Watcher {
             // Two paths may be one directory (a symlinked home): one watch.
             let merged = relevant.entry(wd).or_default();
             merged.all |= r.all;
+            merged.private = merged.private.take().or(r.private);
             merged.names.extend(r.names);
             merged.appended.extend(r.appended);
         }
@@ -293,5 +310,31 @@ mod tests {
             .appended
             .contains(OsStr::new("audit.jsonl")));
         assert!(home.appended.is_empty(), "a home's writes are not watched");
+        assert!(
+            home.covers(Some(OsStr::new("todos"))),
+            "an entry in no list is drift"
+        );
+        assert!(!home.covers(Some(OsStr::new(".claude.json.tmp.1.2"))));
+        assert!(!plan[Path::new("/h/shared")].covers(Some(OsStr::new("todos"))));
+    }
+
+    #[test]
+    fn file_links_wake_the_loop_in_homes_and_the_shared_dir() {
+        let c = Config::parse(
+            Path::new("homeswap.yaml"),
+            "accounts:\n  a: /h/claude-a\nactive_link: /h/claude\nshared_dir: /h/shared\nstate_dir: /var/lib/homeswap\nshared_files: [history.jsonl]\nprivate: ['*']\n",
+        )
+        .unwrap();
+        let plan = watch_plan(&c);
+        for dir in ["/h/claude-a", "/h/shared"] {
+            assert!(
+                plan[Path::new(dir)].covers(Some(OsStr::new("history.jsonl"))),
+                "{dir}"
+            );
+        }
+        assert!(
+            !plan[Path::new("/h/claude-a")].covers(Some(OsStr::new("todos"))),
+            "all private"
+        );
     }
 }

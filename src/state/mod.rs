@@ -85,6 +85,11 @@ impl StateDir {
         self.dir.join("sessions")
     }
 
+    /// The journal of an init in progress (`homeswap init`).
+    pub fn init_journal(&self) -> PathBuf {
+        self.dir.join("init.json")
+    }
+
     /// The append-only audit log.
     pub fn audit(&self) -> PathBuf {
         self.dir.join("audit.jsonl")

@@ -1,0 +1,186 @@
+//! `init --from DIR`: one existing Claude Code home into the layout, the
+//! plan printed first, then how to use it and add a second account.
+
+use std::path::Path;
+
+use crate::cli::args::InitArgs;
+use crate::cli::exit::{EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::cli::output::Output;
+use crate::config;
+use crate::fs::pathfmt::shown;
+use crate::ops::init::{init, InitError, InitPlan, InitRequest};
+
+/// Runs init as `args` ask; the configuration goes to `--config` (or
+/// `$HOMESWAP_CONFIG`).
+pub(crate) fn init_cmd(args: InitArgs, config_flag: Option<&Path>, out: &mut Output) -> u8 {
+    let path = match config::locate(config_flag) {
+        Ok(p) => p,
+        Err(e) => {
+            out.err(format!(
+                "homeswap: {e}: init writes the configuration there"
+            ));
+            return EXIT_USAGE;
+        }
+    };
+    let req = InitRequest::new(
+        &args.from,
+        Some(&args.account),
+        args.shared_dir.as_deref(),
+        args.state_dir.as_deref(),
+        &path,
+    );
+    let home_env = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let result = req.and_then(|r| init(&r, home_env.as_deref(), args.dry_run));
+    match result {
+        Ok(Err(plan)) => {
+            plan_lines(&plan, out);
+            for r in &plan.refusals {
+                out.err(format!("homeswap: init would refuse: {r}"));
+            }
+            out.line("dry run: nothing changed".to_string());
+            if plan.refusals.is_empty() {
+                EXIT_OK
+            } else {
+                EXIT_PROBLEMS
+            }
+        }
+        Ok(Ok(report)) if report.already => {
+            let r = &report.journal.request;
+            out.line(format!(
+                "init: nothing to do: {} is already the active link to account {}'s home {}, and {} is init's configuration; validate: ok",
+                shown(&r.from),
+                r.account,
+                shown(&r.home),
+                shown(&r.config)
+            ));
+            EXIT_OK
+        }
+        Ok(Ok(report)) => {
+            let r = &report.journal.request;
+            if report.resumed {
+                out.err("homeswap: finished an interrupted init".to_string());
+            }
+            out.line(format!(
+                "init: {} is now account {}'s home {}, and {} the active link to it",
+                shown(&r.from),
+                r.account,
+                shown(&r.home),
+                shown(&r.from)
+            ));
+            let moved: Vec<&str> = report
+                .journal
+                .moves
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect();
+            out.line(format!(
+                "init: moved into {} (each left as a link): {}",
+                shown(&r.shared_dir),
+                if moved.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    moved.join(", ")
+                }
+            ));
+            if let (Some(src), Some(dest)) =
+                (&report.journal.claude_json, &report.copied_claude_json)
+            {
+                out.line(format!(
+                    "init: copied {} to {} (Claude Code reads it there once CLAUDE_CONFIG_DIR is set); the original was left in place",
+                    shown(src),
+                    shown(dest)
+                ));
+            }
+            for w in &report.warnings {
+                out.err(w.clone());
+            }
+            out.line(format!("init: wrote {}; validate: ok", shown(&r.config)));
+            next_steps(r, out);
+            EXIT_OK
+        }
+        Err(e) => {
+            match &e {
+                InitError::Refused(problems) => {
+                    out.err("homeswap: init refused, nothing changed:".to_string());
+                    for p in problems {
+                        out.err(format!("  {p}"));
+                    }
+                }
+                other => out.err(format!("homeswap: {other}")),
+            }
+            match e {
+                InitError::Usage(_) => EXIT_USAGE,
+                InitError::Refused(_) | InitError::Stopped { .. } => EXIT_PROBLEMS,
+            }
+        }
+    }
+}
+
+/// The plan, one line per step.
+fn plan_lines(p: &InitPlan, out: &mut Output) {
+    let r = &p.request;
+    out.line(format!(
+        "plan: move {} to {} (account {}) and make {} the active link to it, atomically",
+        shown(&r.from),
+        shown(&r.home),
+        r.account,
+        shown(&r.from)
+    ));
+    out.line(format!(
+        "plan: create the shared dir {}",
+        shown(&r.shared_dir)
+    ));
+    for m in &p.moves {
+        out.line(format!(
+            "plan: move {} ({}) into {}, leaving a link",
+            m.name,
+            if m.dir {
+                "a directory"
+            } else {
+                "a regular file"
+            },
+            shown(&r.shared_dir)
+        ));
+    }
+    out.line("plan: create the links (and empty targets) of the other shared entries".to_string());
+    if let Some(src) = &p.claude_json {
+        out.line(format!(
+            "plan: copy {} into {} (the original stays)",
+            shown(src),
+            shown(&r.home.join(".claude.json"))
+        ));
+    }
+    out.line(format!(
+        "plan: write {}, state dir {}",
+        shown(&r.config),
+        shown(&r.state_dir)
+    ));
+}
+
+/// The line to use Claude Code through the active link, and how to add a
+/// second account.
+fn next_steps(r: &InitRequest, out: &mut Output) {
+    let config = shown(&r.config).to_string();
+    let second = if r.account == "b" { "c" } else { "b" };
+    let mut home = r.from.clone().into_os_string();
+    home.push(format!("-{second}"));
+    let home = std::path::PathBuf::from(home);
+    out.line(String::new());
+    out.line("Use Claude Code through the active link:".to_string());
+    out.line(format!("  export CLAUDE_CONFIG_DIR={}", shown(&r.from)));
+    out.line(String::new());
+    out.line(format!("To add a second account {second}:"));
+    out.line(format!("  mkdir -m 700 {}", shown(&home)));
+    out.line(format!(
+        "  add '  {second}: {}' under accounts: in {config}",
+        shown(&home)
+    ));
+    out.line(format!("  homeswap --config {config} ensure {second}"));
+    out.line(format!(
+        "  CLAUDE_CONFIG_DIR={} claude    # log in as the second account, then /exit",
+        shown(&home)
+    ));
+    out.line(format!(
+        "Then 'homeswap --config {config} swap {second}' makes it the active account."
+    ));
+}

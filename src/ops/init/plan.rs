@@ -1,0 +1,253 @@
+//! Init's request, its plan (what moves where, what is refused) and the
+//! configuration text it writes. Read-only.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::InitError;
+use crate::config::{is_valid_account_name, Config};
+use crate::fs::pathfmt::shown;
+use crate::fs::EntryKind;
+use crate::links::shared::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
+
+/// What the operator asked for, with the defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitRequest {
+    /// The existing Claude Code home (`--from`), becomes the active link.
+    pub from: PathBuf,
+    /// The account's name (`--account`, default `a`).
+    pub account: String,
+    /// The account's home: `<from>-<account>`.
+    pub home: PathBuf,
+    /// The shared dir (`--shared-dir`, default `<from>-shared`).
+    pub shared_dir: PathBuf,
+    /// The state dir (`--state-dir`, default `<from>-state`).
+    pub state_dir: PathBuf,
+    /// The configuration file to write (`--config`).
+    pub config: PathBuf,
+}
+
+impl InitRequest {
+    /// The request for these arguments; a usage error for a bad account
+    /// name or a path that is not absolute.
+    pub fn new(
+        from: &Path,
+        account: Option<&str>,
+        shared_dir: Option<&Path>,
+        state_dir: Option<&Path>,
+        config: &Path,
+    ) -> Result<InitRequest, InitError> {
+        let account = account.unwrap_or("a").to_string();
+        if !is_valid_account_name(&account) {
+            return Err(InitError::Usage(format!(
+                "bad account name {account:?}: it must match ^[a-z0-9][a-z0-9_-]{{0,31}}$"
+            )));
+        }
+        let plain = |p: &Path, what: &str| -> Result<PathBuf, InitError> {
+            if !p.is_absolute() || p.components().any(|c| c == std::path::Component::ParentDir) {
+                return Err(InitError::Usage(format!(
+                    "{what} {} must be an absolute path without '..'",
+                    shown(p)
+                )));
+            }
+            Ok(p.components().collect())
+        };
+        let from = plain(from, "--from")?;
+        if from.parent().is_none() {
+            return Err(InitError::Usage("--from cannot be /".to_string()));
+        }
+        let beside = |suffix: &str| {
+            let mut s = from.clone().into_os_string();
+            s.push(suffix);
+            PathBuf::from(s)
+        };
+        Ok(InitRequest {
+            home: beside(&format!("-{account}")),
+            shared_dir: match shared_dir {
+                Some(p) => plain(p, "--shared-dir")?,
+                None => beside("-shared"),
+            },
+            state_dir: match state_dir {
+                Some(p) => plain(p, "--state-dir")?,
+                None => beside("-state"),
+            },
+            config: config.to_path_buf(),
+            account,
+            from,
+        })
+    }
+
+    /// The configuration init writes: this account, the recommended
+    /// shared set, the default private list.
+    pub fn config_text(&self) -> Result<String, InitError> {
+        let q = |p: &Path| -> Result<String, InitError> {
+            let s = p.to_str().ok_or_else(|| {
+                InitError::Usage(format!("{} is not UTF-8, which YAML cannot hold", shown(p)))
+            })?;
+            // A JSON string is a YAML double-quoted scalar.
+            serde_json::to_string(s).map_err(|e| InitError::Usage(e.to_string()))
+        };
+        let list = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| format!("  - {n}\n"))
+                .collect::<String>()
+        };
+        Ok(format!(
+            "# Written by 'homeswap init --from {from}'. Add an account under\n\
+             # accounts, then run 'homeswap ensure'. README \"Drift\" says why\n\
+             # each entry is shared or private.\n\
+             accounts:\n  {account}: {home}\n\
+             active_link: {from_q}\n\
+             shared_dir: {shared}\n\
+             shared:\n{dirs}\
+             shared_files:\n{files}\
+             # private: the default list (README \"Drift\"); a list here replaces it.\n\
+             state_dir: {state}\n",
+            from = shown(&self.from),
+            account = self.account,
+            home = q(&self.home)?,
+            from_q = q(&self.from)?,
+            shared = q(&self.shared_dir)?,
+            dirs = list(&RECOMMENDED_DIRS),
+            files = list(&RECOMMENDED_FILES),
+            state = q(&self.state_dir)?,
+        ))
+    }
+}
+
+/// One entry of the existing home that moves into the shared dir.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    /// The entry name, e.g. `projects`.
+    pub name: String,
+    /// True for a directory, false for a regular file.
+    pub dir: bool,
+}
+
+/// What init will do, or why it will not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitPlan {
+    /// The request.
+    pub request: InitRequest,
+    /// The shared entries the home holds, moved to the shared dir.
+    pub moves: Vec<Move>,
+    /// `~/.claude.json`, copied into the home (which has none).
+    pub claude_json: Option<PathBuf>,
+    /// Why init refuses, one line each (empty: it can go ahead).
+    pub refusals: Vec<String>,
+}
+
+/// Plans init of `req`; read-only.
+pub fn plan(req: &InitRequest, home_env: Option<&Path>) -> Result<InitPlan, InitError> {
+    let config_text = req.config_text()?;
+    // The configuration it would write must itself be valid (separate
+    // paths, names): a usage error otherwise.
+    Config::parse(&req.config, &config_text).map_err(|e| {
+        InitError::Usage(format!(
+            "the configuration init would write is invalid: {e}"
+        ))
+    })?;
+    let mut refusals = Vec::new();
+    let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+    if exists(&req.config) {
+        refusals.push(format!(
+            "the configuration file {} exists; init writes a new one: give another --config",
+            shown(&req.config)
+        ));
+    }
+    match std::fs::symlink_metadata(&req.from) {
+        Ok(m) if m.file_type().is_symlink() => refusals.push(format!(
+            "{} is already a link (to {}); init converts a real Claude Code home",
+            shown(&req.from),
+            std::fs::read_link(&req.from)
+                .map(|t| shown(&t).to_string())
+                .unwrap_or_default()
+        )),
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => refusals.push(format!("{} is not a directory", shown(&req.from))),
+        Err(e) => refusals.push(format!("{}: {e}", shown(&req.from))),
+    }
+    for (what, p) in [
+        ("the account home", &req.home),
+        ("the shared dir", &req.shared_dir),
+        ("the state dir", &req.state_dir),
+    ] {
+        if exists(p) {
+            refusals.push(format!(
+                "{what} {} exists; init creates it: move it aside or choose another path",
+                shown(p)
+            ));
+        }
+    }
+    let mut moves = Vec::new();
+    let from_ok = refusals
+        .iter()
+        .all(|r| !r.contains(&shown(&req.from).to_string()));
+    if from_ok {
+        entries(req, &mut moves, &mut refusals);
+        same_fs(req, &mut refusals);
+    }
+    let claude_json = home_env
+        .map(|h| h.join(".claude.json"))
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .filter(|_| !exists(&req.from.join(".claude.json")));
+    Ok(InitPlan {
+        request: req.clone(),
+        moves,
+        claude_json,
+        refusals,
+    })
+}
+
+/// The recommended shared entries the home holds; one of the wrong kind
+/// (or a symlink) is refused.
+fn entries(req: &InitRequest, moves: &mut Vec<Move>, refusals: &mut Vec<String>) {
+    let named = RECOMMENDED_DIRS
+        .iter()
+        .map(|n| (n, true))
+        .chain(RECOMMENDED_FILES.iter().map(|n| (n, false)));
+    for (name, dir) in named {
+        let p = req.from.join(name);
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let kind = EntryKind::from_mode(m.mode());
+        let want = if dir { EntryKind::Dir } else { EntryKind::File };
+        if kind == want {
+            moves.push(Move {
+                name: name.to_string(),
+                dir,
+            });
+        } else {
+            refusals.push(format!(
+                "{} is {kind}, but init shares it as {}; make it {} (or move it aside), then run init again",
+                shown(&p),
+                want,
+                want
+            ));
+        }
+    }
+}
+
+/// The home and the shared dir must be on one file system: init moves by
+/// exchanging entries, which never copies.
+fn same_fs(req: &InitRequest, refusals: &mut Vec<String>) {
+    let dev = |p: &Path| std::fs::metadata(p).map(|m| m.dev());
+    let parent = req.shared_dir.parent().unwrap_or(Path::new("/"));
+    match (dev(&req.from), dev(parent)) {
+        (Ok(a), Ok(b)) if a == b => {}
+        (Ok(_), Ok(_)) => refusals.push(format!(
+            "the shared dir {} is on another file system than {}; init moves entries without copying: choose a --shared-dir beside it (then 'homeswap adopt' can move across file systems later)",
+            shown(&req.shared_dir),
+            shown(&req.from)
+        )),
+        (_, Err(e)) => refusals.push(format!(
+            "the shared dir's parent {}: {e}; create it first",
+            shown(parent)
+        )),
+        (Err(_), _) => {}
+    }
+}
