@@ -55,7 +55,7 @@ fn row(account: &AccountReport, columns: &[&str], active: Option<&str>) -> Strin
         ""
     };
     let mut html = format!(
-        "<tr><th scope=\"row\"><span class=\"account\">{}</span>{tag}<small>{}</small></th>",
+        "<tr><th scope=\"row\"><span class=\"account\">{}</span>{tag}<br><small>{}</small></th>",
         esc(&account.account),
         esc_path(&account.home)
     );
@@ -84,7 +84,7 @@ fn cell(link: &LinkReport) -> String {
         _ => esc(link).to_string(),
     };
     let detail = match detail(link) {
-        Some(d) => format!("<small>{d}</small>"),
+        Some(d) => format!("<br><small>{d}</small>"),
         None => String::new(),
     };
     format!(

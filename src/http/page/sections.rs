@@ -66,13 +66,13 @@ pub(crate) fn summary(input: &PageInput<'_>) -> String {
         None => "<strong class=\"none\">none</strong>".to_string(),
     };
     let link = &doc.active_link;
-    let target = match &link.target {
-        Some(t) => format!(" &rarr; {}", esc_path(t)),
-        None => String::new(),
-    };
-    let link_line = match &link.problem {
-        None => format!("<code>{}</code>{target}", esc_path(&link.path)),
-        Some(_) => format!("<span class=\"bad\">{}</span>", esc(link)),
+    let link_line = match (&link.problem, &link.target) {
+        (None, Some(t)) => format!(
+            "<br><small>{} &rarr; {}</small>",
+            esc_path(&link.path),
+            esc_path(t)
+        ),
+        _ => format!("<br><small class=\"bad\">{}</small>", esc(link)),
     };
     let latch = if doc.latch.is_some() {
         "<a class=\"bad\" href=\"#latch\">SET</a>"
@@ -81,15 +81,14 @@ pub(crate) fn summary(input: &PageInput<'_>) -> String {
     };
     let mut html = format!(
         "<section class=\"summary\">\n<dl>\n\
-         <div><dt>Active account</dt><dd>{active}</dd></div>\n\
+         <div><dt>Active account</dt><dd>{active}{link_line}</dd></div>\n\
          <div><dt>Latch</dt><dd>{latch}</dd></div>\n\
-         <div><dt>Last validation</dt><dd>{}</dd></div>\n\
-         <div class=\"wide\"><dt>Active link</dt><dd>{link_line}</dd></div>\n",
+         <div><dt>Last validation</dt><dd>{}</dd></div>\n",
         validation_age(&doc.last_validation, input.now, input.stale_after)
     );
     if doc.swap_in_progress {
         html.push_str(
-            "<div class=\"wide\"><dt>Swap</dt><dd class=\"warn\">in progress, or interrupted \
+            "<div><dt>Swap</dt><dd class=\"warn\">in progress, or interrupted \
              (the next homeswap command finishes or rolls it back)</dd></div>\n",
         );
     }
@@ -97,20 +96,20 @@ pub(crate) fn summary(input: &PageInput<'_>) -> String {
     html
 }
 
-/// `<time> (12 s ago)`, flagged stale past `stale_after`.
+/// `12 s ago` over the time itself, flagged stale past `stale_after`.
 fn validation_age(at: &str, now: SystemTime, stale_after: Duration) -> String {
     let Ok(t) = humantime::parse_rfc3339(at) else {
         return esc(at).to_string();
     };
     let age = now.duration_since(t).unwrap_or_default();
-    let time = format!("<time datetime=\"{0}\">{0}</time>", esc(at));
+    let time = format!("<br><small><time datetime=\"{0}\">{0}</time></small>", esc(at));
     if age > stale_after {
         format!(
-            "{time} <span class=\"bad\">({} ago: stale, the validation loop is not running)</span>",
+            "<span class=\"bad\">{} ago: stale, the validation loop is not running</span>{time}",
             human_age(age)
         )
     } else {
-        format!("{time} ({} ago)", human_age(age))
+        format!("{} ago{time}", human_age(age))
     }
 }
 
@@ -262,9 +261,9 @@ mod tests {
         let t = humantime::parse_rfc3339(at).unwrap();
         let limit = Duration::from_secs(95);
         let fresh = validation_age(at, t + Duration::from_secs(3), limit);
-        assert!(fresh.contains("(3 s ago)") && !fresh.contains("stale"), "{fresh}");
+        assert!(fresh.starts_with("3 s ago<br><small><time") && !fresh.contains("stale"), "{fresh}");
         let stale = validation_age(at, t + Duration::from_secs(600), limit);
-        assert!(stale.contains("10 min ago: stale"), "{stale}");
+        assert!(stale.contains("10 min ago: stale, the validation loop is not running"), "{stale}");
         assert_eq!(validation_age("<x>", t, limit), "&lt;x&gt;");
     }
 }

@@ -47,11 +47,12 @@ a { color: inherit; }
 .banner-latch h2 { margin-top: 0; font-size: 1.2rem; }
 .banner-latch code { background: rgba(0,0,0,.25); padding: 0 .25rem; border-radius: .2rem; }
 .banner ul { margin: .25rem 0; padding-left: 1.25rem; }
-.summary dl { display: grid; grid-template-columns: repeat(auto-fit, minmax(14rem, 1fr));
+.summary dl { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr));
   gap: .5rem; margin: 1rem 0; }
 .summary dl > div { background: var(--card); border: 1px solid var(--line); border-radius: .5rem;
   padding: .5rem .75rem; min-width: 0; }
-.summary .wide { grid-column: 1 / -1; }
+.summary dd small { display: block; color: var(--muted); font-size: .8rem; }
+.summary .bad { color: var(--bad); }
 dt { color: var(--muted); font-size: .85rem; }
 dd { margin: 0; overflow-wrap: anywhere; }
 .account { font-weight: 600; }
@@ -64,6 +65,8 @@ tbody th small, td small { display: block; font-size: .8rem; opacity: .85; }
 tbody th small { color: var(--muted); font-weight: normal; }
 .tag { font-size: .75rem; font-weight: 600; padding: 0 .4rem; border-radius: .6rem;
   background: var(--ok-edge); color: #fff; vertical-align: .1em; }
+table.grid { table-layout: fixed; }
+.grid thead th:first-child { width: 24%; }
 td.state { border-left: .3rem solid transparent; min-width: 8rem; }
 .state .name { font-weight: 600; }
 .state-ok { background: var(--ok-bg); color: var(--ok-fg); border-left-color: var(--ok-edge) !important; }
@@ -77,10 +80,12 @@ td.state { border-left: .3rem solid transparent; min-width: 8rem; }
 .chip { padding: .05rem .4rem; border-radius: .3rem; border-left: .25rem solid; }
 .audit td { font-size: .9rem; }
 .audit td:first-child { white-space: nowrap; }
+.audit th:last-child { width: 35%; }
 ul.problems li, ul.notices li { margin: .2rem 0; overflow-wrap: anywhere; }
 footer { margin-top: 2rem; font-size: .85rem; }
 @media (max-width: 40rem) {
   main { padding: .6rem; }
+  .summary dl > div:first-child { grid-column: 1 / -1; }
   table.grid, .grid tbody, .grid tr, .grid th, .grid td { display: block; width: 100%; }
   table.grid { border: 0; background: none; }
   .grid thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
@@ -89,6 +94,10 @@ footer { margin-top: 2rem; font-size: .85rem; }
   .grid tbody th { border-top: 0; }
   .grid td.state::before { content: attr(data-link); display: block; font-size: .75rem;
     font-weight: 600; opacity: .8; }
-  .audit th:nth-child(5), .audit td:nth-child(5) { display: none; }
+  .audit thead { display: none; }
+  .audit tr { display: block; padding: .4rem .6rem; border-top: 1px solid var(--line); }
+  .audit tr:first-child { border-top: 0; }
+  .audit td { display: inline; border: 0; padding: 0 .4rem 0 0; }
+  .audit td:last-child { display: block; }
 }
 "#;
