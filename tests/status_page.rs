@@ -43,7 +43,9 @@ fn the_page_shows_the_active_account_every_link_and_the_last_swap_and_refreshes_
 
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.contains("<meta http-equiv=\"refresh\" content=\"5\">"));
-    assert!(html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"));
+    assert!(
+        html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+    );
     assert!(html.contains("prefers-color-scheme: dark"), "a dark scheme");
     assert!(!html.contains("<script"), "no JavaScript");
     assert!(!html.contains("<link "), "no file outside the page");
@@ -57,14 +59,19 @@ fn the_page_shows_the_active_account_every_link_and_the_last_swap_and_refreshes_
     // Every account × link, each saying its state in text.
     assert_eq!(html.matches(&cell_of("ok")).count(), 2 * LINKS.len());
     for link in LINKS {
-        assert!(html.contains(&format!("<th scope=\"col\">{link}</th>")), "{link}");
+        assert!(
+            html.contains(&format!("<th scope=\"col\">{link}</th>")),
+            "{link}"
+        );
     }
     assert!(html.contains("<span class=\"tag\">active</span>"));
     // The last validation, with its age; the swap `ready` made, audited.
     let doc = server.get("/api/v1/status").json();
     let at = doc["last_validation"].as_str().unwrap();
     assert!(
-        html.contains(&format!(" ago<br><small><time datetime=\"{at}\">{at}</time></small>")),
+        html.contains(&format!(
+            " ago<br><small><time datetime=\"{at}\">{at}</time></small>"
+        )),
         "{html}"
     );
     let audit = html.split("id=\"audit\"").nth(1).unwrap();
@@ -129,7 +136,10 @@ fn every_link_state_has_its_colour_class_and_its_name_in_its_cell() {
     assert_eq!(html.matches(&cell_of("error")).count(), LINKS.len());
     // The paths are in the cell: where a divergent link points.
     let elsewhere = root.join("elsewhere").display().to_string();
-    assert!(html.contains(&format!("<small>→ {elsewhere}</small>")), "{html}");
+    assert!(
+        html.contains(&format!("<small>→ {elsewhere}</small>")),
+        "{html}"
+    );
     assert!(html.contains("<strong>NOT READY</strong>"));
     // The problems list holds the same lines as /api/v1/status.
     let doc = server.get("/api/v1/status").json();
@@ -144,9 +154,7 @@ fn hostile_paths_and_link_names_show_as_text_never_as_markup() {
     let s = Sandbox::new();
     let home = s.root().join("<script>alert(1)</script>");
     std::fs::create_dir_all(&home).unwrap();
-    let odd_target = Path::new(OsStr::from_bytes(
-        b"/tmp/\xff<script>alert(2)</script>\"'&",
-    ));
+    let odd_target = Path::new(OsStr::from_bytes(b"/tmp/\xff<script>alert(2)</script>\"'&"));
     let link_name = "<img src=x onerror=alert(3)>\"'&";
     make_link(odd_target, &home.join(link_name));
     // YAML single quotes: a quote inside is doubled.
@@ -162,7 +170,10 @@ fn hostile_paths_and_link_names_show_as_text_never_as_markup() {
     assert!(!html.contains("<script"), "{html}");
     assert!(!html.contains("<img"), "{html}");
     assert!(!html.contains("alert(3)>"), "{html}");
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
     assert!(
         html.contains("/tmp/\\xff&lt;script&gt;alert(2)&lt;/script&gt;&quot;&#39;&amp;"),
         "the stray byte as \\xff text: {html}"
@@ -203,7 +214,11 @@ fn loading_the_page_never_runs_a_validation() {
     for _ in 0..20 {
         page(&server);
     }
-    assert_eq!(validations(), before, "the page is built from the cached state");
+    assert_eq!(
+        validations(),
+        before,
+        "the page is built from the cached state"
+    );
 }
 
 #[cfg(feature = "failpoints")]
@@ -224,7 +239,10 @@ fn a_set_latch_is_a_banner_with_its_accounts_and_errors() {
     let banner = &banner[..banner.find("</section>").unwrap()];
     assert!(banner.contains("Partial-swap latch is SET"), "{banner}");
     assert!(banner.contains("during the swap a &rarr; b"), "{banner}");
-    assert!(banner.contains(latch["set_at"].as_str().unwrap()), "{banner}");
+    assert!(
+        banner.contains(latch["set_at"].as_str().unwrap()),
+        "{banner}"
+    );
     for e in latch["errors"].as_array().unwrap() {
         let e = escaped(e.as_str().unwrap());
         assert!(banner.contains(&format!("<li>{e}</li>")), "{e} in {banner}");

@@ -164,8 +164,14 @@ fn chromium_renders_a_broken_link_and_the_latch_banner() {
         .unwrap_or_else(|| panic!("no divergent cell in {dom}"));
     let cell = &dom[at..at + dom[at..].find("</td>").unwrap()];
     assert!(cell.contains("data-link=\"projects\""), "{cell}");
-    assert!(cell.contains("<span class=\"name\">divergent</span>"), "{cell}");
-    assert!(cell.contains("somewhere-else"), "the path it points to: {cell}");
+    assert!(
+        cell.contains("<span class=\"name\">divergent</span>"),
+        "{cell}"
+    );
+    assert!(
+        cell.contains("somewhere-else"),
+        "the path it points to: {cell}"
+    );
     assert_eq!(dom.matches("class=\"state state-ok\"").count(), 5, "{dom}");
     assert!(dom.contains("NOT READY"));
     screenshots(&chromium, &server, "broken");

@@ -76,11 +76,7 @@ fn row(account: &AccountReport, columns: &[&str], active: Option<&str>) -> Strin
 fn cell(link: &LinkReport) -> String {
     let state = link.state.as_str();
     let title = match link.state {
-        LinkState::Ok => format!(
-            "{} → {}",
-            esc_path(&link.path),
-            esc_path(&link.expected)
-        ),
+        LinkState::Ok => format!("{} → {}", esc_path(&link.path), esc_path(&link.expected)),
         _ => esc(link).to_string(),
     };
     let detail = match detail(link) {

@@ -102,7 +102,10 @@ fn validation_age(at: &str, now: SystemTime, stale_after: Duration) -> String {
         return esc(at).to_string();
     };
     let age = now.duration_since(t).unwrap_or_default();
-    let time = format!("<br><small><time datetime=\"{0}\">{0}</time></small>", esc(at));
+    let time = format!(
+        "<br><small><time datetime=\"{0}\">{0}</time></small>",
+        esc(at)
+    );
     if age > stale_after {
         format!(
             "<span class=\"bad\">{} ago: stale, the validation loop is not running</span>{time}",
@@ -205,7 +208,11 @@ fn audit_row(e: &AuditLine) -> String {
         "partial" | "failed" | "exhausted" => "bad",
         _ => "warn",
     };
-    let mut notes: Vec<String> = e.reason.iter().map(|r| format!("reason: {}", esc(r))).collect();
+    let mut notes: Vec<String> = e
+        .reason
+        .iter()
+        .map(|r| format!("reason: {}", esc(r)))
+        .collect();
     notes.extend(e.errors.iter().map(|x| esc(x).to_string()));
     format!(
         "<tr><td>{}</td><td>{}</td><td>{} &rarr; {}</td><td class=\"{class}\">{}</td><td>{}</td></tr>\n",
@@ -261,9 +268,15 @@ mod tests {
         let t = humantime::parse_rfc3339(at).unwrap();
         let limit = Duration::from_secs(95);
         let fresh = validation_age(at, t + Duration::from_secs(3), limit);
-        assert!(fresh.starts_with("3 s ago<br><small><time") && !fresh.contains("stale"), "{fresh}");
+        assert!(
+            fresh.starts_with("3 s ago<br><small><time") && !fresh.contains("stale"),
+            "{fresh}"
+        );
         let stale = validation_age(at, t + Duration::from_secs(600), limit);
-        assert!(stale.contains("10 min ago: stale, the validation loop is not running"), "{stale}");
+        assert!(
+            stale.contains("10 min ago: stale, the validation loop is not running"),
+            "{stale}"
+        );
         assert_eq!(validation_age("<x>", t, limit), "&lt;x&gt;");
     }
 }
