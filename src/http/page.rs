@@ -105,3 +105,66 @@ fn head(doc: &StatusDocument) -> String {
         style::CSS
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::links::active::{ActiveLink, ActiveProblem};
+    use crate::state::latch::LatchRecord;
+    use std::path::PathBuf;
+
+    /// A document with no active account, an unreadable latch and a
+    /// stale validation: the page's least happy state.
+    fn unhappy() -> StatusDocument {
+        let mut latch = LatchRecord::new(None, "", Vec::new());
+        latch.unreadable = Some("latch.json: expected value at line 1 <&>".into());
+        StatusDocument {
+            config: PathBuf::from("/etc/homeswap.yaml"),
+            state_dir: PathBuf::from("/var/lib/homeswap"),
+            active: None,
+            active_link: ActiveLink {
+                path: PathBuf::from("/h/.claude"),
+                target: None,
+                account: None,
+                problem: Some(ActiveProblem::Missing),
+            },
+            latch: Some(latch),
+            swap_in_progress: true,
+            ok: false,
+            problems: vec!["the latch <is> set".into()],
+            notices: vec!["an adoption was interrupted".into()],
+            accounts: Vec::new(),
+            last_validation: "2026-01-01T00:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn no_active_account_an_unreadable_latch_and_a_stale_validation_are_all_said() {
+        let doc = unhappy();
+        let audit = RecentAudit {
+            error: Some("/s/audit.jsonl is not a regular file (it is a FIFO)".into()),
+            ..RecentAudit::default()
+        };
+        let html = render(&PageInput {
+            doc: &doc,
+            audit: &audit,
+            now: humantime::parse_rfc3339("2026-01-01T01:00:00Z").unwrap(),
+            stale_after: Duration::from_secs(95),
+        });
+        assert!(html.contains("<title>homeswap: NOT READY · no active account</title>"));
+        assert!(
+            html.contains("<strong class=\"bad\">none</strong>"),
+            "{html}"
+        );
+        assert!(html.contains("active link /h/.claude: missing: no account is active"));
+        assert!(html.contains(
+            "cannot be read, so it counts as set: latch.json: expected value at line 1 &lt;&amp;&gt;"
+        ));
+        assert!(html.contains("1 h ago: stale"), "{html}");
+        assert!(html.contains("<dt>Swap</dt>"));
+        assert!(html.contains("<li>the latch &lt;is&gt; set</li>"));
+        assert!(html.contains("<h3>Notices</h3>"));
+        assert!(html.contains("The audit log cannot be read: /s/audit.jsonl is not a regular file"));
+        assert!(html.ends_with("</html>\n"));
+    }
+}

@@ -63,7 +63,7 @@ pub(crate) fn summary(input: &PageInput<'_>) -> String {
     let doc = input.doc;
     let active = match &doc.active {
         Some(a) => format!("<strong class=\"account\">{}</strong>", esc(a)),
-        None => "<strong class=\"none\">none</strong>".to_string(),
+        None => "<strong class=\"bad\">none</strong>".to_string(),
     };
     let link = &doc.active_link;
     let link_line = match (&link.problem, &link.target) {
@@ -122,7 +122,9 @@ pub(crate) fn human_age(age: Duration) -> String {
     match s {
         0..60 => format!("{s} s"),
         60..3600 => format!("{} min", s / 60),
+        3600..86400 if s % 3600 < 60 => format!("{} h", s / 3600),
         3600..86400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ if s % 86400 < 3600 => format!("{} d", s / 86400),
         _ => format!("{} d {} h", s / 86400, s % 86400 / 3600),
     }
 }
@@ -260,6 +262,8 @@ mod tests {
         assert_eq!(human_age(Duration::from_secs(240)), "4 min");
         assert_eq!(human_age(Duration::from_secs(7500)), "2 h 5 min");
         assert_eq!(human_age(Duration::from_secs(3 * 86400 + 3700)), "3 d 1 h");
+        assert_eq!(human_age(Duration::from_secs(3600)), "1 h");
+        assert_eq!(human_age(Duration::from_secs(86400 + 59)), "1 d");
     }
 
     #[test]
