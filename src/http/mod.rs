@@ -11,6 +11,7 @@
 mod admin;
 mod body;
 mod errors;
+mod page;
 mod read_only;
 mod response;
 

@@ -1,6 +1,6 @@
 //! The read-only listener's routes, what Prometheus and probes reach:
-//! `/metrics`, `/healthz`, `/readyz` and `GET /api/v1/status`. Nothing here
-//! changes state, whatever the request.
+//! `/metrics`, `/healthz`, `/readyz`, `GET /api/v1/status` and the status
+//! page `GET /`. Nothing here changes state, whatever the request.
 
 use std::time::Duration;
 
@@ -16,7 +16,10 @@ use crate::sidecar::Sidecar;
 /// Serves one request of the read-only listener.
 pub(crate) fn route(sidecar: &Sidecar, req: &Request<Incoming>) -> HttpResponse {
     let path = req.uri().path();
-    let known = matches!(path, "/metrics" | "/healthz" | "/readyz" | "/api/v1/status");
+    let known = matches!(
+        path,
+        "/" | "/metrics" | "/healthz" | "/readyz" | "/api/v1/status"
+    );
     if !known {
         let hint = if path.starts_with("/api/v1/") {
             "; the mutating API is served on the admin listener only"
@@ -36,6 +39,7 @@ pub(crate) fn route(sidecar: &Sidecar, req: &Request<Incoming>) -> HttpResponse 
         ),
         "/healthz" => healthz(sidecar),
         "/readyz" => readyz(sidecar),
+        "/" => crate::http::page::page(sidecar),
         _ => status(sidecar),
     }
 }

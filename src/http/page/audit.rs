@@ -1,0 +1,193 @@
+//! The last entries of the audit log (`<state_dir>/audit.jsonl`) for the
+//! page: only the file's tail is read (at most [`TAIL_BYTES`]), whatever
+//! the log's size, and lines are parsed leniently (a line that is not an
+//! audit entry is counted, never an error).
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::{fstat, Mode};
+use serde::Deserialize;
+
+use crate::fs::error::{FsContext, FsError};
+use crate::fs::read::ReadError;
+use crate::fs::EntryKind;
+
+/// How much of the log's end is read: enough for the last dozen entries
+/// even with long error lists, and small enough for every page load.
+pub(crate) const TAIL_BYTES: u64 = 64 * 1024;
+
+/// What the page shows of one audit line; other fields are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub(crate) struct AuditLine {
+    /// RFC 3339 time the action ended.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// `swap`, `recover`, `latch_clear`, `adopt`, `failover`...
+    pub action: String,
+    /// The account active before.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The account asked for.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// How it ended.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// Every error met on the way.
+    #[serde(default)]
+    pub errors: Vec<String>,
+    /// The operator's or the failover's reason.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// The last entries of the log, and what could not be shown.
+#[derive(Debug, Default)]
+pub(crate) struct RecentAudit {
+    /// The last entries, oldest first.
+    pub entries: Vec<AuditLine>,
+    /// Complete lines of the tail that were not audit entries.
+    pub unreadable: usize,
+    /// Why the log could not be read at all.
+    pub error: Option<String>,
+}
+
+/// The last `keep` entries of the log at `path` (none when it is absent).
+pub(crate) fn recent(path: &Path, keep: usize) -> RecentAudit {
+    let (bytes, cut) = match read_tail(path, TAIL_BYTES) {
+        Ok(Some(t)) => t,
+        Ok(None) => return RecentAudit::default(),
+        Err(e) => {
+            return RecentAudit {
+                error: Some(e.to_string()),
+                ..RecentAudit::default()
+            }
+        }
+    };
+    let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    // The last piece follows the last newline: empty, or a line still
+    // being written. The first is cut when the tail starts mid-file.
+    lines.pop();
+    if cut && !lines.is_empty() {
+        lines.remove(0);
+    }
+    let mut recent = RecentAudit::default();
+    for line in lines.iter().filter(|l| !l.trim_ascii().is_empty()) {
+        match serde_json::from_slice::<AuditLine>(line) {
+            Ok(entry) => recent.entries.push(entry),
+            Err(_) => recent.unreadable += 1,
+        }
+    }
+    let drop = recent.entries.len().saturating_sub(keep);
+    recent.entries.drain(..drop);
+    recent
+}
+
+/// The last `limit` bytes of the regular file at `path`, and whether the
+/// file holds more before them; `Ok(None)` when nothing is there. Opened
+/// without following a symlink and non-blocking (a FIFO cannot stall a page
+/// load), like the log's writer.
+fn read_tail(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, bool)>, ReadError> {
+    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
+    let fd: OwnedFd = match open(path, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(FsError::new("open", path, e).into()),
+    };
+    let st = fstat(fd.as_fd()).fs("inspect", path)?;
+    let kind = EntryKind::of(&st);
+    if kind != EntryKind::File {
+        return Err(ReadError::NotRegular {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    let len = u64::try_from(st.st_size).unwrap_or(0);
+    let start = len.saturating_sub(limit);
+    let file = std::fs::File::from(fd);
+    // At most `limit` bytes, even if the file grows while it is read.
+    let mut bytes = vec![0u8; usize::try_from(len - start).unwrap_or(0)];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read_at(&mut bytes[filled..], start + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FsError::new("read", path, e).into()),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(Some((bytes, start > 0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn line(n: usize) -> String {
+        format!("{{\"time\":\"t{n}\",\"action\":\"swap\",\"from\":\"a\",\"to\":\"b\",\"outcome\":\"swapped\",\"errors\":[],\"pid\":1}}\n")
+    }
+
+    #[test]
+    fn only_the_last_entries_are_kept_oldest_first() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("audit.jsonl");
+        let text: String = (0..30).map(line).collect();
+        std::fs::write(&p, text).unwrap();
+        let r = recent(&p, 10);
+        let times: Vec<_> = r.entries.iter().map(|e| e.time.clone().unwrap()).collect();
+        assert_eq!(times.first().unwrap(), "t20");
+        assert_eq!(times.last().unwrap(), "t29");
+        assert_eq!((r.unreadable, r.error), (0, None));
+    }
+
+    #[test]
+    fn a_huge_log_is_read_from_its_tail_only_and_the_cut_line_dropped() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("audit.jsonl");
+        let mut f = std::fs::File::create(&p).unwrap();
+        // Garbage far before the tail is never read, so never counted.
+        f.write_all(&vec![b'x'; 3 * TAIL_BYTES as usize]).unwrap();
+        f.write_all(b"\n").unwrap();
+        for n in 0..2000 {
+            f.write_all(line(n).as_bytes()).unwrap();
+        }
+        let r = recent(&p, 10);
+        assert_eq!(r.entries.len(), 10);
+        assert_eq!(r.entries[9].time.as_deref(), Some("t1999"));
+        assert_eq!(r.unreadable, 0, "the line cut by the tail is dropped");
+    }
+
+    #[test]
+    fn garbage_lines_are_counted_and_a_line_without_its_newline_skipped() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("audit.jsonl");
+        let mut text = line(1);
+        text.push_str("not json\n[1]\n\u{0}\n{\"action\":7}\n\n");
+        text.push_str(&line(2));
+        text.push_str("{\"action\":\"swap\"");
+        std::fs::write(&p, text).unwrap();
+        let r = recent(&p, 10);
+        assert_eq!(r.entries.len(), 2);
+        assert_eq!(r.unreadable, 4);
+    }
+
+    #[test]
+    fn an_absent_log_is_empty_and_a_fifo_or_symlink_an_error_without_a_hang() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("audit.jsonl");
+        let r = recent(&p, 10);
+        assert!(r.entries.is_empty() && r.error.is_none());
+        nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(recent(&p, 10).error.unwrap().contains("FIFO"));
+        std::fs::remove_file(&p).unwrap();
+        let elsewhere = d.path().join("elsewhere");
+        std::fs::write(&elsewhere, line(1)).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &p).unwrap();
+        assert!(recent(&p, 10).error.is_some());
+    }
+}

@@ -1,0 +1,286 @@
+//! The page's sections other than the grid, each a function of the status
+//! document (or of the audit tail) returning its HTML, empty when it has
+//! nothing to show.
+
+use std::time::{Duration, SystemTime};
+
+use crate::http::page::audit::{AuditLine, RecentAudit};
+use crate::http::page::escape::{esc, esc_path};
+use crate::http::page::PageInput;
+use crate::ops::status::StatusDocument;
+
+/// The title and the one-word verdict.
+pub(crate) fn header(doc: &StatusDocument) -> String {
+    let verdict = if doc.ok {
+        "<p class=\"verdict verdict-ok\"><strong>OK</strong>: every link ok, an account active, latch clear</p>".to_string()
+    } else {
+        let n = doc.problems.len();
+        format!(
+            "<p class=\"verdict verdict-bad\"><strong>NOT READY</strong>: {n} problem{} (listed below)</p>",
+            if n == 1 { "" } else { "s" }
+        )
+    };
+    format!("<header>\n<h1>homeswap</h1>\n{verdict}\n</header>\n")
+}
+
+/// The partial-swap latch as a banner when it is set; nothing when clear
+/// (the summary says "clear").
+pub(crate) fn latch_section(doc: &StatusDocument) -> String {
+    let Some(l) = &doc.latch else {
+        return String::new();
+    };
+    let mut html = String::from(
+        "<section class=\"banner banner-latch\" id=\"latch\" role=\"alert\">\n\
+         <h2>Partial-swap latch is SET: every swap is refused</h2>\n",
+    );
+    if let Some(why) = &l.unreadable {
+        html.push_str(&format!(
+            "<p>The latch file cannot be read, so it counts as set: {}</p>\n",
+            esc(why)
+        ));
+    } else {
+        html.push_str(&format!(
+            "<p>Set at {} by process {}, during the swap {} &rarr; {}.</p>\n",
+            esc(&l.set_at),
+            l.pid,
+            esc(l.from.as_deref().unwrap_or("(none)")),
+            esc(&l.to)
+        ));
+    }
+    if let Some(note) = &l.memory_only {
+        html.push_str(&format!("<p>{}</p>\n", esc(note)));
+    }
+    html.push_str(&list("latch-errors", &l.errors));
+    html.push_str(
+        "<p>Repair the links, then clear it: <code>homeswap latch clear --reason TEXT</code> \
+         (or <code>POST /api/v1/latch/clear</code> on the admin listener).</p>\n</section>\n",
+    );
+    html
+}
+
+/// Active account, active link, latch and the last validation's age.
+pub(crate) fn summary(input: &PageInput<'_>) -> String {
+    let doc = input.doc;
+    let active = match &doc.active {
+        Some(a) => format!("<strong class=\"account\">{}</strong>", esc(a)),
+        None => "<strong class=\"bad\">none</strong>".to_string(),
+    };
+    let link = &doc.active_link;
+    let link_line = match (&link.problem, &link.target) {
+        (None, Some(t)) => format!(
+            "<br><small>{} &rarr; {}</small>",
+            esc_path(&link.path),
+            esc_path(t)
+        ),
+        _ => format!("<br><small class=\"bad\">{}</small>", esc(link)),
+    };
+    let latch = if doc.latch.is_some() {
+        "<a class=\"bad\" href=\"#latch\">SET</a>"
+    } else {
+        "<span class=\"good\">clear</span>"
+    };
+    let mut html = format!(
+        "<section class=\"summary\">\n<dl>\n\
+         <div><dt>Active account</dt><dd>{active}{link_line}</dd></div>\n\
+         <div><dt>Latch</dt><dd>{latch}</dd></div>\n\
+         <div><dt>Last validation</dt><dd>{}</dd></div>\n",
+        validation_age(&doc.last_validation, input.now, input.stale_after)
+    );
+    if doc.swap_in_progress {
+        html.push_str(
+            "<div><dt>Swap</dt><dd class=\"warn\">in progress, or interrupted \
+             (the next homeswap command finishes or rolls it back)</dd></div>\n",
+        );
+    }
+    html.push_str("</dl>\n</section>\n");
+    html
+}
+
+/// `12 s ago` over the time itself, flagged stale past `stale_after`.
+fn validation_age(at: &str, now: SystemTime, stale_after: Duration) -> String {
+    let Ok(t) = humantime::parse_rfc3339(at) else {
+        return esc(at).to_string();
+    };
+    let age = now.duration_since(t).unwrap_or_default();
+    let time = format!(
+        "<br><small><time datetime=\"{0}\">{0}</time></small>",
+        esc(at)
+    );
+    if age > stale_after {
+        format!(
+            "<span class=\"bad\">{} ago: stale, the validation loop is not running</span>{time}",
+            human_age(age)
+        )
+    } else {
+        format!("{} ago{time}", human_age(age))
+    }
+}
+
+/// A short age: `12 s`, `4 min`, `2 h 5 min`, `3 d 1 h`.
+pub(crate) fn human_age(age: Duration) -> String {
+    let s = age.as_secs();
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86400 if s % 3600 < 60 => format!("{} h", s / 3600),
+        3600..86400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ if s % 86400 < 3600 => format!("{} d", s / 86400),
+        _ => format!("{} d {} h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+/// Per-account limits: limited or not, why, since, until (time to reset).
+///
+/// For the lead: fill in once `StatusDocument` carries `limits` (the
+/// failover work adds it); nothing to show until then.
+pub(crate) fn limits_section(_doc: &StatusDocument) -> String {
+    String::new()
+}
+
+/// Usage bars per account and window (`five_hour`, `seven_day`) when
+/// known.
+///
+/// For the lead: fill in once `StatusDocument` carries the statusline's
+/// usage; nothing to show until then.
+pub(crate) fn usage_section(_doc: &StatusDocument) -> String {
+    String::new()
+}
+
+/// Per-account unmanaged entries (neither shared nor private).
+///
+/// For the lead: fill in once `StatusDocument` carries `unmanaged`;
+/// nothing to show until then.
+pub(crate) fn unmanaged_section(_doc: &StatusDocument) -> String {
+    String::new()
+}
+
+/// Every problem (the `/readyz` reasons) and notice, one line each.
+pub(crate) fn problems_section(doc: &StatusDocument) -> String {
+    let mut html = String::from("<section id=\"problems\">\n<h2>Problems</h2>\n");
+    if doc.problems.is_empty() {
+        html.push_str("<p class=\"good\">None: every link is ok.</p>\n");
+    } else {
+        html.push_str(&list("problems", &doc.problems));
+    }
+    if !doc.notices.is_empty() {
+        html.push_str("<h3>Notices</h3>\n");
+        html.push_str(&list("notices", &doc.notices));
+    }
+    html.push_str("</section>\n");
+    html
+}
+
+/// The last audit entries, newest first.
+pub(crate) fn audit_section(audit: &RecentAudit) -> String {
+    let mut html = String::from("<section id=\"audit\">\n<h2>Recent actions</h2>\n");
+    if let Some(e) = &audit.error {
+        html.push_str(&format!(
+            "<p class=\"bad\">The audit log cannot be read: {}</p>\n",
+            esc(e)
+        ));
+    } else if audit.entries.is_empty() {
+        html.push_str("<p>No swap, failover or latch clear recorded yet.</p>\n");
+    } else {
+        html.push_str(
+            "<div class=\"scroll\"><table class=\"audit\">\n<thead><tr><th scope=\"col\">time</th>\
+             <th scope=\"col\">action</th><th scope=\"col\">from &rarr; to</th>\
+             <th scope=\"col\">outcome</th><th scope=\"col\">reason, errors</th></tr></thead>\n<tbody>\n",
+        );
+        for entry in audit.entries.iter().rev() {
+            html.push_str(&audit_row(entry));
+        }
+        html.push_str("</tbody>\n</table></div>\n");
+    }
+    if audit.unreadable > 0 {
+        html.push_str(&format!(
+            "<p class=\"muted\">{} line(s) at the end of the audit log are not audit entries.</p>\n",
+            audit.unreadable
+        ));
+    }
+    html.push_str("</section>\n");
+    html
+}
+
+/// One audit entry as a table row.
+fn audit_row(e: &AuditLine) -> String {
+    let outcome = e.outcome.as_deref().unwrap_or("");
+    let class = match outcome {
+        "swapped" | "already_active" | "already_moved" | "cleared" | "not_set" | "adopted"
+        | "cleaned" | "not_flipped" | "superseded" => "good",
+        "partial" | "failed" | "exhausted" => "bad",
+        _ => "warn",
+    };
+    let mut notes: Vec<String> = e
+        .reason
+        .iter()
+        .map(|r| format!("reason: {}", esc(r)))
+        .collect();
+    notes.extend(e.errors.iter().map(|x| esc(x).to_string()));
+    format!(
+        "<tr><td>{}</td><td>{}</td><td>{} &rarr; {}</td><td class=\"{class}\">{}</td><td>{}</td></tr>\n",
+        esc(e.time.as_deref().unwrap_or("?")),
+        esc(&e.action),
+        esc(e.from.as_deref().unwrap_or("-")),
+        esc(e.to.as_deref().unwrap_or("-")),
+        esc(outcome),
+        notes.join("<br>")
+    )
+}
+
+/// Where the page comes from, and the machine-readable answers.
+pub(crate) fn footer(doc: &StatusDocument) -> String {
+    format!(
+        "<footer>\n<p>Configuration <code>{}</code> · state <code>{}</code></p>\n\
+         <p>This page reloads every few seconds. For programs: \
+         <a href=\"/api/v1/status\">/api/v1/status</a> · <a href=\"/metrics\">/metrics</a> · \
+         <a href=\"/readyz\">/readyz</a></p>\n</footer>\n",
+        esc_path(&doc.config),
+        esc_path(&doc.state_dir)
+    )
+}
+
+/// A `<ul>` of escaped lines; nothing when there are none.
+fn list(class: &str, lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut html = format!("<ul class=\"{class}\">\n");
+    for l in lines {
+        html.push_str(&format!("<li>{}</li>\n", esc(l)));
+    }
+    html.push_str("</ul>\n");
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_as_a_person_says_them() {
+        assert_eq!(human_age(Duration::from_secs(12)), "12 s");
+        assert_eq!(human_age(Duration::from_secs(240)), "4 min");
+        assert_eq!(human_age(Duration::from_secs(7500)), "2 h 5 min");
+        assert_eq!(human_age(Duration::from_secs(3 * 86400 + 3700)), "3 d 1 h");
+        assert_eq!(human_age(Duration::from_secs(3600)), "1 h");
+        assert_eq!(human_age(Duration::from_secs(86400 + 59)), "1 d");
+    }
+
+    #[test]
+    fn a_validation_older_than_the_limit_is_flagged_stale() {
+        let at = "2026-01-01T00:00:00Z";
+        let t = humantime::parse_rfc3339(at).unwrap();
+        let limit = Duration::from_secs(95);
+        let fresh = validation_age(at, t + Duration::from_secs(3), limit);
+        assert!(
+            fresh.starts_with("3 s ago<br><small><time") && !fresh.contains("stale"),
+            "{fresh}"
+        );
+        let stale = validation_age(at, t + Duration::from_secs(600), limit);
+        assert!(
+            stale.contains("10 min ago: stale, the validation loop is not running"),
+            "{stale}"
+        );
+        assert_eq!(validation_age("<x>", t, limit), "&lt;x&gt;");
+    }
+}

@@ -1,0 +1,194 @@
+//! The status page in a real browser: headless Chromium (Debian's
+//! `chromium`) loads the page of a running sidecar, the test checks the
+//! DOM it rendered and saves screenshots under `target/status-page/` (CI
+//! keeps them as artifacts). Ignored by default, like the other tests that
+//! need installed programs: `cargo test --features failpoints --test
+//! status_page_browser -- --ignored`. Without `chromium` on the PATH (or
+//! in `HOMESWAP_TEST_CHROMIUM`) it fails, saying so; set
+//! `HOMESWAP_TEST_SKIP_BROWSER=1` to skip it knowingly.
+#![cfg(feature = "failpoints")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::server::Server;
+use common::{make_link, Sandbox};
+
+const TOKEN: &str = "browser-token";
+
+/// How long one Chromium run may take before the test gives up on it.
+const BROWSER_LIMIT: Duration = Duration::from_secs(90);
+
+/// The Chromium to run, or `None` when the test is skipped knowingly.
+fn chromium() -> Option<PathBuf> {
+    if std::env::var_os("HOMESWAP_TEST_SKIP_BROWSER").is_some() {
+        eprintln!("SKIPPED status_page_browser: HOMESWAP_TEST_SKIP_BROWSER is set");
+        return None;
+    }
+    if let Some(p) = std::env::var_os("HOMESWAP_TEST_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
+            .find(|p| p.is_file())
+    });
+    Some(found.unwrap_or_else(|| {
+        panic!(
+            "chromium is not installed: apt-get install -y chromium (or name it in \
+             HOMESWAP_TEST_CHROMIUM; HOMESWAP_TEST_SKIP_BROWSER=1 skips this test)"
+        )
+    }))
+}
+
+/// Where the screenshots go: `target/status-page/`.
+fn artifacts() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is target/tmp")
+        .join("status-page");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs headless Chromium with `args` on the page of `server`, with a
+/// fresh profile; returns its standard output.
+fn browse(chromium: &Path, server: &Server, args: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("http://{}/", server.addr);
+    let mut child = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(&url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium.display()));
+    // Read the pipes on threads, so a chatty browser cannot block on them.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut out, &mut s).map(|_| s)
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).map(|_| s)
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > BROWSER_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium {args:?} did not finish within {BROWSER_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (out, err) = (
+        out.join().unwrap().unwrap_or_default(),
+        err.join().unwrap().unwrap_or_default(),
+    );
+    assert!(status.success(), "chromium {args:?}: {status}\n{err}");
+    out
+}
+
+/// Saves screenshots of the page at a desktop and a phone width, and one in
+/// the dark scheme, named `<name>.png`, `<name>-phone.png`, `<name>-dark.png`.
+fn screenshots(chromium: &Path, server: &Server, name: &str) {
+    let dir = artifacts();
+    let shots = [
+        (format!("{name}.png"), "1200,900", false),
+        (format!("{name}-phone.png"), "400,900", false),
+        (format!("{name}-dark.png"), "1200,900", true),
+    ];
+    for (file, size, dark) in shots {
+        let path = dir.join(&file);
+        let _ = std::fs::remove_file(&path);
+        let mut args = vec![
+            format!("--screenshot={}", path.display()),
+            format!("--window-size={size}"),
+        ];
+        if dark {
+            args.push("--force-dark-mode".into());
+            args.push("--blink-settings=preferredColorScheme=0".into());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        browse(chromium, server, &args);
+        let png = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(png.starts_with(b"\x89PNG"), "{} is a PNG", path.display());
+        eprintln!("screenshot: {}", path.display());
+    }
+}
+
+/// The DOM Chromium built from the page.
+fn dom(chromium: &Path, server: &Server) -> String {
+    browse(chromium, server, &["--dump-dom"])
+}
+
+#[test]
+#[ignore = "needs Debian's chromium; CI runs it with --ignored"]
+fn chromium_renders_a_broken_link_and_the_latch_banner() {
+    let Some(chromium) = chromium() else { return };
+    let s = Sandbox::ready();
+    // A partial swap a -> b (ensure and rollback both fail) sets the latch
+    // and leaves b active; then one of b's links is broken by hand.
+    let r = s.run_with(&["swap", "b"], "swap::ensure=return;swap::rollback=return");
+    assert_eq!(r.code, 3, "{r:?}");
+    std::fs::remove_file(s.link("b", "projects")).unwrap();
+    make_link(&s.root().join("somewhere-else"), &s.link("b", "projects"));
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(None);
+
+    let dom = dom(&chromium, &server);
+    assert!(dom.contains("id=\"latch\""), "the latch banner: {dom}");
+    assert!(dom.contains("Partial-swap latch is SET"), "{dom}");
+    let at = dom
+        .find("class=\"state state-divergent\"")
+        .unwrap_or_else(|| panic!("no divergent cell in {dom}"));
+    let cell = &dom[at..at + dom[at..].find("</td>").unwrap()];
+    assert!(cell.contains("data-link=\"projects\""), "{cell}");
+    assert!(
+        cell.contains("<span class=\"name\">divergent</span>"),
+        "{cell}"
+    );
+    assert!(
+        cell.contains("somewhere-else"),
+        "the path it points to: {cell}"
+    );
+    assert_eq!(dom.matches("class=\"state state-ok\"").count(), 5, "{dom}");
+    assert!(dom.contains("NOT READY"));
+    screenshots(&chromium, &server, "broken");
+}
+
+#[test]
+#[ignore = "needs Debian's chromium; CI runs it with --ignored"]
+fn chromium_renders_a_healthy_layout() {
+    let Some(chromium) = chromium() else { return };
+    let s = Sandbox::ready();
+    s.ok(&["swap", "b"]);
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(None);
+
+    let dom = dom(&chromium, &server);
+    assert!(!dom.contains("id=\"latch\""), "{dom}");
+    assert_eq!(dom.matches("class=\"state state-ok\"").count(), 6, "{dom}");
+    assert!(dom.contains("<strong>OK</strong>"), "{dom}");
+    screenshots(&chromium, &server, "healthy");
+}
