@@ -159,3 +159,22 @@ fn the_demo_says_when_its_default_ports_were_taken_and_which_it_uses() {
     assert!(notes[1].contains("127.0.0.1:9465 was taken"), "{notes:?}");
     assert_eq!(readyz(addr), 200, "the moved listener is the one serving");
 }
+
+#[test]
+fn the_status_page_is_the_first_url_printed_and_answers_html() {
+    let _one = ONE_DEMO_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let demo = Demo::start();
+    let first_url = demo
+        .banner
+        .lines()
+        .find(|l| l.contains("http://"))
+        .unwrap_or_else(|| panic!("no URL in\n{}", demo.banner));
+    let addr = demo.read_only();
+    assert_eq!(
+        first_url.trim(),
+        format!("status page http://{addr}/    (open it in a browser)")
+    );
+    let r = http(addr, "GET", "/", &[], b"");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+}

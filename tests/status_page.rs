@@ -255,3 +255,42 @@ fn a_set_latch_is_a_banner_with_its_accounts_and_errors() {
         "{audit}"
     );
 }
+
+#[test]
+fn limits_and_unmanaged_entries_are_shown_within_a_second() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(None);
+    assert!(!page(&server).contains("LIMITED"));
+    let until = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(3600),
+    )
+    .to_string();
+    s.ok(&[
+        "failover",
+        "--from",
+        "a",
+        "--reason",
+        "rate_limit",
+        "--until",
+        &until,
+    ]);
+    std::fs::create_dir(s.home("b").join("todos")).unwrap();
+    common::wait_for(
+        "the page to show the limit and the entry",
+        std::time::Duration::from_secs(1),
+        || {
+            let html = page(&server);
+            html.contains("LIMITED") && html.contains("unmanaged entry: todos")
+        },
+    );
+    let html = page(&server);
+    assert!(
+        html.contains("<strong>a</strong>: <span class=\"bad\">LIMITED</span> (rate_limit) until"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<strong>b</strong>: <span class=\"good\">free</span>"),
+        "{html}"
+    );
+}

@@ -1,8 +1,9 @@
 //! HTTP: the routes of the two kinds of listener, and the one place where
 //! errors become HTTP answers.
 //!
-//! The read-only listener (what Prometheus and probes reach) serves
-//! `/metrics`, `/healthz`, `/readyz` and `GET /api/v1/status` and never
+//! The read-only listener (what Prometheus, probes and people reach)
+//! serves the status page `GET /`, `/metrics`, `/healthz`, `/readyz` and
+//! `GET /api/v1/status` and never
 //! anything that changes state ([`read_only`]). The admin listeners
 //! authenticate every request first, then serve the mutating API
 //! ([`admin`]). Every error answer, whatever produced it, is written by

@@ -135,6 +135,9 @@ mod tests {
             notices: vec!["an adoption was interrupted".into()],
             accounts: Vec::new(),
             last_validation: "2026-01-01T00:00:00Z".into(),
+            limits: Vec::new(),
+            limits_error: Some("limits.json: <unreadable>".into()),
+            warnings: vec!["account a: unmanaged entry: <todos> (a directory)".into()],
         }
     }
 
@@ -165,6 +168,10 @@ mod tests {
         assert!(html.contains("<li>the latch &lt;is&gt; set</li>"));
         assert!(html.contains("<h3>Notices</h3>"));
         assert!(html.contains("The audit log cannot be read: /s/audit.jsonl is not a regular file"));
+        assert!(html.contains(
+            "The limits file is unreadable, so no limit is known: limits.json: &lt;unreadable&gt;"
+        ));
+        assert!(html.contains("<li>account a: unmanaged entry: &lt;todos&gt; (a directory)</li>"));
         assert!(html.ends_with("</html>\n"));
     }
 }

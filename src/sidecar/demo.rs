@@ -94,6 +94,7 @@ pub fn run(dir: Option<&Path>) -> Result<(), DemoError> {
     println!(
         "homeswap demo: two accounts, a (active) and b, in {root}
 
+  status page http://{read_only}/    (open it in a browser)
   metrics     http://{read_only}/metrics
   readiness   http://{read_only}/readyz
   status      http://{read_only}/api/v1/status

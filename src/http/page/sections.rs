@@ -129,12 +129,38 @@ pub(crate) fn human_age(age: Duration) -> String {
     }
 }
 
-/// Per-account limits: limited or not, why, since, until (time to reset).
-///
-/// For the lead: fill in once `StatusDocument` carries `limits` (the
-/// failover work adds it); nothing to show until then.
-pub(crate) fn limits_section(_doc: &StatusDocument) -> String {
-    String::new()
+/// Each account's limit: limited or free, why, and the time to its reset.
+pub(crate) fn limits_section(doc: &StatusDocument) -> String {
+    if doc.limits.is_empty() && doc.limits_error.is_none() {
+        return String::new();
+    }
+    let mut html = String::from("<section id=\"limits\">\n<h2>Limits</h2>\n");
+    if let Some(e) = &doc.limits_error {
+        html.push_str(&format!(
+            "<p class=\"bad\">The limits file is unreadable, so no limit is known: {}</p>\n",
+            esc(e)
+        ));
+    }
+    html.push_str("<ul class=\"limits\">\n");
+    let now = crate::state::limits::unix_now();
+    for l in &doc.limits {
+        if !l.limited {
+            html.push_str(&format!(
+                "<li class=\"limit-free\"><strong>{}</strong>: <span class=\"good\">free</span></li>\n",
+                esc(&l.account)
+            ));
+            continue;
+        }
+        let left = human_age(Duration::from_secs(l.until_unix.saturating_sub(now)));
+        html.push_str(&format!(
+            "<li class=\"limit-limited\"><strong>{}</strong>: <span class=\"bad\">LIMITED</span> ({}) until {} <span class=\"muted\">(in {left})</span></li>\n",
+            esc(&l.account),
+            esc(l.reason.map(|r| r.as_str()).unwrap_or("unknown")),
+            esc(l.until.as_deref().unwrap_or("?")),
+        ));
+    }
+    html.push_str("</ul>\n</section>\n");
+    html
 }
 
 /// Usage bars per account and window (`five_hour`, `seven_day`) when
@@ -146,12 +172,16 @@ pub(crate) fn usage_section(_doc: &StatusDocument) -> String {
     String::new()
 }
 
-/// Per-account unmanaged entries (neither shared nor private).
-///
-/// For the lead: fill in once `StatusDocument` carries `unmanaged`;
-/// nothing to show until then.
-pub(crate) fn unmanaged_section(_doc: &StatusDocument) -> String {
-    String::new()
+/// Per-account unmanaged entries (neither shared nor private): warnings,
+/// not problems.
+pub(crate) fn unmanaged_section(doc: &StatusDocument) -> String {
+    if doc.warnings.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<section id=\"unmanaged\">\n<h2>Unmanaged entries</h2>\n<p class=\"warn\">Each account keeps its own copy of these, so a failover forks them: add each to shared, shared_files or private.</p>\n{}</section>\n",
+        list("unmanaged", &doc.warnings)
+    )
 }
 
 /// Every problem (the `/readyz` reasons) and notice, one line each.
