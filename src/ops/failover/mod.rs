@@ -39,10 +39,13 @@ use crate::state::lock::StateLock;
 
 pub use outcome::{FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit};
 
-/// What a person is told wherever a failover is reported (contract:
-/// running sessions keep the credentials they loaded).
+/// What a person is told wherever a failover is reported. The contract
+/// says running sessions keep the credentials they loaded; the real client
+/// (2.1.328, tests/claude_e2e.rs) reloads `.credentials.json` before a
+/// request when its modification time changed, so running sessions follow
+/// at their next request, except when two homes' files share an mtime.
 pub const RESTART_HINT: &str =
-    "running Claude Code sessions keep the old account's credentials: they continue on the new account once restarted with 'claude --continue' (or --resume)";
+    "running Claude Code sessions move to the new account at their next request (Claude Code reloads .credentials.json when its modification time changes); one that does not (two homes' .credentials.json with the same mtime) continues on it once restarted with 'claude --continue' (or --resume)";
 
 /// What the steps found out, for the report and the audit line.
 #[derive(Debug, Default)]
