@@ -62,7 +62,7 @@ pub(crate) fn failover_error_lines(e: &FailoverError, out: &mut Output) {
     };
     let headline = match e {
         FailoverError::Exhausted { from, limit, .. } => format!(
-            "no account to fail over to{}, nothing swapped{}:",
+            "exhausted: no account to fail over to{}, nothing swapped{}:",
             from.as_deref()
                 .map(|f| format!(" from {f}"))
                 .unwrap_or_default(),

@@ -144,7 +144,7 @@ pub enum FailoverError {
     #[error("failover refused, nothing changed: {0}")]
     Lock(String),
     /// No account is eligible; nothing was swapped.
-    #[error("no account to fail over to{}, nothing swapped: {}", from_part(.from), Joined(.skipped))]
+    #[error("exhausted: no account to fail over to{}, nothing swapped: {}", from_part(.from), Joined(.skipped))]
     Exhausted {
         /// The account that hit its limit.
         from: Option<String>,
