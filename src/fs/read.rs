@@ -2,12 +2,14 @@
 //! FIFO would block the reader forever, a device or a huge file would be
 //! read until memory runs out. State records are read through here.
 
+use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use nix::fcntl::{open, OFlag};
-use nix::sys::stat::{fstat, Mode};
+use nix::sys::stat::{fstat, FileStat, Mode};
 
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::EntryKind;
@@ -36,10 +38,11 @@ pub enum ReadError {
     },
 }
 
-/// Reads the regular file at `path`, at most `limit` bytes; `Ok(None)` when
-/// nothing is there. Opened non-blocking (a FIFO cannot stall the open) and
-/// without following a symlink at the last component when `nofollow`.
-pub fn read_regular(path: &Path, limit: u64, nofollow: bool) -> Result<Option<Vec<u8>>, ReadError> {
+/// Opens the regular file at `path` for reading; `Ok(None)` when nothing
+/// is there. Non-blocking (a FIFO cannot stall the open), without following
+/// a symlink at the last component when `nofollow`, and checked on the
+/// opened descriptor to be a regular file.
+fn open_regular(path: &Path, nofollow: bool) -> Result<Option<(File, FileStat)>, ReadError> {
     let mut flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOCTTY;
     if nofollow {
         flags |= OFlag::O_NOFOLLOW;
@@ -57,11 +60,19 @@ pub fn read_regular(path: &Path, limit: u64, nofollow: bool) -> Result<Option<Ve
             kind,
         });
     }
+    Ok(Some((File::from(fd), st)))
+}
+
+/// Reads the regular file at `path`, at most `limit` bytes; `Ok(None)` when
+/// nothing is there (see [`open_regular`] for how it is opened).
+pub fn read_regular(path: &Path, limit: u64, nofollow: bool) -> Result<Option<Vec<u8>>, ReadError> {
+    let Some((file, _)) = open_regular(path, nofollow)? else {
+        return Ok(None);
+    };
     let mut bytes = Vec::new();
     // One byte over the limit tells "too large" from "exactly the limit",
     // even when the file grows while it is read.
-    std::fs::File::from(fd)
-        .take(limit.saturating_add(1))
+    file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .fs("read", path)?;
     if bytes.len() as u64 > limit {
@@ -71,6 +82,30 @@ pub fn read_regular(path: &Path, limit: u64, nofollow: bool) -> Result<Option<Ve
         });
     }
     Ok(Some(bytes))
+}
+
+/// The last `limit` bytes of the regular file at `path` (no symlink
+/// followed), and whether the file holds more before them; `Ok(None)` when
+/// nothing is there.
+pub(crate) fn read_tail(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, bool)>, ReadError> {
+    let Some((file, st)) = open_regular(path, true)? else {
+        return Ok(None);
+    };
+    let len = u64::try_from(st.st_size).unwrap_or(0);
+    let start = len.saturating_sub(limit);
+    // At most `limit` bytes, even if the file grows while it is read.
+    let mut bytes = vec![0u8; usize::try_from(len - start).unwrap_or(0)];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match file.read_at(&mut bytes[filled..], start + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FsError::new("read", path, e).into()),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(Some((bytes, start > 0)))
 }
 
 #[cfg(test)]

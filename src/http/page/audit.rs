@@ -3,17 +3,11 @@
 //! the log's size, and lines are parsed leniently (a line that is not an
 //! audit entry is counted, never an error).
 
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::{fstat, Mode};
 use serde::Deserialize;
 
-use crate::fs::error::{FsContext, FsError};
-use crate::fs::read::ReadError;
-use crate::fs::EntryKind;
+use crate::fs::read::read_tail;
 
 /// How much of the log's end is read: enough for the last dozen entries
 /// even with long error lists, and small enough for every page load.
@@ -86,43 +80,6 @@ pub(crate) fn recent(path: &Path, keep: usize) -> RecentAudit {
     recent
 }
 
-/// The last `limit` bytes of the regular file at `path`, and whether the
-/// file holds more before them; `Ok(None)` when nothing is there. Opened
-/// without following a symlink and non-blocking (a FIFO cannot stall a page
-/// load), like the log's writer.
-fn read_tail(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, bool)>, ReadError> {
-    let flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
-    let fd: OwnedFd = match open(path, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(nix::errno::Errno::ENOENT) => return Ok(None),
-        Err(e) => return Err(FsError::new("open", path, e).into()),
-    };
-    let st = fstat(fd.as_fd()).fs("inspect", path)?;
-    let kind = EntryKind::of(&st);
-    if kind != EntryKind::File {
-        return Err(ReadError::NotRegular {
-            path: path.to_path_buf(),
-            kind,
-        });
-    }
-    let len = u64::try_from(st.st_size).unwrap_or(0);
-    let start = len.saturating_sub(limit);
-    let file = std::fs::File::from(fd);
-    // At most `limit` bytes, even if the file grows while it is read.
-    let mut bytes = vec![0u8; usize::try_from(len - start).unwrap_or(0)];
-    let mut filled = 0;
-    while filled < bytes.len() {
-        match file.read_at(&mut bytes[filled..], start + filled as u64) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(FsError::new("read", path, e).into()),
-        }
-    }
-    bytes.truncate(filled);
-    Ok(Some((bytes, start > 0)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,7 +139,7 @@ mod tests {
         let p = d.path().join("audit.jsonl");
         let r = recent(&p, 10);
         assert!(r.entries.is_empty() && r.error.is_none());
-        nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o600)).unwrap();
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         assert!(recent(&p, 10).error.unwrap().contains("FIFO"));
         std::fs::remove_file(&p).unwrap();
         let elsewhere = d.path().join("elsewhere");
