@@ -8,6 +8,7 @@ pub mod init;
 pub mod limits;
 pub(crate) mod status;
 pub mod swap;
+pub mod usage;
 
 use std::path::Path;
 

@@ -13,6 +13,7 @@ use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::AccountReport;
 use crate::ops::context::Context;
 use crate::ops::limits::{self, AccountLimitView};
+use crate::ops::usage::UsageView;
 use crate::state::latch::LatchRecord;
 
 /// The status of every account, the active link and the latch.
@@ -50,6 +51,9 @@ pub struct StatusDocument {
     pub limits: Vec<AccountLimitView>,
     /// Why the limits file could not be read (then no limits are known).
     pub limits_error: Option<String>,
+    /// Every account's last known usage (from the statusline), in
+    /// `failover.order`, with `failover.threshold`.
+    pub usage: UsageView,
     /// RFC 3339 time of the validation shown.
     pub last_validation: String,
 }
@@ -81,6 +85,12 @@ impl StatusDocument {
         StatusDocument {
             limits: limits.accounts,
             limits_error: limits.error,
+            // Filled from the usage file by issue 16's statusline work.
+            usage: UsageView {
+                accounts: Vec::new(),
+                threshold: ctx.config.failover.threshold,
+                error: None,
+            },
             config: ctx.config.path.clone(),
             state_dir: ctx.config.state_dir.clone(),
             active: report.active.account.clone(),
