@@ -205,6 +205,8 @@ fn shared_settings_hook_fires_on_both_and_client_writes_keep_the_link() {
     // Claude Code writes its settings itself: /model saves the choice as
     // the default for new sessions, in the user settings.json.
     let before = std::fs::read_to_string(&shared).unwrap();
+    let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let inode_before = inode(&shared);
     let session = Session::start(&rig, &rig.sb.active(), "model");
     session.tmux.type_line("/model haiku");
     session
@@ -226,8 +228,13 @@ fn shared_settings_hook_fires_on_both_and_client_writes_keep_the_link() {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o777;
+        let how = if inode(&shared) == inode_before {
+            "rewritten in place"
+        } else {
+            "replaced by a rename (a new inode)"
+        };
         observed(&format!(
-            "settings.json after Claude Code's /model write: mode {mode:o}, still a link in both homes"
+            "settings.json after Claude Code's /model write through the link: the shared file {how}, mode {mode:o}, still a link in both homes"
         ));
     }
     rig.sb.ok(&["validate"]);
@@ -251,8 +258,8 @@ fn shared_settings_hook_fires_on_both_and_client_writes_keep_the_link() {
 }
 
 /// Proof 3: `homeswap init --from DIR` on a home Claude Code itself
-/// filled (an interactive prompt, then a two-turn conversation in `-p`
-/// mode), then `claude --continue` with `CLAUDE_CONFIG_DIR=DIR` (now the
+/// filled (an interactive prompt, a `-p` turn that edits a file, then a
+/// two-turn conversation in `-p` mode), then `claude --continue` with `CLAUDE_CONFIG_DIR=DIR` (now the
 /// active link) continues the conversation from before init.
 #[test]
 #[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
@@ -269,6 +276,16 @@ fn init_on_a_home_claude_code_filled_then_continue() {
     let session = Session::start(&rig, &dir, "before-init");
     session.turn("typed before init");
     session.exit();
+    // A conversation that edits a file: Claude Code backs it up in
+    // file-history, under that conversation's id.
+    let notes = rig.work.join("notes.txt");
+    std::fs::write(&notes, "original\n").unwrap();
+    let edit = format!("write {} edited before init", notes.display());
+    let edited = rig.claude_on(&dir, &["-p", &edit, "--permission-mode", "acceptEdits"]);
+    assert_eq!(edited.code, 0, "{edited:?}");
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "edited before init");
+    let edit_session = rig.api.call_for(&edit).session.unwrap();
+    // The conversation init must not break: the most recent one.
     let first = rig.claude_on(&dir, &["-p", "first before init"]);
     assert_eq!(first.code, 0, "{first:?}");
     let second = rig.claude_on(&dir, &["--continue", "-p", "second before init"]);
@@ -277,12 +294,18 @@ fn init_on_a_home_claude_code_filled_then_continue() {
     assert_eq!(before.prompts, ["first before init", "second before init"]);
     let made: BTreeSet<String> = entries(&dir).difference(&seeded).cloned().collect();
     observed(&format!(
-        "entries Claude Code created in a fresh home (interactive prompt + two -p turns): {made:?}"
+        "entries Claude Code created in a fresh home (an interactive prompt, an edit, a two-turn -p conversation): {made:?}"
     ));
-    assert!(
-        made.contains("projects") && made.contains("history.jsonl"),
-        "{made:?}"
-    );
+    for name in ["projects", "file-history", "history.jsonl"] {
+        assert!(made.contains(name), "{name}: {made:?}");
+    }
+    let in_home: Vec<String> = claude::files_named(&rig.user_home, |_| true)
+        .iter()
+        .map(|p| p.strip_prefix(&rig.user_home).unwrap().display().to_string())
+        .collect();
+    observed(&format!(
+        "files Claude Code left in $HOME (CLAUDE_CONFIG_DIR set): {in_home:?}"
+    ));
 
     let config = rig.sb.root().join("init.yaml");
     let init = homeswap(&config, &rig.user_home, &["init", "--from", dir.to_str().unwrap()]);
@@ -290,7 +313,9 @@ fn init_on_a_home_claude_code_filled_then_continue() {
     let home = rig.sb.root().join("claude-a");
     let shared = rig.sb.root().join("claude-shared");
     assert_eq!(std::fs::read_link(&dir).unwrap(), home, "{init:?}");
-    assert!(shared.join("projects").is_dir());
+    for name in ["projects", "file-history"] {
+        assert!(shared.join(name).is_dir(), "{name} moved: {init:?}");
+    }
     assert!(
         history_prompts(&shared.join("history.jsonl")).contains(&"typed before init".to_string()),
         "the prompt history moved into the shared dir"
@@ -328,6 +353,15 @@ fn init_on_a_home_claude_code_filled_then_continue() {
             .count(),
         1,
         "one transcript of the continued conversation: {transcripts:?}"
+    );
+    // The backup of the file before the edit: in the shared file-history,
+    // under the editing conversation's id.
+    let backups = claude::files_named(&shared.join("file-history").join(&edit_session), |_| true);
+    assert!(
+        backups
+            .iter()
+            .any(|b| std::fs::read_to_string(b).unwrap() == "original\n"),
+        "{backups:?}"
     );
     let v = homeswap(&config, &rig.user_home, &["validate"]);
     assert_eq!(v.code, 0, "{v:?}");
