@@ -63,7 +63,7 @@ fn input(screen: &str) -> String {
     screen
         .lines()
         .filter_map(|l| l.strip_prefix('❯'))
-        .last()
+        .next_back()
         .unwrap_or_default()
         .trim()
         .to_string()
@@ -104,10 +104,9 @@ fn prompt_history_is_one_shared_file_across_a_swap() {
         });
     // Sent as recalled, with more typed after it.
     on_b.tmux.type_line(", recalled on b");
-    on_b.tmux
-        .wait_for("the answer on b", SCREEN_LIMIT, |s| {
-            s.contains("ANSWER[history on a, recalled on b]")
-        });
+    on_b.tmux.wait_for("the answer on b", SCREEN_LIMIT, |s| {
+        s.contains("ANSWER[history on a, recalled on b]")
+    });
     let call = rig.api.call_for("history on a, recalled on b");
     assert_eq!(call.account.as_deref(), Some("b"));
     assert_eq!(
@@ -209,11 +208,9 @@ fn shared_settings_hook_fires_on_both_and_client_writes_keep_the_link() {
     let inode_before = inode(&shared);
     let session = Session::start(&rig, &rig.sb.active(), "model");
     session.tmux.type_line("/model haiku");
-    session
-        .tmux
-        .wait_for("the model saved", SCREEN_LIMIT, |s| {
-            s.contains("saved as your default")
-        });
+    session.tmux.wait_for("the model saved", SCREEN_LIMIT, |s| {
+        s.contains("saved as your default")
+    });
     session.exit();
     let after = std::fs::read_to_string(&shared).unwrap();
     assert_ne!(before, after, "Claude Code wrote the shared settings.json");
@@ -283,7 +280,10 @@ fn init_on_a_home_claude_code_filled_then_continue() {
     let edit = format!("write {} edited before init", notes.display());
     let edited = rig.claude_on(&dir, &["-p", &edit, "--permission-mode", "acceptEdits"]);
     assert_eq!(edited.code, 0, "{edited:?}");
-    assert_eq!(std::fs::read_to_string(&notes).unwrap(), "edited before init");
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap(),
+        "edited before init"
+    );
     let edit_session = rig.api.call_for(&edit).session.unwrap();
     // The conversation init must not break: the most recent one.
     let first = rig.claude_on(&dir, &["-p", "first before init"]);
@@ -301,14 +301,23 @@ fn init_on_a_home_claude_code_filled_then_continue() {
     }
     let in_home: Vec<String> = claude::files_named(&rig.user_home, |_| true)
         .iter()
-        .map(|p| p.strip_prefix(&rig.user_home).unwrap().display().to_string())
+        .map(|p| {
+            p.strip_prefix(&rig.user_home)
+                .unwrap()
+                .display()
+                .to_string()
+        })
         .collect();
     observed(&format!(
         "files Claude Code left in $HOME (CLAUDE_CONFIG_DIR set): {in_home:?}"
     ));
 
     let config = rig.sb.root().join("init.yaml");
-    let init = homeswap(&config, &rig.user_home, &["init", "--from", dir.to_str().unwrap()]);
+    let init = homeswap(
+        &config,
+        &rig.user_home,
+        &["init", "--from", dir.to_str().unwrap()],
+    );
     assert_eq!(init.code, 0, "{init:?}");
     let home = rig.sb.root().join("claude-a");
     let shared = rig.sb.root().join("claude-shared");
@@ -393,14 +402,7 @@ fn unmanaged_entry_claude_code_created_shows_in_validate_and_metric() {
     let before = entries(&home);
     let server = rig.sb.serve(None);
     let series = "homeswap_unmanaged_entries{account=\"a\"}";
-    let unmanaged = || {
-        server
-            .metrics()
-            .series
-            .get(series)
-            .copied()
-            .unwrap_or(0.0)
-    };
+    let unmanaged = || server.metrics().value(series);
     assert_eq!(unmanaged(), 0.0, "nothing unmanaged before Claude Code ran");
 
     let session = Session::start(&rig, &rig.sb.active(), "drift");
@@ -417,12 +419,12 @@ fn unmanaged_entry_claude_code_created_shows_in_validate_and_metric() {
         .iter()
         .filter(|n| !links.contains(&n.as_str()) && !default_private(n))
         .collect();
-    assert!(
-        expected.contains(&"history.jsonl".to_string()),
-        "{made:?}"
-    );
+    assert!(expected.contains(&"history.jsonl".to_string()), "{made:?}");
     let v = rig.sb.run(&["validate"]);
-    assert_eq!(v.code, 0, "an unmanaged entry is a warning, not a problem: {v:?}");
+    assert_eq!(
+        v.code, 0,
+        "an unmanaged entry is a warning, not a problem: {v:?}"
+    );
     for name in &expected {
         assert!(
             v.stderr
@@ -446,7 +448,12 @@ fn unmanaged_entry_claude_code_created_shows_in_validate_and_metric() {
     });
     assert_eq!(unmanaged(), expected.len() as f64);
     let ready = server.get("/readyz");
-    assert_eq!(ready.status, 200, "a warning is not unready: {}", ready.text());
+    assert_eq!(
+        ready.status,
+        200,
+        "a warning is not unready: {}",
+        ready.text()
+    );
 
     // What examples/claude-code.yaml (with the default private list) does
     // with each entry the client made.
