@@ -256,8 +256,9 @@ fn shared_settings_hook_fires_on_both_and_client_writes_keep_the_link() {
 
 /// Proof 3: `homeswap init --from DIR` on a home Claude Code itself
 /// filled (an interactive prompt, a `-p` turn that edits a file, then a
-/// two-turn conversation in `-p` mode), then `claude --continue` with `CLAUDE_CONFIG_DIR=DIR` (now the
-/// active link) continues the conversation from before init.
+/// two-turn conversation in `-p` mode), then `claude --continue` with
+/// `CLAUDE_CONFIG_DIR=DIR` (now the active link) continues the
+/// conversation from before init.
 #[test]
 #[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
 fn init_on_a_home_claude_code_filled_then_continue() {
