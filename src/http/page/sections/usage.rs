@@ -158,7 +158,7 @@ fn reset(w: &UsageWindowView, now: SystemTime) -> String {
     let at = match (&w.resets_at, w.resets_at_unix) {
         (None, 0) => return "<span class=\"muted\">reset time not reported</span>".to_string(),
         (Some(s), _) => s.clone(),
-        (None, u) => crate::state::limits::rfc3339(u),
+        (None, u) => unix_time_text(u),
     };
     let time = format!("<time datetime=\"{0}\">{0}</time>", esc(&at));
     match w.resets_at_unix {
@@ -171,6 +171,18 @@ fn reset(w: &UsageWindowView, now: SystemTime) -> String {
             "<span class=\"muted\">reset {} ago ({time}); this usage is from before it</span>",
             human_age(Duration::from_secs(now_unix - u))
         ),
+    }
+}
+
+/// Unix seconds as RFC 3339, or as the number past the year 9999 (which
+/// RFC 3339 cannot write: formatting it would panic).
+fn unix_time_text(secs: u64) -> String {
+    /// 10000-01-01T00:00:00Z.
+    const YEAR_10000: u64 = 253_402_300_800;
+    if secs < YEAR_10000 {
+        crate::state::limits::rfc3339(secs)
+    } else {
+        format!("Unix time {secs}")
     }
 }
 
@@ -359,6 +371,29 @@ mod tests {
         assert!(row(&html, "a", "7d").contains("7d —"));
         let neg = usage_html(&view(vec![account("n", Some(-5.0), None)], None), now());
         assert!(neg.contains("style=\"width:0.0%\""), "{neg}");
+    }
+
+    #[test]
+    fn a_reset_time_without_its_text_is_written_from_the_number_even_a_huge_one() {
+        let mut a = account("a", Some(10.0), Some(10.0));
+        for (w, unix) in [(&mut a.five_hour, NOW + 60), (&mut a.seven_day, u64::MAX)] {
+            if let Some(w) = w.as_mut() {
+                w.resets_at = None;
+                w.resets_at_unix = unix;
+            }
+        }
+        let html = usage_html(&view(vec![a], Some(95)), now());
+        assert!(
+            row(&html, "a", "5h").contains("<time datetime=\"2026-11-25T09:47:40Z\">"),
+            "{html}"
+        );
+        assert!(
+            row(&html, "a", "7d").contains(&format!(
+                "<time datetime=\"Unix time {0}\">Unix time {0}</time>",
+                u64::MAX
+            )),
+            "{html}"
+        );
     }
 
     #[test]
