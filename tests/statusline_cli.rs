@@ -149,6 +149,16 @@ fn an_unchanged_update_does_not_touch_the_record() {
         (after.ino(), after.mtime(), after.mtime_nsec()),
         "rewritten although nothing changed"
     );
+    // No lock is even opened for an unchanged update: a lock that cannot
+    // be taken (a directory in its place) is noticed only by a change.
+    let lock = s.state().join("usage.lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    let (r, _) = statusline(&s, &[], &input);
+    assert_eq!(r.stderr, "", "{r:?}");
+    let (r, _) = statusline(&s, &[], &status(None, 44.0, now() + 3600, 13.0));
+    assert!(r.stderr.contains("usage not recorded"), "{r:?}");
+    std::fs::remove_dir(&lock).unwrap();
     // A change is written (a new file by rename).
     statusline(&s, &[], &status(None, 43.0, now() + 3600, 13.0));
     assert_ne!(std::fs::metadata(&path).unwrap().ino(), before.ino());
@@ -364,4 +374,32 @@ fn the_sidecar_shows_the_usage_within_a_second() {
     assert!(!m.series.keys().any(|k| k.contains("account=\"b\",window")));
     let doc = server.get("/api/v1/status").json();
     assert_eq!(doc["usage"]["accounts"][0]["five_hour"]["ratio"], 0.42);
+}
+
+#[test]
+fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
+    let s = Sandbox::ready();
+    with_threshold(&s, 95);
+    let socket = s.root().join("admin.sock");
+    s.add_serve_section(
+        "statusline-token-0123456789",
+        &format!("    socket: {}\n", socket.display()),
+    );
+    let server = s.serve(None);
+    wait_for("the admin socket", Duration::from_secs(5), || socket.exists());
+    session_start(&s, "s-1");
+    let resets = now() + 3600;
+    let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
+    let line = one_line(&r, took);
+    assert!(r.stderr.contains("through the sidecar: 200 swapped"), "{r:?}");
+    assert!(line.contains("failed over to b"), "{line}");
+    assert_eq!(active(&s), "b");
+    let series = "homeswap_failovers_total{outcome=\"swapped\",reason=\"usage\"}";
+    assert_eq!(server.metrics().value(series), 1.0);
+    for _ in 0..3 {
+        statusline(&s, &[], &status(Some("s-1"), 97.0, resets, 13.0));
+    }
+    assert_eq!(server.metrics().value(series), 1.0);
+    let already = "homeswap_failovers_total{outcome=\"already_moved\",reason=\"usage\"}";
+    assert_eq!(server.metrics().value(already), 0.0);
 }
