@@ -52,7 +52,11 @@ fn statusline(s: &Sandbox, args: &[&str], input: &[u8]) -> (Run, Duration) {
 fn one_line(r: &Run, took: Duration) -> String {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(took < DEADLINE, "took {took:?}: {r:?}");
-    let last = r.stdout.lines().last().unwrap_or_else(|| panic!("no line: {r:?}"));
+    let last = r
+        .stdout
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no line: {r:?}"));
     assert!(r.stdout.ends_with('\n'), "{r:?}");
     last.to_string()
 }
@@ -97,8 +101,10 @@ fn session_start(s: &Sandbox, id: &str) {
         .take()
         .unwrap()
         .write_all(
-            format!(r#"{{"session_id":"{id}","hook_event_name":"SessionStart","source":"startup"}}"#)
-                .as_bytes(),
+            format!(
+                r#"{{"session_id":"{id}","hook_event_name":"SessionStart","source":"startup"}}"#
+            )
+            .as_bytes(),
         )
         .unwrap();
     assert!(child.wait().unwrap().success());
@@ -120,14 +126,16 @@ fn it_prints_the_line_and_records_the_usage_for_status() {
     let u = usage(&s);
     assert_eq!(u["accounts"]["a"]["five_hour"]["used_percentage"], 42.0);
     assert_eq!(u["accounts"]["a"]["five_hour"]["resets_at"], resets);
-    let doc: serde_json::Value =
-        serde_json::from_str(&s.ok(&["status", "--json"]).stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&s.ok(&["status", "--json"]).stdout).unwrap();
     let a = &doc["usage"]["accounts"][0];
     assert_eq!(a["account"], "a");
     assert_eq!(a["five_hour"]["ratio"], 0.42);
     assert_eq!(a["five_hour"]["resets_at_unix"], resets);
     assert_eq!(a["seven_day"]["used_percentage"], 13.0);
-    assert_eq!(doc["usage"]["accounts"][1]["five_hour"], serde_json::Value::Null);
+    assert_eq!(
+        doc["usage"]["accounts"][1]["five_hour"],
+        serde_json::Value::Null
+    );
     let text = s.ok(&["status"]).stdout;
     assert!(text.contains("usage:    a: 5h 42% (resets "), "{text}");
 }
@@ -162,7 +170,10 @@ fn an_unchanged_update_does_not_touch_the_record() {
     // A change is written (a new file by rename).
     statusline(&s, &[], &status(None, 43.0, now() + 3600, 13.0));
     assert_ne!(std::fs::metadata(&path).unwrap().ino(), before.ino());
-    assert_eq!(usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"], 43.0);
+    assert_eq!(
+        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
+        43.0
+    );
 }
 
 #[test]
@@ -174,10 +185,16 @@ fn a_busy_usage_lock_skips_the_write_and_the_next_update_retries() {
     let input = status(None, 50.0, now() + 3600, 13.0);
     let (r, took) = statusline(&s, &[], &input);
     assert_eq!(one_line(&r, took), "a · 5h 50% · 7d 13%", "shown anyway");
-    assert_eq!(usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"], 42.0);
+    assert_eq!(
+        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
+        42.0
+    );
     drop(held);
     statusline(&s, &[], &input);
-    assert_eq!(usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"], 50.0);
+    assert_eq!(
+        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
+        50.0
+    );
 }
 
 #[test]
@@ -189,7 +206,10 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
     let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
     let line = one_line(&r, took);
     assert_eq!(active(&s), "b", "{r:?}");
-    assert!(line.starts_with("a · 5h 96% · 7d 13% · failed over to b"), "{line}");
+    assert!(
+        line.starts_with("a · 5h 96% · 7d 13% · failed over to b"),
+        "{line}"
+    );
     let fired = usage_failovers(&s);
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert_eq!(fired[0]["from"], "a");
@@ -232,8 +252,14 @@ fn usage_is_recorded_for_the_account_the_session_started_on() {
     // An unknown session (or none) is the active account's.
     let (r, took) = statusline(&s, &[], &status(Some("s-new"), 7.0, now() + 3600, 1.0));
     assert_eq!(one_line(&r, took), "b · 5h 7% · 7d 1%");
-    assert_eq!(usage(&s)["accounts"]["b"]["five_hour"]["used_percentage"], 7.0);
-    assert_eq!(usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"], 42.0);
+    assert_eq!(
+        usage(&s)["accounts"]["b"]["five_hour"]["used_percentage"],
+        7.0
+    );
+    assert_eq!(
+        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
+        42.0
+    );
 }
 
 #[test]
@@ -253,7 +279,10 @@ fn garbage_still_prints_a_line_and_exits_0() {
     for input in inputs {
         let (r, took) = statusline(&s, &[], &input);
         let line = one_line(&r, took);
-        assert!(line == "a" || line == "homeswap: no status", "{line}: {r:?}");
+        assert!(
+            line == "a" || line == "homeswap: no status",
+            "{line}: {r:?}"
+        );
         assert_eq!(r.stdout.lines().count(), 1, "{r:?}");
     }
     assert!(!s.state().join("usage.json").exists());
@@ -268,7 +297,10 @@ fn garbage_still_prints_a_line_and_exits_0() {
     let (r, took) = statusline(&s, &[], &status(None, 5.0, now() + 60, 1.0));
     assert_eq!(one_line(&r, took), "a · 5h 5% · 7d 1%");
     assert!(r.stderr.contains("parse the usage"), "{r:?}");
-    assert_eq!(usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"], 5.0);
+    assert_eq!(
+        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
+        5.0
+    );
 }
 
 #[test]
@@ -302,7 +334,10 @@ fn the_latch_and_a_limit_are_marked() {
     };
     let (r, took) = statusline(&s, &[], &status(Some("s-a"), 10.0, now() + 60, 1.0));
     let line = one_line(&r, took);
-    assert!(line.starts_with("a · 5h 10% · 7d 1% · limited until "), "{line} ({until_text})");
+    assert!(
+        line.starts_with("a · 5h 10% · 7d 1% · limited until "),
+        "{line} ({until_text})"
+    );
     let r = s.run_with(&["swap", "a"], "swap::ensure=return;swap::rollback=return");
     assert_eq!(r.code, 3, "{r:?}");
     let (r, took) = statusline(&s, &[], b"{}");
@@ -319,13 +354,15 @@ fn a_wrapped_command_prints_first_and_a_hanging_one_is_cut_off() {
     let input = status(Some("s-w"), 42.0, now() + 3600, 13.0);
     let (r, took) = statusline(
         &s,
-        &["--wrap", "grep -o '\"version\":\"[^\"]*\"'; printf 'second'"],
+        &[
+            "--wrap",
+            "grep -o '\"version\":\"[^\"]*\"'; printf 'second'",
+        ],
         &input,
     );
     assert_eq!(one_line(&r, took), "a · 5h 42% · 7d 13%");
     assert_eq!(
-        r.stdout,
-        "\"version\":\"2.1.328\"\nsecond\na · 5h 42% · 7d 13%\n",
+        r.stdout, "\"version\":\"2.1.328\"\nsecond\na · 5h 42% · 7d 13%\n",
         "{r:?}"
     );
     let (r, took) = statusline(&s, &["--wrap", "echo partial; sleep 30"], &input);
@@ -386,12 +423,17 @@ fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
         &format!("    socket: {}\n", socket.display()),
     );
     let server = s.serve(None);
-    wait_for("the admin socket", Duration::from_secs(5), || socket.exists());
+    wait_for("the admin socket", Duration::from_secs(5), || {
+        socket.exists()
+    });
     session_start(&s, "s-1");
     let resets = now() + 3600;
     let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
     let line = one_line(&r, took);
-    assert!(r.stderr.contains("through the sidecar: 200 swapped"), "{r:?}");
+    assert!(
+        r.stderr.contains("through the sidecar: 200 swapped"),
+        "{r:?}"
+    );
     assert!(line.contains("failed over to b"), "{line}");
     assert_eq!(active(&s), "b");
     let series = "homeswap_failovers_total{outcome=\"swapped\",reason=\"usage\"}";

@@ -44,7 +44,7 @@ pub(crate) fn hook_cmd(config_flag: Option<&Path>, out: &mut Output) -> u8 {
 
 /// Stdin, read on a thread so that a writer that never closes it cannot
 /// stall the hook; the thread dies with the process.
-pub(super) fn read_stdin() -> Result<Vec<u8>, String> {
+fn read_stdin() -> Result<Vec<u8>, String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut buf = Vec::new();

@@ -19,6 +19,7 @@ mod swap;
 use std::path::Path;
 
 pub use args::Cli;
+pub use statusline::fast_path as statusline_fast_path;
 
 use args::{Command, LatchCommand, OperatorCommand};
 use output::Output;

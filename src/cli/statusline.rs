@@ -6,22 +6,61 @@
 //! 0 within 2 s: a status line must never break or stall Claude Code.
 
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::cli::args::StatuslineArgs;
 use crate::cli::exit::EXIT_OK;
-use crate::cli::hook::read_stdin;
 use crate::cli::output::Output;
 use crate::config::{self, Config};
-use crate::ops::statusline::{self, wrap};
+use crate::ops::statusline::{self, wrap, MAX_INPUT};
 
 /// The whole call's budget: under the contract's 2 s, with room to exit.
 const BUDGET: Duration = Duration::from_millis(1800);
 
+/// How long stdin may take to deliver the status and close.
+const STDIN_WAIT: Duration = Duration::from_secs(1);
+
 /// What the wrapped command may take: less than the budget, so that its
 /// output and homeswap's line are printed in time.
 const WRAP_BUDGET: Duration = Duration::from_millis(1500);
+
+/// `homeswap [--config PATH] statusline [--wrap COMMAND]` recognized
+/// without clap: building clap's whole command tree costs a status line,
+/// which runs on every status update of every session, a fifth of its
+/// time. Any other shape (help, an unknown option) returns `None` and goes
+/// through clap as usual, which parses these shapes the same way.
+pub fn fast_path(args: &[std::ffi::OsString]) -> Option<u8> {
+    let mut config = None;
+    let mut wrap = None;
+    let mut seen_command = false;
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_str();
+        match a {
+            Some("--config") if config.is_none() => {
+                config = Some(std::path::PathBuf::from(args.get(i + 1)?));
+                i += 1;
+            }
+            Some("statusline") if !seen_command => seen_command = true,
+            Some("--wrap") if seen_command && wrap.is_none() => {
+                wrap = Some(args.get(i + 1)?.to_str()?.to_string());
+                i += 1;
+            }
+            _ => return None,
+        }
+        i += 1;
+    }
+    if !seen_command {
+        return None;
+    }
+    Some(statusline_cmd(
+        StatuslineArgs { wrap },
+        config.as_deref(),
+        &mut Output,
+    ))
+}
 
 /// Handles one status update; always 0.
 pub(crate) fn statusline_cmd(
@@ -31,7 +70,7 @@ pub(crate) fn statusline_cmd(
 ) -> u8 {
     let start = Instant::now();
     let deadline = start + BUDGET;
-    let (input, stdin_problem) = match read_stdin() {
+    let (input, stdin_problem) = match read_stdin(start + STDIN_WAIT) {
         Ok(bytes) => (bytes, None),
         Err(why) => (Vec::new(), Some(why)),
     };
@@ -71,4 +110,48 @@ pub(crate) fn statusline_cmd(
     }
     out.line(result.line);
     EXIT_OK
+}
+
+/// Stdin until it closes, at most [`MAX_INPUT`] bytes, by `deadline`: each
+/// read waits in `poll`, so a writer that never closes it cannot stall the
+/// status line (no thread: a thread costs a status line a tenth of its
+/// time).
+fn read_stdin(deadline: Instant) -> Result<Vec<u8>, String> {
+    use nix::errno::Errno;
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let stdin = std::io::stdin();
+    let fd = stdin.as_fd();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        if ms == 0 {
+            return Err(format!(
+                "no complete status on stdin within {}s",
+                STDIN_WAIT.as_secs()
+            ));
+        }
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            // Nothing to read yet: a blocking read now could stall.
+            Ok(0) | Err(Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(format!("cannot read stdin: {e}")),
+        }
+        match nix::unistd::read(fd, &mut chunk) {
+            Ok(0) => return Ok(buf),
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() as u64 > MAX_INPUT {
+                    return Err(format!(
+                        "the status on stdin is over {} MiB",
+                        MAX_INPUT >> 20
+                    ));
+                }
+            }
+            Err(Errno::EAGAIN | Errno::EINTR) => {}
+            Err(e) => return Err(format!("cannot read stdin: {e}")),
+        }
+    }
 }

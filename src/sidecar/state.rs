@@ -384,4 +384,3 @@ fn log_changes(previous: Option<&Snapshot>, now: &Snapshot) {
         }
     }
 }
-

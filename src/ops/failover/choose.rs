@@ -139,7 +139,10 @@ mod tests {
         assert_eq!(next_account(&c, &none, &u, Some("a"), NOW).unwrap(), "c");
         // Without a threshold, usage does not reorder.
         let plain = config(dir.path(), "");
-        assert_eq!(next_account(&plain, &none, &u, Some("a"), NOW).unwrap(), "b");
+        assert_eq!(
+            next_account(&plain, &none, &u, Some("a"), NOW).unwrap(),
+            "b"
+        );
         // A reset window's usage is stale: b is below again.
         let mut stale = used(99.0, 10.0, NOW + 9000);
         stale.five_hour.as_mut().unwrap().resets_at = Some(NOW - 1);
@@ -183,7 +186,9 @@ mod tests {
         let skipped = next_account(&c, &none, &u, Some("a"), NOW).unwrap_err();
         assert_eq!(skipped.len(), 3, "{skipped:?}");
         assert!(
-            skipped[0].contains("account b: limited (its seven-day usage is at 100%) until 2027-01-15T10:30:00Z"),
+            skipped[0].contains(
+                "account b: limited (its seven-day usage is at 100%) until 2027-01-15T10:30:00Z"
+            ),
             "{skipped:?}"
         );
         // Once the week has reset, b is eligible again.

@@ -197,7 +197,13 @@ mod tests {
     fn no_rate_limits_is_no_usage_and_garbage_is_an_error() {
         let api_key_user = StatusInput::parse(br#"{"session_id":"s","model":{}}"#).unwrap();
         assert!(api_key_user.windows.is_empty() && api_key_user.problems.is_empty());
-        for bad in [&b""[..], b"not json", b"[1,2]", b"\xff\xfe", b"{\"rate_limits\":"] {
+        for bad in [
+            &b""[..],
+            b"not json",
+            b"[1,2]",
+            b"\xff\xfe",
+            b"{\"rate_limits\":",
+        ] {
             assert!(StatusInput::parse(bad).is_err(), "{bad:?}");
         }
         let mut huge = br#"{"rate_limits":{"five_hour":{"used_percentage":1}},"pad":""#.to_vec();

@@ -103,15 +103,14 @@ pub fn handle(config: &Config, bytes: &[u8], deadline: Instant) -> Statusline {
             if let Some(why) = unreadable {
                 notes.push(format!("homeswap statusline: {why}; it is written anew"));
             }
-            let (fire, entry) =
-                match record_change(&state, &account, &input.windows, config, now) {
-                    Ok(Some(written)) => (written.fire, written.entry),
-                    Ok(None) => (Vec::new(), p.entry),
-                    Err(why) => {
-                        notes.push(format!("homeswap statusline: usage not recorded: {why}"));
-                        (Vec::new(), p.entry)
-                    }
-                };
+            let (fire, entry) = match record_change(&state, &account, &input.windows, config, now) {
+                Ok(Some(written)) => (written.fire, written.entry),
+                Ok(None) => (Vec::new(), p.entry),
+                Err(why) => {
+                    notes.push(format!("homeswap statusline: usage not recorded: {why}"));
+                    (Vec::new(), p.entry)
+                }
+            };
             if !fire.is_empty() {
                 let until = fire
                     .iter()
@@ -166,9 +165,7 @@ fn record_change(
     ) else {
         return Ok(None);
     };
-    record
-        .accounts
-        .insert(account.to_string(), p.entry.clone());
+    record.accounts.insert(account.to_string(), p.entry.clone());
     // Only configured accounts are kept (a removed account's usage goes).
     record.accounts.retain(|a, _| config.home(a).is_some());
     record.write(state, &lock).map_err(|e| e.to_string())?;

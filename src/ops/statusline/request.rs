@@ -30,7 +30,12 @@ pub struct Requested {
 pub fn request(config: &Config, from: &str, until: Option<u64>, deadline: Instant) -> Requested {
     let until = until.map(rfc3339);
     let mut lines = Vec::new();
-    if let Some(socket) = config.serve.admin.as_ref().and_then(|a| a.socket.as_deref()) {
+    if let Some(socket) = config
+        .serve
+        .admin
+        .as_ref()
+        .and_then(|a| a.socket.as_deref())
+    {
         let body = FailoverBody {
             from: Some(from),
             reason: LimitReason::Usage.as_str(),
@@ -77,10 +82,7 @@ pub fn request(config: &Config, from: &str, until: Option<u64>, deadline: Instan
                     "homeswap statusline: usage: failed over {from} -> {}",
                     r.active.as_deref().unwrap_or("(none)")
                 ),
-                _ => format!(
-                    "homeswap statusline: usage: {from}: {}",
-                    r.outcome.as_str()
-                ),
+                _ => format!("homeswap statusline: usage: {from}: {}", r.outcome.as_str()),
             });
             lines.extend(r.notes.iter().chain(&r.warnings).map(|n| format!("  {n}")));
             Requested {

@@ -43,7 +43,8 @@ pub fn plan(
         }
         *entry.window_mut(*w) = Some(new);
     }
-    let same = old.is_some_and(|o| o.five_hour == entry.five_hour && o.seven_day == entry.seven_day);
+    let same =
+        old.is_some_and(|o| o.five_hour == entry.five_hour && o.seven_day == entry.seven_day);
     if same {
         return None;
     }
@@ -70,12 +71,14 @@ mod tests {
         let mut entry: Option<AccountUsage> = None;
         updates
             .iter()
-            .map(|(pct, resets, now)| match plan(entry.as_ref(), &five(*pct, *resets), Some(95), *now) {
-                Some(p) => {
-                    entry = Some(p.entry);
-                    p.fire.len()
+            .map(|(pct, resets, now)| {
+                match plan(entry.as_ref(), &five(*pct, *resets), Some(95), *now) {
+                    Some(p) => {
+                        entry = Some(p.entry);
+                        p.fire.len()
+                    }
+                    None => 0,
                 }
-                None => 0,
             })
             .collect()
     }
@@ -101,7 +104,12 @@ mod tests {
         // Reported past its reset time: stale, so no failover, and armed
         // again for the new window.
         assert_eq!(
-            run(&[(96.0, 1000, 10), (96.0, 1000, 1000), (96.0, 1000, 1001), (96.0, 6000, 1002)]),
+            run(&[
+                (96.0, 1000, 10),
+                (96.0, 1000, 1000),
+                (96.0, 1000, 1001),
+                (96.0, 6000, 1002)
+            ]),
             vec![1, 0, 0, 1]
         );
     }
@@ -115,7 +123,10 @@ mod tests {
         let moved = plan(Some(&first.entry), &five(43.0, 1000), Some(95), 3).unwrap();
         assert_eq!(moved.entry.updated, 3);
         // Without a threshold nothing fires.
-        assert!(plan(None, &five(100.0, 1000), None, 1).unwrap().fire.is_empty());
+        assert!(plan(None, &five(100.0, 1000), None, 1)
+            .unwrap()
+            .fire
+            .is_empty());
     }
 
     #[test]
@@ -129,7 +140,9 @@ mod tests {
             },
         ));
         let first = plan(None, &both, Some(95), 1).unwrap().entry;
-        let next = plan(Some(&first), &five(11.0, 1000), Some(95), 2).unwrap().entry;
+        let next = plan(Some(&first), &five(11.0, 1000), Some(95), 2)
+            .unwrap()
+            .entry;
         assert_eq!(next.seven_day, first.seven_day);
     }
 }

@@ -139,10 +139,13 @@ mod tests {
     fn the_command_gets_stdin_and_its_output_is_kept() {
         let r = start("tr a-z A-Z", b"hello").unwrap();
         let w = r.finish(Instant::now() + Duration::from_secs(5));
-        assert_eq!(w, Wrapped {
-            stdout: b"HELLO".to_vec(),
-            problem: None
-        });
+        assert_eq!(
+            w,
+            Wrapped {
+                stdout: b"HELLO".to_vec(),
+                problem: None
+            }
+        );
         let r = start("echo out; exit 3", b"").unwrap();
         let w = r.finish(Instant::now() + Duration::from_secs(5));
         assert_eq!(w.stdout, b"out\n");
