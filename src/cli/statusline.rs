@@ -32,13 +32,23 @@ const WRAP_BUDGET: Duration = Duration::from_millis(1500);
 /// time. Any other shape (help, an unknown option) returns `None` and goes
 /// through clap as usual, which parses these shapes the same way.
 pub fn fast_path(args: &[std::ffi::OsString]) -> Option<u8> {
+    let (config, wrap) = fast_args(args)?;
+    Some(statusline_cmd(
+        StatuslineArgs { wrap },
+        config.as_deref(),
+        &mut Output,
+    ))
+}
+
+/// The `--config` and `--wrap` of a plain statusline command line; `None`
+/// for anything else.
+fn fast_args(args: &[std::ffi::OsString]) -> Option<(Option<std::path::PathBuf>, Option<String>)> {
     let mut config = None;
     let mut wrap = None;
     let mut seen_command = false;
     let mut i = 1;
     while i < args.len() {
-        let a = args[i].to_str();
-        match a {
+        match args[i].to_str() {
             Some("--config") if config.is_none() => {
                 config = Some(std::path::PathBuf::from(args.get(i + 1)?));
                 i += 1;
@@ -52,14 +62,7 @@ pub fn fast_path(args: &[std::ffi::OsString]) -> Option<u8> {
         }
         i += 1;
     }
-    if !seen_command {
-        return None;
-    }
-    Some(statusline_cmd(
-        StatuslineArgs { wrap },
-        config.as_deref(),
-        &mut Output,
-    ))
+    seen_command.then_some((config, wrap))
 }
 
 /// Handles one status update; always 0.
@@ -152,6 +155,49 @@ fn read_stdin(deadline: Instant) -> Result<Vec<u8>, String> {
             }
             Err(Errno::EAGAIN | Errno::EINTR) => {}
             Err(e) => return Err(format!("cannot read stdin: {e}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn args(a: &[&str]) -> Vec<OsString> {
+        std::iter::once("homeswap")
+            .chain(a.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    #[test]
+    fn only_plain_statusline_command_lines_skip_clap() {
+        assert_eq!(fast_args(&args(&["statusline"])), Some((None, None)));
+        assert_eq!(
+            fast_args(&args(&[
+                "--config",
+                "/c.yaml",
+                "statusline",
+                "--wrap",
+                "x y"
+            ])),
+            Some((Some("/c.yaml".into()), Some("x y".into())))
+        );
+        for other in [
+            &["statusline", "--help"][..],
+            &["--help"],
+            &["hook"],
+            &["status"],
+            &["statusline", "statusline"],
+            &["--config"],
+            &["statusline", "--wrap"],
+            &["--config=/c.yaml", "statusline"],
+            &["--wrap", "x", "statusline"],
+            &["statusline", "--bogus"],
+            &[],
+        ] {
+            assert_eq!(fast_args(&args(other)), None, "{other:?}");
         }
     }
 }

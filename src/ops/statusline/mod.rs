@@ -103,7 +103,14 @@ pub fn handle(config: &Config, bytes: &[u8], deadline: Instant) -> Statusline {
             if let Some(why) = unreadable {
                 notes.push(format!("homeswap statusline: {why}; it is written anew"));
             }
-            let (fire, entry) = match record_change(&state, &account, &input.windows, config, now) {
+            let (fire, entry) = match record_change(
+                &state,
+                &account,
+                &input.windows,
+                config,
+                now,
+                USAGE_LOCK_WAIT,
+            ) {
                 Ok(Some(written)) => (written.fire, written.entry),
                 Ok(None) => (Vec::new(), p.entry),
                 Err(why) => {
@@ -150,9 +157,9 @@ fn record_change(
     windows: &[(Window, Reported)],
     config: &Config,
     now: u64,
+    wait: Duration,
 ) -> Result<Option<Planned>, String> {
-    let Some(lock) = UsageLock::try_acquire(state, USAGE_LOCK_WAIT).map_err(|e| e.to_string())?
-    else {
+    let Some(lock) = UsageLock::try_acquire(state, wait).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
     // An unreadable record held no usable usage: it is replaced.
@@ -250,5 +257,44 @@ mod tests {
         assert_eq!(line(None, None, 0, &[]), "homeswap: no active account");
         assert_eq!(percent(100.0), "100%");
         assert_eq!(percent(0.0), "0%");
+    }
+
+    #[test]
+    fn concurrent_writers_of_different_accounts_lose_no_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..8).map(|i| format!("acc{i}")).collect();
+        let mut yaml = String::from("accounts:\n");
+        for n in &names {
+            yaml.push_str(&format!("  {n}: /h/{n}\n"));
+        }
+        yaml.push_str(&format!(
+            "active_link: /h/active\nshared_dir: /h/shared\nstate_dir: {}\n",
+            dir.path().display()
+        ));
+        let config = Config::parse(std::path::Path::new("/c.yaml"), &yaml).unwrap();
+        let state = StateDir::new(dir.path());
+        std::thread::scope(|scope| {
+            for n in &names {
+                let (config, state) = (&config, &state);
+                scope.spawn(move || {
+                    for pct in 1..=30 {
+                        let w = [(
+                            Window::FiveHour,
+                            Reported {
+                                used_percentage: f64::from(pct),
+                                resets_at: None,
+                            },
+                        )];
+                        let r = record_change(state, n, &w, config, 1, Duration::from_secs(30));
+                        assert!(r.unwrap().is_some(), "{n} {pct}: every change is written");
+                    }
+                });
+            }
+        });
+        let record = UsageRecord::read(&state).unwrap();
+        for n in &names {
+            let u = record.accounts[n].five_hour.as_ref().unwrap();
+            assert_eq!(u.used_percentage, 30.0, "{n}");
+        }
     }
 }
