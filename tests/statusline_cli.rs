@@ -25,11 +25,20 @@ fn now() -> u64 {
 }
 
 fn statusline(s: &Sandbox, args: &[&str], input: &[u8]) -> (Run, Duration) {
+    statusline_with(s, args, input, None)
+}
+
+fn statusline_with(
+    s: &Sandbox,
+    args: &[&str],
+    input: &[u8],
+    failpoints: Option<&str>,
+) -> (Run, Duration) {
     let start = Instant::now();
     let mut all = vec!["statusline"];
     all.extend_from_slice(args);
     let mut child = s
-        .command(&all, None)
+        .command(&all, failpoints)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -444,4 +453,17 @@ fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
     assert_eq!(server.metrics().value(series), 1.0);
     let already = "homeswap_failovers_total{outcome=\"already_moved\",reason=\"usage\"}";
     assert_eq!(server.metrics().value(already), 0.0);
+}
+
+#[test]
+fn a_panic_in_the_failover_still_prints_a_line_and_exits_0() {
+    let s = Sandbox::ready();
+    with_threshold(&s, 95);
+    let input = status(None, 96.0, now() + 3600, 13.0);
+    let (r, took) = statusline_with(&s, &[], &input, Some("failover::after_choose=panic"));
+    assert_eq!(one_line(&r, took), "homeswap: internal error", "{r:?}");
+    assert_eq!(active(&s), "a", "nothing swapped");
+    // The lock was released: the next failover works.
+    s.ok(&["failover", "--from", "a"]);
+    assert_eq!(active(&s), "b");
 }

@@ -66,7 +66,8 @@ pub(crate) enum Command {
     /// the state dir when it changed, for the account the session started
     /// on (remembered by `homeswap hook` at SessionStart), else the active
     /// account. When a window reaches failover.threshold it fails over from
-    /// that account (reason usage, until the window's reset), once per
+    /// that account (reason usage, until the window's reset), through the
+    /// sidecar's admin socket when one answers, else itself; once per
     /// crossing: again only after the usage dropped below the threshold or
     /// the window reset. Marks the line when the account is limited
     /// (`limited until 14:05`) or the latch is set (`LATCHED`). Bad or

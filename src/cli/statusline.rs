@@ -84,7 +84,16 @@ pub(crate) fn statusline_cmd(
             notes: vec![format!("homeswap statusline: {why}")],
         },
         None => match config::locate(config_flag).and_then(|p| Config::load(&p)) {
-            Ok(config) => statusline::handle(&config, &input, deadline),
+            // A defect must not cost Claude Code its status line or exit
+            // code: a panic (already reported on stderr by the hook) still
+            // prints a line and exits 0.
+            Ok(config) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                statusline::handle(&config, &input, deadline)
+            }))
+            .unwrap_or_else(|_| statusline::Statusline {
+                line: "homeswap: internal error".into(),
+                notes: Vec::new(),
+            }),
             Err(e) => statusline::Statusline {
                 line: "homeswap: configuration error".into(),
                 notes: vec![format!("homeswap statusline: {e}")],
