@@ -15,6 +15,11 @@
 //! 4. A window that reached the threshold while armed fires once:
 //!    a failover `from` the account, reason `usage`, until the window's
 //!    reset (`request`: the sidecar's admin socket, else the library).
+//!    It is disarmed in the record, under the usage lock, before the
+//!    request, so two status lines never both fire for one crossing; a
+//!    request that does not swap (busy, exhausted, latched) is not
+//!    repeated until the next crossing (the hook's `StopFailure` still
+//!    handles the hard limit).
 //! 5. The line: account, windows, and marks (limited, latched, another
 //!    account active, failed over).
 
