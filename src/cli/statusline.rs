@@ -85,7 +85,7 @@ pub(crate) fn statusline_cmd(
         },
         None => match config::locate(config_flag).and_then(|p| Config::load(&p)) {
             // A defect must not cost Claude Code its status line or exit
-            // code: a panic (already reported on stderr by the hook) still
+            // code: a panic (reported on stderr by the panic hook) still
             // prints a line and exits 0.
             Ok(config) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 statusline::handle(&config, &input, deadline)
