@@ -58,6 +58,23 @@ pub(crate) enum Command {
     /// says what happened on stderr, answers within 2 s, and always exits 0.
     #[command(after_help = help::HOOK)]
     Hook,
+    /// Claude Code status-line command: reads the status JSON on stdin and
+    /// prints one line, e.g. `a · 5h 42% · 7d 13%`.
+    ///
+    /// For Claude Code's `statusLine` setting. Records the session's usage
+    /// (rate_limits.five_hour and seven_day: percent used, reset time) in
+    /// the state dir when it changed, for the account the session started
+    /// on (remembered by `homeswap hook` at SessionStart), else the active
+    /// account. When a window reaches failover.threshold it fails over from
+    /// that account (reason usage, until the window's reset), through the
+    /// sidecar's admin socket when one answers, else itself; once per
+    /// crossing: again only after the usage dropped below the threshold or
+    /// the window reset. Marks the line when the account is limited
+    /// (`limited until 14:05`) or the latch is set (`LATCHED`). Bad or
+    /// missing JSON or no rate_limits (API-key users) still print a line.
+    /// Answers within 2 s and always exits 0.
+    #[command(after_help = help::STATUSLINE)]
+    Statusline(StatuslineArgs),
     /// Turn one existing Claude Code home into homeswap's layout, losing
     /// nothing, and write the configuration (to --config).
     ///
@@ -184,6 +201,16 @@ pub(crate) struct FailoverArgs {
     /// [default: now + failover.cooldown].
     #[arg(long, value_name = "TIME")]
     pub(crate) until: Option<String>,
+}
+
+/// `homeswap statusline ...`
+#[derive(Debug, Args)]
+pub(crate) struct StatuslineArgs {
+    /// Also run this status-line command (with `sh -c`, on the same
+    /// stdin) and print its output before homeswap's line; one that takes
+    /// over 1.5 s is killed and only homeswap's line is printed.
+    #[arg(long, value_name = "COMMAND")]
+    pub(crate) wrap: Option<String>,
 }
 
 /// `homeswap limits [--json]` / `homeswap limits clear ACCOUNT`.

@@ -124,6 +124,7 @@ Exit codes:
   limits clear  0 cleared · 1 not saved (disk, busy)
                 2 usage, configuration error or unknown account
   hook          0 always (problems go to stderr)
+  statusline    0 always (prints a line whatever happens)
   serve         0 stopped gracefully · 1 cannot listen · 2 configuration or token file error
   demo          0 stopped with Ctrl-C · 1 cannot build or serve the sandbox
   init          0 converted · 1 refused or stopped, nothing lost · 2 usage
@@ -211,6 +212,16 @@ Exit codes:
     pub(crate) const HOOK: &str = "\
 Exit codes:
   0  always: a hook must never break Claude Code (problems go to stderr)";
+
+    /// `homeswap statusline --help`.
+    pub(crate) const STATUSLINE: &str = "\
+Exit codes:
+  0  always: a status line must never break Claude Code (problems go to stderr)
+
+Claude Code's settings.json:
+  {\"statusLine\": {\"type\": \"command\", \"command\": \"homeswap --config /etc/homeswap.yaml statusline\"}}
+Keeping your own status line (its output comes first):
+  ... \"command\": \"homeswap --config /etc/homeswap.yaml statusline --wrap '~/bin/my-status'\"";
 
     /// `homeswap serve --help`.
     pub(crate) const SERVE: &str = "\

@@ -13,11 +13,13 @@ mod links;
 mod output;
 mod serve;
 mod status;
+mod statusline;
 mod swap;
 
 use std::path::Path;
 
 pub use args::Cli;
+pub use statusline::fast_path as statusline_fast_path;
 
 use args::{Command, LatchCommand, OperatorCommand};
 use output::Output;
@@ -44,6 +46,10 @@ pub fn run(cli: Cli) -> u8 {
         },
         // No recovery and no 5 s lock wait first: a hook answers within 2 s.
         Command::Hook => hook::hook_cmd(cli.config.as_deref(), &mut out),
+        // Likewise: a status line is printed within 2 s, whatever happens.
+        Command::Statusline(args) => {
+            statusline::statusline_cmd(args, cli.config.as_deref(), &mut out)
+        }
         Command::Operator(command) => match load(cli.config.as_deref(), &mut out) {
             Ok(ctx) => {
                 finish_interrupted_swap(&ctx, &mut out);

@@ -8,6 +8,7 @@ use crate::cli::output::Output;
 use crate::fs::pathfmt::shown;
 use crate::ops::context::Context;
 use crate::ops::status::status as status_document;
+use crate::ops::usage::AccountUsageView;
 
 /// Shows the state; `--json` prints the status document.
 pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
@@ -66,5 +67,34 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     for l in doc.limits.iter().filter(|l| l.limited) {
         out.line(format!("limit:    {}", limit_line(l)));
     }
+    if let Some(e) = &doc.usage.error {
+        out.line(format!("usage:    {e}; no usage is known"));
+    }
+    for u in doc.usage.accounts.iter().filter(|u| u.updated.is_some()) {
+        out.line(format!("usage:    {}", usage_line(u, doc.usage.threshold)));
+    }
     EXIT_OK
+}
+
+/// `a: 5h 42% (resets 2026-...Z) · 7d 13% (...) · updated ...`, with the
+/// threshold when a window is at it.
+fn usage_line(u: &AccountUsageView, threshold: Option<u8>) -> String {
+    let mut parts = Vec::new();
+    for (name, w) in [("5h", &u.five_hour), ("7d", &u.seven_day)] {
+        if let Some(w) = w {
+            parts.push(format!(
+                "{name} {}% (resets {})",
+                w.used_percentage,
+                w.resets_at.as_deref().unwrap_or("unknown")
+            ));
+        }
+    }
+    if let (true, Some(t)) = (u.at_threshold, threshold) {
+        parts.push(format!("at or above failover.threshold ({t}%)"));
+    }
+    parts.push(format!(
+        "updated {}",
+        u.updated.as_deref().unwrap_or("never")
+    ));
+    format!("{}: {}", u.account, parts.join(" · "))
 }

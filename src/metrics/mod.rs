@@ -34,6 +34,19 @@ use link_families::LinkSeries;
 use registry::Families;
 pub use registry::{FAILOVER_OUTCOMES, FAILOVER_REASONS, SWAP_OUTCOMES};
 
+/// One account's window for the usage gauges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageSeries {
+    /// The account.
+    pub account: String,
+    /// `five_hour` or `seven_day`.
+    pub window: &'static str,
+    /// Usage, 0..=1.
+    pub ratio: f64,
+    /// Unix seconds the window resets; 0 when not reported.
+    pub resets_at: u64,
+}
+
 /// Every metric the sidecar exports and the cached exposition of them.
 pub struct Metrics {
     /// The registry and its metrics.
@@ -44,6 +57,8 @@ pub struct Metrics {
     exposition: ExpositionCache,
     /// The accounts the limit gauges have series for.
     limit_accounts: Mutex<BTreeSet<String>>,
+    /// The (account, window) pairs the usage gauges have series for.
+    usage_series: Mutex<BTreeSet<(String, String)>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -60,6 +75,7 @@ impl Metrics {
             links: RwLock::new(LinkSeries::default()),
             exposition: ExpositionCache::default(),
             limit_accounts: Mutex::new(BTreeSet::new()),
+            usage_series: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -133,6 +149,32 @@ impl Metrics {
         self.exposition.changed();
     }
 
+    /// Records the usage the statusline reported: one entry per account
+    /// and window reported. A window not reported has no series (absent
+    /// until reported); series no longer in the list go.
+    pub fn observe_usage(&self, usage: &[UsageSeries]) {
+        let f = &self.families;
+        let mut known = self.usage_series.lock().unwrap_or_else(|p| p.into_inner());
+        let now: BTreeSet<(String, String)> = usage
+            .iter()
+            .map(|u| (u.account.clone(), u.window.to_string()))
+            .collect();
+        for (account, window) in known.difference(&now) {
+            let labels = [account.as_str(), window.as_str()];
+            let _ = f.usage_ratio.remove_label_values(&labels);
+            let _ = f.usage_reset.remove_label_values(&labels);
+        }
+        *known = now;
+        for u in usage {
+            let labels = [u.account.as_str(), u.window];
+            f.usage_ratio.with_label_values(&labels).set(u.ratio);
+            f.usage_reset
+                .with_label_values(&labels)
+                .set(i64::try_from(u.resets_at).unwrap_or(i64::MAX));
+        }
+        self.exposition.changed();
+    }
+
     /// The text exposition of every metric: the cached one while nothing
     /// changed and its `process_*` values are under [`PROCESS_REFRESH`]
     /// old, else a fresh one (which then becomes the cached one).
@@ -194,5 +236,35 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("account=\"b\""), "{text}");
+    }
+
+    #[test]
+    fn usage_gauges_are_absent_until_reported_and_follow_the_record() {
+        let m = Metrics::new();
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        assert!(!text.contains("homeswap_account_usage_ratio{"), "{text}");
+        let five = UsageSeries {
+            account: "a".into(),
+            window: "five_hour",
+            ratio: 0.42,
+            resets_at: 1_795_600_000,
+        };
+        let seven = UsageSeries {
+            window: "seven_day",
+            ratio: 0.13,
+            ..five.clone()
+        };
+        m.observe_usage(&[five.clone(), seven]);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        for series in [
+            "homeswap_account_usage_ratio{account=\"a\",window=\"five_hour\"} 0.42\n",
+            "homeswap_account_usage_ratio{account=\"a\",window=\"seven_day\"} 0.13\n",
+            "homeswap_account_usage_reset_timestamp_seconds{account=\"a\",window=\"five_hour\"} 1795600000\n",
+        ] {
+            assert!(text.contains(series), "{series} in {text}");
+        }
+        m.observe_usage(&[five]);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        assert!(!text.contains("window=\"seven_day\""), "{text}");
     }
 }

@@ -1,6 +1,7 @@
 //! The Prometheus registry: the contract's families that are kept as
 //! registry metrics (the latch, validation and swap counts and durations),
-//! `homeswap_build_info`, and the `process_*` collector.
+//! the per-account limit and usage gauges, `homeswap_build_info`, and the
+//! `process_*` collector.
 //!
 //! Names, types, labels and help texts are the contract's; a change here
 //! breaks the dashboard and the alert rules.
@@ -13,8 +14,8 @@ use crate::ops::failover::FailoverOutcome;
 use crate::ops::swap::Attempt;
 use crate::state::limits::LimitReason;
 use prometheus::{
-    Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry,
+    Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry,
 };
 
 /// Every swap outcome label, so each series exists from the start: the
@@ -77,6 +78,10 @@ pub(super) struct Families {
     pub(super) account_limited: IntGaugeVec,
     /// `homeswap_account_limit_reset_timestamp_seconds{account}`.
     pub(super) limit_reset: IntGaugeVec,
+    /// `homeswap_account_usage_ratio{account,window}`.
+    pub(super) usage_ratio: GaugeVec,
+    /// `homeswap_account_usage_reset_timestamp_seconds{account,window}`.
+    pub(super) usage_reset: IntGaugeVec,
 }
 
 impl Families {
@@ -153,6 +158,22 @@ impl Families {
             &["account"],
         )
         .expect(VALID);
+        let usage_ratio = GaugeVec::new(
+            Opts::new(
+                "homeswap_account_usage_ratio",
+                "Last usage reported by the statusline, 0..1; window five_hour or seven_day; absent until reported.",
+            ),
+            &["account", "window"],
+        )
+        .expect(VALID);
+        let usage_reset = IntGaugeVec::new(
+            Opts::new(
+                "homeswap_account_usage_reset_timestamp_seconds",
+                "Unix time the usage window resets, as last reported by the statusline; 0 when not reported; absent until usage is reported.",
+            ),
+            &["account", "window"],
+        )
+        .expect(VALID);
 
         for c in [
             Box::new(partial_swap.clone()) as Box<dyn Collector>,
@@ -164,6 +185,8 @@ impl Families {
             Box::new(failovers.clone()),
             Box::new(account_limited.clone()),
             Box::new(limit_reset.clone()),
+            Box::new(usage_ratio.clone()),
+            Box::new(usage_reset.clone()),
             Box::new(build_info()),
             Box::new(ProcessMetrics::for_self()),
         ] {
@@ -180,6 +203,8 @@ impl Families {
             failovers,
             account_limited,
             limit_reset,
+            usage_ratio,
+            usage_reset,
         }
     }
 

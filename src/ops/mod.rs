@@ -7,6 +7,7 @@ pub mod hook;
 pub mod init;
 pub mod limits;
 pub(crate) mod status;
+pub mod statusline;
 pub mod swap;
 pub mod usage;
 

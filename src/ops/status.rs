@@ -13,7 +13,7 @@ use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::AccountReport;
 use crate::ops::context::Context;
 use crate::ops::limits::{self, AccountLimitView};
-use crate::ops::usage::UsageView;
+use crate::ops::usage::{self, UsageView};
 use crate::state::latch::LatchRecord;
 
 /// The status of every account, the active link and the latch.
@@ -85,12 +85,7 @@ impl StatusDocument {
         StatusDocument {
             limits: limits.accounts,
             limits_error: limits.error,
-            // Filled from the usage file by issue 16's statusline work.
-            usage: UsageView {
-                accounts: Vec::new(),
-                threshold: ctx.config.failover.threshold,
-                error: None,
-            },
+            usage: usage::usage(ctx),
             config: ctx.config.path.clone(),
             state_dir: ctx.config.state_dir.clone(),
             active: report.active.account.clone(),

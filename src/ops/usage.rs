@@ -4,8 +4,14 @@
 
 use serde::Serialize;
 
+use crate::config::Config;
+use crate::metrics::UsageSeries;
+use crate::ops::context::Context;
+use crate::state::limits::{rfc3339, unix_now};
+use crate::state::usage::{UsageRecord, Window, WindowUsage};
+
 /// The two windows Claude Code reports, in the order they are shown.
-pub const WINDOWS: [&str; 2] = ["five_hour", "seven_day"];
+pub const WINDOWS: [&str; 2] = [Window::FiveHour.as_str(), Window::SevenDay.as_str()];
 
 /// One window's last known usage, as shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,4 +50,110 @@ pub struct UsageView {
     pub threshold: Option<u8>,
     /// Why the usage file could not be read (then no usage is known).
     pub error: Option<String>,
+}
+
+impl UsageView {
+    /// The usage gauges' series: each window reported, per account.
+    pub fn series(&self) -> Vec<UsageSeries> {
+        let mut out = Vec::new();
+        for a in &self.accounts {
+            for (window, w) in WINDOWS.into_iter().zip([&a.five_hour, &a.seven_day]) {
+                if let Some(w) = w {
+                    out.push(UsageSeries {
+                        account: a.account.clone(),
+                        window,
+                        ratio: w.ratio,
+                        resets_at: w.resets_at_unix,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Reads the usage record now and builds the view.
+pub fn usage(ctx: &Context) -> UsageView {
+    let (record, error) = UsageRecord::read_or_empty(&ctx.state);
+    view(&ctx.config, &record, error, unix_now())
+}
+
+/// The view of `record` at `now`: every configured account in
+/// `failover.order`, reported or not.
+pub fn view(config: &Config, record: &UsageRecord, error: Option<String>, now: u64) -> UsageView {
+    let threshold = config.failover.threshold;
+    let accounts = config
+        .failover
+        .order
+        .iter()
+        .map(|account| {
+            let known = record.accounts.get(account);
+            let window = |w: Window| known.and_then(|u| u.window(w)).map(window_view);
+            AccountUsageView {
+                account: account.clone(),
+                five_hour: window(Window::FiveHour),
+                seven_day: window(Window::SevenDay),
+                updated: known.filter(|u| u.updated > 0).map(|u| rfc3339(u.updated)),
+                at_threshold: threshold
+                    .is_some_and(|t| known.is_some_and(|u| u.at_or_above(t, now))),
+            }
+        })
+        .collect();
+    UsageView {
+        accounts,
+        threshold,
+        error,
+    }
+}
+
+fn window_view(u: &WindowUsage) -> UsageWindowView {
+    UsageWindowView {
+        used_percentage: u.used_percentage,
+        ratio: (u.used_percentage / 100.0).clamp(0.0, 1.0),
+        resets_at: u.resets_at.map(rfc3339),
+        resets_at_unix: u.resets_at.unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::usage::AccountUsage;
+    use std::path::Path;
+
+    #[test]
+    fn every_account_is_listed_in_order_with_what_was_reported() {
+        let config = Config::parse(
+            Path::new("/etc/homeswap.yaml"),
+            "accounts:\n  a: /h/a\n  b: /h/b\nactive_link: /h/active\nshared_dir: /h/shared\nstate_dir: /s\nfailover:\n  order: [b, a]\n  threshold: 40\n",
+        )
+        .unwrap();
+        let mut record = UsageRecord::default();
+        record.accounts.insert(
+            "a".into(),
+            AccountUsage {
+                updated: 1_795_000_000,
+                five_hour: Some(WindowUsage {
+                    used_percentage: 42.0,
+                    resets_at: Some(1_795_600_000),
+                    fired: true,
+                }),
+                seven_day: None,
+            },
+        );
+        let v = view(&config, &record, None, 1_795_000_001);
+        assert_eq!(v.threshold, Some(40));
+        assert_eq!(v.accounts.len(), 2);
+        assert_eq!(v.accounts[0].account, "b");
+        assert_eq!(v.accounts[0].five_hour, None);
+        assert!(!v.accounts[0].at_threshold);
+        let a = &v.accounts[1];
+        assert!(a.at_threshold);
+        assert_eq!(a.updated.as_deref(), Some("2026-11-18T11:06:40Z"));
+        let five = a.five_hour.as_ref().unwrap();
+        assert_eq!(five.ratio, 0.42);
+        assert_eq!(five.resets_at_unix, 1_795_600_000);
+        assert_eq!(five.resets_at.as_deref(), Some("2026-11-25T09:46:40Z"));
+        assert_eq!(a.seven_day, None);
+    }
 }

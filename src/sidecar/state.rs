@@ -142,6 +142,12 @@ impl Sidecar {
             .map(|a| (a.account, a.limited, a.until_unix))
             .collect();
         self.metrics.observe_limits(&gauges);
+        // So is the usage file (the statusline's record).
+        let usage = crate::ops::usage::usage(&ctx);
+        if let Some(e) = &usage.error {
+            tracing::warn!(error = %e, "the usage file cannot be read; no usage is known");
+        }
+        self.metrics.observe_usage(&usage.series());
         let snapshot = Snapshot {
             report,
             latch,

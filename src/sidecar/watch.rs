@@ -11,7 +11,9 @@
 //! state: a required link (directory or file) in a home or the shared dir,
 //! an entry of a home that is not private (it may be an unmanaged entry),
 //! a home, the shared dir or the active link in its parent, anything in the
-//! state dir, or the watched directory itself. A tool writing its own
+//! state dir (the latch, the limits, the statusline's `usage.json`: a
+//! validation also refreshes the limit and usage gauges), or the watched
+//! directory itself. A tool writing its own
 //! private files in a home (Claude Code rewrites `.claude.json` by rename
 //! all the time) costs a read of the event, not a validation.
 //!
@@ -304,6 +306,8 @@ mod tests {
         }
         assert!(!parent.covers(Some(OsStr::new(".claude.homeswap-tmp.1.0"))));
         assert!(plan[Path::new("/var/lib/homeswap")].covers(Some(OsStr::new("latch.json"))));
+        // The statusline's usage record: its rename refreshes the usage gauges.
+        assert!(plan[Path::new("/var/lib/homeswap")].covers(Some(OsStr::new("usage.json"))));
         assert!(plan[Path::new("/var/lib")].covers(Some(OsStr::new("homeswap"))));
         assert!(plan[Path::new("/h/shared")].covers(Some(OsStr::new("file-history"))));
         assert!(plan[Path::new("/var/lib/homeswap")]

@@ -1,11 +1,12 @@
 //! The state directory: where the lock, the intent record, the latch, the
-//! adoption journal, the limits, the sessions and the audit log live. Only this module knows the file names.
+//! adoption journal, the limits, the usage, the sessions and the audit log live. Only this module knows the file names.
 
 pub mod audit;
 pub mod intent;
 pub mod latch;
 pub mod limits;
 pub mod lock;
+pub mod usage;
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -78,6 +79,17 @@ impl StateDir {
     /// The accounts' limits and the last failover.
     pub fn limits(&self) -> PathBuf {
         self.dir.join("limits.json")
+    }
+
+    /// The accounts' last known usage (the statusline's record).
+    pub fn usage(&self) -> PathBuf {
+        self.dir.join("usage.json")
+    }
+
+    /// The `flock` file serializing writes of the usage record (not the
+    /// swaps' lock: a statusline must never wait for a swap).
+    pub fn usage_lock(&self) -> PathBuf {
+        self.dir.join("usage.lock")
     }
 
     /// One small record per Claude Code session: the account it started on.

@@ -14,8 +14,10 @@
 //! 3. Record the limit of `from` (default: the active account) with its
 //!    reason and reset time (see `reset`).
 //! 4. Choose the next account after the active one in `failover.order`
-//!    (wrapping) that is not limited and whose links ensure can make `ok`
-//!    (see `choose`). None: answer `exhausted`, swap nothing.
+//!    (wrapping) that is not limited and whose links ensure can make `ok`;
+//!    one at or above `failover.threshold` by its last known usage only
+//!    when no other is below it (see `choose`). None: answer `exhausted`,
+//!    swap nothing.
 //! 5. Swap to it through the swap's own core (flip, ensure, rollback,
 //!    latch; its own `swap` audit line), remembering the swap for the
 //!    settle rule.
@@ -36,6 +38,7 @@ use crate::ops::swap::{self, recovery_locked, Recovery};
 use crate::state::audit::{self, AuditEntry};
 use crate::state::limits::{rfc3339, unix_now, AccountLimit, LastFailover, LimitsRecord};
 use crate::state::lock::StateLock;
+use crate::state::usage::UsageRecord;
 
 pub use outcome::{FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit};
 
@@ -184,8 +187,14 @@ fn steps(
             None,
         ));
     }
-    // 4. Choose.
-    let to = match choose::next_account(config, &limits, active.as_deref(), now) {
+    // 4. Choose, with the usage the statusline recorded.
+    let (usage, unreadable) = UsageRecord::read_or_empty(&ctx.state);
+    if let Some(why) = unreadable {
+        trail
+            .warnings
+            .push(format!("{why}; no usage is known for the choice"));
+    }
+    let to = match choose::next_account(config, &limits, &usage, active.as_deref(), now) {
         Ok(to) => to,
         Err(skipped) => {
             return Err(FailoverError::Exhausted {

@@ -1,0 +1,469 @@
+//! `homeswap statusline` fed Claude Code's status JSON on stdin: it prints
+//! one line, records the usage of the session's account only when it
+//! changed, fails over once per threshold crossing, wraps the person's own
+//! status-line command, always exits 0 within 2 s, and the sidecar shows
+//! the usage within a second.
+#![cfg(feature = "failpoints")]
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{wait_for, Run, Sandbox};
+
+/// The contract's answer time.
+const DEADLINE: Duration = Duration::from_secs(2);
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn statusline(s: &Sandbox, args: &[&str], input: &[u8]) -> (Run, Duration) {
+    statusline_with(s, args, input, None)
+}
+
+fn statusline_with(
+    s: &Sandbox,
+    args: &[&str],
+    input: &[u8],
+    failpoints: Option<&str>,
+) -> (Run, Duration) {
+    let start = Instant::now();
+    let mut all = vec!["statusline"];
+    all.extend_from_slice(args);
+    let mut child = s
+        .command(&all, failpoints)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // It may stop reading early (a huge input): the writer must not hang.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    let took = start.elapsed();
+    writer.join().unwrap();
+    (Run::from(out), took)
+}
+
+/// Exit 0, exactly one line on stdout (after any wrapped output), in time;
+/// returns that line.
+fn one_line(r: &Run, took: Duration) -> String {
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(took < DEADLINE, "took {took:?}: {r:?}");
+    let last = r
+        .stdout
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no line: {r:?}"));
+    assert!(r.stdout.ends_with('\n'), "{r:?}");
+    last.to_string()
+}
+
+/// Claude Code's status JSON (the shape of ../shared/CLAUDE-CODE.md).
+fn status(session: Option<&str>, five: f64, five_resets: u64, seven: f64) -> Vec<u8> {
+    let session = session
+        .map(|s| format!(r#""session_id":"{s}","#))
+        .unwrap_or_default();
+    format!(
+        r#"{{{session}"transcript_path":"/h/active/projects/-w/x.jsonl","cwd":"/w","model":{{"id":"claude-opus-4-1","display_name":"Opus"}},"version":"2.1.328","cost":{{"total_cost_usd":0.01}},"context_window":{{"context_window_size":200000}},"rate_limits":{{"five_hour":{{"used_percentage":{five},"resets_at":{five_resets}}},"seven_day":{{"used_percentage":{seven},"resets_at":{}}}}}}}"#,
+        now() + 5 * 24 * 3600
+    )
+    .into_bytes()
+}
+
+fn with_threshold(s: &Sandbox, threshold: u8) {
+    let mut text = std::fs::read_to_string(&s.config).unwrap();
+    text.push_str(&format!("failover:\n  threshold: {threshold}\n"));
+    std::fs::write(&s.config, text).unwrap();
+}
+
+fn usage(s: &Sandbox) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(s.state().join("usage.json")).unwrap()).unwrap()
+}
+
+fn active(s: &Sandbox) -> String {
+    let t = s.active_target().unwrap();
+    t.file_name().unwrap().to_str().unwrap()["home-".len()..].to_string()
+}
+
+fn session_start(s: &Sandbox, id: &str) {
+    let mut child = s
+        .command(&["hook"], None)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            format!(
+                r#"{{"session_id":"{id}","hook_event_name":"SessionStart","source":"startup"}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn usage_failovers(s: &Sandbox) -> Vec<serde_json::Value> {
+    s.audit()
+        .into_iter()
+        .filter(|e| e["action"] == "failover" && e["reason"] == "usage")
+        .collect()
+}
+
+#[test]
+fn it_prints_the_line_and_records_the_usage_for_status() {
+    let s = Sandbox::ready();
+    let resets = now() + 3600;
+    let (r, took) = statusline(&s, &[], &status(None, 42.0, resets, 13.0));
+    assert_eq!(one_line(&r, took), "a · 5h 42% · 7d 13%");
+    let u = usage(&s);
+    assert_eq!(u["accounts"]["a"]["five_hour"]["used_percentage"], 42.0);
+    assert_eq!(u["accounts"]["a"]["five_hour"]["resets_at"], resets);
+    let doc: serde_json::Value = serde_json::from_str(&s.ok(&["status", "--json"]).stdout).unwrap();
+    let a = &doc["usage"]["accounts"][0];
+    assert_eq!(a["account"], "a");
+    assert_eq!(a["five_hour"]["ratio"], 0.42);
+    assert_eq!(a["five_hour"]["resets_at_unix"], resets);
+    assert_eq!(a["seven_day"]["used_percentage"], 13.0);
+    assert_eq!(
+        doc["usage"]["accounts"][1]["five_hour"],
+        serde_json::Value::Null
+    );
+    let text = s.ok(&["status"]).stdout;
+    assert!(text.contains("usage:    a: 5h 42% (resets "), "{text}");
+}
+
+#[test]
+fn an_unchanged_update_does_not_touch_the_record() {
+    let s = Sandbox::ready();
+    let input = status(None, 42.0, now() + 3600, 13.0);
+    statusline(&s, &[], &input);
+    let path = s.state().join("usage.json");
+    let before = std::fs::metadata(&path).unwrap();
+    for _ in 0..3 {
+        let (r, took) = statusline(&s, &[], &input);
+        assert_eq!(one_line(&r, took), "a · 5h 42% · 7d 13%");
+    }
+    let after = std::fs::metadata(&path).unwrap();
+    assert_eq!(
+        (before.ino(), before.mtime(), before.mtime_nsec()),
+        (after.ino(), after.mtime(), after.mtime_nsec()),
+        "rewritten although nothing changed"
+    );
+    // No lock is even opened for an unchanged update: a lock that cannot
+    // be taken (a directory in its place) is noticed only by a change.
+    let lock = s.state().join("usage.lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::fs::create_dir(&lock).unwrap();
+    let (r, _) = statusline(&s, &[], &input);
+    assert_eq!(r.stderr, "", "{r:?}");
+    let (r, _) = statusline(&s, &[], &status(None, 44.0, now() + 3600, 13.0));
+    assert!(r.stderr.contains("usage not recorded"), "{r:?}");
+    std::fs::remove_dir(&lock).unwrap();
+    // A change is written (a new file by rename).
+    statusline(&s, &[], &status(None, 43.0, now() + 3600, 13.0));
+    assert_ne!(std::fs::metadata(&path).unwrap().ino(), before.ino());
+    assert_eq!(
+        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
+        43.0
+    );
+}
+
+#[test]
+fn a_busy_usage_lock_skips_the_write_and_the_next_update_retries() {
+    let s = Sandbox::ready();
+    statusline(&s, &[], &status(None, 42.0, now() + 3600, 13.0));
+    let lock = std::fs::File::open(s.state().join("usage.lock")).unwrap();
+    let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).unwrap();
+    let input = status(None, 50.0, now() + 3600, 13.0);
+    let (r, took) = statusline(&s, &[], &input);
+    assert_eq!(one_line(&r, took), "a · 5h 50% · 7d 13%", "shown anyway");
+    assert_eq!(
+        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
+        42.0
+    );
+    drop(held);
+    statusline(&s, &[], &input);
+    assert_eq!(
+        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
+        50.0
+    );
+}
+
+#[test]
+fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
+    let s = Sandbox::ready();
+    with_threshold(&s, 95);
+    session_start(&s, "s-1");
+    let resets = now() + 3600;
+    let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
+    let line = one_line(&r, took);
+    assert_eq!(active(&s), "b", "{r:?}");
+    assert!(
+        line.starts_with("a · 5h 96% · 7d 13% · failed over to b"),
+        "{line}"
+    );
+    let fired = usage_failovers(&s);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0]["from"], "a");
+    assert_eq!(fired[0]["to"], "b");
+    assert_eq!(fired[0]["outcome"], "swapped");
+    let limits: serde_json::Value =
+        serde_json::from_str(&s.ok(&["limits", "--json"]).stdout).unwrap();
+    assert_eq!(limits["accounts"][0]["account"], "a");
+    assert_eq!(limits["accounts"][0]["reason"], "usage");
+    assert_eq!(limits["accounts"][0]["until_unix"], resets);
+    // The session keeps reporting its account's usage: no second failover.
+    for pct in [96.0, 97.0, 99.0] {
+        let (r, took) = statusline(&s, &[], &status(Some("s-1"), pct, resets, 13.0));
+        let line = one_line(&r, took);
+        assert!(line.contains("limited until"), "{line}");
+    }
+    assert_eq!(usage_failovers(&s).len(), 1);
+    assert_eq!(active(&s), "b");
+    // Below the threshold re-arms; the next crossing requests again (a is
+    // no longer active: already moved, nothing swapped).
+    statusline(&s, &[], &status(Some("s-1"), 50.0, resets, 13.0));
+    assert_eq!(usage_failovers(&s).len(), 1);
+    statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
+    let fired = usage_failovers(&s);
+    assert_eq!(fired.len(), 2, "{fired:?}");
+    assert_eq!(fired[1]["outcome"], "already_moved");
+    assert_eq!(active(&s), "b");
+}
+
+#[test]
+fn usage_is_recorded_for_the_account_the_session_started_on() {
+    let s = Sandbox::ready();
+    session_start(&s, "s-a");
+    s.ok(&["swap", "b"]);
+    let (r, took) = statusline(&s, &[], &status(Some("s-a"), 42.0, now() + 3600, 13.0));
+    assert_eq!(one_line(&r, took), "a · 5h 42% · 7d 13% · active b");
+    let u = usage(&s);
+    assert_eq!(u["accounts"]["a"]["five_hour"]["used_percentage"], 42.0);
+    assert!(u["accounts"].get("b").is_none(), "{u}");
+    // An unknown session (or none) is the active account's.
+    let (r, took) = statusline(&s, &[], &status(Some("s-new"), 7.0, now() + 3600, 1.0));
+    assert_eq!(one_line(&r, took), "b · 5h 7% · 7d 1%");
+    assert_eq!(
+        usage(&s)["accounts"]["b"]["five_hour"]["used_percentage"],
+        7.0
+    );
+    assert_eq!(
+        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
+        42.0
+    );
+}
+
+#[test]
+fn garbage_still_prints_a_line_and_exits_0() {
+    let s = Sandbox::ready();
+    let mut huge = b"{\"pad\":\"".to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 3 << 20));
+    let inputs: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        b"not json".to_vec(),
+        b"\xff\xfe\x00".to_vec(),
+        b"[1,2]".to_vec(),
+        br#"{"session_id":"../../etc/passwd","rate_limits":{"five_hour":"x"}}"#.to_vec(),
+        br#"{"model":{"id":"m"}}"#.to_vec(),
+        huge,
+    ];
+    for input in inputs {
+        let (r, took) = statusline(&s, &[], &input);
+        let line = one_line(&r, took);
+        assert!(
+            line == "a" || line == "homeswap: no status",
+            "{line}: {r:?}"
+        );
+        assert_eq!(r.stdout.lines().count(), 1, "{r:?}");
+    }
+    assert!(!s.state().join("usage.json").exists());
+    // A broken configuration too.
+    std::fs::write(&s.config, "accounts: [").unwrap();
+    let (r, took) = statusline(&s, &[], &status(None, 1.0, now() + 60, 1.0));
+    assert_eq!(one_line(&r, took), "homeswap: configuration error");
+    // A usage file of garbage is reported and replaced, never a panic.
+    let s = Sandbox::ready();
+    std::fs::create_dir_all(s.state()).unwrap();
+    std::fs::write(s.state().join("usage.json"), b"\x00garbage").unwrap();
+    let (r, took) = statusline(&s, &[], &status(None, 5.0, now() + 60, 1.0));
+    assert_eq!(one_line(&r, took), "a · 5h 5% · 7d 1%");
+    assert!(r.stderr.contains("parse the usage"), "{r:?}");
+    assert_eq!(
+        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
+        5.0
+    );
+}
+
+#[test]
+fn stdin_that_never_closes_still_gets_a_line_in_time() {
+    let s = Sandbox::ready();
+    let start = Instant::now();
+    let mut child = s
+        .command(&["statusline"], None)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"{\"session_id\":").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let r = Run::from(out);
+    assert_eq!(one_line(&r, start.elapsed()), "homeswap: no status");
+    drop(stdin);
+}
+
+#[test]
+fn the_latch_and_a_limit_are_marked() {
+    let s = Sandbox::ready();
+    session_start(&s, "s-a");
+    let until = now() + 7200;
+    let until_text = {
+        let r = s.ok(&["failover", "--from", "a", "--until", &rfc3339(until)]);
+        assert!(r.stdout.contains('b') || r.stderr.contains('b'), "{r:?}");
+        rfc3339(until)
+    };
+    let (r, took) = statusline(&s, &[], &status(Some("s-a"), 10.0, now() + 60, 1.0));
+    let line = one_line(&r, took);
+    assert!(
+        line.starts_with("a · 5h 10% · 7d 1% · limited until "),
+        "{line} ({until_text})"
+    );
+    let r = s.run_with(&["swap", "a"], "swap::ensure=return;swap::rollback=return");
+    assert_eq!(r.code, 3, "{r:?}");
+    let (r, took) = statusline(&s, &[], b"{}");
+    assert!(one_line(&r, took).ends_with(" · LATCHED"), "{r:?}");
+}
+
+fn rfc3339(secs: u64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(secs)).to_string()
+}
+
+#[test]
+fn a_wrapped_command_prints_first_and_a_hanging_one_is_cut_off() {
+    let s = Sandbox::ready();
+    let input = status(Some("s-w"), 42.0, now() + 3600, 13.0);
+    let (r, took) = statusline(
+        &s,
+        &[
+            "--wrap",
+            "grep -o '\"version\":\"[^\"]*\"'; printf 'second'",
+        ],
+        &input,
+    );
+    assert_eq!(one_line(&r, took), "a · 5h 42% · 7d 13%");
+    assert_eq!(
+        r.stdout, "\"version\":\"2.1.328\"\nsecond\na · 5h 42% · 7d 13%\n",
+        "{r:?}"
+    );
+    let (r, took) = statusline(&s, &["--wrap", "echo partial; sleep 30"], &input);
+    assert_eq!(r.stdout, "a · 5h 42% · 7d 13%\n", "{r:?}");
+    assert!(took < DEADLINE, "{took:?}");
+    assert!(r.stderr.contains("did not finish in time"), "{r:?}");
+    let (r, took) = statusline(&s, &["--wrap", "echo mine; exit 7"], &input);
+    assert_eq!(r.stdout, "mine\na · 5h 42% · 7d 13%\n", "{r:?}");
+    assert_eq!(r.code, 0);
+    assert!(took < DEADLINE);
+}
+
+#[test]
+fn the_sidecar_shows_the_usage_within_a_second() {
+    let s = Sandbox::ready();
+    s.add_serve_section("statusline-token-0123456789", "");
+    let server = s.serve(None);
+    let metrics = server.metrics();
+    assert!(
+        !metrics
+            .series
+            .keys()
+            .any(|k| k.starts_with("homeswap_account_usage_ratio{")),
+        "absent until reported"
+    );
+    let resets = now() + 3600;
+    let (r, took) = statusline(&s, &[], &status(None, 42.0, resets, 13.0));
+    one_line(&r, took);
+    let reported = Instant::now();
+    let series = "homeswap_account_usage_ratio{account=\"a\",window=\"five_hour\"}";
+    wait_for("the usage gauge", Duration::from_secs(1), || {
+        server.metrics().series.get(series) == Some(&0.42)
+    });
+    assert!(reported.elapsed() < Duration::from_secs(1));
+    let m = server.metrics();
+    assert_eq!(
+        m.value("homeswap_account_usage_ratio{account=\"a\",window=\"seven_day\"}"),
+        0.13
+    );
+    assert_eq!(
+        m.value(
+            "homeswap_account_usage_reset_timestamp_seconds{account=\"a\",window=\"five_hour\"}"
+        ),
+        resets as f64
+    );
+    assert!(!m.series.keys().any(|k| k.contains("account=\"b\",window")));
+    let doc = server.get("/api/v1/status").json();
+    assert_eq!(doc["usage"]["accounts"][0]["five_hour"]["ratio"], 0.42);
+}
+
+#[test]
+fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
+    let s = Sandbox::ready();
+    with_threshold(&s, 95);
+    let socket = s.root().join("admin.sock");
+    s.add_serve_section(
+        "statusline-token-0123456789",
+        &format!("    socket: {}\n", socket.display()),
+    );
+    let server = s.serve(None);
+    wait_for("the admin socket", Duration::from_secs(5), || {
+        socket.exists()
+    });
+    session_start(&s, "s-1");
+    let resets = now() + 3600;
+    let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
+    let line = one_line(&r, took);
+    assert!(
+        r.stderr.contains("through the sidecar: 200 swapped"),
+        "{r:?}"
+    );
+    assert!(line.contains("failed over to b"), "{line}");
+    assert_eq!(active(&s), "b");
+    let series = "homeswap_failovers_total{outcome=\"swapped\",reason=\"usage\"}";
+    assert_eq!(server.metrics().value(series), 1.0);
+    for _ in 0..3 {
+        statusline(&s, &[], &status(Some("s-1"), 97.0, resets, 13.0));
+    }
+    assert_eq!(server.metrics().value(series), 1.0);
+    let already = "homeswap_failovers_total{outcome=\"already_moved\",reason=\"usage\"}";
+    assert_eq!(server.metrics().value(already), 0.0);
+}
+
+#[test]
+fn a_panic_in_the_failover_still_prints_a_line_and_exits_0() {
+    let s = Sandbox::ready();
+    with_threshold(&s, 95);
+    let input = status(None, 96.0, now() + 3600, 13.0);
+    let (r, took) = statusline_with(&s, &[], &input, Some("failover::after_choose=panic"));
+    assert_eq!(one_line(&r, took), "homeswap: internal error", "{r:?}");
+    assert_eq!(active(&s), "a", "nothing swapped");
+    // The lock was released: the next failover works.
+    s.ok(&["failover", "--from", "a"]);
+    assert_eq!(active(&s), "b");
+}
