@@ -133,17 +133,27 @@ fn usage_shows_under_the_prompt_and_fails_over_once_at_the_threshold() {
     // What the real client does after the swap: it reloads the changed
     // credentials, so its next request carries b's token and its
     // rate_limits are b's. The status line attributes a session to the
-    // account it started on (the contract's rule), so those numbers land
-    // on a, and b has no usage of its own yet.
+    // account it started on (the contract's rule), so those numbers (b's
+    // 17 %) land on a, and b has no usage of its own yet.
     let third = rig.api.call_for("third");
     eprintln!(
         "claude_statusline: observed: after the failover the running session's request carried {:?}'s credential",
         third.account
     );
+    assert_eq!(third.account.as_deref(), Some("b"));
+    let a = usage_series("a", "five_hour");
+    wait_for("b's numbers under a", Duration::from_secs(1), || {
+        server.metrics().series.get(&a) == Some(&0.17)
+    });
     let metrics = server.metrics();
     assert!(
         !metrics.series.contains_key(&usage_series("b", "five_hour")),
         "the session started on a: nothing it reports is recorded for b"
     );
-    assert!(metrics.series.contains_key(&usage_series("a", "five_hour")));
+    // a stays limited (reason usage) until its window resets, so the
+    // numbers on a do not make it a failover target again.
+    assert_eq!(
+        metrics.value("homeswap_account_limited{account=\"a\"}"),
+        1.0
+    );
 }
