@@ -1,0 +1,130 @@
+//! homeswap's Claude Code hook in the loop: three accounts, the README's
+//! `settings.json` snippet installed in every home, and the audit log,
+//! limits and sidecar read back the way an operator reads them.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::Rig;
+use crate::common::Sandbox;
+
+/// The accounts of the failover scenarios, in `failover.order`.
+pub const ACCOUNTS: [&str; 3] = ["a", "b", "c"];
+
+/// Accounts `a`, `b` and `c` (in that order), links ensured, `a` active,
+/// each home seeded for Claude Code with its own credential (logged in at
+/// its own time, so their mtimes differ) and the README's hook installed.
+pub fn three_accounts() -> Rig {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.home("c")).unwrap();
+    let mut text = String::from("accounts:\n");
+    for a in ACCOUNTS {
+        text.push_str(&format!("  {a}: {}\n", sb.home(a).display()));
+    }
+    text.push_str(&format!(
+        "active_link: {}\nshared_dir: {}\nstate_dir: {}\n",
+        sb.active().display(),
+        sb.shared().display(),
+        sb.state().display()
+    ));
+    std::fs::write(&sb.config, text).unwrap();
+    sb.ok(&["ensure"]);
+    sb.ok(&["swap", "a"]);
+    let rig = Rig::new(sb);
+    rig.seed_home(&rig.sb.home("c"), "c");
+    rig.set_credentials_mtime("c", SystemTime::now() - Duration::from_secs(1800));
+    let settings = readme_settings(&rig.sb.config);
+    for a in ACCOUNTS {
+        std::fs::write(rig.sb.home(a).join("settings.json"), &settings).unwrap();
+    }
+    rig
+}
+
+/// The `settings.json` of the README's "The Claude Code hook" section,
+/// word for word, with the test's homeswap binary and configuration in
+/// place of `homeswap` and `/etc/homeswap.yaml`.
+pub fn readme_settings(config: &Path) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("### The Claude Code hook")
+        .nth(1)
+        .expect("README.md has a section 'The Claude Code hook'");
+    let snippet = section
+        .split("```json\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("the section shows a json snippet");
+    let example = "homeswap --config /etc/homeswap.yaml hook";
+    assert_eq!(
+        snippet.matches(example).count(),
+        2,
+        "the README's snippet runs {example:?} for SessionStart and StopFailure:\n{snippet}"
+    );
+    let ours = format!(
+        "'{}' --config '{}' hook",
+        env!("CARGO_BIN_EXE_homeswap"),
+        config.display()
+    );
+    let settings = snippet.replace(example, &ours);
+    let parsed: serde_json::Value = serde_json::from_str(&settings).unwrap();
+    for event in ["SessionStart", "StopFailure"] {
+        assert_eq!(
+            parsed["hooks"][event][0]["hooks"][0]["command"], ours,
+            "{settings}"
+        );
+    }
+    settings
+}
+
+/// A reset time about two hours ahead, on a whole minute: Claude Code
+/// shows it to the minute (`resets 9:46am (UTC)`), so the limit homeswap
+/// reads from the message ends exactly then.
+pub fn reset_in_two_hours() -> u64 {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    (now / 60 + 120) * 60
+}
+
+/// The audit log's `failover` entries.
+pub fn failovers(sb: &Sandbox) -> Vec<serde_json::Value> {
+    sb.audit()
+        .into_iter()
+        .filter(|e| e["action"] == "failover")
+        .collect()
+}
+
+/// The audit log's `failover` entries that swapped.
+pub fn swapping_failovers(sb: &Sandbox) -> Vec<serde_json::Value> {
+    failovers(sb)
+        .into_iter()
+        .filter(|e| e["outcome"] == "swapped")
+        .collect()
+}
+
+/// The account the active link names.
+pub fn active(sb: &Sandbox) -> String {
+    let target = sb.active_target().unwrap();
+    let name = target.file_name().unwrap().to_str().unwrap();
+    name.strip_prefix("home-").unwrap().to_string()
+}
+
+/// `homeswap limits --json`: account → its entry.
+pub fn limits(sb: &Sandbox) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let r = sb.ok(&["limits", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    doc["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["account"].as_str().unwrap().to_string(), e.clone()))
+        .collect()
+}
+
+/// Unix seconds of an RFC 3339 time.
+pub fn unix_of(rfc3339: &str) -> u64 {
+    humantime::parse_rfc3339(rfc3339)
+        .unwrap()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
