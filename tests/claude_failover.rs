@@ -4,9 +4,16 @@
 //! the README's hook snippet (`homeswap --config ... hook` for
 //! `SessionStart` and `StopFailure`) in its `settings.json`. The stand-in
 //! Messages API puts accounts at their limit ([`StandIn::limit`]); the
-//! pinned Claude Code meets the 429, shows the limit, fires its
+//! pinned Claude Code meets the 429, shows the limit, runs its
 //! `StopFailure` hook, and homeswap fails over: by itself in the first
 //! scenario, through the sidecar's admin socket in the second.
+//!
+//! What the real client does that matters here (2.1.328, see
+//! `/work/notes/claude-failover.md`): `claude -p` waits for its
+//! `StopFailure` hook before it exits, but sends it SIGTERM some 20-40 ms
+//! after starting it and kills it about 1.5 s later; and nothing the hook
+//! writes on stderr reaches `claude -p`'s output, so the tests read what
+//! happened from the audit log, the limits and the sidecar's metrics.
 //!
 //! `#[ignore]`d like `tests/claude_e2e.rs` (root and the client needed;
 //! skipped with a message without them, a failure with
@@ -21,9 +28,11 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use claude::hooks::{self, active, failovers, limits, reset_in_two_hours, three_accounts};
+use claude::hooks::{
+    self, active, failovers, hook_command, limits, reset_in_two_hours, three_accounts, ACCOUNTS,
+};
 use claude::Rig;
-use common::wait_for;
+use common::{wait_for, Run, Sandbox};
 
 /// How long the hook's effects may take to show after `claude` exited
 /// (Claude Code waits for its `StopFailure` hook before it exits; the
@@ -33,14 +42,49 @@ const HOOK_LIMIT: Duration = Duration::from_secs(10);
 /// What `claude -p` prints at a spent five-hour window.
 const LIMIT_MESSAGE: &str = "You've hit your 5-hour limit";
 
-/// `claude ARGS` with a debug log (`--debug-file`), where Claude Code
-/// writes what its hooks printed on stderr; returns the run and the log.
-fn claude_logged(rig: &Rig, args: &[&str], log: &Path) -> (common::Run, String) {
-    let mut all = args.to_vec();
+/// How many sessions of one account hit its limit together.
+const STORM: usize = 20;
+
+/// The admin token of the sidecar scenarios (the hook uses the socket).
+const TOKEN: &str = "claude-failover-token-0123456789";
+
+/// `claude ARGS` with `--debug-file`: Claude Code's debug log names each
+/// hook it ran (`StopFailure:rate_limit [COMMAND] completed ...`).
+fn claude_logged(rig: &Rig, args: &[&str], log: &Path) -> (Run, String) {
     let log_arg = log.to_str().unwrap().to_string();
+    let mut all = args.to_vec();
     all.extend(["--debug-file", &log_arg]);
     let r = rig.claude(&all);
     (r, std::fs::read_to_string(log).unwrap_or_default())
+}
+
+/// The debug log shows that Claude Code ran the README's hook command for
+/// a rate-limit `StopFailure`.
+fn assert_ran_the_hook(rig: &Rig, log: &str) {
+    let ran = format!("StopFailure:rate_limit [{}]", hook_command(&rig.sb.config));
+    assert!(
+        log.lines().any(|l| l.contains(&ran)),
+        "Claude Code's debug log does not show {ran:?}:\n{}",
+        log.lines()
+            .filter(|l| l.contains("ook"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// A `claude -p` that met the limit: exit 1, the limit's message.
+fn assert_limited(r: &Run) {
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains(LIMIT_MESSAGE), "{r:?}");
+    assert!(r.stdout.contains("resets "), "{r:?}");
+}
+
+/// Swaps that moved the active link (every `swap` line that swapped).
+fn swaps(sb: &Sandbox) -> usize {
+    sb.audit()
+        .iter()
+        .filter(|e| e["action"] == "swap" && e["outcome"] == "swapped")
+        .count()
 }
 
 /// Scenario 1, without a sidecar: `a` at its limit; `claude -p` shows the
@@ -58,6 +102,7 @@ fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
     assert!(first.stdout.contains("ANSWER[work on a]"), "{first:?}");
     let opening = rig.api.call_for("work on a");
     assert_eq!(opening.account.as_deref(), Some("a"));
+    assert!(failovers(&rig.sb).is_empty());
 
     let reset = reset_in_two_hours();
     rig.api.limit("a", reset);
@@ -66,23 +111,29 @@ fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
         &["--continue", "-p", "more on a"],
         &rig.sb.root().join("limited.log"),
     );
-    assert_eq!(limited.code, 1, "{limited:?}");
-    assert!(limited.stdout.contains(LIMIT_MESSAGE), "{limited:?}");
+    assert_limited(&limited);
     let rejected = rig.api.call_for("more on a");
-    assert_eq!((rejected.status, rejected.account.as_deref()), (429, Some("a")));
-    for l in log.lines().filter(|l| l.contains("homeswap") || l.contains("StopFailure")) {
-        println!("LOG {l}");
-    }
+    assert_eq!(
+        (rejected.status, rejected.account.as_deref()),
+        (429, Some("a"))
+    );
+    assert_ran_the_hook(&rig, &log);
 
     wait_for("the hook's failover in the audit log", HOOK_LIMIT, || {
         !failovers(&rig.sb).is_empty()
     });
     let f = failovers(&rig.sb);
     assert_eq!(f.len(), 1, "{f:#?}");
-    assert_eq!(f[0]["from"], "a", "{f:#?}");
-    assert_eq!(f[0]["to"], "b", "{f:#?}");
-    assert_eq!(f[0]["reason"], "rate_limit", "{f:#?}");
-    assert_eq!(f[0]["outcome"], "swapped", "{f:#?}");
+    assert_eq!(
+        (&f[0]["from"], &f[0]["to"], &f[0]["reason"], &f[0]["outcome"]),
+        (
+            &"a".into(),
+            &"b".into(),
+            &"rate_limit".into(),
+            &"swapped".into()
+        ),
+        "{f:#?}"
+    );
     assert_eq!(
         hooks::unix_of(f[0]["until"].as_str().unwrap()),
         reset,
@@ -102,10 +153,187 @@ fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
     assert!(cont.stdout.contains("ANSWER[carry on on b]"), "{cont:?}");
     let call = rig.api.call_for("carry on on b");
     assert_eq!(call.account.as_deref(), Some("b"), "{call:#?}");
+    // The prompt that met the limit stays in the conversation and goes
+    // out again, now with b's credential.
     let prompts: Vec<&str> = call.prompts.iter().map(|p| p.trim()).collect();
     assert_eq!(prompts, ["work on a", "more on a", "carry on on b"]);
-    assert!(call.messages > rejected.messages, "{call:#?} {rejected:#?}");
+    // Observed with 2.1.328: the failed turn leaves no answer, and the
+    // continued request folds its prompt and the new one into one user
+    // message: as many messages as the rejected request, more prompts.
+    assert!(call.messages > opening.messages, "{call:#?} {opening:#?}");
+    assert!(
+        call.prompts.len() > rejected.prompts.len(),
+        "{call:#?} {rejected:#?}"
+    );
+    hooks::report(&format!(
+        "--continue after the failover: {} messages (the opening request {}, the rejected one {})",
+        call.messages, opening.messages, rejected.messages
+    ));
     assert_eq!(call.session, opening.session, "the same conversation");
     assert_eq!(rig.transcripts().len(), 1, "{:?}", rig.transcripts());
-    panic!("explore");
+    assert_eq!(
+        failovers(&rig.sb).len(),
+        1,
+        "a turn that succeeds fires no failover"
+    );
+}
+
+/// Starts the sidecar with `serve.admin.socket`, so every hook asks it.
+fn sidecar(rig: &Rig) -> common::server::Server {
+    let socket = rig.sb.root().join("admin.sock");
+    rig.sb
+        .add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    let server = rig.sb.serve(None);
+    wait_for("the admin socket", HOOK_LIMIT, || socket.exists());
+    server
+}
+
+/// Scenario 2, through the sidecar: `a` at its limit fails over to `b`;
+/// then 20 `claude -p` sessions of `b` at once while `b` is at its limit:
+/// their hooks end in exactly one failover, to `c`, and `c` is not marked
+/// limited; then with every account at its limit the hook's failover from
+/// the last one answers `exhausted`, nothing is swapped, and the sidecar's
+/// `/metrics` shows every account limited.
+#[test]
+#[ignore = "needs root and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted() {
+    if !claude::isolated(
+        "through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted",
+    ) {
+        return;
+    }
+    let rig = three_accounts();
+    let server = sidecar(&rig);
+    let sidecar_pid = u64::from(server.child.id());
+    let reset = reset_in_two_hours();
+
+    // a -> b, asked of the sidecar.
+    rig.api.limit("a", reset);
+    let (r, log) = claude_logged(&rig, &["-p", "on a"], &rig.sb.root().join("a.log"));
+    assert_limited(&r);
+    assert_ran_the_hook(&rig, &log);
+    wait_for("the failover from a", HOOK_LIMIT, || {
+        !failovers(&rig.sb).is_empty()
+    });
+    let f = failovers(&rig.sb);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!((&f[0]["from"], &f[0]["to"]), (&"a".into(), &"b".into()));
+    assert_eq!(f[0]["pid"], sidecar_pid, "the sidecar made it: {f:#?}");
+    assert_eq!(active(&rig.sb), "b");
+
+    // The storm on b: the stand-in answers none of the sessions until all
+    // of them asked, so all meet b's limit at once.
+    rig.api.limit("b", reset);
+    rig.api.gate("storm ", STORM);
+    let swaps_before = swaps(&rig.sb);
+    let barrier = std::sync::Barrier::new(STORM);
+    let runs: Vec<Run> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..STORM)
+            .map(|i| {
+                let (rig, barrier) = (&rig, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    rig.claude(&["-p", &format!("storm {i}")])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut hit = 0;
+    for (i, r) in runs.iter().enumerate() {
+        let call = rig.api.call_for(&format!("storm {i}"));
+        if r.code == 0 {
+            // Started late enough to go out on c after the swap: fine.
+            assert!(r.stdout.contains(&format!("ANSWER[storm {i}]")), "{r:?}");
+            assert_eq!(call.account.as_deref(), Some("c"), "{call:#?}");
+        } else {
+            assert_limited(r);
+            assert_eq!((call.status, call.account.as_deref()), (429, Some("b")));
+            hit += 1;
+        }
+    }
+    assert!(hit > 0, "no session met b's limit");
+    // The hooks' failovers: exactly one swaps, b -> c, and the others
+    // find b no longer active. Each session waited for (or killed) its
+    // hook before it exited; a hook killed before it asked leaves no line.
+    let storm = || failovers(&rig.sb).split_off(1);
+    wait_for("the storm's swap", HOOK_LIMIT, || {
+        storm().iter().any(|e| e["outcome"] == "swapped")
+    });
+    let f = storm();
+    assert!(f.len() <= hit, "at most one failover line per hook: {f:#?}");
+    let swapped: Vec<_> = f.iter().filter(|e| e["outcome"] == "swapped").collect();
+    assert_eq!(swapped.len(), 1, "exactly one swap: {f:#?}");
+    assert_eq!(
+        (&swapped[0]["from"], &swapped[0]["to"]),
+        (&"b".into(), &"c".into())
+    );
+    for e in &f {
+        assert_eq!(e["from"], "b", "every hook fails over from b: {f:#?}");
+        assert!(
+            e["outcome"] == "swapped" || e["outcome"] == "already_moved",
+            "{f:#?}"
+        );
+        assert_eq!(e["pid"], sidecar_pid, "through the sidecar: {f:#?}");
+    }
+    assert_eq!(swaps(&rig.sb), swaps_before + 1);
+    assert_eq!(active(&rig.sb), "c");
+    let l = limits(&rig.sb);
+    assert_eq!(l["b"]["limited"], true, "{l:#?}");
+    assert_eq!(l["b"]["until_unix"], reset, "{l:#?}");
+    assert_eq!(l["c"]["limited"], false, "the late hooks spare c: {l:#?}");
+    hooks::report(&format!(
+        "storm: {hit} of {STORM} sessions met b's limit; {} of their hooks left a failover line",
+        f.len()
+    ));
+
+    let f_storm = f.len();
+
+    // Every account at its limit: the failover from c is exhausted.
+    rig.api.limit("c", reset);
+    let swaps_before = swaps(&rig.sb);
+    let before = failovers(&rig.sb).len();
+    let (r, log) = claude_logged(&rig, &["-p", "on c"], &rig.sb.root().join("c.log"));
+    assert_limited(&r);
+    assert_eq!(rig.api.call_for("on c").account.as_deref(), Some("c"));
+    assert_ran_the_hook(&rig, &log);
+    wait_for("the failover from c", HOOK_LIMIT, || {
+        failovers(&rig.sb).len() > before
+    });
+    let f = failovers(&rig.sb).split_off(before);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0]["from"], "c", "{f:#?}");
+    assert_eq!(f[0]["outcome"], "exhausted", "{f:#?}");
+    assert_eq!(f[0]["pid"], sidecar_pid, "{f:#?}");
+    assert_eq!(swaps(&rig.sb), swaps_before, "nothing swapped");
+    assert_eq!(active(&rig.sb), "c");
+    let l = limits(&rig.sb);
+    for a in ACCOUNTS {
+        assert_eq!(l[a]["limited"], true, "{l:#?}");
+    }
+    let series = |a: &str| format!("homeswap_account_limited{{account=\"{a}\"}}");
+    wait_for("every account limited in /metrics", HOOK_LIMIT, || {
+        let m = server.metrics();
+        ACCOUNTS.iter().all(|a| m.value(&series(a)) == 1.0)
+    });
+    let m = server.metrics();
+    assert_eq!(
+        m.value("homeswap_failovers_total{outcome=\"exhausted\",reason=\"rate_limit\"}"),
+        1.0
+    );
+    assert_eq!(
+        m.value("homeswap_failovers_total{outcome=\"swapped\",reason=\"rate_limit\"}"),
+        2.0
+    );
+    assert_eq!(
+        m.value("homeswap_failovers_total{outcome=\"already_moved\",reason=\"rate_limit\"}"),
+        (f_storm - 1) as f64
+    );
+    // Nothing came late: still the one swap from b, and c's only
+    // failover is the exhausted one.
+    let all = failovers(&rig.sb);
+    let swapped: Vec<_> = all.iter().filter(|e| e["outcome"] == "swapped").collect();
+    assert_eq!(swapped.len(), 2, "{all:#?}");
+    let from_c: Vec<_> = all.iter().filter(|e| e["from"] == "c").collect();
+    assert_eq!(from_c.len(), 1, "{all:#?}");
 }

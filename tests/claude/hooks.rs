@@ -61,11 +61,7 @@ pub fn readme_settings(config: &Path) -> String {
         2,
         "the README's snippet runs {example:?} for SessionStart and StopFailure:\n{snippet}"
     );
-    let ours = format!(
-        "'{}' --config '{}' hook",
-        env!("CARGO_BIN_EXE_homeswap"),
-        config.display()
-    );
+    let ours = hook_command(config);
     let settings = snippet.replace(example, &ours);
     let parsed: serde_json::Value = serde_json::from_str(&settings).unwrap();
     for event in ["SessionStart", "StopFailure"] {
@@ -75,6 +71,15 @@ pub fn readme_settings(config: &Path) -> String {
         );
     }
     settings
+}
+
+/// The README's hook command with the test's binary and configuration.
+pub fn hook_command(config: &Path) -> String {
+    format!(
+        "'{}' --config '{}' hook",
+        env!("CARGO_BIN_EXE_homeswap"),
+        config.display()
+    )
 }
 
 /// A reset time about two hours ahead, on a whole minute: Claude Code
@@ -127,4 +132,43 @@ pub fn unix_of(rfc3339: &str) -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
+}
+
+/// `claude ARGS` on the active link as [`Rig::claude`] runs it, with
+/// `extra` added to its environment (which its hooks inherit).
+pub fn claude_with_env(rig: &Rig, extra: &[(&str, &str)], args: &[&str]) -> crate::common::Run {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+    let mut child = Command::new(&rig.bin)
+        .args(args)
+        .current_dir(&rig.work)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(rig.env(&rig.sb.active()))
+        .envs(extra.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > super::TURN_LIMIT {
+            let _ = child.kill();
+            let out = crate::common::Run::from(child.wait_with_output().unwrap());
+            panic!("claude {args:?} still running after {:?}: {out:?}", super::TURN_LIMIT);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    crate::common::Run::from(child.wait_with_output().unwrap())
+}
+
+/// Writes an observation to the test's stderr directly, in the form the
+/// harness repeats from the namespace into every run's log.
+pub fn report(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "claude_e2e: observed: {text}"
+    );
 }
