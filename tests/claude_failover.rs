@@ -29,7 +29,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use claude::hooks::{
-    self, active, failovers, hook_command, limits, reset_in_two_hours, three_accounts, ACCOUNTS,
+    self, active, failovers, installed_command, limits, reset_in_two_hours, three_accounts, ACCOUNTS,
 };
 use claude::Rig;
 use common::{wait_for, Run, Sandbox};
@@ -48,6 +48,16 @@ const STORM: usize = 20;
 /// The admin token of the sidecar scenarios (the hook uses the socket).
 const TOKEN: &str = "claude-failover-token-0123456789";
 
+/// Held by each test around its run: the storm's 20 Claude Code
+/// processes load the machine enough to starve another scenario's hook.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `name` inside its network namespace, one scenario at a time.
+fn isolated(name: &str) -> bool {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    claude::isolated(name)
+}
+
 /// `claude ARGS` with `--debug-file`: Claude Code's debug log names each
 /// hook it ran (`StopFailure:rate_limit [COMMAND] completed ...`).
 fn claude_logged(rig: &Rig, args: &[&str], log: &Path) -> (Run, String) {
@@ -61,7 +71,7 @@ fn claude_logged(rig: &Rig, args: &[&str], log: &Path) -> (Run, String) {
 /// The debug log shows that Claude Code ran the README's hook command for
 /// a rate-limit `StopFailure`.
 fn assert_ran_the_hook(rig: &Rig, log: &str) {
-    let ran = format!("StopFailure:rate_limit [{}]", hook_command(&rig.sb.config));
+    let ran = format!("StopFailure:rate_limit [{}]", installed_command(rig, "a"));
     assert!(
         log.lines().any(|l| l.contains(&ran)),
         "Claude Code's debug log does not show {ran:?}:\n{}",
@@ -70,6 +80,42 @@ fn assert_ran_the_hook(rig: &Rig, log: &str) {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// Waits (up to [`HOOK_LIMIT`]) until the audit log holds more than
+/// `before` failover lines and returns the new ones; on timeout, fails
+/// with what there is to know: the hook lines of Claude Code's debug
+/// `log`, the failovers so far and the sidecar's log.
+fn new_failovers(
+    rig: &Rig,
+    before: usize,
+    log: &str,
+    server: Option<&common::server::Server>,
+    until: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    let start = std::time::Instant::now();
+    loop {
+        let f = failovers(&rig.sb).split_off(before.min(failovers(&rig.sb).len()));
+        if !f.is_empty() && until(&f) {
+            return f;
+        }
+        if start.elapsed() > HOOK_LIMIT {
+            let hooks: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("Hook") || l.contains("StopFailure"))
+                .collect();
+            let sidecar: Vec<serde_json::Value> = server
+                .map(|s| s.logs.lock().unwrap().clone())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|l| l["message"] != "unmanaged entry")
+                .collect();
+            panic!(
+                "no failover line from the hook within {HOOK_LIMIT:?}; new lines: {f:#?}\nClaude Code's hooks: {hooks:#?}\nsidecar: {sidecar:#?}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A `claude -p` that met the limit: exit 1, the limit's message.
@@ -94,7 +140,7 @@ fn swaps(sb: &Sandbox) -> usize {
 #[test]
 #[ignore = "needs root and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
 fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
-    if !claude::isolated("the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b") {
+    if !isolated("the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b") {
         return;
     }
     let rig = three_accounts();
@@ -119,10 +165,7 @@ fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
     );
     assert_ran_the_hook(&rig, &log);
 
-    wait_for("the hook's failover in the audit log", HOOK_LIMIT, || {
-        !failovers(&rig.sb).is_empty()
-    });
-    let f = failovers(&rig.sb);
+    let f = new_failovers(&rig, 0, &log, None, |_| true);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(
         (&f[0]["from"], &f[0]["to"], &f[0]["reason"], &f[0]["outcome"]),
@@ -197,7 +240,7 @@ fn sidecar(rig: &Rig) -> common::server::Server {
 #[test]
 #[ignore = "needs root and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
 fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted() {
-    if !claude::isolated(
+    if !isolated(
         "through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted",
     ) {
         return;
@@ -212,10 +255,7 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     let (r, log) = claude_logged(&rig, &["-p", "on a"], &rig.sb.root().join("a.log"));
     assert_limited(&r);
     assert_ran_the_hook(&rig, &log);
-    wait_for("the failover from a", HOOK_LIMIT, || {
-        !failovers(&rig.sb).is_empty()
-    });
-    let f = failovers(&rig.sb);
+    let f = new_failovers(&rig, 0, &log, Some(&server), |_| true);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!((&f[0]["from"], &f[0]["to"]), (&"a".into(), &"b".into()));
     assert_eq!(f[0]["pid"], sidecar_pid, "the sidecar made it: {f:#?}");
@@ -257,8 +297,8 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     // find b no longer active. Each session waited for (or killed) its
     // hook before it exited; a hook killed before it asked leaves no line.
     let storm = || failovers(&rig.sb).split_off(1);
-    wait_for("the storm's swap", HOOK_LIMIT, || {
-        storm().iter().any(|e| e["outcome"] == "swapped")
+    new_failovers(&rig, 1, "", Some(&server), |f| {
+        f.iter().any(|e| e["outcome"] == "swapped")
     });
     let f = storm();
     assert!(f.len() <= hit, "at most one failover line per hook: {f:#?}");
@@ -297,10 +337,7 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     assert_limited(&r);
     assert_eq!(rig.api.call_for("on c").account.as_deref(), Some("c"));
     assert_ran_the_hook(&rig, &log);
-    wait_for("the failover from c", HOOK_LIMIT, || {
-        failovers(&rig.sb).len() > before
-    });
-    let f = failovers(&rig.sb).split_off(before);
+    let f = new_failovers(&rig, before, &log, Some(&server), |_| true);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0]["from"], "c", "{f:#?}");
     assert_eq!(f[0]["outcome"], "exhausted", "{f:#?}");
@@ -336,4 +373,37 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     assert_eq!(swapped.len(), 2, "{all:#?}");
     let from_c: Vec<_> = all.iter().filter(|e| e["from"] == "c").collect();
     assert_eq!(from_c.len(), 1, "{all:#?}");
+}
+
+/// What scenario 1 rests on, made certain: `claude -p`, exiting after
+/// the limit, sends its `StopFailure` hook SIGTERM some 20-40 ms after
+/// starting it (and kills it about 1.5 s later). With the failover held
+/// 300 ms after choosing `b` (`failover::after_choose=sleep(300)`, in
+/// Claude Code's environment, which its hooks inherit), the SIGTERM lands
+/// in the middle of it: the hook must finish the failover all the same.
+#[cfg(feature = "failpoints")]
+#[test]
+#[ignore = "needs root and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn the_hook_finishes_its_failover_after_claude_codes_sigterm() {
+    if !isolated("the_hook_finishes_its_failover_after_claude_codes_sigterm") {
+        return;
+    }
+    let rig = three_accounts();
+    rig.api.limit("a", reset_in_two_hours());
+    let r = hooks::claude_with_env(
+        &rig,
+        &[("FAILPOINTS", "failover::after_choose=sleep(300)")],
+        &["-p", "on a"],
+    );
+    assert_limited(&r);
+    // No --debug-file here: the debug log slows Claude Code's exit and
+    // with it the SIGTERM this test is about.
+    let f = new_failovers(&rig, 0, "", None, |_| true);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(
+        (&f[0]["from"], &f[0]["to"], &f[0]["outcome"]),
+        (&"a".into(), &"b".into(), &"swapped".into()),
+        "{f:#?}"
+    );
+    assert_eq!(active(&rig.sb), "b");
 }

@@ -11,10 +11,24 @@ use crate::common::Sandbox;
 /// The accounts of the failover scenarios, in `failover.order`.
 pub const ACCOUNTS: [&str; 3] = ["a", "b", "c"];
 
+/// What the settings' hook command starts with so that the shell running
+/// it ignores SIGTERM before it becomes homeswap (an ignored signal stays
+/// ignored across `exec`): `claude -p`, exiting after a failed turn, sends
+/// its `StopFailure` hook SIGTERM some 20-40 ms after starting it, and a
+/// homeswap that is still starting up or failing over dies of it.
+pub const SHIELD: &str = "trap '' TERM; exec ";
+
 /// Accounts `a`, `b` and `c` (in that order), links ensured, `a` active,
 /// each home seeded for Claude Code with its own credential (logged in at
-/// its own time, so their mtimes differ) and the README's hook installed.
+/// its own time, so their mtimes differ) and the README's hook installed
+/// behind [`SHIELD`].
 pub fn three_accounts() -> Rig {
+    three_accounts_with(true)
+}
+
+/// [`three_accounts`], with the README's hook command as it is written
+/// there (`shield` false) or behind [`SHIELD`].
+pub fn three_accounts_with(shield: bool) -> Rig {
     let sb = Sandbox::new();
     std::fs::create_dir(sb.home("c")).unwrap();
     let mut text = String::from("accounts:\n");
@@ -33,7 +47,7 @@ pub fn three_accounts() -> Rig {
     let rig = Rig::new(sb);
     rig.seed_home(&rig.sb.home("c"), "c");
     rig.set_credentials_mtime("c", SystemTime::now() - Duration::from_secs(1800));
-    let settings = readme_settings(&rig.sb.config);
+    let settings = readme_settings(&rig.sb.config, shield);
     for a in ACCOUNTS {
         std::fs::write(rig.sb.home(a).join("settings.json"), &settings).unwrap();
     }
@@ -42,8 +56,9 @@ pub fn three_accounts() -> Rig {
 
 /// The `settings.json` of the README's "The Claude Code hook" section,
 /// word for word, with the test's homeswap binary and configuration in
-/// place of `homeswap` and `/etc/homeswap.yaml`.
-pub fn readme_settings(config: &Path) -> String {
+/// place of `homeswap` and `/etc/homeswap.yaml`; with `shield`, the
+/// command behind [`SHIELD`] unless the README already puts it there.
+pub fn readme_settings(config: &Path, shield: bool) -> String {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let section = readme
@@ -61,25 +76,35 @@ pub fn readme_settings(config: &Path) -> String {
         2,
         "the README's snippet runs {example:?} for SessionStart and StopFailure:\n{snippet}"
     );
-    let ours = hook_command(config);
+    let ours = format!(
+        "'{}' --config '{}' hook",
+        env!("CARGO_BIN_EXE_homeswap"),
+        config.display()
+    );
+    let ours = if shield && !snippet.contains(&format!("{SHIELD}{example}")) {
+        format!("{SHIELD}{ours}")
+    } else {
+        ours
+    };
     let settings = snippet.replace(example, &ours);
     let parsed: serde_json::Value = serde_json::from_str(&settings).unwrap();
     for event in ["SessionStart", "StopFailure"] {
-        assert_eq!(
-            parsed["hooks"][event][0]["hooks"][0]["command"], ours,
-            "{settings}"
-        );
+        let command = parsed["hooks"][event][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(command.ends_with(&ours), "{settings}");
     }
     settings
 }
 
-/// The README's hook command with the test's binary and configuration.
-pub fn hook_command(config: &Path) -> String {
-    format!(
-        "'{}' --config '{}' hook",
-        env!("CARGO_BIN_EXE_homeswap"),
-        config.display()
-    )
+/// The `StopFailure` hook command installed in `account`'s settings.
+pub fn installed_command(rig: &Rig, account: &str) -> String {
+    let text = std::fs::read_to_string(rig.sb.home(account).join("settings.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["hooks"]["StopFailure"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// A reset time about two hours ahead, on a whole minute: Claude Code
