@@ -295,13 +295,14 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     assert!(hit > 0, "no session met b's limit");
     // The hooks' failovers: exactly one swaps, b -> c, and the others
     // find b no longer active. Each session waited for (or killed) its
-    // hook before it exited; a hook killed before it asked leaves no line.
-    let storm = || failovers(&rig.sb).split_off(1);
+    // hook before it exited. A hook that the busy sidecar did not answer
+    // within 0.9 s fails over itself (its own pid in the line) while the
+    // sidecar still finishes the request: two lines for one event, both
+    // from b; such late lines are harmless and may still be coming.
     new_failovers(&rig, 1, "", Some(&server), |f| {
         f.iter().any(|e| e["outcome"] == "swapped")
     });
-    let f = storm();
-    assert!(f.len() <= hit, "at most one failover line per hook: {f:#?}");
+    let f = failovers(&rig.sb).split_off(1);
     let swapped: Vec<_> = f.iter().filter(|e| e["outcome"] == "swapped").collect();
     assert_eq!(swapped.len(), 1, "exactly one swap: {f:#?}");
     assert_eq!(
@@ -314,8 +315,9 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
             e["outcome"] == "swapped" || e["outcome"] == "already_moved",
             "{f:#?}"
         );
-        assert_eq!(e["pid"], sidecar_pid, "through the sidecar: {f:#?}");
     }
+    let by_sidecar = f.iter().filter(|e| e["pid"] == sidecar_pid).count();
+    assert!(by_sidecar > 0, "the hooks asked the sidecar: {f:#?}");
     assert_eq!(swaps(&rig.sb), swaps_before + 1);
     assert_eq!(active(&rig.sb), "c");
     let l = limits(&rig.sb);
@@ -323,11 +325,11 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     assert_eq!(l["b"]["until_unix"], reset, "{l:#?}");
     assert_eq!(l["c"]["limited"], false, "the late hooks spare c: {l:#?}");
     hooks::report(&format!(
-        "storm: {hit} of {STORM} sessions met b's limit; {} of their hooks left a failover line",
-        f.len()
+        "storm: {hit} of {STORM} sessions met b's limit; {} failover lines so far, {by_sidecar} by the sidecar, {} by hooks that gave up on it",
+        f.len(),
+        f.len() - by_sidecar
     ));
 
-    let f_storm = f.len();
 
     // Every account at its limit: the failover from c is exhausted.
     rig.api.limit("c", reset);
@@ -337,9 +339,14 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     assert_limited(&r);
     assert_eq!(rig.api.call_for("on c").account.as_deref(), Some("c"));
     assert_ran_the_hook(&rig, &log);
-    let f = new_failovers(&rig, before, &log, Some(&server), |_| true);
+    let from_c = |f: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        f.iter().filter(|e| e["from"] == "c").cloned().collect()
+    };
+    let f = new_failovers(&rig, before, &log, Some(&server), |f| {
+        !from_c(f).is_empty()
+    });
+    let f = from_c(&f);
     assert_eq!(f.len(), 1, "{f:#?}");
-    assert_eq!(f[0]["from"], "c", "{f:#?}");
     assert_eq!(f[0]["outcome"], "exhausted", "{f:#?}");
     assert_eq!(f[0]["pid"], sidecar_pid, "{f:#?}");
     assert_eq!(swaps(&rig.sb), swaps_before, "nothing swapped");
@@ -362,12 +369,8 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
         m.value("homeswap_failovers_total{outcome=\"swapped\",reason=\"rate_limit\"}"),
         2.0
     );
-    assert_eq!(
-        m.value("homeswap_failovers_total{outcome=\"already_moved\",reason=\"rate_limit\"}"),
-        (f_storm - 1) as f64
-    );
-    // Nothing came late: still the one swap from b, and c's only
-    // failover is the exhausted one.
+    // Nothing came late but already_moved lines from b: still the one
+    // swap from b, and c's only failover is the exhausted one.
     let all = failovers(&rig.sb);
     let swapped: Vec<_> = all.iter().filter(|e| e["outcome"] == "swapped").collect();
     assert_eq!(swapped.len(), 2, "{all:#?}");
