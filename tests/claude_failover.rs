@@ -110,8 +110,12 @@ fn new_failovers(
                 .into_iter()
                 .filter(|l| l["message"] != "unmanaged entry")
                 .collect();
+            let limited: Vec<(String, serde_json::Value)> = limits(&rig.sb)
+                .into_iter()
+                .map(|(a, l)| (a, l["limited"].clone()))
+                .collect();
             panic!(
-                "no failover line from the hook within {HOOK_LIMIT:?}; new lines: {f:#?}\nClaude Code's hooks: {hooks:#?}\nsidecar: {sidecar:#?}"
+                "no failover line from the hook within {HOOK_LIMIT:?}; new lines: {f:#?}\nlimited: {limited:?}\nClaude Code's hooks: {hooks:#?}\nsidecar: {sidecar:#?}"
             );
         }
         std::thread::sleep(Duration::from_millis(20));
