@@ -103,7 +103,7 @@ pub fn installed_command(rig: &Rig, account: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     v["hooks"]["StopFailure"][0]["hooks"][0]["command"]
         .as_str()
-        .unwrap()
+        .unwrap_or_else(|| panic!("no StopFailure hook in {account}'s settings.json: {text}"))
         .to_string()
 }
 
