@@ -29,7 +29,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use claude::hooks::{
-    self, active, failovers, installed_command, limits, reset_in_two_hours, three_accounts, ACCOUNTS,
+    self, active, failovers, installed_command, limits, reset_in_two_hours, three_accounts,
+    ACCOUNTS,
 };
 use claude::Rig;
 use common::{wait_for, Run, Sandbox};
@@ -172,7 +173,12 @@ fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
     let f = new_failovers(&rig, 0, &log, None, |_| true);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(
-        (&f[0]["from"], &f[0]["to"], &f[0]["reason"], &f[0]["outcome"]),
+        (
+            &f[0]["from"],
+            &f[0]["to"],
+            &f[0]["reason"],
+            &f[0]["outcome"]
+        ),
         (
             &"a".into(),
             &"b".into(),
@@ -244,9 +250,7 @@ fn sidecar(rig: &Rig) -> common::server::Server {
 #[test]
 #[ignore = "needs root and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
 fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted() {
-    if !isolated(
-        "through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted",
-    ) {
+    if !isolated("through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted") {
         return;
     }
     let rig = three_accounts();
@@ -334,7 +338,6 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
         f.len() - by_sidecar
     ));
 
-
     // Every account at its limit: the failover from c is exhausted.
     rig.api.limit("c", reset);
     let swaps_before = swaps(&rig.sb);
@@ -346,9 +349,7 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     let from_c = |f: &[serde_json::Value]| -> Vec<serde_json::Value> {
         f.iter().filter(|e| e["from"] == "c").cloned().collect()
     };
-    let f = new_failovers(&rig, before, &log, Some(&server), |f| {
-        !from_c(f).is_empty()
-    });
+    let f = new_failovers(&rig, before, &log, Some(&server), |f| !from_c(f).is_empty());
     let f = from_c(&f);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0]["outcome"], "exhausted", "{f:#?}");

@@ -111,7 +111,10 @@ pub fn installed_command(rig: &Rig, account: &str) -> String {
 /// shows it to the minute (`resets 9:46am (UTC)`), so the limit homeswap
 /// reads from the message ends exactly then.
 pub fn reset_in_two_hours() -> u64 {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     (now / 60 + 120) * 60
 }
 
@@ -181,7 +184,10 @@ pub fn claude_with_env(rig: &Rig, extra: &[(&str, &str)], args: &[&str]) -> crat
         if start.elapsed() > super::TURN_LIMIT {
             let _ = child.kill();
             let out = crate::common::Run::from(child.wait_with_output().unwrap());
-            panic!("claude {args:?} still running after {:?}: {out:?}", super::TURN_LIMIT);
+            panic!(
+                "claude {args:?} still running after {:?}: {out:?}",
+                super::TURN_LIMIT
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -192,8 +198,5 @@ pub fn claude_with_env(rig: &Rig, extra: &[(&str, &str)], args: &[&str]) -> crat
 /// harness repeats from the namespace into every run's log.
 pub fn report(text: &str) {
     use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "claude_e2e: observed: {text}"
-    );
+    let _ = writeln!(std::io::stderr().lock(), "claude_e2e: observed: {text}");
 }
