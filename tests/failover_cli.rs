@@ -390,3 +390,17 @@ fn with_no_account_active_the_first_eligible_in_the_order_is_chosen() {
         .iter()
         .any(|a| a["limited"] == true));
 }
+
+#[test]
+fn a_hand_edited_limit_far_past_the_year_9999_is_shown_not_a_crash() {
+    let s = abc();
+    std::fs::write(
+        s.state().join("limits.json"),
+        r#"{"accounts":{"a":{"reason":"manual","since":18446744073709551615,"until":18446744073709551615,"source":"given"}}}"#,
+    )
+    .unwrap();
+    let text = s.ok(&["limits"]).stdout;
+    assert!(text.contains("9999-12-31T23:59:59Z"), "{text}");
+    let doc: serde_json::Value = serde_json::from_str(&s.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(doc["limits"][0]["until"], "9999-12-31T23:59:59Z", "{doc}");
+}

@@ -334,6 +334,19 @@ fn is_failover_panel(expr: &str) -> bool {
     FAILOVER_METRICS.iter().any(|m| expr.contains(m))
 }
 
+/// The contract's usage metrics (issue 16), which the dashboard's usage
+/// panels query: absent until a statusline reports usage, so these tests,
+/// which report none, expect no data from them.
+const USAGE_METRICS: [&str; 2] = [
+    "homeswap_account_usage_ratio",
+    "homeswap_account_usage_reset_timestamp_seconds",
+];
+
+/// Whether a dashboard query reads the statusline's usage.
+fn is_usage_panel(expr: &str) -> bool {
+    USAGE_METRICS.iter().any(|m| expr.contains(m))
+}
+
 /// The dashboard's queries with Grafana's variables filled in for one
 /// instance, as Grafana would send them.
 fn dashboard_queries(instance: &str) -> Vec<(String, String)> {
@@ -348,7 +361,9 @@ fn dashboard_queries(instance: &str) -> Vec<(String, String)> {
                 .as_str()
                 .unwrap()
                 .replace("$instance", instance)
-                .replace("$__rate_interval", "1m");
+                .replace("$__rate_interval", "1m")
+                // The constant variable's default (failover.threshold 95).
+                .replace("$usage_threshold", "0.95");
             out.push((p["title"].as_str().unwrap().to_string(), expr));
         }
     }
@@ -445,9 +460,11 @@ fn a_partial_swap_pages_through_alertmanager_and_resolves_after_the_latch_clear(
     // Every dashboard query returns data from this Prometheus, the latch
     // panel showing it set. The limit and failover panels (issue 14) are
     // checked by the failover test below: "time to reset" is empty while no
-    // account is limited.
+    // account is limited. The usage panels (issue 16) have no data until a
+    // statusline reports usage, which this test does not do; their
+    // threshold line has.
     for (title, expr) in dashboard_queries(&instance) {
-        if is_failover_panel(&expr) {
+        if is_failover_panel(&expr) || is_usage_panel(&expr) {
             continue;
         }
         wait_for_data(prom_addr, &expr);

@@ -88,12 +88,25 @@ const FAILOVER_METRICS: [&str; 3] = [
     "homeswap_failovers_total",
 ];
 
-/// What the dashboard may query: what the sidecar exports, plus the
-/// contract's failover metrics while the sidecar has none of them (issue 14).
+/// The contract's usage metrics (issue 16), which the dashboard's usage
+/// panels query. The same rule as for [`FAILOVER_METRICS`]: named on the
+/// contract's word while the sidecar exports none of them (the statusline
+/// work is merged separately, and the gauges are absent until usage is
+/// reported), all of them once it exports any.
+const USAGE_METRICS: [&str; 2] = [
+    "homeswap_account_usage_ratio",
+    "homeswap_account_usage_reset_timestamp_seconds",
+];
+
+/// What the dashboard may query: what the sidecar exports, plus each group
+/// of the contract's metrics (failover, issue 14; usage, issue 16) while
+/// the sidecar exports none of that group.
 fn queryable_names(exported: &BTreeSet<String>) -> BTreeSet<String> {
     let mut names = exported.clone();
-    if !FAILOVER_METRICS.iter().any(|m| exported.contains(*m)) {
-        names.extend(FAILOVER_METRICS.map(String::from));
+    for group in [&FAILOVER_METRICS[..], &USAGE_METRICS[..]] {
+        if !group.iter().any(|m| exported.contains(*m)) {
+            names.extend(group.iter().map(|m| m.to_string()));
+        }
     }
     names
 }
@@ -111,6 +124,15 @@ fn queryable_names_allows_the_failover_metrics_only_while_none_is_exported() {
     assert!(after.contains("homeswap_account_limited"));
     assert!(!after.contains("homeswap_failovers_total"));
     assert!(!after.contains("homeswap_account_limit_reset_timestamp_seconds"));
+    // The usage group is judged on its own.
+    for m in USAGE_METRICS {
+        assert!(after.contains(m), "{m}");
+    }
+    let mut usage = base.clone();
+    usage.insert("homeswap_account_usage_ratio".to_string());
+    let with_usage = queryable_names(&usage);
+    assert!(!with_usage.contains("homeswap_account_usage_reset_timestamp_seconds"));
+    assert!(with_usage.contains("homeswap_failovers_total"));
 }
 
 #[test]
@@ -186,6 +208,7 @@ fn the_dashboard_shows_what_the_issue_asks_for() {
     ]
     .into_iter()
     .chain(FAILOVER_METRICS)
+    .chain(USAGE_METRICS)
     {
         assert!(uses(metric), "no panel shows {metric}");
     }
@@ -234,8 +257,68 @@ fn the_dashboard_shows_what_the_issue_asks_for() {
             .unwrap()["value"],
         4
     );
-    // The link table: account x link, coloured by state.
+    // Issue 16: each window's usage per account as 0-100%, the alert's 90%
+    // and the failover threshold drawn (a constant variable: the threshold
+    // is configuration, not a metric), and the time to each window's reset.
     let d = dashboard();
+    let vars = d["templating"]["list"].as_array().unwrap();
+    let threshold = vars
+        .iter()
+        .find(|v| v["name"] == "usage_threshold")
+        .expect("a usage_threshold variable");
+    assert_eq!(threshold["type"], "constant");
+    assert_eq!(threshold["query"], "0.95");
+    for (title, window) in [
+        ("Usage: five-hour window", "five_hour"),
+        ("Usage: seven-day window", "seven_day"),
+    ] {
+        let p = panel(title);
+        assert_eq!(p["type"], "timeseries", "{title}");
+        let usage = p["targets"][0]["expr"].as_str().unwrap();
+        assert!(
+            usage.contains("by (instance, account) (homeswap_account_usage_ratio{")
+                && usage.contains(&format!(r#"window="{window}""#)),
+            "{title}: {usage}"
+        );
+        let line = p["targets"][1]["expr"].as_str().unwrap();
+        assert!(
+            line.starts_with("$usage_threshold + 0 * "),
+            "{title}: {line}"
+        );
+        let defaults = &p["fieldConfig"]["defaults"];
+        assert_eq!(defaults["unit"], "percentunit", "{title}");
+        assert_eq!((&defaults["min"], &defaults["max"]), (&0.into(), &1.into()));
+        let steps: Vec<&serde_json::Value> = defaults["thresholds"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["value"])
+            .collect();
+        assert!(steps.contains(&&0.9.into()), "{title}: the alert's 90%");
+        assert_eq!(defaults["custom"]["thresholdsStyle"]["mode"], "dashed");
+        let overrides = p["fieldConfig"]["overrides"].to_string();
+        assert!(
+            overrides.contains(&format!(
+                "\"{}\"",
+                p["targets"][1]["legendFormat"].as_str().unwrap()
+            )),
+            "{title}: the threshold line has its own style"
+        );
+    }
+    let usage_reset = panel("Time to usage window reset");
+    let expr = usage_reset["targets"][0]["expr"].as_str().unwrap();
+    assert!(
+        expr.contains(
+            "by (instance, account, window) (homeswap_account_usage_reset_timestamp_seconds{"
+        ) && expr.contains("- time()")
+            && expr.ends_with("> 0"),
+        "{expr}: time left, only for windows still running"
+    );
+    assert_eq!(
+        usage_reset["fieldConfig"]["defaults"]["unit"],
+        "dtdurations"
+    );
+    // The link table: account x link, coloured by state.
     let table = d["panels"]
         .as_array()
         .unwrap()
@@ -444,7 +527,11 @@ fn every_alert_has_a_runbook_section_and_a_promtool_test() {
         .iter()
         .map(|r| r["alert"].as_str().unwrap())
         .collect();
-    for want in ["HomeswapAllAccountsLimited", "HomeswapFailoverFlapping"] {
+    for want in [
+        "HomeswapAllAccountsLimited",
+        "HomeswapFailoverFlapping",
+        "HomeswapUsageHigh",
+    ] {
         assert!(names.contains(&want), "no alert {want}: {names:?}");
     }
     for rule in alerts {

@@ -294,3 +294,33 @@ fn limits_and_unmanaged_entries_are_shown_within_a_second() {
         "{html}"
     );
 }
+
+#[test]
+fn with_no_usage_reported_the_usage_section_says_how_to_install_the_statusline() {
+    // The bars themselves are pinned by the unit tests of
+    // `http::page::sections::usage`, which build the usage document; here
+    // the real sidecar, whose accounts have reported nothing, over HTTP.
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(None);
+    let html = page(&server);
+    let usage = html
+        .split("<section id=\"usage\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .unwrap_or_else(|| panic!("no usage section: {html}"));
+    assert!(usage.contains("<h2>Usage</h2>"), "{usage}");
+    assert!(
+        usage.contains("No usage reported yet")
+            && usage.contains("<code>homeswap statusline</code>"),
+        "{usage}"
+    );
+    assert!(
+        usage.contains("&quot;statusLine&quot;: {&quot;type&quot;: &quot;command&quot;"),
+        "the settings.json line, escaped: {usage}"
+    );
+    assert!(!usage.contains("class=\"bar\""), "no bar without usage");
+    // Where a person reads it: before the problems.
+    let at = |needle: &str| html.find(needle).unwrap_or(usize::MAX);
+    assert!(at("<section id=\"usage\">") < at("<section id=\"problems\">"));
+}

@@ -137,6 +137,11 @@ mod tests {
             last_validation: "2026-01-01T00:00:00Z".into(),
             limits: Vec::new(),
             limits_error: Some("limits.json: <unreadable>".into()),
+            usage: crate::ops::usage::UsageView {
+                accounts: Vec::new(),
+                threshold: None,
+                error: None,
+            },
             warnings: vec!["account a: unmanaged entry: <todos> (a directory)".into()],
         }
     }

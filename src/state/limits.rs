@@ -164,8 +164,15 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Unix seconds as RFC 3339 (UTC).
+/// The last second RFC 3339's four-digit year can spell,
+/// 9999-12-31T23:59:59Z.
+const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
+
+/// Unix seconds as RFC 3339 (UTC). A time past the year 9999 (only a
+/// corrupt or hand-edited file holds one) is shown as the last second of
+/// 9999 rather than panicking the formatter.
 pub fn rfc3339(secs: u64) -> String {
+    let secs = secs.min(LAST_RFC3339_SECOND);
     humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
 }
 
@@ -223,6 +230,13 @@ mod tests {
             why.contains("parse the limits") && why.contains("limits.json"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn a_time_past_the_year_9999_is_shown_without_a_panic() {
+        assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(LAST_RFC3339_SECOND + 1), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     }
 
     #[test]

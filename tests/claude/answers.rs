@@ -41,7 +41,14 @@ fn stop_reason(blocks: &[Block]) -> &'static str {
 }
 
 fn message_start(model: &str) -> Value {
-    json!({"id": "msg_standin", "type": "message", "role": "assistant", "model": model,
+    // A distinct id per answer: Claude Code merges assistant messages that
+    // share one when it rebuilds a conversation for `--continue`.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = format!(
+        "msg_standin_{}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    json!({"id": id, "type": "message", "role": "assistant", "model": model,
            "content": [], "stop_reason": null, "stop_sequence": null,
            "usage": {"input_tokens": 10, "output_tokens": 1}})
 }

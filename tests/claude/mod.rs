@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each scenario uses its own part of this
 
 mod answers;
+pub mod files;
 pub mod hooks;
 pub mod standin;
 pub mod tmux;

@@ -57,6 +57,8 @@ pub struct Call {
     pub tool_results: Vec<String>,
     /// The session id Claude Code put in `metadata.user_id`.
     pub session: Option<String>,
+    /// The request's `model`.
+    pub model: Option<String>,
 }
 
 impl Call {
@@ -267,6 +269,7 @@ async fn handle(
             .as_str()
             .and_then(|u| serde_json::from_str::<Value>(u).ok())
             .and_then(|u| u["session_id"].as_str().map(str::to_string)),
+        model: json["model"].as_str().map(str::to_string),
     };
     let mut last_has_result = false;
     if let Some(messages) = json["messages"].as_array() {

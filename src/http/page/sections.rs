@@ -2,12 +2,18 @@
 //! document (or of the audit tail) returning its HTML, empty when it has
 //! nothing to show.
 
+mod usage;
+
 use std::time::{Duration, SystemTime};
 
 use crate::http::page::audit::{AuditLine, RecentAudit};
 use crate::http::page::escape::{esc, esc_path};
 use crate::http::page::PageInput;
 use crate::ops::status::StatusDocument;
+
+/// Usage bars per account and window (its own file: the bars, the reset,
+/// the threshold).
+pub(crate) use usage::usage_section;
 
 /// The title and the one-word verdict.
 pub(crate) fn header(doc: &StatusDocument) -> String {
@@ -161,15 +167,6 @@ pub(crate) fn limits_section(doc: &StatusDocument) -> String {
     }
     html.push_str("</ul>\n</section>\n");
     html
-}
-
-/// Usage bars per account and window (`five_hour`, `seven_day`) when
-/// known.
-///
-/// For the lead: fill in once `StatusDocument` carries the statusline's
-/// usage; nothing to show until then.
-pub(crate) fn usage_section(_doc: &StatusDocument) -> String {
-    String::new()
 }
 
 /// Per-account unmanaged entries (neither shared nor private): warnings,

@@ -1,7 +1,8 @@
 //! The page's CSS, inline so the page needs no other file. Light and dark
 //! by `prefers-color-scheme`; on a narrow screen the grid's rows become
 //! cards, each cell labelled with its link's name. Without CSS (a text
-//! browser) the page is plain headings, lists and tables.
+//! browser) the page is plain headings, lists and tables; a usage bar is
+//! then its text (`5h 42%`), the bar itself being decoration.
 
 /// The stylesheet.
 pub(crate) const CSS: &str = r#":root {
@@ -81,6 +82,24 @@ td.state { border-left: .3rem solid transparent; min-width: 8rem; }
 .audit td { font-size: .9rem; }
 .audit td:first-child { white-space: nowrap; }
 .audit th:last-child { width: 35%; }
+ul.usage { list-style: none; padding: 0; margin: .5rem 0; display: grid; gap: .5rem;
+  grid-template-columns: repeat(auto-fit, minmax(17rem, 1fr)); }
+.usage-account { background: var(--card); border: 1px solid var(--line); border-left: .3rem solid var(--ok-edge);
+  border-radius: .5rem; padding: .5rem .75rem; min-width: 0; }
+.usage-account.usage-high { border-left-color: var(--bad-edge); }
+.usage-head { overflow-wrap: anywhere; margin-bottom: .2rem; }
+.usage-head small { font-size: .8rem; }
+.usage-window { display: flex; flex-wrap: wrap; align-items: center; gap: .1rem .6rem; margin: .3rem 0; }
+.usage-label { min-width: 4.5rem; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.usage-flag { font-size: .85rem; white-space: nowrap; }
+.usage-window.usage-high .usage-label strong { color: var(--bad); }
+.bar { position: relative; flex: 1 1 7rem; height: .75rem; background: var(--line); border-radius: .4rem; }
+.bar .fill { position: absolute; left: 0; top: 0; bottom: 0; max-width: 100%;
+  background: var(--ok-edge); border-radius: .4rem; }
+.usage-window.usage-high .fill { background: var(--bad-edge); }
+.bar .mark { position: absolute; top: -.25rem; bottom: -.25rem; width: 2px; margin-left: -1px;
+  background: var(--fg); }
+.usage-reset { flex: 1 1 100%; font-size: .85rem; overflow-wrap: anywhere; }
 ul.problems li, ul.notices li { margin: .2rem 0; overflow-wrap: anywhere; }
 footer { margin-top: 2rem; font-size: .85rem; }
 @media (max-width: 40rem) {

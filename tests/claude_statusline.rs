@@ -1,0 +1,149 @@
+//! `homeswap statusline` under the real Claude Code, in interactive mode
+//! (the only mode that runs a status line), with the sidecar serving.
+//!
+//! The stand-in reports usage in the headers the real API sends; Claude
+//! Code turns them into the status JSON's `rate_limits` and runs homeswap's
+//! status line, whose line shows under the prompt.
+//!
+//! `#[ignore]`d in a plain `cargo test` (root, tmux and the client);
+//! `.ci/run` runs it with `HOMESWAP_CLAUDE_REQUIRED=1 cargo test --test
+//! claude_statusline -- --ignored`.
+
+mod claude;
+mod common;
+
+use std::time::{Duration, Instant};
+
+use claude::tmux::Tmux;
+use claude::Rig;
+use common::server::Server;
+use common::{wait_for, Sandbox};
+
+/// How long an interactive screen may take to show what a test waits for.
+const SCREEN_LIMIT: Duration = Duration::from_secs(60);
+
+/// The usage series of one account and window.
+fn usage_series(account: &str, window: &str) -> String {
+    format!("homeswap_account_usage_ratio{{account=\"{account}\",window=\"{window}\"}}")
+}
+
+/// The failover entries of the audit log.
+fn failovers(sb: &Sandbox) -> Vec<serde_json::Value> {
+    sb.audit()
+        .into_iter()
+        .filter(|e| e["action"] == "failover")
+        .collect()
+}
+
+/// Installs homeswap's status line and its `SessionStart` hook in every
+/// home's `settings.json`, sets `failover.threshold: 95`, and serves.
+fn install(rig: &Rig) -> Server {
+    let bin = env!("CARGO_BIN_EXE_homeswap");
+    let config = rig.sb.config.display().to_string();
+    let command = format!("{bin} --config {config}");
+    let settings = serde_json::json!({
+        "statusLine": {"type": "command", "command": format!("{command} statusline")},
+        "hooks": {"SessionStart": [{"hooks": [
+            {"type": "command", "command": format!("{command} hook")}]}]}
+    });
+    for account in ["a", "b"] {
+        std::fs::write(
+            rig.sb.home(account).join("settings.json"),
+            settings.to_string(),
+        )
+        .unwrap();
+    }
+    let mut text = std::fs::read_to_string(&rig.sb.config).unwrap();
+    text.push_str("failover:\n  threshold: 95\n");
+    std::fs::write(&rig.sb.config, text).unwrap();
+    rig.sb.add_serve_section("statusline-token", "");
+    rig.sb.serve(None)
+}
+
+/// Types `prompt` and waits until its answer and `line` are on the screen.
+fn turn(tmux: &Tmux, prompt: &str, line: &str) -> String {
+    tmux.type_line(prompt);
+    let answer = format!("ANSWER[{prompt}]");
+    tmux.wait_for(&format!("{answer} and {line:?}"), SCREEN_LIMIT, |s| {
+        s.contains(&answer) && s.contains(line)
+    })
+}
+
+/// The stand-in reports 42 % on `a`: the status line under the prompt
+/// shows it and `/metrics` has it within a second. Then 96 % with
+/// `threshold: 95`: exactly one failover to `b` with reason `usage`, and
+/// none on the status updates after it.
+#[test]
+#[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn usage_shows_under_the_prompt_and_fails_over_once_at_the_threshold() {
+    if !claude::isolated_interactive(
+        "usage_shows_under_the_prompt_and_fails_over_once_at_the_threshold",
+    ) {
+        return;
+    }
+    let rig = Rig::new(Sandbox::ready());
+    let server = install(&rig);
+    rig.api.set_usage("a", 0.42, 0.13);
+    rig.api.set_usage("b", 0.17, 0.05);
+    let tmux = Tmux::start(
+        &rig.sb.root().join("tmux.sock"),
+        &rig.work,
+        &rig.env(&rig.sb.active()),
+        &rig.interactive_argv(&[]),
+    );
+    tmux.wait_for("the prompt", SCREEN_LIMIT, |s| {
+        s.contains("Claude Code v") && s.contains('❯')
+    });
+
+    turn(&tmux, "first", "a · 5h 42% · 7d 13%");
+    let shown = Instant::now();
+    let series = usage_series("a", "five_hour");
+    wait_for("the usage in /metrics", Duration::from_secs(1), || {
+        server.metrics().series.get(&series) == Some(&0.42)
+    });
+    let seen = shown.elapsed();
+    eprintln!("claude_statusline: /metrics had a's 42 % {seen:?} after the screen showed it");
+    let status = server.get("/api/v1/status").json();
+    let a = &status["usage"]["accounts"][0];
+    assert_eq!(a["account"], "a");
+    assert_eq!(a["five_hour"]["used_percentage"], 42.0);
+    assert!(failovers(&rig.sb).is_empty(), "42 % is below the threshold");
+
+    rig.api.set_usage("a", 0.96, 0.20);
+    turn(&tmux, "second", "5h 96%");
+    wait_for("the usage failover", Duration::from_secs(10), || {
+        rig.sb.active_target() == Some(rig.sb.home("b"))
+    });
+    let entries = failovers(&rig.sb);
+    assert_eq!(entries.len(), 1, "one failover: {entries:?}");
+    assert_eq!(entries[0]["reason"], "usage");
+    assert_eq!(entries[0]["from"], "a");
+    assert_eq!(entries[0]["to"], "b");
+    assert_eq!(entries[0]["outcome"], "swapped");
+
+    // More status updates of the same running session: no second failover.
+    for prompt in ["third", "fourth"] {
+        tmux.type_line(prompt);
+        let answer = format!("ANSWER[{prompt}]");
+        tmux.wait_for(&answer, SCREEN_LIMIT, |s| s.contains(&answer));
+    }
+    let after = failovers(&rig.sb);
+    assert_eq!(after.len(), 1, "no second failover: {after:?}");
+    assert_eq!(rig.sb.active_target(), Some(rig.sb.home("b")));
+    // What the real client does after the swap: it reloads the changed
+    // credentials, so its next request carries b's token and its
+    // rate_limits are b's. The status line attributes a session to the
+    // account it started on (the contract's rule), so those numbers land
+    // on a, and b has no usage of its own yet.
+    let third = rig.api.call_for("third");
+    eprintln!(
+        "claude_statusline: observed: after the failover the running session's request carried {:?}'s credential",
+        third.account
+    );
+    let metrics = server.metrics();
+    assert!(
+        !metrics.series.contains_key(&usage_series("b", "five_hour")),
+        "the session started on a: nothing it reports is recorded for b"
+    );
+    assert!(metrics.series.contains_key(&usage_series("a", "five_hour")));
+}
