@@ -200,3 +200,145 @@ pub fn report(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "claude_e2e: observed: {text}");
 }
+
+/// How often a turn at the limit is tried when Claude Code killed its
+/// `StopFailure` hook before homeswap did anything ([`limited_turn`]).
+pub const ATTEMPTS: usize = 3;
+
+/// How long the hook's effects may take to show after `claude` exited
+/// (Claude Code waits for its `StopFailure` hook, or kills it, before it
+/// exits; the margin is for a loaded machine and a busy sidecar).
+pub const HOOK_LIMIT: Duration = Duration::from_secs(10);
+
+/// What `claude -p` prints at a spent five-hour window.
+pub const LIMIT_MESSAGE: &str = "You've hit your 5-hour limit";
+
+/// One turn at the limit, as [`limited_turn`] runs it.
+pub struct Turn<'a> {
+    /// `claude`'s arguments.
+    pub args: &'a [&'a str],
+    /// Added to Claude Code's environment (its hooks inherit it).
+    pub env: &'a [(&'a str, &'a str)],
+    /// Whether to ask Claude Code for a debug log (`--debug-file`), where
+    /// it names each hook it ran; it also slows Claude Code's exit.
+    pub debug_log: bool,
+    /// The sidecar the hooks ask, if any (its log goes into a failure).
+    pub server: Option<&'a crate::common::server::Server>,
+}
+
+/// What a turn at the limit came to.
+pub struct Limited {
+    /// The failover lines the turn's hook added to the audit log.
+    pub lines: Vec<serde_json::Value>,
+    /// How many times the turn was run (1 unless a hook was lost).
+    pub attempts: usize,
+}
+
+/// Runs a turn that meets the limit: `claude` must exit 1 showing the
+/// limit, and its `StopFailure` hook must add failover lines to the audit
+/// log until `enough` holds for the new ones. Claude Code 2.1.328's `-p`
+/// sends that hook SIGTERM as it exits; when this killed the hook before
+/// homeswap did anything (no new line, no new limit), the turn is run
+/// again, as a user's next turn at the limit would be, up to [`ATTEMPTS`]
+/// times, and the loss is reported. A hook that recorded a limit but left
+/// no line fails the test at once.
+pub fn limited_turn(
+    rig: &Rig,
+    turn: &Turn,
+    enough: impl Fn(&[serde_json::Value]) -> bool,
+) -> Limited {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    for attempt in 1..=ATTEMPTS {
+        let before_lines = failovers(&rig.sb).len();
+        let before_limits = limited_accounts(&rig.sb);
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log_path = rig.sb.root().join(format!("turn-{n}.log"));
+        let log_arg = log_path.to_str().unwrap().to_string();
+        let mut args = turn.args.to_vec();
+        if turn.debug_log {
+            args.extend(["--debug-file", &log_arg]);
+        }
+        let r = claude_with_env(rig, turn.env, &args);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stdout.contains(LIMIT_MESSAGE), "{r:?}");
+        assert!(r.stdout.contains("resets "), "{r:?}");
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if turn.debug_log {
+            assert_ran_the_hook(rig, &log);
+        }
+        let start = std::time::Instant::now();
+        let lines = loop {
+            let all = failovers(&rig.sb);
+            let new = all[before_lines.min(all.len())..].to_vec();
+            if !new.is_empty() && enough(&new) {
+                return Limited {
+                    lines: new,
+                    attempts: attempt,
+                };
+            }
+            if start.elapsed() > HOOK_LIMIT {
+                break new;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let lost = lines.is_empty() && limited_accounts(&rig.sb) == before_limits;
+        if !lost || attempt == ATTEMPTS {
+            fail_with_context(rig, turn, &lines, &log, attempt);
+        }
+        report(&format!(
+            "claude {:?}: its StopFailure hook was killed before homeswap did anything (attempt {attempt}); trying the turn again",
+            turn.args
+        ));
+    }
+    unreachable!("the last attempt returns or fails")
+}
+
+/// The accounts `homeswap limits` shows limited.
+fn limited_accounts(sb: &Sandbox) -> Vec<String> {
+    limits(sb)
+        .into_iter()
+        .filter(|(_, l)| l["limited"] == true)
+        .map(|(a, _)| a)
+        .collect()
+}
+
+/// Fails with what there is to know: the new lines, the limits, the hook
+/// lines of Claude Code's debug log and the sidecar's log.
+fn fail_with_context(
+    rig: &Rig,
+    turn: &Turn,
+    lines: &[serde_json::Value],
+    log: &str,
+    attempt: usize,
+) -> ! {
+    let hooks: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Hook") || l.contains("StopFailure"))
+        .collect();
+    let sidecar: Vec<serde_json::Value> = turn
+        .server
+        .map(|s| s.logs.lock().unwrap().clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l["message"] != "unmanaged entry")
+        .collect();
+    panic!(
+        "claude {:?} (attempt {attempt}): the hook's failover did not show within {HOOK_LIMIT:?}; new lines: {lines:#?}\nlimited: {:?}\nClaude Code's hooks: {hooks:#?}\nsidecar: {sidecar:#?}",
+        turn.args,
+        limited_accounts(&rig.sb)
+    );
+}
+
+/// Claude Code's debug log shows that it ran the installed hook command
+/// for a rate-limit `StopFailure`.
+fn assert_ran_the_hook(rig: &Rig, log: &str) {
+    let ran = format!("StopFailure:rate_limit [{}]", installed_command(rig, "a"));
+    assert!(
+        log.lines().any(|l| l.contains(&ran)),
+        "Claude Code's debug log does not show {ran:?}:\n{}",
+        log.lines()
+            .filter(|l| l.contains("ook"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
