@@ -5,11 +5,13 @@
 //! `SessionStart` and `StopFailure`) in its `settings.json`. The stand-in
 //! Messages API puts accounts at their limit ([`StandIn::limit`]); the
 //! pinned Claude Code meets the 429, shows the limit, runs its
-//! `StopFailure` hook, and homeswap fails over: by itself in the first
-//! scenario, through the sidecar's admin socket in the second.
+//! `StopFailure` hook, and homeswap fails over: by itself for `claude -p`
+//! (scenario 1) and for a running interactive session (scenario 3),
+//! through the sidecar's admin socket in scenario 2 (a storm of 20
+//! sessions, then every account limited).
 //!
 //! What the real client does that matters here (2.1.328, see
-//! `/work/notes/claude-failover.md`): `claude -p` sends its `StopFailure`
+//! the README's "Claude Code in the loop"): `claude -p` sends its `StopFailure`
 //! hook SIGTERM as it exits, some 20-40 ms after starting it, waits for
 //! it about 1.5 s and then kills it; nothing the hook writes on stderr
 //! reaches `claude -p`'s output. So the hook is installed behind
@@ -28,6 +30,8 @@
 
 mod claude;
 mod common;
+
+use std::time::Duration;
 
 use claude::hooks::{
     self, active, failovers, limited_turn, limits, reset_in_two_hours, three_accounts, Turn,
@@ -354,4 +358,76 @@ fn the_hook_finishes_its_failover_after_claude_codes_sigterm() {
         "{f:#?}"
     );
     assert_eq!(active(&rig.sb), "b");
+}
+
+/// Scenario 3, interactive: a running session on `a` meets the limit; its
+/// `StopFailure` hook runs to the end (the session goes on, nothing cuts
+/// it short) and fails over to `b`; the same running session's next
+/// prompt goes out with `b`'s credential and the whole conversation,
+/// without a restart (Claude Code reloads `.credentials.json` when its
+/// mtime changed).
+#[test]
+#[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn an_interactive_session_goes_on_on_b_after_its_hook_failed_over() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !claude::isolated_interactive(
+        "an_interactive_session_goes_on_on_b_after_its_hook_failed_over",
+    ) {
+        return;
+    }
+    let rig = three_accounts();
+    let tmux = claude::tmux::Tmux::start(
+        &rig.sb.root().join("tmux.sock"),
+        &rig.work,
+        &rig.env(&rig.sb.active()),
+        &rig.interactive_argv(&[]),
+    );
+    let screen_limit = Duration::from_secs(60);
+    tmux.wait_for("the prompt", screen_limit, |s| {
+        s.contains("Claude Code v") && s.contains('❯')
+    });
+    tmux.type_line("first on a");
+    tmux.wait_for("the first answer", screen_limit, |s| {
+        s.contains("ANSWER[first on a]")
+    });
+    let reset = reset_in_two_hours();
+    rig.api.limit("a", reset);
+    tmux.type_line("at the limit");
+    tmux.wait_for("the limit on the screen", screen_limit, |s| {
+        s.contains(LIMIT_MESSAGE) && s.contains("Usage limit reached")
+    });
+    assert_eq!(rig.api.call_for("at the limit").status, 429);
+    wait_for("the hook's failover", HOOK_LIMIT, || {
+        !failovers(&rig.sb).is_empty()
+    });
+    let f = failovers(&rig.sb);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(
+        (&f[0]["from"], &f[0]["to"], &f[0]["outcome"]),
+        (&"a".into(), &"b".into(), &"swapped".into()),
+        "{f:#?}"
+    );
+    assert_eq!(hooks::unix_of(f[0]["until"].as_str().unwrap()), reset);
+    let shown = tmux.screen();
+    hooks::report(&format!(
+        "interactive: the hook's stderr ('homeswap hook: rate_limit: failed over a -> b') on the screen: {}",
+        shown.contains("failed over a -> b")
+    ));
+
+    tmux.type_line("after the hook");
+    tmux.wait_for("the answer on b", screen_limit, |s| {
+        s.contains("ANSWER[after the hook]")
+    });
+    let call = rig.api.call_for("after the hook");
+    assert_eq!(call.account.as_deref(), Some("b"), "{call:#?}");
+    let prompts: Vec<&str> = call.prompts.iter().map(|p| p.trim()).collect();
+    assert_eq!(prompts, ["first on a", "at the limit", "after the hook"]);
+    assert_eq!(
+        call.session,
+        rig.api.call_for("first on a").session,
+        "the same running session"
+    );
+    assert_eq!(failovers(&rig.sb).len(), 1, "no second failover");
+    tmux.type_line("/exit");
+    tmux.wait_exit(screen_limit);
 }
