@@ -10,11 +10,10 @@
 //! through the sidecar's admin socket in scenario 2 (a storm of 20
 //! sessions, then every account limited).
 //!
-//! What the real client does that matters here (2.1.328, see
-//! the README's "Claude Code in the loop"): `claude -p` sends its `StopFailure`
-//! hook SIGTERM as it exits, some 20-40 ms after starting it, waits for
-//! it about 1.5 s and then kills it; nothing the hook writes on stderr
-//! reaches `claude -p`'s output. So the hook is installed behind
+//! What the real client does that matters here (2.1.328): `claude -p`
+//! sends its `StopFailure` hook SIGTERM as it exits, some 20-40 ms after
+//! starting it, waits for it about 1.5 s and then kills it; nothing the
+//! hook writes on stderr reaches `claude -p`'s output. So the hook is installed behind
 //! `trap '' TERM; exec` ([`hooks::SHIELD`]), the tests read what happened
 //! from the audit log, the limits and the sidecar's metrics, and a turn
 //! whose hook was killed before homeswap did anything is run again (the
