@@ -16,8 +16,9 @@
 //! - any other prompt P: the text `ANSWER[P]`.
 //!
 //! A gate ([`StandIn::gate`]) holds the first requests of a storm until
-//! all of them arrived. Normal answers carry the unified usage headers (five-hour and seven-day
-//! utilization of the account, [`StandIn::set_usage`]). Every other route
+//! all of them arrived. Normal answers carry the unified usage headers
+//! (five-hour and seven-day utilization of the account,
+//! [`StandIn::set_usage`]). Every other route
 //! is recorded and answered 404, which Claude Code tolerates at start.
 
 use std::collections::BTreeMap;
@@ -296,8 +297,8 @@ async fn handle(
                 })
         };
         if let Some(open) = wait {
-            // A Notified future hears notify_waiters from its creation
-            // on; the last arrival notified before this one was made.
+            // A Notified future hears notify_waiters once it exists; an
+            // arrival that completed the gate before then shows in `ready`.
             let notified = open.notified();
             let ready = state
                 .lock()
