@@ -9,6 +9,7 @@
 
 mod answers;
 pub mod files;
+pub mod hooks;
 pub mod standin;
 pub mod tmux;
 

@@ -15,8 +15,10 @@
 //! - a prompt `write PATH CONTENT`: a `Write` tool call for PATH;
 //! - any other prompt P: the text `ANSWER[P]`.
 //!
-//! Normal answers carry the unified usage headers (five-hour and seven-day
-//! utilization of the account, [`StandIn::set_usage`]). Every other route
+//! A gate ([`StandIn::gate`]) holds the first requests of a storm until
+//! all of them arrived. Normal answers carry the unified usage headers
+//! (five-hour and seven-day utilization of the account,
+//! [`StandIn::set_usage`]). Every other route
 //! is recorded and answered 404, which Claude Code tolerates at start.
 
 use std::collections::BTreeMap;
@@ -81,6 +83,15 @@ struct State {
     calls: Vec<Call>,
     tool_ids: u32,
     held: BTreeMap<String, Arc<tokio::sync::Notify>>,
+    gates: Vec<Gate>,
+}
+
+/// Requests held until a number of them arrived ([`StandIn::gate`]).
+struct Gate {
+    prefix: String,
+    need: usize,
+    arrived: usize,
+    open: Arc<tokio::sync::Notify>,
 }
 
 /// A running stand-in; stops when dropped.
@@ -165,6 +176,18 @@ impl StandIn {
             n.notify_waiters();
             n.notify_one();
         }
+    }
+
+    /// The first `n` Messages requests whose prompt starts with `prefix`
+    /// are held, unanswered, until the `n`th arrives (at most 30 s), then
+    /// answered together: `n` sessions meet the API at the same moment.
+    pub fn gate(&self, prefix: &str, n: usize) {
+        self.state.lock().unwrap().gates.push(Gate {
+            prefix: prefix.to_string(),
+            need: n,
+            arrived: 0,
+            open: Arc::new(tokio::sync::Notify::new()),
+        });
     }
 
     /// Every request so far, oldest first.
@@ -258,6 +281,36 @@ async fn handle(
             last_has_result = call.tool_results.len() > before;
         }
     }
+    let prompt = call.prompt().unwrap_or_default().to_string();
+    if call.is_messages() {
+        let wait = {
+            let mut st = state.lock().unwrap();
+            st.gates
+                .iter_mut()
+                .find(|g| prompt.starts_with(&g.prefix) && g.arrived < g.need)
+                .map(|g| {
+                    g.arrived += 1;
+                    if g.arrived == g.need {
+                        g.open.notify_waiters();
+                    }
+                    g.open.clone()
+                })
+        };
+        if let Some(open) = wait {
+            // A Notified future hears notify_waiters once it exists; an
+            // arrival that completed the gate before then shows in `ready`.
+            let notified = open.notified();
+            let ready = state
+                .lock()
+                .unwrap()
+                .gates
+                .iter()
+                .any(|g| Arc::ptr_eq(&g.open, &open) && g.arrived == g.need);
+            if !ready {
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(30), notified).await;
+            }
+        }
+    }
     let mut st = state.lock().unwrap();
     let response = if !call.is_messages() {
         plain(
@@ -272,7 +325,6 @@ async fn handle(
             .and_then(|a| st.usage.get(a))
             .copied()
             .unwrap_or((0.42, 0.13));
-        let prompt = call.prompt().unwrap_or_default().to_string();
         let blocks = if last_has_result {
             vec![Block::Text("ANSWER[done]".to_string())]
         } else if let Some(rest) = prompt.strip_prefix("write ") {

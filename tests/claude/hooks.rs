@@ -1,0 +1,344 @@
+//! homeswap's Claude Code hook in the loop: three accounts, the README's
+//! `settings.json` snippet installed in every home, and the audit log,
+//! limits and sidecar read back the way an operator reads them.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::Rig;
+use crate::common::Sandbox;
+
+/// The accounts of the failover scenarios, in `failover.order`.
+pub const ACCOUNTS: [&str; 3] = ["a", "b", "c"];
+
+/// What the settings' hook command starts with so that the shell running
+/// it ignores SIGTERM before it becomes homeswap (an ignored signal stays
+/// ignored across `exec`): `claude -p`, exiting after a failed turn, sends
+/// its `StopFailure` hook SIGTERM some 20-40 ms after starting it, and a
+/// homeswap that is still starting up or failing over dies of it.
+pub const SHIELD: &str = "trap '' TERM; exec ";
+
+/// Accounts `a`, `b` and `c` (in that order), links ensured, `a` active,
+/// each home seeded for Claude Code with its own credential (logged in at
+/// its own time, so their mtimes differ) and the README's hook installed
+/// behind [`SHIELD`].
+pub fn three_accounts() -> Rig {
+    three_accounts_with(true)
+}
+
+/// [`three_accounts`], with the README's hook command as it is written
+/// there (`shield` false) or behind [`SHIELD`].
+pub fn three_accounts_with(shield: bool) -> Rig {
+    let sb = Sandbox::new();
+    std::fs::create_dir(sb.home("c")).unwrap();
+    let mut text = String::from("accounts:\n");
+    for a in ACCOUNTS {
+        text.push_str(&format!("  {a}: {}\n", sb.home(a).display()));
+    }
+    text.push_str(&format!(
+        "active_link: {}\nshared_dir: {}\nstate_dir: {}\n",
+        sb.active().display(),
+        sb.shared().display(),
+        sb.state().display()
+    ));
+    std::fs::write(&sb.config, text).unwrap();
+    sb.ok(&["ensure"]);
+    sb.ok(&["swap", "a"]);
+    let rig = Rig::new(sb);
+    rig.seed_home(&rig.sb.home("c"), "c");
+    rig.set_credentials_mtime("c", SystemTime::now() - Duration::from_secs(1800));
+    let settings = readme_settings(&rig.sb.config, shield);
+    for a in ACCOUNTS {
+        std::fs::write(rig.sb.home(a).join("settings.json"), &settings).unwrap();
+    }
+    rig
+}
+
+/// The `settings.json` of the README's "The Claude Code hook" section,
+/// word for word, with the test's homeswap binary and configuration in
+/// place of `homeswap` and `/etc/homeswap.yaml`; with `shield`, the
+/// command behind [`SHIELD`] unless the README already puts it there.
+pub fn readme_settings(config: &Path, shield: bool) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("### The Claude Code hook")
+        .nth(1)
+        .expect("README.md has a section 'The Claude Code hook'");
+    let snippet = section
+        .split("```json\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("the section shows a json snippet");
+    let example = "homeswap --config /etc/homeswap.yaml hook";
+    assert_eq!(
+        snippet.matches(example).count(),
+        2,
+        "the README's snippet runs {example:?} for SessionStart and StopFailure:\n{snippet}"
+    );
+    let ours = format!(
+        "'{}' --config '{}' hook",
+        env!("CARGO_BIN_EXE_homeswap"),
+        config.display()
+    );
+    let ours = if shield && !snippet.contains(&format!("{SHIELD}{example}")) {
+        format!("{SHIELD}{ours}")
+    } else {
+        ours
+    };
+    let settings = snippet.replace(example, &ours);
+    let parsed: serde_json::Value = serde_json::from_str(&settings).unwrap();
+    for event in ["SessionStart", "StopFailure"] {
+        let command = parsed["hooks"][event][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(command.ends_with(&ours), "{settings}");
+    }
+    settings
+}
+
+/// The `StopFailure` hook command installed in `account`'s settings.
+pub fn installed_command(rig: &Rig, account: &str) -> String {
+    let text = std::fs::read_to_string(rig.sb.home(account).join("settings.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["hooks"]["StopFailure"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no StopFailure hook in {account}'s settings.json: {text}"))
+        .to_string()
+}
+
+/// A reset time about two hours ahead, on a whole minute: Claude Code
+/// shows it to the minute (`resets 9:46am (UTC)`), so the limit homeswap
+/// reads from the message ends exactly then.
+pub fn reset_in_two_hours() -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    (now / 60 + 120) * 60
+}
+
+/// The audit log's `failover` entries.
+pub fn failovers(sb: &Sandbox) -> Vec<serde_json::Value> {
+    sb.audit()
+        .into_iter()
+        .filter(|e| e["action"] == "failover")
+        .collect()
+}
+
+/// The audit log's `failover` entries that swapped.
+pub fn swapping_failovers(sb: &Sandbox) -> Vec<serde_json::Value> {
+    failovers(sb)
+        .into_iter()
+        .filter(|e| e["outcome"] == "swapped")
+        .collect()
+}
+
+/// The account the active link names.
+pub fn active(sb: &Sandbox) -> String {
+    let target = sb.active_target().unwrap();
+    let name = target.file_name().unwrap().to_str().unwrap();
+    name.strip_prefix("home-").unwrap().to_string()
+}
+
+/// `homeswap limits --json`: account → its entry.
+pub fn limits(sb: &Sandbox) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let r = sb.ok(&["limits", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    doc["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["account"].as_str().unwrap().to_string(), e.clone()))
+        .collect()
+}
+
+/// Unix seconds of an RFC 3339 time.
+pub fn unix_of(rfc3339: &str) -> u64 {
+    humantime::parse_rfc3339(rfc3339)
+        .unwrap()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `claude ARGS` on the active link as [`Rig::claude`] runs it, with
+/// `extra` added to its environment (which its hooks inherit).
+pub fn claude_with_env(rig: &Rig, extra: &[(&str, &str)], args: &[&str]) -> crate::common::Run {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+    let mut child = Command::new(&rig.bin)
+        .args(args)
+        .current_dir(&rig.work)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(rig.env(&rig.sb.active()))
+        .envs(extra.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > super::TURN_LIMIT {
+            let _ = child.kill();
+            let out = crate::common::Run::from(child.wait_with_output().unwrap());
+            panic!(
+                "claude {args:?} still running after {:?}: {out:?}",
+                super::TURN_LIMIT
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    crate::common::Run::from(child.wait_with_output().unwrap())
+}
+
+/// Writes an observation to the test's stderr directly, in the form the
+/// harness repeats from the namespace into every run's log.
+pub fn report(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "claude_e2e: observed: {text}");
+}
+
+/// How often a turn at the limit is tried when Claude Code killed its
+/// `StopFailure` hook before homeswap did anything ([`limited_turn`]).
+pub const ATTEMPTS: usize = 3;
+
+/// How long the hook's effects may take to show after `claude` exited
+/// (Claude Code waits for its `StopFailure` hook, or kills it, before it
+/// exits; the margin is for a loaded machine and a busy sidecar).
+pub const HOOK_LIMIT: Duration = Duration::from_secs(10);
+
+/// What `claude -p` prints at a spent five-hour window.
+pub const LIMIT_MESSAGE: &str = "You've hit your 5-hour limit";
+
+/// One turn at the limit, as [`limited_turn`] runs it.
+pub struct Turn<'a> {
+    /// `claude`'s arguments.
+    pub args: &'a [&'a str],
+    /// Added to Claude Code's environment (its hooks inherit it).
+    pub env: &'a [(&'a str, &'a str)],
+    /// Whether to ask Claude Code for a debug log (`--debug-file`), where
+    /// it names each hook it ran; it also slows Claude Code's exit.
+    pub debug_log: bool,
+    /// The sidecar the hooks ask, if any (its log goes into a failure).
+    pub server: Option<&'a crate::common::server::Server>,
+}
+
+/// What a turn at the limit came to.
+pub struct Limited {
+    /// The failover lines the turn's hook added to the audit log.
+    pub lines: Vec<serde_json::Value>,
+    /// How many times the turn was run (1 unless a hook was lost).
+    pub attempts: usize,
+}
+
+/// Runs a turn that meets the limit: `claude` must exit 1 showing the
+/// limit, and its `StopFailure` hook must add failover lines to the audit
+/// log until `enough` holds for the new ones. Claude Code 2.1.328's `-p`
+/// sends that hook SIGTERM as it exits; when this killed the hook before
+/// homeswap did anything (no new line, no new limit), the turn is run
+/// again, as a user's next turn at the limit would be, up to [`ATTEMPTS`]
+/// times, and the loss is reported. A hook that recorded a limit but left
+/// no line fails the test at once.
+pub fn limited_turn(
+    rig: &Rig,
+    turn: &Turn,
+    enough: impl Fn(&[serde_json::Value]) -> bool,
+) -> Limited {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    for attempt in 1..=ATTEMPTS {
+        let before_lines = failovers(&rig.sb).len();
+        let before_limits = limited_accounts(&rig.sb);
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log_path = rig.sb.root().join(format!("turn-{n}.log"));
+        let log_arg = log_path.to_str().unwrap().to_string();
+        let mut args = turn.args.to_vec();
+        if turn.debug_log {
+            args.extend(["--debug-file", &log_arg]);
+        }
+        let r = claude_with_env(rig, turn.env, &args);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stdout.contains(LIMIT_MESSAGE), "{r:?}");
+        assert!(r.stdout.contains("resets "), "{r:?}");
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if turn.debug_log {
+            assert_ran_the_hook(rig, &log);
+        }
+        let start = std::time::Instant::now();
+        let lines = loop {
+            let all = failovers(&rig.sb);
+            let new = all[before_lines.min(all.len())..].to_vec();
+            if !new.is_empty() && enough(&new) {
+                return Limited {
+                    lines: new,
+                    attempts: attempt,
+                };
+            }
+            if start.elapsed() > HOOK_LIMIT {
+                break new;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let lost = lines.is_empty() && limited_accounts(&rig.sb) == before_limits;
+        if !lost || attempt == ATTEMPTS {
+            fail_with_context(rig, turn, &lines, &log, attempt);
+        }
+        report(&format!(
+            "claude {:?}: its StopFailure hook was killed before homeswap did anything (attempt {attempt}); trying the turn again",
+            turn.args
+        ));
+    }
+    unreachable!("the last attempt returns or fails")
+}
+
+/// The accounts `homeswap limits` shows limited.
+fn limited_accounts(sb: &Sandbox) -> Vec<String> {
+    limits(sb)
+        .into_iter()
+        .filter(|(_, l)| l["limited"] == true)
+        .map(|(a, _)| a)
+        .collect()
+}
+
+/// Fails with what there is to know: the new lines, the limits, the hook
+/// lines of Claude Code's debug log and the sidecar's log.
+fn fail_with_context(
+    rig: &Rig,
+    turn: &Turn,
+    lines: &[serde_json::Value],
+    log: &str,
+    attempt: usize,
+) -> ! {
+    let hooks: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("Hook") || l.contains("StopFailure"))
+        .collect();
+    let sidecar: Vec<serde_json::Value> = turn
+        .server
+        .map(|s| s.logs.lock().unwrap().clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l["message"] != "unmanaged entry")
+        .collect();
+    panic!(
+        "claude {:?} (attempt {attempt}): the hook's failover did not show within {HOOK_LIMIT:?}; new lines: {lines:#?}\nlimited: {:?}\nClaude Code's hooks: {hooks:#?}\nsidecar: {sidecar:#?}",
+        turn.args,
+        limited_accounts(&rig.sb)
+    );
+}
+
+/// Claude Code's debug log shows that it ran the installed hook command
+/// for a rate-limit `StopFailure`.
+fn assert_ran_the_hook(rig: &Rig, log: &str) {
+    let ran = format!("StopFailure:rate_limit [{}]", installed_command(rig, "a"));
+    assert!(
+        log.lines().any(|l| l.contains(&ran)),
+        "Claude Code's debug log does not show {ran:?}:\n{}",
+        log.lines()
+            .filter(|l| l.contains("ook"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
