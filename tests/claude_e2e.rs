@@ -333,7 +333,10 @@ fn limit_on_a_then_swap_continues_on_b() {
     // StopFailure event, appended to a file.
     let events = rig.sb.root().join("hook-events.jsonl");
     let record = serde_json::json!({"type": "command",
-        "command": format!("cat >> '{}'; echo >> '{}'", events.display(), events.display())});
+        // `claude -p` SIGTERMs its StopFailure hook as it exits (see
+        // tests/claude_failover.rs): the recorder ignores it, as the
+        // README's hook command does.
+        "command": format!("trap '' TERM; cat >> '{}'; echo >> '{}'", events.display(), events.display())});
     let hooks = serde_json::json!({"hooks": {
         "SessionStart": [{"hooks": [record]}], "StopFailure": [{"hooks": [record]}]}});
     for account in ["a", "b"] {

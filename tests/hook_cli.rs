@@ -213,3 +213,39 @@ fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
     assert_eq!(active(&s), "b");
     assert!(!Path::new(&s.state().join("latch.json")).exists());
 }
+
+/// `claude -p` sends its `StopFailure` hook SIGTERM some 20-40 ms after
+/// starting it, as it exits, and waits about 1.5 s before it kills it
+/// (tests/claude_failover.rs): the hook finishes its failover all the same.
+#[test]
+fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
+    let s = Sandbox::ready();
+    hook(&s, &session_start("s-term"));
+    let mut child = s
+        .command(&["hook"], Some("failover::after_choose=sleep(300)"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&stop_failure("s-term", "rate_limit"))
+        .unwrap();
+    // The limit is recorded before the target is chosen: the hook is in
+    // the middle of its failover now.
+    wait_for("a's limit recorded", Duration::from_secs(5), || {
+        s.state().join("limits.json").exists()
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let r = Run::from(child.wait_with_output().unwrap());
+    assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{r:?}");
+    assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
+    assert_eq!(active(&s), "b");
+}

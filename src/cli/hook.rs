@@ -23,6 +23,7 @@ const STDIN_WAIT: Duration = Duration::from_secs(1);
 /// Handles one hook event; always 0.
 pub(crate) fn hook_cmd(config_flag: Option<&Path>, out: &mut Output) -> u8 {
     let deadline = Instant::now() + BUDGET;
+    shield_from_sigterm();
     let input = match read_stdin() {
         Ok(bytes) => bytes,
         Err(why) => {
@@ -40,6 +41,20 @@ pub(crate) fn hook_cmd(config_flag: Option<&Path>, out: &mut Output) -> u8 {
         Err(e) => out.err(format!("homeswap hook: {e}; the event was not handled")),
     }
     EXIT_OK
+}
+
+/// Blocks SIGTERM for the rest of the process (threads started later
+/// inherit the mask; a pending SIGTERM is dropped at exit). `claude -p`
+/// sends its `StopFailure` hook SIGTERM some 20-40 ms after starting it,
+/// as it exits (Claude Code 2.1.328, tests/claude_failover.rs), and kills
+/// it about 1.5 s later: the failover must not die half done. Blocking
+/// needs no signal handler, so no unsafe code.
+fn shield_from_sigterm() {
+    let mut set = nix::sys::signal::SigSet::empty();
+    set.add(nix::sys::signal::Signal::SIGTERM);
+    if let Err(e) = set.thread_block() {
+        tracing::debug!(error = %e, "cannot block SIGTERM");
+    }
 }
 
 /// Stdin, read on a thread so that a writer that never closes it cannot
