@@ -324,3 +324,57 @@ fn with_no_usage_reported_the_usage_section_says_how_to_install_the_statusline()
     let at = |needle: &str| html.find(needle).unwrap_or(usize::MAX);
     assert!(at("<section id=\"usage\">") < at("<section id=\"problems\">"));
 }
+
+#[test]
+fn usage_a_status_line_reports_shows_as_bars_within_a_second() {
+    let s = Sandbox::ready();
+    s.add_serve_section(TOKEN, "");
+    let server = s.serve(None);
+    let resets = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3 * 3600;
+    let status = format!(
+        r#"{{"session_id":"page-1","rate_limits":{{"five_hour":{{"used_percentage":42,"resets_at":{resets}}},"seven_day":{{"used_percentage":13.5,"resets_at":{}}}}}}}"#,
+        resets + 86_400
+    );
+    let mut child = s
+        .command(&["statusline"], None)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(status.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "a · 5h 42% · 7d 13%"
+    );
+    common::wait_for(
+        "the page to show a's usage",
+        std::time::Duration::from_secs(1),
+        || page(&server).contains("5h <strong>42%</strong>"),
+    );
+    let html = page(&server);
+    let usage = html
+        .split("<section id=\"usage\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .unwrap_or_else(|| panic!("no usage section: {html}"));
+    assert!(usage.contains("width:42.0%"), "{usage}");
+    assert!(usage.contains("7d <strong>13%</strong>"), "{usage}");
+    assert!(
+        usage.contains("(in 2 h 59 min)") || usage.contains("(in 3 h"),
+        "{usage}"
+    );
+    assert!(!usage.contains("No usage reported yet"), "{usage}");
+    // b reported nothing: its windows say so.
+    assert!(usage.contains("not reported"), "{usage}");
+}
