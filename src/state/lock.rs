@@ -4,6 +4,7 @@
 //! dies, so a crash never leaves it held.
 
 use std::fs::File;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -64,45 +65,64 @@ impl StateLock {
         state.create()?;
         let path = state.lock();
         let start = Instant::now();
-        loop {
-            // Read-only: the file is never written, and an open write
-            // descriptor would keep its file system from being remounted
-            // read-only. No symlink is followed to another file, and a FIFO
-            // planted there cannot block the open.
-            let file = File::from(
-                nix::fcntl::open(
-                    &path,
-                    OFlag::O_RDONLY
-                        | OFlag::O_CREAT
-                        | OFlag::O_NOFOLLOW
-                        | OFlag::O_NONBLOCK
-                        | OFlag::O_CLOEXEC,
-                    Mode::from_bits_truncate(0o600),
-                )
-                .fs("open the lock file", &path)?,
-            );
-            let kind = EntryKind::of(&fstat(file.as_fd()).fs("inspect the lock file", &path)?);
-            if kind != EntryKind::File {
-                return Err(FsError::new(
-                    "lock",
-                    &path,
-                    std::io::Error::other(format!(
-                        "it is {kind}, not a regular file; move it away"
-                    )),
-                )
-                .into());
-            }
-            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(flock) => return Ok(StateLock { _flock: flock }),
-                Err((_, Errno::EWOULDBLOCK)) => {
-                    let waited = start.elapsed();
-                    if waited >= timeout {
-                        return Err(LockError::Busy { path, waited });
-                    }
-                    std::thread::sleep(RETRY_EVERY.min(timeout.saturating_sub(waited)));
+        let ops = ("open the lock file", "inspect the lock file");
+        match flock_within(&path, ops, timeout, RETRY_EVERY)? {
+            Some(flock) => Ok(StateLock { _flock: flock }),
+            None => Err(LockError::Busy {
+                path,
+                waited: start.elapsed(),
+            }),
+        }
+    }
+}
+
+/// Opens the lock file at `path` (created 0600 if missing; `ops` name the
+/// open and the inspection in errors) and takes an
+/// exclusive `flock` on it, trying every `every` for at most `wait`;
+/// `Ok(None)` when another holder kept it all that time. The file is
+/// opened read-only (never written; an open write descriptor would keep
+/// its file system from being remounted read-only), without following a
+/// symlink, and non-blocking, so a FIFO planted there cannot block the
+/// open; anything but a regular file is refused.
+pub(crate) fn flock_within(
+    path: &Path,
+    ops: (&'static str, &'static str),
+    wait: Duration,
+    every: Duration,
+) -> Result<Option<Flock<File>>, FsError> {
+    let mut file = File::from(
+        nix::fcntl::open(
+            path,
+            OFlag::O_RDONLY
+                | OFlag::O_CREAT
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_NONBLOCK
+                | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        )
+        .fs(ops.0, path)?,
+    );
+    let kind = EntryKind::of(&fstat(file.as_fd()).fs(ops.1, path)?);
+    if kind != EntryKind::File {
+        return Err(FsError::new(
+            "lock",
+            path,
+            std::io::Error::other(format!("it is {kind}, not a regular file; move it away")),
+        ));
+    }
+    let start = Instant::now();
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(flock) => return Ok(Some(flock)),
+            Err((f, Errno::EWOULDBLOCK)) => {
+                let waited = start.elapsed();
+                if waited >= wait {
+                    return Ok(None);
                 }
-                Err((_, e)) => return Err(FsError::new("lock", &path, e).into()),
+                file = f;
+                std::thread::sleep(every.min(wait.saturating_sub(waited)));
             }
+            Err((_, e)) => return Err(FsError::new("lock", path, e)),
         }
     }
 }

@@ -16,16 +16,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::os::fd::AsFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg, OFlag};
-use nix::sys::stat::{fstat, Mode};
+use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 
-use crate::fs::error::{FsContext, FsError};
-use crate::fs::EntryKind;
+use crate::fs::error::FsError;
+use crate::state::lock::flock_within;
 use crate::state::StateDir;
 
 /// One of the two windows Claude Code reports.
@@ -177,51 +174,16 @@ impl UsageLock {
     /// writer held it all that time (the caller skips its write).
     pub fn try_acquire(state: &StateDir, wait: Duration) -> Result<Option<UsageLock>, FsError> {
         state.create()?;
-        let path = state.usage_lock();
-        // Read-only, no symlink followed, and a FIFO planted there cannot
-        // block the open (as the swaps' lock).
-        let file = File::from(
-            nix::fcntl::open(
-                &path,
-                OFlag::O_RDONLY
-                    | OFlag::O_CREAT
-                    | OFlag::O_NOFOLLOW
-                    | OFlag::O_NONBLOCK
-                    | OFlag::O_CLOEXEC,
-                Mode::from_bits_truncate(0o600),
-            )
-            .fs("open the usage lock", &path)?,
-        );
-        let kind = EntryKind::of(&fstat(file.as_fd()).fs("inspect the usage lock", &path)?);
-        if kind != EntryKind::File {
-            return Err(FsError::new(
-                "lock",
-                &path,
-                std::io::Error::other(format!("it is {kind}, not a regular file; move it away")),
-            ));
-        }
-        let start = Instant::now();
-        let mut file = file;
-        loop {
-            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-                Ok(flock) => return Ok(Some(UsageLock { _flock: flock })),
-                Err((f, Errno::EWOULDBLOCK)) => {
-                    let waited = start.elapsed();
-                    if waited >= wait {
-                        return Ok(None);
-                    }
-                    file = f;
-                    std::thread::sleep(RETRY_EVERY.min(wait.saturating_sub(waited)));
-                }
-                Err((_, e)) => return Err(FsError::new("lock", &path, e)),
-            }
-        }
+        let ops = ("open the usage lock", "inspect the usage lock");
+        let flock = flock_within(&state.usage_lock(), ops, wait, RETRY_EVERY)?;
+        Ok(flock.map(|flock| UsageLock { _flock: flock }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn window(pct: f64, resets_at: Option<u64>) -> WindowUsage {
         WindowUsage {
