@@ -410,8 +410,7 @@ fn loud_observation(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "claude_e2e: observed: {text}");
 }
 
-/// How long an interactive screen may take to show what a test waits for.
-const SCREEN_LIMIT: Duration = Duration::from_secs(60);
+use claude::tmux::SCREEN_LIMIT;
 
 /// Starts an interactive Claude Code on the active link under tmux, with
 /// a status line that shows the five-hour usage Claude Code got from the
@@ -439,11 +438,7 @@ fn interactive(rig: &Rig) -> Tmux {
 
 /// Types `prompt` and waits for its answer (and `also`) on the screen.
 fn turn(tmux: &Tmux, prompt: &str, also: &str) -> String {
-    tmux.type_line(prompt);
-    let answer = format!("ANSWER[{prompt}]");
-    tmux.wait_for(&format!("{answer} and {also:?}"), SCREEN_LIMIT, |s| {
-        s.contains(&answer) && s.contains(also)
-    })
+    tmux.turn(prompt, also)
 }
 
 /// Scenario 5: `homeswap swap b` while an interactive session on `a` is in

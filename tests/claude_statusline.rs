@@ -14,13 +14,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use claude::tmux::Tmux;
+use claude::tmux::{Tmux, SCREEN_LIMIT};
 use claude::Rig;
 use common::server::Server;
 use common::{wait_for, Sandbox};
-
-/// How long an interactive screen may take to show what a test waits for.
-const SCREEN_LIMIT: Duration = Duration::from_secs(60);
 
 /// The usage series of one account and window.
 fn usage_series(account: &str, window: &str) -> String {
@@ -60,15 +57,6 @@ fn install(rig: &Rig) -> Server {
     rig.sb.serve(None)
 }
 
-/// Types `prompt` and waits until its answer and `line` are on the screen.
-fn turn(tmux: &Tmux, prompt: &str, line: &str) -> String {
-    tmux.type_line(prompt);
-    let answer = format!("ANSWER[{prompt}]");
-    tmux.wait_for(&format!("{answer} and {line:?}"), SCREEN_LIMIT, |s| {
-        s.contains(&answer) && s.contains(line)
-    })
-}
-
 /// The stand-in reports 42 % on `a`: the status line under the prompt
 /// shows it and `/metrics` has it within a second. Then 96 % with
 /// `threshold: 95`: exactly one failover to `b` with reason `usage`, and
@@ -95,7 +83,7 @@ fn usage_shows_under_the_prompt_and_fails_over_once_at_the_threshold() {
         s.contains("Claude Code v") && s.contains('❯')
     });
 
-    turn(&tmux, "first", "a · 5h 42% · 7d 13%");
+    tmux.turn("first", "a · 5h 42% · 7d 13%");
     let shown = Instant::now();
     let series = usage_series("a", "five_hour");
     wait_for("the usage in /metrics", Duration::from_secs(1), || {
@@ -110,7 +98,7 @@ fn usage_shows_under_the_prompt_and_fails_over_once_at_the_threshold() {
     assert!(failovers(&rig.sb).is_empty(), "42 % is below the threshold");
 
     rig.api.set_usage("a", 0.96, 0.20);
-    turn(&tmux, "second", "5h 96%");
+    tmux.turn("second", "5h 96%");
     wait_for("the usage failover", Duration::from_secs(10), || {
         rig.sb.active_target() == Some(rig.sb.home("b"))
     });

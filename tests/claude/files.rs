@@ -6,14 +6,12 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use super::tmux::Tmux;
 use super::Rig;
 use crate::common::{Run, Sandbox};
 
-/// How long an interactive screen may take to show what a test waits for.
-pub const SCREEN_LIMIT: Duration = Duration::from_secs(60);
+pub use super::tmux::SCREEN_LIMIT;
 
 /// The file links of examples/claude-code.yaml that the scenarios use.
 pub const SHARED_FILES: [&str; 2] = ["history.jsonl", "settings.json"];
@@ -54,10 +52,7 @@ impl Session {
 
     /// Types `prompt` and waits for the stand-in's answer on the screen.
     pub fn turn(&self, prompt: &str) -> String {
-        self.tmux.type_line(prompt);
-        let answer = format!("ANSWER[{prompt}]");
-        self.tmux
-            .wait_for(&answer, SCREEN_LIMIT, |s| s.contains(&answer))
+        self.tmux.turn(prompt, "")
     }
 
     /// Types `/exit` and waits for the process to end.

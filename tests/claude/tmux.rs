@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How long an interactive screen may take to show what a test waits for.
+pub const SCREEN_LIMIT: Duration = Duration::from_secs(60);
+
 /// One tmux server with one session running one command.
 pub struct Tmux {
     socket: PathBuf,
@@ -119,6 +122,18 @@ impl Tmux {
             .output()
             .unwrap();
         assert!(out.status.success(), "tmux send-keys Enter: {out:?}");
+    }
+}
+
+impl Tmux {
+    /// Types `prompt` and waits until the stand-in's answer to it, and
+    /// `also` (say, a status line), are on the screen.
+    pub fn turn(&self, prompt: &str, also: &str) -> String {
+        self.type_line(prompt);
+        let answer = format!("ANSWER[{prompt}]");
+        self.wait_for(&format!("{answer} and {also:?}"), SCREEN_LIMIT, |s| {
+            s.contains(&answer) && s.contains(also)
+        })
     }
 }
 
