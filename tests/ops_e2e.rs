@@ -334,17 +334,35 @@ fn is_failover_panel(expr: &str) -> bool {
     FAILOVER_METRICS.iter().any(|m| expr.contains(m))
 }
 
-/// The contract's usage metrics (issue 16), which the dashboard's usage
-/// panels query: absent until a statusline reports usage, so these tests,
-/// which report none, expect no data from them.
-const USAGE_METRICS: [&str; 2] = [
-    "homeswap_account_usage_ratio",
-    "homeswap_account_usage_reset_timestamp_seconds",
-];
-
-/// Whether a dashboard query reads the statusline's usage.
-fn is_usage_panel(expr: &str) -> bool {
-    USAGE_METRICS.iter().any(|m| expr.contains(m))
+/// Feeds `homeswap statusline` one status update as Claude Code sends it
+/// (42 % of the five-hour window, 13 % of the seven-day one, both resetting
+/// in the future) and checks its line.
+fn report_usage(s: &Sandbox) {
+    use std::io::Write;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let status = format!(
+        r#"{{"session_id":"ops-e2e","rate_limits":{{"five_hour":{{"used_percentage":42,"resets_at":{}}},"seven_day":{{"used_percentage":13,"resets_at":{}}}}}}}"#,
+        now + 3600,
+        now + 86_400
+    );
+    let mut child = s
+        .command(&["statusline"], None)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(status.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(line.contains("5h 42% · 7d 13%"), "{line}");
 }
 
 /// The dashboard's queries with Grafana's variables filled in for one
@@ -457,14 +475,16 @@ fn a_partial_swap_pages_through_alertmanager_and_resolves_after_the_latch_clear(
         .unwrap()
         .starts_with("alerts/RUNBOOK.md#"));
 
+    // A status line reports usage (for the active account), so the usage
+    // panels (issue 16) have data too.
+    report_usage(&s);
+
     // Every dashboard query returns data from this Prometheus, the latch
     // panel showing it set. The limit and failover panels (issue 14) are
     // checked by the failover test below: "time to reset" is empty while no
-    // account is limited. The usage panels (issue 16) have no data until a
-    // statusline reports usage, which this test does not do; their
-    // threshold line has.
+    // account is limited.
     for (title, expr) in dashboard_queries(&instance) {
-        if is_failover_panel(&expr) || is_usage_panel(&expr) {
+        if is_failover_panel(&expr) {
             continue;
         }
         wait_for_data(prom_addr, &expr);
