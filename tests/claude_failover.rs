@@ -427,6 +427,53 @@ fn an_interactive_session_goes_on_on_b_after_its_hook_failed_over() {
         "the same running session"
     );
     assert_eq!(failovers(&rig.sb).len(), 1, "no second failover");
+
+    // The same running session, now on b, meets b's limit well after the
+    // swap (longer than failover.settle, 1 s here): its hook still names
+    // the session's start account a, but the limit is b's, and homeswap
+    // fails over from b.
+    let mut text = std::fs::read_to_string(&rig.sb.config).unwrap();
+    text.push_str("failover:\n  settle: 1s\n");
+    std::fs::write(&rig.sb.config, text).unwrap();
+    let link = rig.sb.active();
+    wait_for("the swap to be older than settle", HOOK_LIMIT, || {
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .elapsed()
+            .is_ok_and(|age| age > Duration::from_millis(1100))
+    });
+    rig.api.limit("b", reset);
+    tmux.type_line("at b's limit");
+    wait_for("the request at b's limit", screen_limit, || {
+        rig.api
+            .messages_calls()
+            .iter()
+            .any(|c| c.prompt() == Some("at b's limit"))
+    });
+    assert_eq!(
+        rig.api.call_for("at b's limit").account.as_deref(),
+        Some("b")
+    );
+    assert_eq!(rig.api.call_for("at b's limit").status, 429);
+    wait_for("the second failover", HOOK_LIMIT, || {
+        failovers(&rig.sb).len() == 2
+    });
+    let f = failovers(&rig.sb);
+    assert_eq!(
+        (&f[1]["from"], &f[1]["to"], &f[1]["outcome"]),
+        (&"b".into(), &"c".into(), &"swapped".into()),
+        "{f:#?}"
+    );
+    tmux.type_line("after b's limit");
+    tmux.wait_for("the answer on c", screen_limit, |s| {
+        s.contains("ANSWER[after b's limit]")
+    });
+    assert_eq!(
+        rig.api.call_for("after b's limit").account.as_deref(),
+        Some("c")
+    );
     tmux.type_line("/exit");
     tmux.wait_exit(screen_limit);
 }

@@ -249,3 +249,49 @@ fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
     assert_eq!(active(&s), "b");
 }
+
+/// A session that started on `a` and went on after a swap to `b` (the real
+/// client reloads the credentials at its next request) and then hits a
+/// limit long after the swap: that limit is b's, so the hook fails over
+/// from b. Within `failover.settle` of the swap the same hook is a late
+/// one of the first limit and answers `already_moved` (above).
+#[test]
+fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_active_account() {
+    let s = Sandbox::ready();
+    let mut text = std::fs::read_to_string(&s.config).unwrap();
+    text.push_str("failover:\n  settle: 1s\n");
+    std::fs::write(&s.config, text).unwrap();
+    hook(&s, &session_start("s-moved"));
+    s.ok(&["swap", "b"]);
+    // Within settle: the remembered account rules.
+    let (r, _) = hook(&s, &stop_failure("s-moved", "rate_limit"));
+    assert!(r.stderr.contains("already moved to b"), "{r:?}");
+    assert_eq!(limits(&s)["accounts"][1]["limited"], false);
+    // (That late hook recorded a's limit, as the contract's step 2 says;
+    // a is free again here so that it can take over.)
+    s.ok(&["limits", "clear", "a"]);
+    // The active link has named b for longer than settle now.
+    let link = s.active();
+    wait_for(
+        "the swap to be older than settle",
+        Duration::from_secs(5),
+        || {
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .modified()
+                .unwrap()
+                .elapsed()
+                .is_ok_and(|age| age > Duration::from_millis(1100))
+        },
+    );
+    let (r, took) = hook(&s, &stop_failure("s-moved", "rate_limit"));
+    quiet_and_quick(&r, took);
+    assert!(
+        r.stderr
+            .contains("the session started on a, but the active link has named b"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("rate_limit: failed over b -> a"), "{r:?}");
+    assert_eq!(active(&s), "a");
+    assert_eq!(limits(&s)["accounts"][1]["limited"], true);
+}

@@ -6,7 +6,10 @@
 //! 2. `SessionStart`: remember the account the active link points at for
 //!    the session (`sessions`), and prune old records.
 //! 3. `StopFailure` with a limit error: the session's remembered account
-//!    is `from` (unknown session: no `from`, so the settle rule applies).
+//!    is `from` (unknown session: no `from`, so the settle rule applies),
+//!    unless the active link left that account more than
+//!    `failover.settle` ago: the session has moved with the credentials
+//!    (`moved`), and the active account is `from`.
 //!    Ask the sidecar over `serve.admin.socket` when one answers (the reset
 //!    time read from the message is sent as `until`); else run the
 //!    library's failover here, with a lock timeout that ends at the
@@ -14,6 +17,7 @@
 
 pub mod admin_socket;
 pub mod event;
+mod moved;
 pub mod sessions;
 
 use std::time::{Duration, Instant};
@@ -51,7 +55,15 @@ pub fn handle(config: Config, input: &[u8], deadline: Instant) -> Vec<String> {
             let state = StateDir::new(&config.state_dir);
             let mut lines = Vec::new();
             let from = match session.map(|id| sessions::recall(&state, id)) {
-                Some(Ok(Some(a))) if config.home(&a).is_some() => Some(a),
+                Some(Ok(Some(a))) if config.home(&a).is_some() => {
+                    match moved::moved_to(&config, &a) {
+                        Some((now_on, why)) => {
+                            lines.push(why);
+                            Some(now_on)
+                        }
+                        None => Some(a),
+                    }
+                }
                 Some(Ok(Some(a))) => {
                     lines.push(format!(
                         "homeswap hook: the session's account {a} is no longer configured"
