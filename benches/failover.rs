@@ -6,8 +6,8 @@
 //! - **sidecar**: `homeswap serve` runs with `serve.admin.socket`, and the
 //!   hook asks it over the socket (checked: the sidecar logs one
 //!   `failover` line per run);
-//! - **local**: the same configuration with no sidecar running, so the
-//!   hook finds nothing on the socket and runs the library under the lock;
+//! - **local**: the hook with no `serve.admin` configured, so it runs the
+//!   library under the lock (what it does when no sidecar answers);
 //! - **bare swap**: `homeswap swap NEXT`, timed the same way (the
 //!   reference).
 //!
@@ -16,13 +16,15 @@
 //! through the hook (so the `StopFailure` is a failover `from` the active
 //! account, which the settle rule leaves alone), and after it, untimed:
 //! `homeswap limits clear` and `homeswap swap` back, then a pause of
-//! 100 ms so the sidecar's own revalidation of the reset is over.
+//! 100 ms so the sidecar's own revalidation of the reset is over. The
+//! sidecar runs through the whole bench; the local runs use a copy of the
+//! configuration without `serve.admin`, so their hook does not ask it.
 //!
 //! The flip is seen through inotify on the active link's directory (a
 //! thread blocked in `read`, so waiting costs no CPU): the first
 //! `IN_MOVED_TO`/`IN_CREATE` of the active link's name after which
-//! `readlink` shows the new home. Runs come in rounds: the sidecar's block,
-//! then the sidecar stops and the local and bare runs alternate.
+//! `readlink` shows the new home. The kinds of run are interleaved one by
+//! one (their order rotating), so a neighbour's load falls on all alike.
 //!
 //! `cargo bench --bench failover` (add `-- --smoke` for a seconds-long
 //! check).
@@ -239,43 +241,53 @@ fn timed(
     )
 }
 
-/// The sandbox: 3 linked accounts, `serve` with a read-only listener on a
-/// free port and the admin socket, and the default failover settings.
+/// The sandbox: 3 linked accounts and two configurations of it that differ
+/// only in `serve.admin`: the sidecar's (and the hook's that asks it) with
+/// the admin socket, and one without it, for the hook that runs the library
+/// itself.
 fn sandbox() -> (Layout, PathBuf) {
     let layout = Layout::new(3, true);
+    let base = std::fs::read_to_string(&layout.config_path).unwrap();
+    let serve = "serve:\n  listen: 127.0.0.1:0\n  interval: 1h\n";
+    let local = layout.dir.path().join("local.yaml");
+    std::fs::write(&local, format!("{base}{serve}")).unwrap();
     let socket = layout.dir.path().join("admin.sock");
-    let mut yaml = std::fs::read_to_string(&layout.config_path).unwrap();
-    yaml.push_str(&format!(
-        "serve:\n  listen: 127.0.0.1:0\n  interval: 1h\n  admin:\n    socket: {}\n",
-        socket.display()
-    ));
-    std::fs::write(&layout.config_path, yaml).unwrap();
-    (layout, socket)
+    std::fs::write(
+        &layout.config_path,
+        format!("{base}{serve}  admin:\n    socket: {}\n", socket.display()),
+    )
+    .unwrap();
+    (layout, local)
 }
 
 fn failover_latency(opts: &Opts) {
-    let (rounds, per_round) = if opts.smoke { (1, 3) } else { (5, 50) };
-    let (layout, _socket) = sandbox();
-    let config = layout.config_path.clone();
+    let cycles = if opts.smoke { 3 } else { 250 };
+    let (layout, local) = sandbox();
+    let with_socket = layout.config_path.clone();
     let (a, b) = (layout.homes[0].0.clone(), layout.homes[1].0.clone());
     let to = layout.home(1).to_path_buf();
     let back = layout.home(0).to_path_buf();
     let events = watch_active(layout.dir.path(), "active");
     let message = "You've hit your 5-hour limit \u{b7} resets 9:46am (UTC)";
+    let server = serve(&with_socket);
     let mut samples: Vec<(Mode, Sample)> = Vec::new();
     let mut session = 0u32;
 
     // One run of `mode`, with its untimed start and reset.
-    let mut one = |mode: Mode, samples: &mut Vec<(Mode, Sample)>| {
+    let mut one = |mode: Mode| {
         session += 1;
         let id = format!("bench-{session}");
+        let config = match mode {
+            Mode::Local => &local,
+            _ => &with_socket,
+        };
         let (args, stdin): (Vec<&str>, Vec<u8>) = match mode {
             Mode::Bare => (vec!["swap", &b], Vec::new()),
             _ => {
                 let start = format!(
                     r#"{{"hook_event_name":"SessionStart","session_id":"{id}","source":"startup"}}"#
                 );
-                let said = run(&config, &["hook"], start.as_bytes());
+                let said = run(config, &["hook"], start.as_bytes());
                 assert!(said.contains(&format!("started on account {a}")), "{said}");
                 let event = format!(
                     r#"{{"hook_event_name":"StopFailure","session_id":"{id}","error":"rate_limit","last_assistant_message":{}}}"#,
@@ -284,49 +296,55 @@ fn failover_latency(opts: &Opts) {
                 (vec!["hook"], event.into_bytes())
             }
         };
-        let (sample, said) = timed(&config, &args, &stdin, &events, &layout.active, &to);
+        let before = server.failovers.load(Ordering::SeqCst);
+        let (sample, said) = timed(config, &args, &stdin, &events, &layout.active, &to);
         if mode != Mode::Bare {
             assert!(
                 said.contains(&format!("failed over {a} -> {b}")),
                 "{mode:?}: {said}"
             );
-            run(&config, &["limits", "clear", &a], b"");
         }
-        run(&config, &["swap", &a], b"");
+        if mode == Mode::Sidecar {
+            // The sidecar logs the failover before it answers; the log
+            // thread may read the line a moment after the hook exited.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while server.failovers.load(Ordering::SeqCst) == before && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert_eq!(
+                server.failovers.load(Ordering::SeqCst),
+                before + 1,
+                "the hook went through the sidecar"
+            );
+        }
+        if mode != Mode::Bare {
+            run(config, &["limits", "clear", &a], b"");
+        }
+        run(config, &["swap", &a], b"");
         assert_eq!(std::fs::read_link(&layout.active).unwrap(), back);
-        // The sidecar's revalidation of the reset (after its 50 ms pause)
-        // is over before the next run starts.
+        // The sidecar's revalidation of the run and the reset (after its
+        // 50 ms pause) is over before the next run starts.
         std::thread::sleep(Duration::from_millis(100));
         samples.push((mode, sample));
     };
 
-    for _ in 0..rounds {
-        let server = serve(&config);
-        let before = server.failovers.load(Ordering::SeqCst);
-        for _ in 0..per_round {
-            one(Mode::Sidecar, &mut samples);
-        }
-        // The sidecar logs the failover before it answers, and the hook
-        // exited after the answer: every run's line is counted by now,
-        // give or take the log thread.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while server.failovers.load(Ordering::SeqCst) - before < per_round
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let through = server.failovers.load(Ordering::SeqCst) - before;
-        assert_eq!(
-            through, per_round,
-            "every hook of the sidecar's block went through the sidecar"
-        );
-        server.stop();
-        for _ in 0..per_round {
-            one(Mode::Local, &mut samples);
-            one(Mode::Bare, &mut samples);
+    // Each cycle runs every kind once, in an order that rotates, so a
+    // neighbour's burst of load falls on every kind alike.
+    let kinds = [Mode::Sidecar, Mode::Local, Mode::Bare];
+    for cycle in 0..cycles {
+        for k in 0..kinds.len() {
+            one(kinds[(cycle + k) % kinds.len()]);
         }
     }
-    report(&samples, rounds * per_round);
+    // Only the sidecar's runs went through it.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        server.failovers.load(Ordering::SeqCst),
+        cycles,
+        "the sidecar made exactly the failovers of the sidecar's runs"
+    );
+    server.stop();
+    report(&samples, cycles);
 }
 
 fn report(samples: &[(Mode, Sample)], n: usize) {
