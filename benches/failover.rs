@@ -84,6 +84,37 @@ impl Mode {
 struct Sample {
     flip: Duration,
     exit: Duration,
+    /// The failover's own time, from its audit line (`duration_seconds`:
+    /// the library's `failover`, lock to audit); none for a bare swap.
+    library: Option<Duration>,
+}
+
+/// The new `failover` lines of the audit log since the last call: the pid
+/// that wrote each and its `duration_seconds`.
+struct AuditReader {
+    path: PathBuf,
+    offset: usize,
+}
+
+impl AuditReader {
+    fn failovers(&mut self) -> Vec<(u32, Duration)> {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let new = text.get(self.offset..).unwrap_or("");
+        // Only whole lines; a line being written is read next time.
+        let end = new.rfind('\n').map_or(0, |i| i + 1);
+        self.offset += end;
+        new[..end]
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["action"] == "failover")
+            .map(|v| {
+                (
+                    v["pid"].as_u64().unwrap_or(0) as u32,
+                    Duration::from_secs_f64(v["duration_seconds"].as_f64().unwrap_or(0.0)),
+                )
+            })
+            .collect()
+    }
 }
 
 /// `homeswap serve`, killed and reaped on drop (also on a panic).
@@ -236,6 +267,7 @@ fn timed(
         Sample {
             flip: flipped - start,
             exit: exited - start,
+            library: None,
         },
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
@@ -270,6 +302,11 @@ fn failover_latency(opts: &Opts) {
     let events = watch_active(layout.dir.path(), "active");
     let message = "You've hit your 5-hour limit \u{b7} resets 9:46am (UTC)";
     let server = serve(&with_socket);
+    let sidecar_pid = server.child.id();
+    let mut audit = AuditReader {
+        path: layout.dir.path().join("state/audit.jsonl"),
+        offset: 0,
+    };
     let mut samples: Vec<(Mode, Sample)> = Vec::new();
     let mut session = 0u32;
 
@@ -297,12 +334,19 @@ fn failover_latency(opts: &Opts) {
             }
         };
         let before = server.failovers.load(Ordering::SeqCst);
-        let (sample, said) = timed(config, &args, &stdin, &events, &layout.active, &to);
+        let (mut sample, said) = timed(config, &args, &stdin, &events, &layout.active, &to);
         if mode != Mode::Bare {
             assert!(
                 said.contains(&format!("failed over {a} -> {b}")),
                 "{mode:?}: {said}"
             );
+            // The audit line says which process failed over: the sidecar
+            // for the sidecar's runs, the hook itself for the local ones.
+            let lines = audit.failovers();
+            assert_eq!(lines.len(), 1, "{mode:?}: one failover per run");
+            let (pid, took) = lines[0];
+            assert_eq!(pid == sidecar_pid, mode == Mode::Sidecar, "{mode:?}: pid {pid}");
+            sample.library = Some(took);
         }
         if mode == Mode::Sidecar {
             // The sidecar logs the failover before it answers; the log
@@ -357,6 +401,7 @@ fn report(samples: &[(Mode, Sample)], n: usize) {
     };
     let flip = |s: &Sample| s.flip;
     let exit = |s: &Sample| s.exit;
+    let library = |s: &Sample| s.library.unwrap_or_default();
     let bare_flip = of(Mode::Bare, flip);
     let bare_exit = of(Mode::Bare, exit);
     let (bf50, bf99) = (percentile(&bare_flip, 50.0), percentile(&bare_flip, 99.0));
@@ -372,6 +417,11 @@ fn report(samples: &[(Mode, Sample)], n: usize) {
             percentile(&e, 50.0),
             percentile(&e, 99.0),
         );
+        let lib = of(mode, library);
+        let lib = match mode {
+            Mode::Bare => ["-".to_string(), "-".to_string()],
+            _ => [ms(percentile(&lib, 50.0)), ms(percentile(&lib, 99.0))],
+        };
         rows.push(vec![
             mode.label().to_string(),
             f.len().to_string(),
@@ -385,6 +435,8 @@ fn report(samples: &[(Mode, Sample)], n: usize) {
             ms(percentile(&e, 100.0)),
             ratio(e50, be50),
             ratio(e99, be99),
+            lib[0].clone(),
+            lib[1].clone(),
         ]);
     }
     table(
@@ -402,6 +454,8 @@ fn report(samples: &[(Mode, Sample)], n: usize) {
             "exit max ms",
             "exit p50 vs bare",
             "exit p99 vs bare",
+            "failover() p50 ms",
+            "failover() p99 ms",
         ],
         &rows,
     );
