@@ -345,7 +345,11 @@ fn failover_latency(opts: &Opts) {
             let lines = audit.failovers();
             assert_eq!(lines.len(), 1, "{mode:?}: one failover per run");
             let (pid, took) = lines[0];
-            assert_eq!(pid == sidecar_pid, mode == Mode::Sidecar, "{mode:?}: pid {pid}");
+            assert_eq!(
+                pid == sidecar_pid,
+                mode == Mode::Sidecar,
+                "{mode:?}: pid {pid}"
+            );
             sample.library = Some(took);
         }
         if mode == Mode::Sidecar {

@@ -320,9 +320,10 @@ mod tests {
         assert_eq!(names, [n("d"), n("f"), n("l")]);
         // The kind is the listing's hint: absent where the file system
         // gives none, else the entry's own.
-        for ((_, kind), want) in first
-            .iter()
-            .zip([EntryKind::Dir, EntryKind::File, EntryKind::Symlink])
+        for ((_, kind), want) in
+            first
+                .iter()
+                .zip([EntryKind::Dir, EntryKind::File, EntryKind::Symlink])
         {
             assert!(kind.is_none() || *kind == Some(want), "{kind:?}");
         }

@@ -200,7 +200,12 @@ fn check_account_against(
                 .map(|((r, t), s)| check_link_listed(account, &fd, r, t, s))
                 .collect();
             // A home that cannot be listed shows that in its links' states.
-            (links, listed.and_then(|()| describe(&fd, drift)).unwrap_or_default())
+            (
+                links,
+                listed
+                    .and_then(|()| describe(&fd, drift))
+                    .unwrap_or_default(),
+            )
         }
         Home::Unusable(state, detail) => (
             required
