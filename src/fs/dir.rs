@@ -212,18 +212,30 @@ impl DirFd {
 
     /// The names in the directory, without `.` and `..`, sorted.
     pub fn list(&self) -> Result<Vec<OsString>, FsError> {
+        let mut names = Vec::new();
+        self.scan(|name, _| names.push(name.to_os_string()))?;
+        names.sort();
+        Ok(names)
+    }
+
+    /// Calls `f` with each entry's name (without `.` and `..`) in the
+    /// file system's order, and its kind as the listing gives it (`d_type`;
+    /// `None` where the file system does not say). Copies no name, so a
+    /// scan that keeps few entries allocates little. The kind is a hint
+    /// of the moment of the listing: the entry may change after it.
+    pub fn scan(&self, mut f: impl FnMut(&OsStr, Option<EntryKind>)) -> Result<(), FsError> {
         let fd = self.fd.try_clone().fs("list", &self.path)?;
         let mut dir = Dir::from_fd(fd).fs("list", &self.path)?;
-        let mut names = Vec::new();
+        // The borrowed iterator rewinds on drop: the duplicate shares the
+        // descriptor's offset, and the next listing must start at 0.
         for entry in dir.iter() {
             let entry = entry.fs("list", &self.path)?;
             let name = OsStr::from_bytes(entry.file_name().to_bytes());
             if name != "." && name != ".." {
-                names.push(name.to_os_string());
+                f(name, entry.file_type().map(EntryKind::of_listed));
             }
         }
-        names.sort();
-        Ok(names)
+        Ok(())
     }
 
     /// `fsync` of the directory: makes the entries created, renamed or
@@ -282,4 +294,41 @@ fn exchange(
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn exchange(_: BorrowedFd<'_>, _: &OsStr, _: BorrowedFd<'_>, _: &OsStr) -> Result<(), Errno> {
     Err(Errno::EINVAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scan_names_each_entry_with_its_kind_and_the_next_listing_sees_them_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = DirFd::open(tmp.path()).unwrap();
+        let n = OsStr::new;
+        dir.mkdir(n("d"), 0o700).unwrap();
+        dir.create_file(n("f"), 0o600).unwrap();
+        dir.symlink(n("l"), Path::new("/nowhere")).unwrap();
+        let scan = || {
+            let mut seen = Vec::new();
+            dir.scan(|name, kind| seen.push((name.to_os_string(), kind)))
+                .unwrap();
+            seen.sort_by(|a, b| a.0.cmp(&b.0));
+            seen
+        };
+        let first = scan();
+        let names: Vec<_> = first.iter().map(|(name, _)| name.as_os_str()).collect();
+        assert_eq!(names, [n("d"), n("f"), n("l")]);
+        // The kind is the listing's hint: absent where the file system
+        // gives none, else the entry's own.
+        for ((_, kind), want) in
+            first
+                .iter()
+                .zip([EntryKind::Dir, EntryKind::File, EntryKind::Symlink])
+        {
+            assert!(kind.is_none() || *kind == Some(want), "{kind:?}");
+        }
+        // The descriptor's offset is back at the start for the next one.
+        assert_eq!(scan(), first);
+        assert_eq!(dir.list().unwrap(), [n("d"), n("f"), n("l")]);
+    }
 }

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use nix::dir::Type;
 use nix::sys::stat::{FileStat, SFlag};
 use serde::Serialize;
 
@@ -48,6 +49,19 @@ impl EntryKind {
     /// The kind of the entry `st` describes.
     pub fn of(st: &FileStat) -> EntryKind {
         EntryKind::from_mode(st.st_mode)
+    }
+
+    /// The kind a directory listing gives (`d_type`).
+    pub fn of_listed(t: Type) -> EntryKind {
+        match t {
+            Type::Directory => EntryKind::Dir,
+            Type::File => EntryKind::File,
+            Type::Symlink => EntryKind::Symlink,
+            Type::Fifo => EntryKind::Fifo,
+            Type::Socket => EntryKind::Socket,
+            Type::CharacterDevice => EntryKind::CharDevice,
+            Type::BlockDevice => EntryKind::BlockDevice,
+        }
     }
 
     /// True for what is neither a directory, a regular file nor a symlink

@@ -7,14 +7,15 @@
 //! ([`check_accounts`]), not once per home.
 
 use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
 use crate::fs::pathfmt::shown;
 use crate::fs::{DirFd, EntryKind, FsError};
-use crate::links::private::unmanaged;
+use crate::links::private::{describe, is_unmanaged_name};
 use crate::links::shared::{LinkKind, RequiredLink, SharedLinks};
 use crate::links::state::{AccountReport, LinkReport, LinkState};
 
@@ -85,6 +86,20 @@ pub(crate) fn check_link(
     req: &RequiredLink,
     target: &TargetCheck,
 ) -> LinkReport {
+    check_link_listed(account, home, req, target, false)
+}
+
+/// [`check_link`], told whether the home's listing showed the entry as a
+/// symlink. Then `readlinkat` comes first: it succeeds only on a symlink,
+/// which is all `fstatat` would have said, so the `fstatat` is made only
+/// when it fails (the entry changed since the listing, or was never one).
+fn check_link_listed(
+    account: &str,
+    home: &DirFd,
+    req: &RequiredLink,
+    target: &TargetCheck,
+    listed_symlink: bool,
+) -> LinkReport {
     let name = OsStr::new(&req.name);
     let mut report = LinkReport {
         account: account.to_string(),
@@ -95,31 +110,52 @@ pub(crate) fn check_link(
         points_to: None,
         detail: None,
     };
-    let (state, detail) = match home.kind(name) {
-        Ok(None) => (LinkState::Missing, None),
-        Err(e) => (LinkState::Error, Some(e.to_string())),
-        Ok(Some(EntryKind::Symlink)) => match home.read_link(name) {
+    let mut held_state = |held: PathBuf| {
+        // The contract asks for exactly `<shared_dir>/N`; a relative
+        // link or one through another path would break as soon as a
+        // home moves.
+        if held != req.target {
+            report.points_to = Some(held);
+            (LinkState::Divergent, None)
+        } else {
+            (target.state, target.detail.clone())
+        }
+    };
+    let fast = match listed_symlink {
+        true => home.read_link(name).ok(),
+        false => None,
+    };
+    let (state, detail) = match fast {
+        Some(held) => held_state(held),
+        None => match home.kind(name) {
+            Ok(None) => (LinkState::Missing, None),
             Err(e) => (LinkState::Error, Some(e.to_string())),
-            // The contract asks for exactly `<shared_dir>/N`; a relative
-            // link or one through another path would break as soon as a
-            // home moves.
-            Ok(held) if held != req.target => {
-                report.points_to = Some(held);
-                (LinkState::Divergent, None)
-            }
-            Ok(_) => (target.state, target.detail.clone()),
+            Ok(Some(EntryKind::Symlink)) => match home.read_link(name) {
+                Err(e) => (LinkState::Error, Some(e.to_string())),
+                Ok(held) => held_state(held),
+            },
+            Ok(Some(kind)) => (LinkState::NotALink, Some(kind.describe().to_string())),
         },
-        Ok(Some(kind)) => (LinkState::NotALink, Some(kind.describe().to_string())),
     };
     report.state = state;
     report.detail = detail;
     report
 }
 
+/// Every required link with its target's check.
+fn required(shared: &SharedLinks) -> Vec<(RequiredLink, TargetCheck)> {
+    shared
+        .links()
+        .map(|r| {
+            let t = check_target(&r);
+            (r, t)
+        })
+        .collect()
+}
+
 /// Checks every required link of one account; read-only.
 pub fn check_account(account: &str, home: &Path, shared: &SharedLinks) -> AccountReport {
-    let targets: Vec<TargetCheck> = shared.links().map(|r| check_target(&r)).collect();
-    check_account_against(account, home, shared, &targets)
+    check_account_against(account, home, shared, &required(shared))
 }
 
 /// Checks every required link of every `(account, home)`; read-only. Each
@@ -128,38 +164,57 @@ pub(crate) fn check_accounts<'a>(
     accounts: impl IntoIterator<Item = (&'a str, &'a Path)>,
     shared: &SharedLinks,
 ) -> Vec<AccountReport> {
-    let targets: Vec<TargetCheck> = shared.links().map(|r| check_target(&r)).collect();
+    let required = required(shared);
     accounts
         .into_iter()
-        .map(|(account, home)| check_account_against(account, home, shared, &targets))
+        .map(|(account, home)| check_account_against(account, home, shared, &required))
         .collect()
 }
 
-/// One account against targets already checked.
+/// One account against targets already checked. One listing of the home
+/// serves both the drift scan and the link checks (which entries are
+/// symlinks).
 fn check_account_against(
     account: &str,
     home: &Path,
     shared: &SharedLinks,
-    targets: &[TargetCheck],
+    required: &[(RequiredLink, TargetCheck)],
 ) -> AccountReport {
     let (links, unmanaged) = match open_home(home) {
-        Home::Open(fd) => (
-            shared
-                .links()
-                .zip(targets)
-                .map(|(r, t)| check_link(account, &fd, &r, t))
-                .collect(),
+        Home::Open(fd) => {
+            let mut symlinks = vec![false; required.len()];
+            let mut drift = Vec::new();
+            let listed = fd.scan(|name, kind| {
+                let link = required
+                    .iter()
+                    .position(|(r, _)| r.name.as_bytes() == name.as_bytes());
+                match link {
+                    Some(i) => symlinks[i] = kind == Some(EntryKind::Symlink),
+                    None if is_unmanaged_name(name, shared) => drift.push(name.to_os_string()),
+                    None => {}
+                }
+            });
+            let links = required
+                .iter()
+                .zip(symlinks)
+                .map(|((r, t), s)| check_link_listed(account, &fd, r, t, s))
+                .collect();
             // A home that cannot be listed shows that in its links' states.
-            unmanaged(&fd, shared).unwrap_or_default(),
-        ),
+            (
+                links,
+                listed
+                    .and_then(|()| describe(&fd, drift))
+                    .unwrap_or_default(),
+            )
+        }
         Home::Unusable(state, detail) => (
-            shared
-                .links()
-                .map(|r| LinkReport {
+            required
+                .iter()
+                .map(|(r, _)| LinkReport {
                     account: account.to_string(),
                     path: home.join(&r.name),
-                    link: r.name,
-                    expected: r.target,
+                    link: r.name.clone(),
+                    expected: r.target.clone(),
                     state,
                     points_to: None,
                     detail: detail.clone(),
@@ -211,6 +266,26 @@ mod tests {
         );
         let missing = check_account("b", &l.home.with_file_name("nope"), &l.shared);
         assert_eq!(states(&missing), vec![LinkState::HomeMissing; 3]);
+    }
+
+    #[test]
+    fn a_listing_that_no_longer_holds_decides_nothing() {
+        // The listing said "symlink", but the entry changed since: the
+        // check looks again and classifies what is there now.
+        let l = layout();
+        std::fs::create_dir_all(l.shared.dir().join("session-env")).unwrap();
+        std::fs::create_dir(l.home.join("session-env")).unwrap();
+        let fd = DirFd::open(&l.home).unwrap();
+        let checked: Vec<_> = required(&l.shared)
+            .iter()
+            .map(|(r, t)| check_link_listed("a", &fd, r, t, true))
+            .collect();
+        let states: Vec<_> = checked.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [LinkState::NotALink, LinkState::Missing, LinkState::Missing]
+        );
+        assert_eq!(checked[0].detail.as_deref(), Some("a directory"));
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! a trailing `*`), a suffix (`*.lock`: a leading `*`), or `*` alone (every
 //! entry: drift reports switched off). Nothing else is special.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -144,21 +144,27 @@ impl fmt::Display for UnmanagedEntry {
     }
 }
 
-/// The unmanaged entries of an open home, sorted by name. Temporary names
-/// of homeswap's own crash-safe writes are not entries of the home.
-pub(crate) fn unmanaged(
+/// Whether the entry `name` of a home is unmanaged: neither a link, nor
+/// private, nor the temporary name of one of homeswap's own crash-safe
+/// writes. Copies nothing unless the name is not UTF-8.
+pub(crate) fn is_unmanaged_name(name: &OsStr, shared: &SharedLinks) -> bool {
+    let linked = match name.to_str() {
+        Some(text) => shared.is_link(text),
+        None => shared.is_link(&shown(Path::new(name)).to_string()),
+    };
+    !(linked || shared.private().matches(name) || is_temp(name))
+}
+
+/// The unmanaged entries of an open home, sorted by name, from the
+/// `names` its listing gave that [`is_unmanaged_name`] kept, each with its
+/// kind. An entry gone since the listing is left out.
+pub(crate) fn describe(
     home: &DirFd,
-    shared: &SharedLinks,
+    mut names: Vec<OsString>,
 ) -> Result<Vec<UnmanagedEntry>, FsError> {
-    let mut found = Vec::new();
-    for name in home.list()? {
-        let text = match name.to_str() {
-            Some(t) => t.to_string(),
-            None => shown(Path::new(&name)).to_string(),
-        };
-        if shared.is_link(&text) || shared.private().matches(&name) || is_temp(&name) {
-            continue;
-        }
+    names.sort();
+    let mut found = Vec::with_capacity(names.len());
+    for name in names {
         // Gone since the listing: nothing to report.
         let Some(kind) = home.kind(&name)? else {
             continue;
@@ -167,8 +173,12 @@ pub(crate) fn unmanaged(
             crate::fs::EntryKind::Dir => "shared",
             _ => "shared_files",
         };
+        let name = match name.into_string() {
+            Ok(text) => text,
+            Err(raw) => shown(Path::new(&raw)).to_string(),
+        };
         found.push(UnmanagedEntry {
-            name: text,
+            name,
             kind: kind.describe().to_string(),
             share_as,
         });
