@@ -295,3 +295,31 @@ fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_a
     assert_eq!(active(&s), "a");
     assert_eq!(limits(&s)["accounts"][1]["limited"], true);
 }
+
+/// A sidecar too slow to answer within the hook's 0.9 s, because it is in
+/// the middle of this very failover (held by a failpoint): the hook's own
+/// attempt finds the lock held and says the sidecar most likely has it,
+/// rather than only "busy"; the sidecar's failover lands.
+#[test]
+fn a_slow_sidecar_holding_the_lock_is_named_when_the_hook_finds_it_busy() {
+    let s = Sandbox::ready();
+    let socket = s.root().join("admin.sock");
+    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    let _server = s.serve(Some("failover::after_choose=sleep(2500)"));
+    wait_for("the admin socket", Duration::from_secs(5), || {
+        socket.exists()
+    });
+    hook(&s, &session_start("s-slow"));
+    let (r, took) = hook(&s, &stop_failure("s-slow", "rate_limit"));
+    quiet_and_quick(&r, took);
+    assert!(r.stderr.contains("did not answer"), "{r:?}");
+    assert!(r.stderr.contains("failover did not happen (busy)"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("most likely by the sidecar still doing this failover"),
+        "{r:?}"
+    );
+    wait_for("the sidecar's failover", Duration::from_secs(10), || {
+        s.active_target() == Some(s.home("b"))
+    });
+}

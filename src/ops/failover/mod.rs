@@ -144,6 +144,7 @@ fn steps(
         trail.from = active.clone();
     }
     let settled = already && req.from.is_none();
+    let mut limit_unsaved = false;
     // 3. Record the limit (not under the settle rule: the active account
     // is the one just failed over to).
     if !settled {
@@ -163,12 +164,15 @@ fn steps(
                 source: reset.source,
             });
             trail.notes.push(format!("account {from}: {}", reset.note));
-            if let Err(e) = limits.write(&ctx.state, now) {
-                trail.warnings.push(format!("the limit was not saved: {e}"));
-            }
+            // Saved below: with the settle record in one write when a swap
+            // follows (one fsync pair less before the flip), else alone.
+            limit_unsaved = true;
         }
     }
     if already {
+        if limit_unsaved {
+            save_limit(ctx, &mut limits, now, trail);
+        }
         trail.notes.push(match &req.from {
             Some(from) => format!(
                 "{from} is no longer active ({} is): this limit was already handled",
@@ -197,19 +201,27 @@ fn steps(
     let to = match choose::next_account(config, &limits, &usage, active.as_deref(), now) {
         Ok(to) => to,
         Err(skipped) => {
+            if limit_unsaved {
+                save_limit(ctx, &mut limits, now, trail);
+            }
             return Err(FailoverError::Exhausted {
                 from: trail.from.clone(),
                 skipped,
                 limit: trail.limit.clone(),
-            })
+            });
         }
     };
     trail.to = Some(to.clone());
-    after_choose(&to).map_err(|problem| FailoverError::NotStarted {
-        from: trail.from.clone(),
-        to: to.clone(),
-        problem,
-    })?;
+    if let Err(problem) = after_choose(&to) {
+        if limit_unsaved {
+            save_limit(ctx, &mut limits, now, trail);
+        }
+        return Err(FailoverError::NotStarted {
+            from: trail.from.clone(),
+            to: to.clone(),
+            problem,
+        });
+    }
     // 5. Swap; the settle window starts now. Remembered before the flip,
     // so a crash after it cannot let a late hook limit the new account.
     let previous = limits.last_failover.replace(LastFailover {
@@ -219,7 +231,7 @@ fn steps(
     });
     if let Err(e) = limits.write(&ctx.state, now) {
         trail.warnings.push(format!(
-            "the failover was not saved for the settle rule: {e}"
+            "the limit and the failover were not saved (for the settle rule): {e}"
         ));
     }
     match swap::swap_locked(ctx, &to, &lock) {
@@ -247,6 +259,14 @@ fn steps(
                 source: Box::new(source),
             })
         }
+    }
+}
+
+/// Writes the limit recorded in step 3; a failure is a warning (the
+/// failover goes on from what is in memory).
+fn save_limit(ctx: &Context, limits: &mut LimitsRecord, now: u64, trail: &mut Trail) {
+    if let Err(e) = limits.write(&ctx.state, now) {
+        trail.warnings.push(format!("the limit was not saved: {e}"));
     }
 }
 

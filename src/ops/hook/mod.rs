@@ -137,7 +137,19 @@ fn fail_over(config: Config, req: FailoverRequest, deadline: Instant) -> Vec<Str
             }
             Err(e) => {
                 let mut lines = vec![format!("homeswap hook: {e}; failing over here")];
-                lines.extend(local(config, &req, deadline));
+                let here = local(config, &req, deadline);
+                // Busy here after a slow sidecar: the lock is most likely
+                // the sidecar's, still doing this very failover.
+                if here
+                    .first()
+                    .is_some_and(|l| l.contains("did not happen (busy)"))
+                {
+                    lines.push(
+                        "homeswap hook: the lock is held, most likely by the sidecar still doing this failover: see 'homeswap status' or the audit log in a moment"
+                            .to_string(),
+                    );
+                }
+                lines.extend(here);
                 return lines;
             }
         }
