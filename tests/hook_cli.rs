@@ -10,7 +10,7 @@ mod common;
 use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{wait_for, Run, Sandbox};
 
@@ -20,24 +20,7 @@ const TOKEN: &str = "hook-token-0123456789";
 const HOOK_DEADLINE: Duration = Duration::from_secs(2);
 
 fn hook(s: &Sandbox, input: &[u8]) -> (Run, Duration) {
-    let start = Instant::now();
-    let mut child = s
-        .command(&["hook"], None)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    // A hook may stop reading early (a huge event): the writer must not hang.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    let took = start.elapsed();
-    writer.join().unwrap();
-    (Run::from(out), took)
+    s.run_stdin(&["hook"], input, None)
 }
 
 fn session_start(id: &str) -> Vec<u8> {

@@ -334,34 +334,9 @@ fn is_failover_panel(expr: &str) -> bool {
     FAILOVER_METRICS.iter().any(|m| expr.contains(m))
 }
 
-/// Feeds `homeswap statusline` one status update as Claude Code sends it
-/// (42 % of the five-hour window, 13 % of the seven-day one, both resetting
-/// in the future) and checks its line.
+/// Reports usage through the real status line and checks its line.
 fn report_usage(s: &Sandbox) {
-    use std::io::Write;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let status = format!(
-        r#"{{"session_id":"ops-e2e","rate_limits":{{"five_hour":{{"used_percentage":42,"resets_at":{}}},"seven_day":{{"used_percentage":13,"resets_at":{}}}}}}}"#,
-        now + 3600,
-        now + 86_400
-    );
-    let mut child = s
-        .command(&["statusline"], None)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(status.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let line = String::from_utf8_lossy(&out.stdout);
+    let line = s.report_usage("ops-e2e", 42, 13).stdout;
     assert!(line.contains("5h 42% · 7d 13%"), "{line}");
 }
 

@@ -330,33 +330,8 @@ fn usage_a_status_line_reports_shows_as_bars_within_a_second() {
     let s = Sandbox::ready();
     s.add_serve_section(TOKEN, "");
     let server = s.serve(None);
-    let resets = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 3 * 3600;
-    let status = format!(
-        r#"{{"session_id":"page-1","rate_limits":{{"five_hour":{{"used_percentage":42,"resets_at":{resets}}},"seven_day":{{"used_percentage":13.5,"resets_at":{}}}}}}}"#,
-        resets + 86_400
-    );
-    let mut child = s
-        .command(&["statusline"], None)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(status.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "a · 5h 42% · 7d 13%"
-    );
+    let out = s.report_usage("page-1", 42, 13);
+    assert_eq!(out.stdout.trim(), "a · 5h 42% · 7d 13%");
     common::wait_for(
         "the page to show a's usage",
         std::time::Duration::from_secs(1),

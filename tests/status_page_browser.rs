@@ -189,7 +189,7 @@ fn chromium_renders_a_healthy_layout() {
     std::fs::write(&s.config, text).unwrap();
     let server = s.serve(None);
     // A status line reports b's usage: the page shows its bars.
-    report_usage(&s, 42, 13);
+    s.report_usage("browser", 42, 13);
     common::wait_for(
         "the sidecar to pick the usage up",
         Duration::from_secs(1),
@@ -203,33 +203,4 @@ fn chromium_renders_a_healthy_layout() {
     assert!(dom.contains("5h <strong>42%</strong>"), "{dom}");
     assert!(dom.contains("width:42.0%"), "{dom}");
     screenshots(&chromium, &server, "healthy");
-}
-
-/// Feeds `homeswap statusline` one status update with these percentages
-/// (both windows resetting in the future), as Claude Code would.
-fn report_usage(s: &Sandbox, five_hour: u32, seven_day: u32) {
-    use std::io::Write;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let status = format!(
-        r#"{{"session_id":"browser","rate_limits":{{"five_hour":{{"used_percentage":{five_hour},"resets_at":{}}},"seven_day":{{"used_percentage":{seven_day},"resets_at":{}}}}}}}"#,
-        now + 2 * 3600,
-        now + 4 * 86_400
-    );
-    let mut child = s
-        .command(&["statusline"], None)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(status.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{out:?}");
 }

@@ -34,26 +34,9 @@ fn statusline_with(
     input: &[u8],
     failpoints: Option<&str>,
 ) -> (Run, Duration) {
-    let start = Instant::now();
     let mut all = vec!["statusline"];
     all.extend_from_slice(args);
-    let mut child = s
-        .command(&all, failpoints)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    // It may stop reading early (a huge input): the writer must not hang.
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    let took = start.elapsed();
-    writer.join().unwrap();
-    (Run::from(out), took)
+    s.run_stdin(&all, input, failpoints)
 }
 
 /// Exit 0, exactly one line on stdout (after any wrapped output), in time;

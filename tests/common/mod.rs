@@ -102,6 +102,53 @@ impl Sandbox {
             .unwrap()
     }
 
+    /// Runs `homeswap ARGS` with `input` on stdin, written from a thread
+    /// (the command may stop reading early, as on a huge input); the run
+    /// and how long it took.
+    pub fn run_stdin(
+        &self,
+        args: &[&str],
+        input: &[u8],
+        failpoints: Option<&str>,
+    ) -> (Run, Duration) {
+        use std::io::Write;
+        let start = Instant::now();
+        let mut child = self
+            .command(args, failpoints)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().unwrap();
+        let took = start.elapsed();
+        writer.join().unwrap();
+        (Run::from(out), took)
+    }
+
+    /// Feeds `homeswap statusline` one status update as Claude Code sends
+    /// it, for session `session`: these percentages of the five-hour and
+    /// seven-day windows, resetting in 3 hours and 4 days. Insists on exit 0.
+    pub fn report_usage(&self, session: &str, five_hour: u32, seven_day: u32) -> Run {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let status = format!(
+            r#"{{"session_id":"{session}","rate_limits":{{"five_hour":{{"used_percentage":{five_hour},"resets_at":{}}},"seven_day":{{"used_percentage":{seven_day},"resets_at":{}}}}}}}"#,
+            now + 3 * 3600,
+            now + 4 * 86_400
+        );
+        let (r, _) = self.run_stdin(&["statusline"], status.as_bytes(), None);
+        assert_eq!(r.code, 0, "homeswap statusline: {r:?}");
+        r
+    }
+
     /// Runs and insists on exit 0.
     pub fn ok(&self, args: &[&str]) -> Run {
         let r = self.run(args);
