@@ -24,25 +24,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::rng::{iterations, Rng};
 use common::{snapshot, Entry, Sandbox, LINKS};
-
-/// A small deterministic generator (xorshift64*), so a failing run can be
-/// replayed from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// The ways a swap is made to fail or stall before it is killed, and how
 /// long (ms) its failpoint sleeps keep it inside the swap once its intent
@@ -124,22 +109,9 @@ fn temporaries(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn swaps_killed_at_random_moments_never_leave_an_inconsistent_state() {
-    let iterations: usize = std::env::var("HOMESWAP_CRASH_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(60);
-    let seed: u64 = std::env::var("HOMESWAP_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("crash loop: {iterations} iterations, HOMESWAP_CRASH_SEED={seed}");
-    let mut rng = Rng(seed);
+    let iterations = iterations("HOMESWAP_CRASH_ITERATIONS", 60) as usize;
+    eprintln!("crash loop: {iterations} iterations");
+    let (mut rng, seed) = Rng::from_env("crash loop");
 
     let s = Sandbox::ready();
     plant(&s.shared(), &mut rng);

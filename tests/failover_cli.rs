@@ -10,29 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use common::Sandbox;
 
-/// A sandbox with accounts a, b, c (in the file in that order unless
-/// `accounts` says otherwise), links ensured, `a` active, and `extra`
+/// A sandbox with these accounts, links ensured, `a` active, and `extra`
 /// appended to the configuration.
 fn sandbox(accounts: &[&str], extra: &str) -> Sandbox {
-    let s = Sandbox::new();
-    let mut text = String::from("accounts:\n");
-    for a in accounts {
-        let home = s.home(a);
-        if !home.exists() {
-            std::fs::create_dir(&home).unwrap();
-        }
-        text.push_str(&format!("  {a}: {}\n", home.display()));
-    }
-    text.push_str(&format!(
-        "active_link: {}\nshared_dir: {}\nstate_dir: {}\n{extra}",
-        s.active().display(),
-        s.shared().display(),
-        s.state().display()
-    ));
-    std::fs::write(&s.config, text).unwrap();
-    s.ok(&["ensure"]);
-    s.ok(&["swap", "a"]);
-    s
+    Sandbox::with_accounts(accounts, extra)
 }
 
 fn abc() -> Sandbox {

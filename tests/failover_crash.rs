@@ -15,24 +15,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use common::rng::{iterations, Rng};
 use common::Sandbox;
-
-/// xorshift64*, so a failing run can be replayed from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// Where a failover is made to stall (or fail) before it is killed.
 const SCENARIOS: [&str; 5] = [
@@ -44,22 +30,7 @@ const SCENARIOS: [&str; 5] = [
 ];
 
 fn sandbox() -> Sandbox {
-    let s = Sandbox::new();
-    std::fs::create_dir(s.home("c")).unwrap();
-    let mut text = String::from("accounts:\n");
-    for a in ["a", "b", "c"] {
-        text.push_str(&format!("  {a}: {}\n", s.home(a).display()));
-    }
-    text.push_str(&format!(
-        "active_link: {}\nshared_dir: {}\nstate_dir: {}\nfailover:\n  settle: 0s\n",
-        s.active().display(),
-        s.shared().display(),
-        s.state().display()
-    ));
-    std::fs::write(&s.config, text).unwrap();
-    s.ok(&["ensure"]);
-    s.ok(&["swap", "a"]);
-    s
+    Sandbox::with_accounts(&["a", "b", "c"], "failover:\n  settle: 0s\n")
 }
 
 fn check(s: &Sandbox, what: &str) {
@@ -96,22 +67,8 @@ fn check(s: &Sandbox, what: &str) {
 
 #[test]
 fn failovers_killed_at_random_points_leave_limits_and_the_active_link_consistent() {
-    let iterations: u64 = std::env::var("HOMESWAP_FAILOVER_CRASH_ITERATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
-    let seed = std::env::var("HOMESWAP_CRASH_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("HOMESWAP_CRASH_SEED={seed}");
-    let mut rng = Rng(seed);
+    let iterations = iterations("HOMESWAP_FAILOVER_CRASH_ITERATIONS", 40);
+    let (mut rng, _) = Rng::from_env("failover crash");
     let s = sandbox();
     let mut killed_running = 0;
     for i in 0..iterations {

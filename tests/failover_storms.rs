@@ -6,10 +6,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Barrier};
+use std::sync::Barrier;
 use std::time::Duration;
 
 use common::{wait_for, Sandbox};
@@ -19,22 +16,7 @@ const TOKEN: &str = "storm-token-0123456789";
 
 /// Accounts a, b, c, links ensured, `a` active.
 fn abc(extra: &str) -> Sandbox {
-    let s = Sandbox::new();
-    std::fs::create_dir(s.home("c")).unwrap();
-    let mut text = String::from("accounts:\n");
-    for a in ["a", "b", "c"] {
-        text.push_str(&format!("  {a}: {}\n", s.home(a).display()));
-    }
-    text.push_str(&format!(
-        "active_link: {}\nshared_dir: {}\nstate_dir: {}\n{extra}",
-        s.active().display(),
-        s.shared().display(),
-        s.state().display()
-    ));
-    std::fs::write(&s.config, text).unwrap();
-    s.ok(&["ensure"]);
-    s.ok(&["swap", "a"]);
-    s
+    Sandbox::with_accounts(&["a", "b", "c"], extra)
 }
 
 fn event(name: &str, session: Option<&str>) -> String {
@@ -46,60 +28,38 @@ fn event(name: &str, session: Option<&str>) -> String {
     )
 }
 
-fn run_hook(config: &Path, input: &str) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_homeswap"))
-        .arg("--config")
-        .arg(config)
-        .arg("hook")
-        .env_remove("HOMESWAP_CONFIG")
-        .env_remove("FAILPOINTS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child
-}
-
 /// Fires one StopFailure hook per entry of `sessions` at the same moment
 /// and waits for all; each must exit 0 with nothing on stdout.
 fn storm(s: &Sandbox, sessions: Vec<Option<String>>) {
-    let barrier = Arc::new(Barrier::new(sessions.len()));
-    let handles: Vec<_> = sessions
-        .into_iter()
-        .map(|session| {
-            let barrier = barrier.clone();
-            let input = event("StopFailure", session.as_deref());
-            let config = s.config.clone();
-            std::thread::spawn(move || {
-                barrier.wait();
-                let out = run_hook(&config, &input).wait_with_output().unwrap();
-                assert_eq!(out.status.code(), Some(0));
-                assert!(out.stdout.is_empty());
-                String::from_utf8_lossy(&out.stderr).into_owned()
+    let barrier = Barrier::new(sessions.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = sessions
+            .into_iter()
+            .map(|session| {
+                let barrier = &barrier;
+                let input = event("StopFailure", session.as_deref());
+                scope.spawn(move || {
+                    barrier.wait();
+                    let (r, _) = s.run_stdin(&["hook"], input.as_bytes(), None);
+                    assert_eq!(r.code, 0, "{r:?}");
+                    assert!(r.stdout.is_empty(), "{r:?}");
+                    r.stderr
+                })
             })
-        })
-        .collect();
-    for h in handles {
-        let stderr = h.join().unwrap();
-        assert!(!stderr.contains("busy"), "{stderr}");
-    }
+            .collect();
+        for h in handles {
+            let stderr = h.join().unwrap();
+            assert!(!stderr.contains("busy"), "{stderr}");
+        }
+    });
 }
 
 fn start_sessions(s: &Sandbox, prefix: &str, n: usize) -> Vec<Option<String>> {
     (0..n)
         .map(|i| {
             let id = format!("{prefix}-{i}");
-            let out = run_hook(&s.config, &event("SessionStart", Some(&id)))
-                .wait_with_output()
-                .unwrap();
-            assert_eq!(out.status.code(), Some(0));
+            let (r, _) = s.run_stdin(&["hook"], event("SessionStart", Some(&id)).as_bytes(), None);
+            assert_eq!(r.code, 0, "{r:?}");
             Some(id)
         })
         .collect()

@@ -29,21 +29,7 @@ pub fn three_accounts() -> Rig {
 /// [`three_accounts`], with the README's hook command as it is written
 /// there (`shield` false) or behind [`SHIELD`].
 pub fn three_accounts_with(shield: bool) -> Rig {
-    let sb = Sandbox::new();
-    std::fs::create_dir(sb.home("c")).unwrap();
-    let mut text = String::from("accounts:\n");
-    for a in ACCOUNTS {
-        text.push_str(&format!("  {a}: {}\n", sb.home(a).display()));
-    }
-    text.push_str(&format!(
-        "active_link: {}\nshared_dir: {}\nstate_dir: {}\n",
-        sb.active().display(),
-        sb.shared().display(),
-        sb.state().display()
-    ));
-    std::fs::write(&sb.config, text).unwrap();
-    sb.ok(&["ensure"]);
-    sb.ok(&["swap", "a"]);
+    let sb = Sandbox::with_accounts(&ACCOUNTS, "");
     let rig = Rig::new(sb);
     rig.seed_home(&rig.sb.home("c"), "c");
     rig.set_credentials_mtime("c", SystemTime::now() - Duration::from_secs(1800));

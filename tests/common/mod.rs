@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses its own part of this
 
 pub mod mount;
+pub mod rng;
 pub mod server;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,31 @@ impl Sandbox {
             ),
         )
         .unwrap();
+        s
+    }
+
+    /// A sandbox with these accounts (homes created, in the file in this
+    /// order), `extra` appended to the configuration, links ensured and
+    /// `a` active.
+    pub fn with_accounts(accounts: &[&str], extra: &str) -> Sandbox {
+        let s = Sandbox::new();
+        let mut text = String::from("accounts:\n");
+        for a in accounts {
+            let home = s.home(a);
+            if !home.exists() {
+                std::fs::create_dir(&home).unwrap();
+            }
+            text.push_str(&format!("  {a}: {}\n", home.display()));
+        }
+        text.push_str(&format!(
+            "active_link: {}\nshared_dir: {}\nstate_dir: {}\n{extra}",
+            s.active().display(),
+            s.shared().display(),
+            s.state().display()
+        ));
+        std::fs::write(&s.config, text).unwrap();
+        s.ok(&["ensure"]);
+        s.ok(&["swap", "a"]);
         s
     }
 
