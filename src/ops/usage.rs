@@ -10,9 +10,6 @@ use crate::ops::context::Context;
 use crate::state::limits::{rfc3339, unix_now};
 use crate::state::usage::{UsageRecord, Window, WindowUsage};
 
-/// The two windows Claude Code reports, in the order they are shown.
-pub const WINDOWS: [&str; 2] = [Window::FiveHour.as_str(), Window::SevenDay.as_str()];
-
 /// One window's last known usage, as shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageWindowView {
@@ -57,7 +54,11 @@ impl UsageView {
     pub fn series(&self) -> Vec<UsageSeries> {
         let mut out = Vec::new();
         for a in &self.accounts {
-            for (window, w) in WINDOWS.into_iter().zip([&a.five_hour, &a.seven_day]) {
+            for (window, w) in Window::ALL
+                .map(Window::as_str)
+                .into_iter()
+                .zip([&a.five_hour, &a.seven_day])
+            {
                 if let Some(w) = w {
                     out.push(UsageSeries {
                         account: a.account.clone(),

@@ -166,7 +166,7 @@ pub fn unix_now() -> u64 {
 
 /// The last second RFC 3339's four-digit year can spell,
 /// 9999-12-31T23:59:59Z.
-const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
+pub(crate) const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
 
 /// Unix seconds as RFC 3339 (UTC). A time past the year 9999 (only a
 /// corrupt or hand-edited file holds one) is shown as the last second of

@@ -175,12 +175,11 @@ fn reset(w: &UsageWindowView, now: SystemTime) -> String {
 }
 
 /// Unix seconds as RFC 3339, or as the number past the year 9999 (which
-/// RFC 3339 cannot write: formatting it would panic).
+/// RFC 3339 cannot write; `rfc3339` would show the last second of 9999).
 fn unix_time_text(secs: u64) -> String {
-    /// 10000-01-01T00:00:00Z.
-    const YEAR_10000: u64 = 253_402_300_800;
-    if secs < YEAR_10000 {
-        crate::state::limits::rfc3339(secs)
+    use crate::state::limits::{rfc3339, LAST_RFC3339_SECOND};
+    if secs <= LAST_RFC3339_SECOND {
+        rfc3339(secs)
     } else {
         format!("Unix time {secs}")
     }
