@@ -137,13 +137,10 @@ fn fail_over(config: Config, req: FailoverRequest, deadline: Instant) -> Vec<Str
             }
             Err(e) => {
                 let mut lines = vec![format!("homeswap hook: {e}; failing over here")];
-                let here = local(config, &req, deadline);
+                let (here, outcome) = local(config, &req, deadline);
                 // Busy here after a slow sidecar: the lock is most likely
                 // the sidecar's, still doing this very failover.
-                if here
-                    .first()
-                    .is_some_and(|l| l.contains("did not happen (busy)"))
-                {
+                if outcome == FailoverOutcome::Busy {
                     lines.push(
                         "homeswap hook: the lock is held, most likely by the sidecar still doing this failover: see 'homeswap status' or the audit log in a moment"
                             .to_string(),
@@ -154,10 +151,15 @@ fn fail_over(config: Config, req: FailoverRequest, deadline: Instant) -> Vec<Str
             }
         }
     }
-    local(config, &req, deadline)
+    local(config, &req, deadline).0
 }
 
-fn local(config: Config, req: &FailoverRequest, deadline: Instant) -> Vec<String> {
+/// The library's failover here: the lines for stderr, and its outcome.
+fn local(
+    config: Config,
+    req: &FailoverRequest,
+    deadline: Instant,
+) -> (Vec<String>, FailoverOutcome) {
     let mut ctx = Context::new(config);
     // Leave time to report and exit before the deadline.
     ctx.lock_timeout = deadline
@@ -165,12 +167,15 @@ fn local(config: Config, req: &FailoverRequest, deadline: Instant) -> Vec<String
         .saturating_sub(Duration::from_millis(100));
     let reason = req.reason.as_str();
     match failover::failover(&ctx, req) {
-        Ok(r) => done_lines(
-            req.reason,
+        Ok(r) => (
+            done_lines(
+                req.reason,
+                r.outcome,
+                r.from.as_deref(),
+                r.active.as_deref(),
+                r.notes.iter().chain(&r.warnings),
+            ),
             r.outcome,
-            r.from.as_deref(),
-            r.active.as_deref(),
-            r.notes.iter().chain(&r.warnings),
         ),
         Err(e) => {
             let mut lines = vec![format!(
@@ -178,7 +183,7 @@ fn local(config: Config, req: &FailoverRequest, deadline: Instant) -> Vec<String
                 e.outcome().as_str()
             )];
             lines.extend(e.errors().into_iter().map(|x| format!("  {x}")));
-            lines
+            (lines, e.outcome())
         }
     }
 }
