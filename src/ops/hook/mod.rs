@@ -18,25 +18,24 @@
 pub mod admin_socket;
 pub mod event;
 mod moved;
+pub(crate) mod route;
 pub mod sessions;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::config::Config;
 use crate::links::active::ActiveLink;
-use crate::ops::context::Context;
-use crate::ops::failover::{self, reset, FailoverOutcome, FailoverRequest, RESTART_HINT};
+use crate::ops::failover::{
+    reset, FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RESTART_HINT,
+};
 use crate::state::limits::{rfc3339, unix_now, LimitReason, UntilSource};
 use crate::state::StateDir;
 
-use admin_socket::{AskError, FailoverBody};
 use event::{HookAction, HookEvent};
+use route::Routed;
 
 /// The most of stdin a hook reads: an event is a few kilobytes.
 pub const MAX_EVENT: u64 = 1024 * 1024;
-
-/// How long the sidecar gets at most, so a hung one leaves time to act here.
-const SIDECAR_AT_MOST: Duration = Duration::from_millis(900);
 
 /// Handles one event read from stdin; returns the lines for stderr.
 pub fn handle(config: Config, input: &[u8], deadline: Instant) -> Vec<String> {
@@ -112,32 +111,26 @@ fn remember(config: &Config, session: Option<&str>) -> Vec<String> {
 /// Through the sidecar when one answers, else here.
 fn fail_over(config: Config, req: FailoverRequest, deadline: Instant) -> Vec<String> {
     let reason = req.reason;
-    if let Some(socket) = config.serve.admin.as_ref().and_then(|a| a.socket.clone()) {
-        let until = reset::reset_time(
-            None,
-            req.message.as_deref(),
-            unix_now(),
-            config.failover.cooldown,
-        )
-        .ok()
-        .filter(|r| r.source == UntilSource::Message)
-        .map(|r| rfc3339(r.until));
-        let body = FailoverBody {
-            from: req.from.as_deref(),
-            reason: reason.as_str(),
-            until: until.as_deref(),
-        };
-        let budget = deadline
-            .saturating_duration_since(Instant::now())
-            .min(SIDECAR_AT_MOST);
-        match admin_socket::ask(&socket, &body, budget) {
-            Ok((status, answer)) => return sidecar_lines(reason, status, answer),
-            Err(e @ AskError::NotThere { .. }) => {
-                tracing::debug!(error = %e, "no sidecar; failing over here");
-            }
-            Err(e) => {
-                let mut lines = vec![format!("homeswap hook: {e}; failing over here")];
-                let (here, outcome) = local(config, &req, deadline);
+    // The sidecar is sent the end the message gives (it has no message).
+    let until = reset::reset_time(
+        None,
+        req.message.as_deref(),
+        unix_now(),
+        config.failover.cooldown,
+    )
+    .ok()
+    .filter(|r| r.source == UntilSource::Message)
+    .map(|r| rfc3339(r.until));
+    match route::route(config, &req, until.as_deref(), deadline) {
+        Routed::Sidecar(status, answer) => sidecar_lines(reason, status, answer),
+        Routed::Here { result, fallback } => {
+            let mut lines = Vec::new();
+            let outcome = match &*result {
+                Ok(r) => r.outcome,
+                Err(e) => e.outcome(),
+            };
+            if let Some(e) = &fallback {
+                lines.push(format!("homeswap hook: {e}; failing over here"));
                 // Busy here after a slow sidecar: the lock is most likely
                 // the sidecar's, still doing this very failover.
                 if outcome == FailoverOutcome::Busy {
@@ -146,44 +139,31 @@ fn fail_over(config: Config, req: FailoverRequest, deadline: Instant) -> Vec<Str
                             .to_string(),
                     );
                 }
-                lines.extend(here);
-                return lines;
             }
+            lines.extend(here_lines(reason, *result));
+            lines
         }
     }
-    local(config, &req, deadline).0
 }
 
-/// The library's failover here: the lines for stderr, and its outcome.
-fn local(
-    config: Config,
-    req: &FailoverRequest,
-    deadline: Instant,
-) -> (Vec<String>, FailoverOutcome) {
-    let mut ctx = Context::new(config);
-    // Leave time to report and exit before the deadline.
-    ctx.lock_timeout = deadline
-        .saturating_duration_since(Instant::now())
-        .saturating_sub(Duration::from_millis(100));
-    let reason = req.reason.as_str();
-    match failover::failover(&ctx, req) {
-        Ok(r) => (
-            done_lines(
-                req.reason,
-                r.outcome,
-                r.from.as_deref(),
-                r.active.as_deref(),
-                r.notes.iter().chain(&r.warnings),
-            ),
+/// The lines for a failover the library ran here.
+fn here_lines(reason: LimitReason, result: Result<FailoverReport, FailoverError>) -> Vec<String> {
+    match result {
+        Ok(r) => done_lines(
+            reason,
             r.outcome,
+            r.from.as_deref(),
+            r.active.as_deref(),
+            r.notes.iter().chain(&r.warnings),
         ),
         Err(e) => {
             let mut lines = vec![format!(
-                "homeswap hook: {reason}: failover did not happen ({}): {e}",
+                "homeswap hook: {}: failover did not happen ({}): {e}",
+                reason.as_str(),
                 e.outcome().as_str()
             )];
             lines.extend(e.errors().into_iter().map(|x| format!("  {x}")));
-            (lines, e.outcome())
+            lines
         }
     }
 }

@@ -4,16 +4,12 @@
 //! it), else the library here under the swaps' lock, bounded by the
 //! deadline.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::config::Config;
-use crate::ops::context::Context;
-use crate::ops::failover::{self, FailoverOutcome, FailoverRequest};
-use crate::ops::hook::admin_socket::{self, AskError, FailoverBody};
+use crate::ops::failover::{FailoverOutcome, FailoverRequest};
+use crate::ops::hook::route::{route, Routed};
 use crate::state::limits::{rfc3339, LimitReason};
-
-/// How long the sidecar gets at most, so a hung one leaves time to act here.
-const SIDECAR_AT_MOST: Duration = Duration::from_millis(900);
 
 /// How a requested failover ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,53 +25,33 @@ pub struct Requested {
 /// Requests a failover from `from` until `until` (Unix seconds).
 pub fn request(config: &Config, from: &str, until: Option<u64>, deadline: Instant) -> Requested {
     let until = until.map(rfc3339);
-    let mut lines = Vec::new();
-    if let Some(socket) = config
-        .serve
-        .admin
-        .as_ref()
-        .and_then(|a| a.socket.as_deref())
-    {
-        let body = FailoverBody {
-            from: Some(from),
-            reason: LimitReason::Usage.as_str(),
-            until: until.as_deref(),
-        };
-        let budget = deadline
-            .saturating_duration_since(Instant::now())
-            .min(SIDECAR_AT_MOST);
-        match admin_socket::ask(socket, &body, budget) {
-            Ok((status, a)) => {
-                let mut lines = vec![format!(
-                    "homeswap statusline: usage failover from {from} through the sidecar: {status} {}{}",
-                    a.outcome,
-                    a.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
-                )];
-                lines.extend(a.notes.iter().chain(&a.errors).map(|n| format!("  {n}")));
-                return Requested {
-                    outcome: a.outcome,
-                    active: a.active,
-                    lines,
-                };
-            }
-            Err(e @ AskError::NotThere { .. }) => {
-                tracing::debug!(error = %e, "no sidecar; failing over here");
-            }
-            Err(e) => lines.push(format!("homeswap statusline: {e}; failing over here")),
-        }
-    }
-    let mut ctx = Context::new(config.clone());
-    // Leave time to print the line and exit before the deadline.
-    ctx.lock_timeout = deadline
-        .saturating_duration_since(Instant::now())
-        .saturating_sub(Duration::from_millis(100));
     let req = FailoverRequest {
         from: Some(from.to_string()),
         reason: LimitReason::Usage,
-        until,
+        until: until.clone(),
         message: None,
     };
-    match failover::failover(&ctx, &req) {
+    let (result, fallback) = match route(config.clone(), &req, until.as_deref(), deadline) {
+        Routed::Sidecar(status, a) => {
+            let mut lines = vec![format!(
+                "homeswap statusline: usage failover from {from} through the sidecar: {status} {}{}",
+                a.outcome,
+                a.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+            )];
+            lines.extend(a.notes.iter().chain(&a.errors).map(|n| format!("  {n}")));
+            return Requested {
+                outcome: a.outcome,
+                active: a.active,
+                lines,
+            };
+        }
+        Routed::Here { result, fallback } => (*result, fallback),
+    };
+    let mut lines: Vec<String> = fallback
+        .map(|e| format!("homeswap statusline: {e}; failing over here"))
+        .into_iter()
+        .collect();
+    match result {
         Ok(r) => {
             lines.push(match r.outcome {
                 FailoverOutcome::Swapped => format!(
