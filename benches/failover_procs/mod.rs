@@ -123,8 +123,8 @@ pub fn serve(config: &Path) -> Server {
     server
 }
 
-/// Runs `homeswap --config C ARGS` with `stdin`; panics unless it exits 0.
-pub fn run(config: &Path, args: &[&str], stdin: &[u8]) -> String {
+/// Starts `homeswap --config C ARGS`, its output piped, `stdin` written.
+fn spawn_with(config: &Path, args: &[&str], stdin: &[u8]) -> Child {
     let mut child = Command::new(BIN)
         .arg("--config")
         .arg(config)
@@ -135,6 +135,12 @@ pub fn run(config: &Path, args: &[&str], stdin: &[u8]) -> String {
         .spawn()
         .expect("start homeswap");
     child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child
+}
+
+/// Runs `homeswap --config C ARGS` with `stdin`; panics unless it exits 0.
+pub fn run(config: &Path, args: &[&str], stdin: &[u8]) -> String {
+    let child = spawn_with(config, args, stdin);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -178,16 +184,7 @@ pub fn timed(
 ) -> (Sample, String) {
     while events.try_recv().is_ok() {}
     let start = Instant::now();
-    let mut child = Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start homeswap");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let child = spawn_with(config, args, stdin);
     let flipped = loop {
         let at = events
             .recv_timeout(Duration::from_secs(10))
