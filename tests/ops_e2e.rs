@@ -121,6 +121,18 @@ impl Webhook {
 
     /// Waits until a notification for `alertname` with `status` arrives;
     /// returns that alert.
+    /// The names of every alert received other than `alertname`.
+    fn alerts_other_than(&self, alertname: &str) -> Vec<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|n| n["alerts"].as_array().cloned().unwrap_or_default())
+            .map(|a| a["labels"]["alertname"].as_str().unwrap_or("").to_string())
+            .filter(|name| name != alertname)
+            .collect()
+    }
+
     fn wait_for(&self, alertname: &str, status: &str) -> serde_json::Value {
         let start = Instant::now();
         loop {
@@ -481,15 +493,7 @@ fn a_partial_swap_pages_through_alertmanager_and_resolves_after_the_latch_clear(
     assert_eq!(resolved["labels"]["instance"], instance.as_str());
 
     // Nothing else fired on this healthy sidecar.
-    let others: Vec<String> = webhook
-        .received
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|n| n["alerts"].as_array().cloned().unwrap_or_default())
-        .map(|a| a["labels"]["alertname"].as_str().unwrap_or("").to_string())
-        .filter(|name| name != "HomeswapPartialSwap")
-        .collect();
+    let others = webhook.alerts_other_than("HomeswapPartialSwap");
     assert!(others.is_empty(), "unexpected alerts: {others:?}");
 }
 
@@ -646,14 +650,6 @@ fn every_account_limited_pages_through_alertmanager_and_resolves_after_a_limits_
     assert_eq!(resolved["labels"]["instance"], instance.as_str());
 
     // One failover swapped: nothing else fired (no flapping ticket).
-    let others: Vec<String> = webhook
-        .received
-        .lock()
-        .unwrap()
-        .iter()
-        .flat_map(|n| n["alerts"].as_array().cloned().unwrap_or_default())
-        .map(|a| a["labels"]["alertname"].as_str().unwrap_or("").to_string())
-        .filter(|name| name != "HomeswapAllAccountsLimited")
-        .collect();
+    let others = webhook.alerts_other_than("HomeswapAllAccountsLimited");
     assert!(others.is_empty(), "unexpected alerts: {others:?}");
 }
