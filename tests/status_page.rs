@@ -29,6 +29,14 @@ fn escaped(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// The inside of the page's `<section id="ID">`; panics if it has none.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    html.split(&format!("<section id=\"{id}\">"))
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .unwrap_or_else(|| panic!("no {id} section: {html}"))
+}
+
 /// The grid cell of one state, as the page writes it.
 fn cell_of(state: &str) -> String {
     format!("<td class=\"state state-{state}\"")
@@ -304,11 +312,7 @@ fn with_no_usage_reported_the_usage_section_says_how_to_install_the_statusline()
     s.add_serve_section(TOKEN, "");
     let server = s.serve(None);
     let html = page(&server);
-    let usage = html
-        .split("<section id=\"usage\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</section>").next())
-        .unwrap_or_else(|| panic!("no usage section: {html}"));
+    let usage = section(&html, "usage");
     assert!(usage.contains("<h2>Usage</h2>"), "{usage}");
     assert!(
         usage.contains("No usage reported yet")
@@ -338,11 +342,7 @@ fn usage_a_status_line_reports_shows_as_bars_within_a_second() {
         || page(&server).contains("5h <strong>42%</strong>"),
     );
     let html = page(&server);
-    let usage = html
-        .split("<section id=\"usage\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</section>").next())
-        .unwrap_or_else(|| panic!("no usage section: {html}"));
+    let usage = section(&html, "usage");
     assert!(usage.contains("width:42.0%"), "{usage}");
     assert!(usage.contains("7d <strong>13%</strong>"), "{usage}");
     assert!(
