@@ -424,21 +424,7 @@ fn interactive(rig: &Rig) -> Tmux {
         let settings = rig.sb.home(account).join("settings.json");
         std::fs::write(settings, status_line.to_string()).unwrap();
     }
-    let tmux = Tmux::start(
-        &rig.sb.root().join("tmux.sock"),
-        &rig.work,
-        &rig.env(&rig.sb.active()),
-        &rig.interactive_argv(&[]),
-    );
-    tmux.wait_for("the prompt", SCREEN_LIMIT, |s| {
-        s.contains("Claude Code v") && s.contains('❯')
-    });
-    tmux
-}
-
-/// Types `prompt` and waits for its answer (and `also`) on the screen.
-fn turn(tmux: &Tmux, prompt: &str, also: &str) -> String {
-    tmux.turn(prompt, also)
+    rig.interactive()
 }
 
 /// Scenario 5: `homeswap swap b` while an interactive session on `a` is in
@@ -456,7 +442,7 @@ fn swap_under_a_running_interactive_session() {
     }
     let rig = Rig::new(Sandbox::ready());
     let tmux = interactive(&rig);
-    turn(&tmux, "interactive one", "STATUS 5h=42%");
+    tmux.turn("interactive one", "STATUS 5h=42%");
     assert_eq!(
         rig.api.call_for("interactive one").account.as_deref(),
         Some("a")
@@ -478,7 +464,7 @@ fn swap_under_a_running_interactive_session() {
     });
 
     // The running process's first request after the flip.
-    let screen = turn(&tmux, "interactive three", "STATUS 5h=17%");
+    let screen = tmux.turn("interactive three", "STATUS 5h=17%");
     let call = rig.api.call_for("interactive three");
     loud_observation(&format!(
         "after `homeswap swap b`, the running session's next request carried the credential of {:?}",
@@ -606,16 +592,16 @@ fn running_session_tells_a_swap_by_the_credentials_mtime() {
     rig.set_credentials_mtime("a", same);
     rig.set_credentials_mtime("b", same);
     let tmux = interactive(&rig);
-    turn(&tmux, "same mtime one", "STATUS 5h=42%");
+    tmux.turn("same mtime one", "STATUS 5h=42%");
     rig.sb.ok(&["swap", "b"]);
-    turn(&tmux, "same mtime two", "STATUS 5h=42%");
+    tmux.turn("same mtime two", "STATUS 5h=42%");
     assert_eq!(
         rig.api.call_for("same mtime two").account.as_deref(),
         Some("a"),
         "same mtime: the running session does not notice the swap"
     );
     rig.set_credentials_mtime("b", std::time::SystemTime::now());
-    turn(&tmux, "same mtime three", "STATUS 5h=17%");
+    tmux.turn("same mtime three", "STATUS 5h=17%");
     assert_eq!(
         rig.api.call_for("same mtime three").account.as_deref(),
         Some("b"),
@@ -638,7 +624,7 @@ fn interactive_session_at_its_limit_goes_on_after_a_swap() {
     }
     let rig = Rig::new(Sandbox::ready());
     let tmux = interactive(&rig);
-    turn(&tmux, "before the limit", "STATUS 5h=42%");
+    tmux.turn("before the limit", "STATUS 5h=42%");
     let reset = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -654,7 +640,7 @@ fn interactive_session_at_its_limit_goes_on_after_a_swap() {
     assert_eq!(rig.api.call_for("at the limit").status, 429);
 
     rig.sb.ok(&["swap", "b"]);
-    turn(&tmux, "after the swap", "STATUS 5h=17%");
+    tmux.turn("after the swap", "STATUS 5h=17%");
     let call = rig.api.call_for("after the swap");
     assert_eq!(
         call.account.as_deref(),

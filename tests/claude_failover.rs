@@ -375,16 +375,8 @@ fn an_interactive_session_goes_on_on_b_after_its_hook_failed_over() {
         return;
     }
     let rig = three_accounts();
-    let tmux = claude::tmux::Tmux::start(
-        &rig.sb.root().join("tmux.sock"),
-        &rig.work,
-        &rig.env(&rig.sb.active()),
-        &rig.interactive_argv(&[]),
-    );
-    let screen_limit = Duration::from_secs(60);
-    tmux.wait_for("the prompt", screen_limit, |s| {
-        s.contains("Claude Code v") && s.contains('❯')
-    });
+    let tmux = rig.interactive();
+    let screen_limit = claude::tmux::SCREEN_LIMIT;
     tmux.type_line("first on a");
     tmux.wait_for("the first answer", screen_limit, |s| {
         s.contains("ANSWER[first on a]")

@@ -14,7 +14,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use claude::tmux::{Tmux, SCREEN_LIMIT};
+use claude::tmux::SCREEN_LIMIT;
 use claude::Rig;
 use common::server::Server;
 use common::{wait_for, Sandbox};
@@ -73,15 +73,7 @@ fn usage_shows_under_the_prompt_and_fails_over_once_at_the_threshold() {
     let server = install(&rig);
     rig.api.set_usage("a", 0.42, 0.13);
     rig.api.set_usage("b", 0.17, 0.05);
-    let tmux = Tmux::start(
-        &rig.sb.root().join("tmux.sock"),
-        &rig.work,
-        &rig.env(&rig.sb.active()),
-        &rig.interactive_argv(&[]),
-    );
-    tmux.wait_for("the prompt", SCREEN_LIMIT, |s| {
-        s.contains("Claude Code v") && s.contains('❯')
-    });
+    let tmux = rig.interactive();
 
     tmux.turn("first", "a · 5h 42% · 7d 13%");
     let shown = Instant::now();

@@ -38,15 +38,7 @@ impl Session {
     /// (tmux socket `<sandbox>/NAME.sock`) and waits for its prompt.
     pub fn start(rig: &Rig, config_dir: &Path, name: &str) -> Session {
         let socket = rig.sb.root().join(format!("{name}.sock"));
-        let tmux = Tmux::start(
-            &socket,
-            &rig.work,
-            &rig.env(config_dir),
-            &rig.interactive_argv(&[]),
-        );
-        tmux.wait_for("the prompt", SCREEN_LIMIT, |s| {
-            s.contains("Claude Code v") && s.contains('❯')
-        });
+        let tmux = rig.interactive_on(config_dir, &socket);
         Session { tmux, socket }
     }
 

@@ -310,6 +310,27 @@ impl Rig {
         r
     }
 
+    /// Starts an interactive Claude Code on `config_dir` under tmux (its
+    /// server on `socket`) and waits for its prompt.
+    pub fn interactive_on(&self, config_dir: &Path, socket: &Path) -> tmux::Tmux {
+        let tmux = tmux::Tmux::start(
+            socket,
+            &self.work,
+            &self.env(config_dir),
+            &self.interactive_argv(&[]),
+        );
+        tmux.wait_for("the prompt", tmux::SCREEN_LIMIT, |s| {
+            s.contains("Claude Code v") && s.contains('❯')
+        });
+        tmux
+    }
+
+    /// An interactive Claude Code on the active link, as a user of
+    /// homeswap runs it, waiting at its prompt.
+    pub fn interactive(&self) -> tmux::Tmux {
+        self.interactive_on(&self.sb.active(), &self.sb.root().join("tmux.sock"))
+    }
+
     /// The argv of an interactive session (for [`tmux::Tmux::start`]).
     pub fn interactive_argv(&self, extra: &[&str]) -> Vec<String> {
         std::iter::once(self.bin.to_str().unwrap())
