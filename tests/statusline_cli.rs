@@ -81,25 +81,10 @@ fn active(s: &Sandbox) -> String {
 }
 
 fn session_start(s: &Sandbox, id: &str) {
-    let mut child = s
-        .command(&["hook"], None)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            format!(
-                r#"{{"session_id":"{id}","hook_event_name":"SessionStart","source":"startup"}}"#
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let event =
+        format!(r#"{{"session_id":"{id}","hook_event_name":"SessionStart","source":"startup"}}"#);
+    let (r, _) = s.run_stdin(&["hook"], event.as_bytes(), None);
+    assert_eq!(r.code, 0, "{r:?}");
 }
 
 fn usage_failovers(s: &Sandbox) -> Vec<serde_json::Value> {
