@@ -97,6 +97,17 @@ pub(crate) enum Command {
     /// are taken (and says so). Needs no configuration: it writes its own.
     #[command(after_help = help::DEMO)]
     Demo(DemoArgs),
+    /// Print a shell completion script for bash, zsh, fish or elvish.
+    ///
+    /// Generated from the same definitions as this help, so it offers every
+    /// command and option of this version. Needs no configuration. The
+    /// Debian package installs bash's, zsh's and fish's.
+    #[command(after_help = help::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print the man page, homeswap(1), as roff on stdout. Hidden: it is
+    /// for packagers (packaging/build-deb), not a command people look for.
+    #[command(hide = true)]
+    Manpage,
 }
 
 /// The commands that work on a configuration.
@@ -305,6 +316,27 @@ pub(crate) struct ServeArgs {
     /// Log as human-readable text or as JSON lines (stderr).
     #[arg(long, value_enum, default_value = "text")]
     pub(crate) log_format: LogFormat,
+}
+
+/// `homeswap completions SHELL`
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub(crate) shell: CompletionShell,
+    /// Shadows the global --config, as demo's does: the script does not
+    /// depend on a configuration.
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// The shells `completions` writes a script for (the contract's four).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
 }
 
 /// `homeswap demo ...`

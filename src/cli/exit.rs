@@ -128,9 +128,10 @@ Exit codes:
   serve         0 stopped gracefully · 1 cannot listen · 2 configuration or token file error
   demo          0 stopped with Ctrl-C · 1 cannot build or serve the sandbox
   init          0 converted · 1 refused or stopped, nothing lost · 2 usage
+  completions   0 printed · 2 usage (no shell, or an unknown one)
 
-Each command's --help explains its own exit codes. Every command but demo and init first
-finishes a swap that a crash interrupted, if any.";
+Each command's --help explains its own exit codes. Every command but demo, init and completions
+first finishes a swap that a crash interrupted, if any.";
 
     /// `homeswap validate --help`.
     pub(crate) const VALIDATE: &str = "\
@@ -236,6 +237,20 @@ Exit codes:
   0  converted (or nothing to do: a dry run)
   1  refused or stopped part-way, nothing lost (rerun the same command to finish)
   2  usage error (no --config, bad account name, relative path)";
+
+    /// `homeswap completions --help`: the codes, then where each shell
+    /// looks for a user's own completions.
+    pub(crate) const COMPLETIONS: &str = "\
+Exit codes:
+  0  the script was printed
+  2  usage error: no shell, or one that is not bash, zsh, fish or elvish
+
+Installing one for your user (the Debian package installs bash's, zsh's and fish's for everyone):
+  bash    homeswap completions bash > ~/.local/share/bash-completion/completions/homeswap
+  zsh     homeswap completions zsh > ~/.zfunc/_homeswap
+          (with fpath+=(~/.zfunc) before compinit in ~/.zshrc)
+  fish    homeswap completions fish > ~/.config/fish/completions/homeswap.fish
+  elvish  eval (homeswap completions elvish | slurp)   in ~/.config/elvish/rc.elv";
 
     /// `homeswap demo --help`.
     pub(crate) const DEMO: &str = "\

@@ -4,12 +4,14 @@
 
 mod adopt;
 mod args;
+mod completions;
 mod exit;
 mod failover;
 mod hook;
 mod init;
 mod latch;
 mod links;
+mod manpage;
 mod output;
 mod serve;
 mod status;
@@ -34,6 +36,9 @@ pub fn run(cli: Cli) -> u8 {
     let mut out = Output;
     match cli.command {
         Command::Demo(args) => serve::demo_cmd(args, cli.config.as_deref(), &mut out),
+        // Generated from the argument definitions: no configuration needed.
+        Command::Completions(args) => completions::completions_cmd(args.shell, &mut out),
+        Command::Manpage => completions::manpage_cmd(&mut out),
         Command::Init(args) => init::init_cmd(args, cli.config.as_deref(), &mut out),
         Command::Serve(args) => match load(cli.config.as_deref(), &mut out) {
             Ok(ctx) => {

@@ -14,6 +14,11 @@ impl Output {
         let _ = writeln!(std::io::stdout().lock(), "{s}");
     }
 
+    /// Generated text on stdout as it is (a completion script, the man page).
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+        let _ = std::io::stdout().lock().write_all(bytes);
+    }
+
     /// One problem line on stderr.
     pub(crate) fn err(&mut self, s: String) {
         let _ = writeln!(std::io::stderr().lock(), "{s}");
