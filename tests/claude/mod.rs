@@ -10,6 +10,7 @@
 mod answers;
 pub mod files;
 pub mod hooks;
+pub mod probe;
 pub mod standin;
 pub mod tmux;
 
