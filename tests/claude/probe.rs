@@ -13,21 +13,27 @@ use serde_json::Value;
 use super::standin::Call;
 
 /// The recorder: `record.sh DIR KIND [SLEEP]` saves its stdin with its
-/// start and end times as one JSON file per run (`DIR/rec.*.json`); with
-/// SLEEP it waits that long before it ends. It ignores SIGTERM (`claude -p`
+/// start and end times as one JSON file per run (`DIR/rec.*.json`; end
+/// `null` while it runs, or when it was killed); with SLEEP it waits that
+/// long before it ends. It ignores SIGTERM (`claude -p`
 /// sends one to a `StopFailure` hook) and prints one line, for a status line.
 const RECORD_SH: &str = r#"#!/bin/sh
 trap '' TERM
 t0=$(date +%s.%N)
 n=$(mktemp "$1/rec.XXXXXXXX")
 cat > "$n.in"
+record() {
+  {
+    printf '{"kind":"%s","start":%s,"end":%s,"pid":%s,"ppid":%s,"payload":' "$2" "$t0" "$3" "$$" "$PPID"
+    if [ -s "$n.in" ]; then cat "$n.in"; else printf null; fi
+    printf '}\n'
+  } > "$n.tmp" && mv "$n.tmp" "$n.json"
+}
+# Written at once (end null) and again at the end: a run killed while it
+# sleeps still shows, with no end.
+record "$1" "$2" null
 if [ -n "$3" ]; then sleep "$3"; fi
-t1=$(date +%s.%N)
-{
-  printf '{"kind":"%s","start":%s,"end":%s,"pid":%s,"ppid":%s,"payload":' "$2" "$t0" "$t1" "$$" "$PPID"
-  if [ -s "$n.in" ]; then cat "$n.in"; else printf null; fi
-  printf '}\n'
-} > "$n.tmp" && mv "$n.tmp" "$n.json"
+record "$1" "$2" "$(date +%s.%N)"
 rm -f "$n" "$n.in"
 echo "REC $2"
 "#;
@@ -37,7 +43,8 @@ echo "REC $2"
 pub struct Event {
     pub kind: String,
     pub start: f64,
-    pub end: f64,
+    /// `None`: still running, or killed before it ended.
+    pub end: Option<f64>,
     pub payload: Value,
 }
 
@@ -108,7 +115,7 @@ impl Recorder {
             .map(|v| Event {
                 kind: v["kind"].as_str().unwrap_or_default().to_string(),
                 start: v["start"].as_f64().unwrap_or_default(),
-                end: v["end"].as_f64().unwrap_or_default(),
+                end: v["end"].as_f64(),
                 payload: v["payload"].clone(),
             })
             .collect();
@@ -274,7 +281,10 @@ pub fn event_lines(events: &[Event]) -> Vec<Line> {
             p.to_string()
         };
         out.push((e.start, format!("HOOK-START {} {brief}", e.kind)));
-        out.push((e.end, format!("HOOK-END   {}", e.kind)));
+        match e.end {
+            Some(end) => out.push((end, format!("HOOK-END   {}", e.kind))),
+            None => out.push((e.start, format!("HOOK-NO-END {} (killed?)", e.kind))),
+        }
     }
     out
 }
