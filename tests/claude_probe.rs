@@ -434,3 +434,280 @@ fn probe_print_mode_signals() {
         sf.end.map(|e| e - sf.start)
     ));
 }
+
+/// Starts `claude ARGS` on the active link (as [`Rig::claude`] does) with
+/// `extra` in its environment, under strace into `strace` when given.
+fn spawn_claude(
+    rig: &Rig,
+    extra: &[(String, String)],
+    strace: Option<&Path>,
+    args: &[&str],
+) -> std::process::Child {
+    let mut argv: Vec<String> = vec![rig.bin.display().to_string()];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    if let Some(log) = strace {
+        argv = probe::straced(log, FILE_CALLS, &argv);
+    }
+    std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(&rig.work)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(rig.env(&rig.sb.active()))
+        .envs(extra.iter().cloned())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `child` (at most [`claude::TURN_LIMIT`]) and returns its run.
+fn finish(child: std::process::Child) -> common::Run {
+    let start = std::time::Instant::now();
+    let mut child = child;
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > claude::TURN_LIMIT {
+            let _ = child.kill();
+            panic!("claude still running after {:?}", claude::TURN_LIMIT);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    common::Run::from(child.wait_with_output().unwrap())
+}
+
+/// Gives `account` an expired access token (refresh token `refresh-ACCOUNT`),
+/// its file's mtime kept where the rig put it.
+fn expire(rig: &Rig, account: &str) {
+    let path = rig.sb.home(account).join(".credentials.json");
+    let before = probe::mtime(&path);
+    let creds = serde_json::json!({"claudeAiOauth": {
+        "accessToken": format!("token-{account}"), "refreshToken": format!("refresh-{account}"),
+        "expiresAt": 1000,
+        "scopes": ["user:inference", "user:profile", "user:sessions:claude_code"],
+        "subscriptionType": "max"}});
+    std::fs::write(&path, creds.to_string()).unwrap();
+    probe::set_mtime(&path, before);
+}
+
+/// The `claudeAiOauth` object of `account`'s credentials.
+fn oauth(rig: &Rig, account: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(rig.sb.home(account).join(".credentials.json")).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["claudeAiOauth"].clone()
+}
+
+/// The entries of a home that the refresh lock protocol leaves.
+fn lock_entries(rig: &Rig, account: &str) -> Vec<String> {
+    let mut v: Vec<String> = claude::files::entries(&rig.sb.home(account))
+        .into_iter()
+        .filter(|e| e.contains("lock"))
+        .collect();
+    let legacy = rig.sb.root().join(format!("home-{account}.lock"));
+    if legacy.exists() {
+        v.push(format!("../{}", probe::file_name(&legacy)));
+    }
+    v
+}
+
+/// An expired access token is refreshed offline: the request Claude Code
+/// sends to the TLS stand-in, what it writes back, and the lock files'
+/// lifecycle (strace).
+#[test]
+#[ignore = "needs root, strace and Claude Code (bash tests/claude/install.sh)"]
+fn probe_oauth_refresh_offline() {
+    if !claude::isolated_with_names(
+        "probe_oauth_refresh_offline",
+        &["strace"],
+        &claude::tls::OAUTH_HOSTS,
+    ) {
+        return;
+    }
+    let out = probe::out_dir("oauth_refresh_offline");
+    let rig = Rig::new(Sandbox::ready());
+    let oauth_api = claude::tls::TokenEndpoint::start(&rig.sb.root().join("pki"));
+    expire(&rig, "a");
+    let log = rig.sb.root().join("strace.log");
+    let r = finish(spawn_claude(
+        &rig,
+        &oauth_api.env(),
+        Some(&log),
+        &["-p", "after a refresh"],
+    ));
+    assert_eq!(r.code, 0, "{r:?}");
+    let tokens = oauth_api.token_calls();
+    assert_eq!(tokens.len(), 1, "{:#?}", oauth_api.calls());
+    let t = &tokens[0];
+    claude::hooks::report(&format!(
+        "token request: {} {} host={:?} body={}",
+        t.method, t.path, t.host, t.body
+    ));
+    assert_eq!(t.body["grant_type"], "refresh_token");
+    assert_eq!(t.body["refresh_token"], "refresh-a");
+    let call = rig.api.call_for("after a refresh");
+    assert_eq!(call.token.as_deref(), Some("token-a-r1"), "{call:#?}");
+    let written = oauth(&rig, "a");
+    assert_eq!(written["refreshToken"], "refresh-a-r1");
+    assert!(
+        lock_entries(&rig, "a").is_empty(),
+        "{:?}",
+        lock_entries(&rig, "a")
+    );
+    let mut lines: Vec<probe::Line> = Vec::new();
+    for needle in [
+        "oauth_refresh",
+        "home-a.lock",
+        "storage-write",
+        ".credentials.json",
+    ] {
+        lines.extend(probe::sys_lines(&probe::strace_lines(&log, needle)));
+    }
+    lines.dedup_by(|x, y| x.1 == y.1);
+    for c in oauth_api.calls() {
+        lines.push((
+            probe::secs(c.at),
+            format!(
+                "OAUTH {} {} host={:?} auth={:?} body={}",
+                c.method, c.path, c.host, c.authorization, c.body
+            ),
+        ));
+        if let (Some(at), Some(a)) = (c.answered_at, &c.answer) {
+            lines.push((probe::secs(at), format!("OAUTH-ANSWER {a}")));
+        }
+    }
+    lines.extend(probe::call_lines(&rig.api.calls()));
+    save(&out, "timeline.txt", &probe::timeline(lines));
+    save(&out, "credentials-a.json", &written.to_string());
+    let _ = std::fs::copy(&log, out.join("strace.log"));
+}
+
+/// A refresh held open at the token endpoint while the active link flips
+/// to `b`: what is written where, and what the lock files become.
+#[test]
+#[ignore = "needs root and Claude Code (bash tests/claude/install.sh)"]
+fn probe_oauth_refresh_flip_while_held() {
+    if !claude::isolated_with_names(
+        "probe_oauth_refresh_flip_while_held",
+        &[],
+        &claude::tls::OAUTH_HOSTS,
+    ) {
+        return;
+    }
+    let out = probe::out_dir("oauth_refresh_flip_while_held");
+    let rig = Rig::new(Sandbox::ready());
+    let oauth_api = claude::tls::TokenEndpoint::start(&rig.sb.root().join("pki"));
+    expire(&rig, "a");
+    oauth_api.hold();
+    let child = spawn_claude(
+        &rig,
+        &oauth_api.env(),
+        None,
+        &["-p", "flip while refreshing"],
+    );
+    wait_for("the token request", Duration::from_secs(30), || {
+        !oauth_api.token_calls().is_empty()
+    });
+    let during = lock_entries(&rig, "a");
+    let owner = std::fs::read_to_string(rig.sb.home("a").join(".oauth_refresh.lock.owner"))
+        .unwrap_or_default();
+    let flipped = probe::flip(&rig.sb.active(), &rig.sb.home("b"));
+    std::thread::sleep(Duration::from_millis(500));
+    oauth_api.release();
+    let r = finish(child);
+    let after_a = lock_entries(&rig, "a");
+    let after_b = lock_entries(&rig, "b");
+    let report = format!(
+        "held: a's lock entries {during:?}\nowner record: {owner}\nflipped at {flipped:.3}\nclaude exit {}\nafter: a's lock entries {after_a:?}, b's {after_b:?}\na's credentials: {}\nb's credentials: {}\ntoken answers: {:?}\nMessages requests: {:?}\n",
+        r.code,
+        oauth(&rig, "a"),
+        oauth(&rig, "b"),
+        oauth_api.token_calls().iter().map(|c| c.answer.clone()).collect::<Vec<_>>(),
+        rig.api.messages_calls().iter().map(|c| c.token.clone()).collect::<Vec<_>>(),
+    );
+    save(&out, "report.txt", &report);
+    assert!(
+        during.contains(&".oauth_refresh.lock".to_string()),
+        "{during:?}"
+    );
+    assert!(
+        during.contains(&".oauth_refresh.lock.owner".to_string()),
+        "{during:?}"
+    );
+    assert!(during.contains(&"../home-a.lock".to_string()), "{during:?}");
+    assert_eq!(r.code, 0, "{r:?}");
+    // The refresh of a was answered (its refresh token spent) but nothing
+    // was written: a still holds the spent token, b is untouched.
+    assert_eq!(oauth(&rig, "a")["refreshToken"], "refresh-a");
+    assert_eq!(oauth(&rig, "b")["refreshToken"], "refresh-b");
+    // The lock and its owner record stay behind in a; the legacy lock went.
+    assert!(
+        after_a.contains(&".oauth_refresh.lock".to_string()),
+        "{after_a:?}"
+    );
+    assert!(
+        !after_a.contains(&"../home-a.lock".to_string()),
+        "{after_a:?}"
+    );
+}
+
+/// The protocol a swap can follow: hold the outgoing home's refresh lock
+/// (`mkdir home-a/.oauth_refresh.lock`) while the link flips. A Claude Code
+/// that needs a refresh meanwhile waits (ELOCKED, retried every 1-2 s), and
+/// after the flip it finds b's credentials instead of refreshing a.
+#[test]
+#[ignore = "needs root and Claude Code (bash tests/claude/install.sh)"]
+fn probe_oauth_refresh_waits_for_a_held_lock() {
+    if !claude::isolated_with_names(
+        "probe_oauth_refresh_waits_for_a_held_lock",
+        &["strace"],
+        &claude::tls::OAUTH_HOSTS,
+    ) {
+        return;
+    }
+    let out = probe::out_dir("oauth_refresh_waits_for_a_held_lock");
+    let rig = Rig::new(Sandbox::ready());
+    let oauth_api = claude::tls::TokenEndpoint::start(&rig.sb.root().join("pki"));
+    expire(&rig, "a");
+    let lock = rig.sb.home("a").join(".oauth_refresh.lock");
+    std::fs::create_dir(&lock).unwrap();
+    let taken = probe::now();
+    let log = rig.sb.root().join("strace.log");
+    let child = spawn_claude(
+        &rig,
+        &oauth_api.env(),
+        Some(&log),
+        &["-p", "while the lock is held"],
+    );
+    // Let it meet the held lock a few times, then flip and let go.
+    std::thread::sleep(Duration::from_secs(4));
+    let flipped = probe::flip(&rig.sb.active(), &rig.sb.home("b"));
+    std::fs::remove_dir(&lock).unwrap();
+    let released = probe::now();
+    let r = finish(child);
+    assert_eq!(r.code, 0, "{r:?}");
+    let mkdirs: Vec<probe::Sys> = probe::strace_lines(&log, "mkdir(")
+        .into_iter()
+        .filter(|s| s.text.contains("oauth_refresh") || s.text.contains(".lock\""))
+        .collect();
+    let mut lines = probe::sys_lines(&mkdirs);
+    lines.push((
+        taken,
+        "MARK the test took home-a/.oauth_refresh.lock".into(),
+    ));
+    lines.push((flipped, "MARK flipped to b".into()));
+    lines.push((released, "MARK the test released the lock".into()));
+    lines.extend(probe::call_lines(&rig.api.calls()));
+    save(&out, "timeline.txt", &probe::timeline(lines));
+    let call = rig.api.call_for("while the lock is held");
+    claude::hooks::report(&format!(
+        "refresh lock held by the test: {} token requests; the request carried {:?}",
+        oauth_api.token_calls().len(),
+        call.token
+    ));
+    assert!(
+        oauth_api.token_calls().is_empty(),
+        "{:#?}",
+        oauth_api.calls()
+    );
+    assert_eq!(call.token.as_deref(), Some("token-b"));
+    assert_eq!(oauth(&rig, "a")["refreshToken"], "refresh-a");
+}
