@@ -317,7 +317,6 @@ fn probe_credentials_reload_rule() {
     );
     probe::flip(&rig.sb.active(), &rig.sb.home("b"));
     step("b's mtime 2 h older than a's; flip to b", "m11");
-    drop(step);
     let report: String = steps
         .iter()
         .map(|s| format!("{:<70} -> next request carried {}\n", s.what, s.token))
