@@ -710,3 +710,71 @@ fn probe_oauth_refresh_waits_for_a_held_lock() {
     assert_eq!(call.token.as_deref(), Some("token-b"));
     assert_eq!(oauth(&rig, "a")["refreshToken"], "refresh-a");
 }
+
+/// What the binary trusts for the token endpoint: `NODE_EXTRA_CA_CERTS`,
+/// `SSL_CERT_FILE`, the system bundle (the test CA appended to a copy
+/// bind-mounted over `/etc/ssl/certs/ca-certificates.crt`, in the test's
+/// private mount namespace), or nothing.
+#[test]
+#[ignore = "needs root and Claude Code (bash tests/claude/install.sh)"]
+fn probe_oauth_trust_settings() {
+    if !claude::isolated_with_names("probe_oauth_trust_settings", &[], &claude::tls::OAUTH_HOSTS) {
+        return;
+    }
+    let out = probe::out_dir("oauth_trust_settings");
+    let rig = Rig::new(Sandbox::ready());
+    let oauth_api = claude::tls::TokenEndpoint::start(&rig.sb.root().join("pki"));
+    let ca = oauth_api.ca_file().display().to_string();
+    let system = Path::new("/etc/ssl/certs/ca-certificates.crt");
+    let mut report = String::new();
+    let mut refreshed = Vec::new();
+    for (what, env) in [
+        ("none", vec![]),
+        (
+            "NODE_EXTRA_CA_CERTS",
+            vec![("NODE_EXTRA_CA_CERTS".to_string(), ca.clone())],
+        ),
+        (
+            "SSL_CERT_FILE",
+            vec![("SSL_CERT_FILE".to_string(), ca.clone())],
+        ),
+        ("system bundle", vec![]),
+    ] {
+        if what == "system bundle" {
+            let copy = rig.sb.root().join("ca-certificates.crt");
+            let mut text = std::fs::read_to_string(system).unwrap_or_default();
+            text.push_str(&std::fs::read_to_string(oauth_api.ca_file()).unwrap());
+            std::fs::write(&copy, text).unwrap();
+            let st = std::process::Command::new("mount")
+                .arg("--bind")
+                .arg(&copy)
+                .arg(system)
+                .status()
+                .unwrap();
+            assert!(st.success(), "mount --bind over {}", system.display());
+        }
+        expire(&rig, "a");
+        let before = oauth_api
+            .token_calls()
+            .iter()
+            .filter(|c| c.answer.is_some())
+            .count();
+        let prompt = format!("trust {what}");
+        let r = finish(spawn_claude(&rig, &env, None, &["-p", &prompt]));
+        let answered = oauth_api
+            .token_calls()
+            .iter()
+            .filter(|c| c.answer.is_some())
+            .count()
+            > before;
+        let token = rig.api.call_for(&prompt).token.unwrap_or_default();
+        report.push_str(&format!(
+            "{what:<20} exit {} token answered: {answered:<5} the request carried {token}\n",
+            r.code
+        ));
+        refreshed.push(answered);
+    }
+    save(&out, "report.txt", &report);
+    claude::hooks::report(&format!("trust settings: {report:?}"));
+    assert_eq!(refreshed, [false, true, true, true], "{report}");
+}
