@@ -223,11 +223,56 @@ fn probe_interactive_signals() {
         submit.end,
         probe::secs(one.at)
     ));
+    // The request waits for UserPromptSubmit to exit.
+    assert!(
+        submit.end.is_some_and(|end| end < probe::secs(one.at)),
+        "{submit:?}"
+    );
     let three = messages
         .iter()
         .find(|c| c.prompt() == Some("three"))
         .unwrap();
     assert_eq!(three.account.as_deref(), Some("b"));
+    // Each Messages request is preceded by a link-following stat of the
+    // credentials (within 0.5 s): the reload check.
+    let checks: Vec<f64> = creds
+        .iter()
+        .filter(|s| s.text.starts_with("statx(") && !s.text.contains("AT_SYMLINK_NOFOLLOW"))
+        .map(|s| s.t)
+        .collect();
+    for c in &messages {
+        let at = probe::secs(c.at);
+        assert!(
+            checks.iter().any(|t| *t <= at && at - t < 0.5),
+            "no credentials stat right before {:?}",
+            c.prompt()
+        );
+    }
+    let submitted = |prompt: &str| {
+        rec.of("UserPromptSubmit")
+            .into_iter()
+            .find(|e| e.payload["prompt"] == prompt)
+            .unwrap()
+    };
+    // A queued prompt's UserPromptSubmit carries the running turn's prompt_id.
+    assert_eq!(
+        submitted("held").payload["prompt_id"],
+        submitted("queued").payload["prompt_id"]
+    );
+    // The 429 moves rate_limits, not the request counter.
+    let status = rec.of("statusline");
+    let last = &status[status.len() - 1].payload;
+    let before = &status[status.len() - 2].payload;
+    assert_eq!(last["rate_limits"]["five_hour"]["used_percentage"], 100);
+    assert_eq!(
+        last["prompt_cache"]["requests"],
+        before["prompt_cache"]["requests"]
+    );
+    // StopFailure names the failing (not queued) turn's prompt.
+    assert_eq!(
+        rec.of("StopFailure")[0].payload["prompt_id"],
+        submitted("four").payload["prompt_id"]
+    );
 }
 
 /// One step of the mtime probe: what was done, which token the next
