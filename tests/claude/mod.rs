@@ -10,7 +10,9 @@
 mod answers;
 pub mod files;
 pub mod hooks;
+pub mod probe;
 pub mod standin;
+pub mod tls;
 pub mod tmux;
 
 use std::collections::BTreeMap;
@@ -93,7 +95,19 @@ fn succeeds(script: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// [`isolated`] in a private mount namespace too, whose `/etc/hosts`
+/// (a private file bind-mounted over it) names 127.0.0.1 for `names`: a
+/// stand-in of an HTTPS endpoint ([`tls::TokenEndpoint`]) is reached by
+/// its real name, and nothing else resolves.
+pub fn isolated_with_names(name: &str, tools: &[&str], names: &[&str]) -> bool {
+    isolated_in(name, tools, names)
+}
+
 fn isolated_with(name: &str, tools: &[&str]) -> bool {
+    isolated_in(name, tools, &[])
+}
+
+fn isolated_in(name: &str, tools: &[&str], names: &[&str]) -> bool {
     if std::env::var_os(NETNS_VAR).is_some() {
         assert_only_loopback();
         return true;
@@ -117,14 +131,27 @@ fn isolated_with(name: &str, tools: &[&str]) -> bool {
         return false;
     }
     let start = Instant::now();
+    // The private hosts file lives as long as the run; unshare's --mount
+    // makes mounts private, so the bind never shows outside.
+    let hosts = tempfile::NamedTempFile::new().unwrap();
+    let mut unshare = vec!["--net"];
+    let mut script = String::from("ip link set lo up && ");
+    if !names.is_empty() {
+        let mut text = String::from("127.0.0.1 localhost\n::1 localhost\n");
+        for n in names {
+            text.push_str(&format!("127.0.0.1 {n}\n"));
+        }
+        std::fs::write(hosts.path(), text).unwrap();
+        unshare.push("--mount");
+        script.push_str(&format!(
+            "mount --bind '{}' /etc/hosts && ",
+            hosts.path().display()
+        ));
+    }
+    script.push_str("exec \"$0\" \"$@\"");
     let out = Command::new("unshare")
-        .args([
-            "--net",
-            "--",
-            "sh",
-            "-c",
-            "ip link set lo up && exec \"$0\" \"$@\"",
-        ])
+        .args(&unshare)
+        .args(["--", "sh", "-c", &script])
         .arg(std::env::current_exe().unwrap())
         .args([
             name,

@@ -60,6 +60,12 @@ pub struct Call {
     pub session: Option<String>,
     /// The request's `model`.
     pub model: Option<String>,
+    /// When the stand-in had read the request's head (wall clock, so it
+    /// lines up with hook dumps and strace's `-tt` times).
+    pub at: std::time::SystemTime,
+    /// The bearer token as sent (also one the harness did not hand out,
+    /// such as a refreshed one).
+    pub token: Option<String>,
 }
 
 impl Call {
@@ -245,13 +251,18 @@ async fn handle(
     req: Request<Incoming>,
     state: Arc<Mutex<State>>,
 ) -> Result<Response<Chunks>, Infallible> {
+    let at = std::time::SystemTime::now();
     let method = req.method().to_string();
     let path = req.uri().to_string();
-    let account = req
+    let token = req
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer token-"))
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let account = token
+        .as_deref()
+        .and_then(|t| t.strip_prefix("token-"))
         .map(str::to_string);
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
@@ -271,6 +282,8 @@ async fn handle(
             .and_then(|u| serde_json::from_str::<Value>(u).ok())
             .and_then(|u| u["session_id"].as_str().map(str::to_string)),
         model: json["model"].as_str().map(str::to_string),
+        at,
+        token,
     };
     let mut last_has_result = false;
     if let Some(messages) = json["messages"].as_array() {
