@@ -12,7 +12,6 @@
 
 #![deny(unsafe_code)]
 
-pub mod adopt;
 pub mod cli;
 pub mod config;
 pub mod fs;

@@ -1,8 +1,8 @@
 //! Exit codes: the one place where library results become a process's exit
 //! code, and the help text that promises them (the contract's CLI table).
 
-use crate::adopt::AdoptError;
 use crate::config::ConfigError;
+use crate::ops::adopt::AdoptError;
 use crate::ops::failover::FailoverError;
 use crate::ops::limits::ClearLimitError;
 use crate::ops::swap::{ClearError, SwapError};

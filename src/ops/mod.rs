@@ -1,6 +1,7 @@
 //! The operations, one library function each, shared by the CLI and the
 //! HTTP API: they differ only in how a result is printed.
 
+pub mod adopt;
 pub mod context;
 pub mod failover;
 pub mod hook;
