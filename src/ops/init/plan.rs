@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::InitError;
+use super::error::InitError;
 use crate::config::{is_valid_account_name, Config};
 use crate::config::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
 use crate::fs::pathfmt::shown;
