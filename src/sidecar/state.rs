@@ -18,7 +18,7 @@ use tokio::sync::Notify;
 use crate::config::{Config, ConfigError};
 use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::LinkState;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, UsageSeries};
 use crate::ops::context::Context;
 use crate::ops::failover::{self, FailoverError, FailoverReport, FailoverRequest};
 use crate::ops::status::StatusDocument;
@@ -147,7 +147,7 @@ impl Sidecar {
         if let Some(e) = &usage.error {
             tracing::warn!(error = %e, "the usage file cannot be read; no usage is known");
         }
-        self.metrics.observe_usage(&usage.series());
+        self.metrics.observe_usage(&UsageSeries::of(&usage));
         let snapshot = Snapshot {
             report,
             latch,
