@@ -81,9 +81,9 @@ fn finish_interrupted_swap(ctx: &Context, out: &mut Output) {
 
 fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> u8 {
     match command {
-        OperatorCommand::Validate { json } => links::validate(ctx, json, out),
+        OperatorCommand::Validate { json } => links::validate_cmd(ctx, json, out),
         OperatorCommand::Ensure { accounts, dry_run } => {
-            links::ensure(ctx, &accounts, dry_run, out)
+            links::ensure_cmd(ctx, &accounts, dry_run, out)
         }
         OperatorCommand::Swap { account } => swap::swap_cmd(ctx, &account, out),
         OperatorCommand::Adopt(args) => adopt::adopt_cmd(ctx, args, out),

@@ -3,6 +3,7 @@
 
 pub mod adopt;
 pub mod context;
+pub mod ensure;
 pub mod failover;
 pub mod hook;
 pub mod init;
@@ -11,6 +12,7 @@ pub(crate) mod status;
 pub mod statusline;
 pub mod swap;
 pub mod usage;
+pub mod validate;
 
 use std::path::Path;
 
