@@ -4,6 +4,7 @@
 
 mod adopt;
 mod args;
+mod demo;
 mod exit;
 mod failover;
 mod hook;
@@ -33,7 +34,7 @@ use crate::sidecar::logging;
 pub fn run(cli: Cli) -> u8 {
     let mut out = Output;
     match cli.command {
-        Command::Demo(args) => serve::demo_cmd(args, cli.config.as_deref(), &mut out),
+        Command::Demo(args) => demo::demo_cmd(args, cli.config.as_deref(), &mut out),
         Command::Init(args) => init::init_cmd(args, cli.config.as_deref(), &mut out),
         Command::Serve(args) => match load(cli.config.as_deref(), &mut out) {
             Ok(ctx) => {

@@ -3,6 +3,7 @@
 
 pub mod adopt;
 pub mod context;
+pub mod demo;
 pub mod ensure;
 pub mod failover;
 pub mod hook;
