@@ -530,7 +530,6 @@ fn read_tree(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
 }
 
 #[test]
-#[ignore = "src/ has upward imports and file cycles until the moves of issue 23 land"]
 fn every_file_of_src_imports_only_from_the_layers_below_and_no_files_form_a_cycle() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut sources = BTreeMap::new();
