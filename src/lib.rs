@@ -9,7 +9,7 @@
 //!   (`main.rs` parses the arguments and calls it).
 //! - [`http`]: the sidecar's listeners served: accept loops, the
 //!   read-only and admin routes, the status page, error statuses; it sees
-//!   the sidecar only through [`sidecar::Api`].
+//!   the sidecar only through `sidecar::Api`.
 //! - [`sidecar`]: `homeswap serve` without HTTP: shared state, the
 //!   validation loop, the watcher, signals, the bound listeners.
 //! - [`metrics`]: the Prometheus metrics, fed by the sidecar.

@@ -9,10 +9,10 @@
 //! ([`admin`]). Every error answer, whatever produced it, is written by
 //! [`errors`] in one shape.
 //!
-//! The server side: [`serve`] (`server`) runs an accept loop per bound
+//! The server side: `serve` (`server`) runs an accept loop per bound
 //! listener (`accept`); each request goes to the routes of the listener it
 //! came in through (`route`). The sidecar is reached only through its
-//! narrow interface, [`crate::sidecar::Api`].
+//! narrow interface, `sidecar::Api`.
 
 mod accept;
 mod admin;
@@ -25,4 +25,4 @@ mod route;
 mod server;
 
 pub use body::{parse_body, ClearRequest, SwapRequest};
-pub use server::serve;
+pub(crate) use server::serve;

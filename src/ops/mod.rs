@@ -3,8 +3,8 @@
 
 pub mod adopt;
 pub mod context;
-pub mod demo;
-pub mod ensure;
+pub(crate) mod demo;
+pub(crate) mod ensure;
 pub mod failover;
 pub mod hook;
 pub mod init;
@@ -13,7 +13,7 @@ pub(crate) mod status;
 pub mod statusline;
 pub mod swap;
 pub mod usage;
-pub mod validate;
+pub(crate) mod validate;
 
 use std::path::Path;
 

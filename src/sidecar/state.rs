@@ -102,7 +102,7 @@ impl Sidecar {
     /// How long the validation loop may stay silent before it counts as
     /// stalled: it wakes at least every interval, so three missed wakes
     /// mean it is stuck. Saturating: no configured interval can overflow it.
-    pub fn liveness_limit(&self) -> Duration {
+    pub(crate) fn liveness_limit(&self) -> Duration {
         liveness_limit(self.context().config.serve.interval)
     }
 
