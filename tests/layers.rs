@@ -422,10 +422,19 @@ fn layer(file: &str) -> Option<(String, Option<u8>)> {
 struct Findings {
     /// References to a higher layer or to another module of the same one.
     upward: Vec<String>,
-    /// Each circle of files, as the references between its files.
-    cycles: Vec<Vec<String>>,
+    /// Each set of files that reach each other.
+    cycles: Vec<Cycle>,
     /// Files whose top-level module is in no layer.
     unlayered: Vec<String>,
+}
+
+/// Files that reach each other through their references.
+#[derive(Debug)]
+struct Cycle {
+    /// The shortest circle through the first of them, `file -> file` lines.
+    circle: Vec<String>,
+    /// All of them.
+    files: Vec<String>,
 }
 
 /// Checks the layers and the cycles of a graph.
@@ -451,15 +460,46 @@ fn check(graph: &BTreeMap<String, BTreeSet<String>>) -> Findings {
         }
     }
     for component in strongly_connected(graph) {
-        let edges = component
-            .iter()
-            .flat_map(|f| graph[f].iter().map(move |t| (f, t)))
-            .filter(|(_, t)| component.contains(*t))
-            .map(|(f, t)| format!("src/{f} -> src/{t}"))
-            .collect();
-        found.cycles.push(edges);
+        found.cycles.push(Cycle {
+            circle: shortest_circle(graph, &component),
+            files: component.iter().map(|f| format!("src/{f}")).collect(),
+        });
     }
     found
+}
+
+/// One circle through the first file of `component` with the fewest
+/// references, as its `file -> file` lines.
+fn shortest_circle(
+    graph: &BTreeMap<String, BTreeSet<String>>,
+    component: &BTreeSet<String>,
+) -> Vec<String> {
+    let Some(start) = component.iter().next() else {
+        return Vec::new();
+    };
+    // Breadth first inside the component, back to `start`.
+    let mut came_from: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([start.as_str()]);
+    while let Some(v) = queue.pop_front() {
+        for t in graph[v].iter().filter(|t| component.contains(*t)) {
+            if t == start {
+                let mut path = vec![t.as_str(), v];
+                while let Some(&p) = came_from.get(path[path.len() - 1]) {
+                    path.push(p);
+                }
+                path.reverse();
+                return path
+                    .windows(2)
+                    .map(|w| format!("src/{} -> src/{}", w[0], w[1]))
+                    .collect();
+            }
+            if !came_from.contains_key(t.as_str()) {
+                came_from.insert(t, v);
+                queue.push_back(t);
+            }
+        }
+    }
+    Vec::new()
 }
 
 /// The sets of two or more files that all reach each other (Tarjan).
@@ -557,9 +597,15 @@ fn every_file_of_src_imports_only_from_the_layers_below_and_no_files_form_a_cycl
         ));
     }
     for (n, cycle) in found.cycles.iter().enumerate() {
-        for line in cycle {
+        for line in &cycle.circle {
             report.push_str(&format!("cycle {}: {line}\n", n + 1));
         }
+        report.push_str(&format!(
+            "cycle {}: {} files reach each other: {}\n",
+            n + 1,
+            cycle.files.len(),
+            cycle.files.join(", ")
+        ));
     }
     for line in &found.unlayered {
         report.push_str(&format!("{line}\n"));
@@ -582,6 +628,15 @@ fn refs(module: &str, text: &str) -> Vec<String> {
         .into_iter()
         .map(|p| p.join("::"))
         .collect()
+}
+
+/// The findings of a tree of `(path under src/, text)`.
+fn check_sources(files: &[(&str, &str)]) -> Findings {
+    let sources: BTreeMap<String, String> = files
+        .iter()
+        .map(|(f, t)| (f.to_string(), t.to_string()))
+        .collect();
+    check(&graph(&sources))
 }
 
 #[test]
@@ -632,7 +687,7 @@ fn tests_comments_strings_and_chars_are_not_references() {
 
 #[test]
 fn upward_and_sideways_imports_and_file_cycles_are_reported() {
-    let sources: BTreeMap<String, String> = [
+    let found = check_sources(&[
         (
             "lib.rs",
             "pub mod ops; pub mod metrics; pub mod links; pub mod state;",
@@ -648,11 +703,7 @@ fn upward_and_sideways_imports_and_file_cycles_are_reported() {
         ),
         ("links/mod.rs", "use crate::state::Lock;"),
         ("state/mod.rs", "pub struct Lock;"),
-    ]
-    .into_iter()
-    .map(|(f, t)| (f.to_string(), t.to_string()))
-    .collect();
-    let found = check(&graph(&sources));
+    ]);
     assert_eq!(
         found.upward,
         [
@@ -662,25 +713,44 @@ fn upward_and_sideways_imports_and_file_cycles_are_reported() {
     );
     assert_eq!(found.cycles.len(), 1, "{:?}", found.cycles);
     assert_eq!(
-        found.cycles[0],
+        found.cycles[0].circle,
         [
             "src/metrics/mod.rs -> src/ops/swap.rs",
-            "src/ops/mod.rs -> src/metrics/mod.rs",
-            "src/ops/mod.rs -> src/ops/swap.rs",
-            "src/ops/swap.rs -> src/ops/mod.rs"
+            "src/ops/swap.rs -> src/ops/mod.rs",
+            "src/ops/mod.rs -> src/metrics/mod.rs"
         ]
+    );
+    assert_eq!(
+        found.cycles[0].files,
+        ["src/metrics/mod.rs", "src/ops/mod.rs", "src/ops/swap.rs"]
     );
     assert!(found.unlayered.is_empty());
 }
 
 #[test]
+fn a_mod_rs_and_a_child_that_use_each_other_are_a_cycle() {
+    let found = check_sources(&[
+        (
+            "ops/mod.rs",
+            "mod swap; pub use swap::swap; pub struct Context;",
+        ),
+        ("ops/swap.rs", "use super::Context; pub fn swap() {}"),
+        ("ops/init.rs", "use crate::ops::swap::swap;"),
+    ]);
+    assert!(found.upward.is_empty());
+    assert_eq!(found.cycles.len(), 1, "{:?}", found.cycles);
+    assert_eq!(
+        found.cycles[0].circle,
+        [
+            "src/ops/mod.rs -> src/ops/swap.rs",
+            "src/ops/swap.rs -> src/ops/mod.rs"
+        ]
+    );
+}
+
+#[test]
 fn a_module_in_no_layer_is_reported() {
-    let sources: BTreeMap<String, String> =
-        [("adopt/mod.rs", "use crate::fs::DirFd;"), ("fs/mod.rs", "")]
-            .into_iter()
-            .map(|(f, t)| (f.to_string(), t.to_string()))
-            .collect();
-    let found = check(&graph(&sources));
+    let found = check_sources(&[("adopt/mod.rs", "use crate::fs::DirFd;"), ("fs/mod.rs", "")]);
     assert_eq!(
         found.unlayered,
         ["src/adopt/mod.rs: module `adopt` is in no layer"]
