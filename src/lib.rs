@@ -1,18 +1,30 @@
 //! homeswap: keeps the shared links of several Claude Code account homes
 //! consistent and fails over between accounts atomically.
 //!
-//! Layers, top to bottom (arrows point one way):
-//! - [`cli`]: arguments, output, exit codes.
-//! - [`sidecar`], [`http`], [`metrics`]: the long-running sidecar.
-//! - [`ops`]: one function per operation (swap, latch clear, status),
-//!   shared by the CLI and the HTTP API; [`adopt`].
-//! - [`links`]: checking and repairing links; [`config`].
-//! - [`state`]: the state directory (latch, intent, audit, lock).
+//! Layers, top to bottom. A module imports only from the layers below
+//! its own (the two of one level not from each other), and no files import
+//! each other in a circle; `tests/layers.rs` fails when either happens.
+//! - [`cli`]: arguments, output, exit codes, one file per command group;
+//!   it wires the sidecar to the HTTP routes for `serve` and `demo`
+//!   (`main.rs` parses the arguments and calls it).
+//! - [`http`]: the sidecar's listeners served: accept loops, the
+//!   read-only and admin routes, the status page, error statuses; it sees
+//!   the sidecar only through `sidecar::Api`.
+//! - [`sidecar`]: `homeswap serve` without HTTP: shared state, the
+//!   validation loop, the watcher, signals, the bound listeners.
+//! - [`metrics`]: the Prometheus metrics, fed by the sidecar.
+//! - [`ops`]: one function per operation (validate, ensure, swap, latch
+//!   clear, failover, adopt, init, limits, status, usage, hook, statusline,
+//!   the demo's sandbox), shared by the CLI and the HTTP API.
+//! - [`links`]: checking and ensuring one home's links; `state`: the
+//!   state directory (latch, intent, limits, usage, sessions, audit log,
+//!   locks).
+//! - [`config`]: the configuration, with the link specification (`shared`,
+//!   `private`, names).
 //! - [`fs`]: crash-safe file-system primitives.
 
 #![deny(unsafe_code)]
 
-pub mod adopt;
 pub mod cli;
 pub mod config;
 pub mod fs;

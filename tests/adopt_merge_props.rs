@@ -8,9 +8,9 @@ mod common;
 
 use std::collections::HashMap;
 
-use homeswap::adopt::merge::{lines, merge_lines};
-use homeswap::adopt::{adopt, AdoptRequest};
 use homeswap::config::Config;
+use homeswap::ops::adopt::merge::{lines, merge_lines};
+use homeswap::ops::adopt::{adopt, AdoptRequest};
 use homeswap::ops::context::Context;
 use proptest::prelude::*;
 

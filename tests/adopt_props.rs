@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::{snapshot, Entry};
-use homeswap::adopt::{adopt, AdoptError, AdoptRequest};
 use homeswap::config::Config;
+use homeswap::ops::adopt::{adopt, AdoptError, AdoptRequest};
 use homeswap::ops::context::Context;
 use proptest::prelude::*;
 

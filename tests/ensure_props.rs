@@ -7,7 +7,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use common::{snapshot, Entry};
-use homeswap::links::shared::SharedLinks;
+use homeswap::config::SharedLinks;
 use homeswap::links::{check_account, ensure_account, LinkState};
 use proptest::prelude::*;
 

@@ -221,14 +221,8 @@ fn a_filled_home_is_converted_losing_nothing() {
     );
     // The written configuration is the recommended one.
     let cfg = homeswap::config::Config::load(&c.config()).unwrap();
-    assert_eq!(
-        cfg.shared.names(),
-        homeswap::links::shared::RECOMMENDED_DIRS
-    );
-    assert_eq!(
-        cfg.shared.file_names(),
-        homeswap::links::shared::RECOMMENDED_FILES
-    );
+    assert_eq!(cfg.shared.names(), homeswap::config::RECOMMENDED_DIRS);
+    assert_eq!(cfg.shared.file_names(), homeswap::config::RECOMMENDED_FILES);
 }
 
 #[test]

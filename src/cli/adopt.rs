@@ -1,12 +1,12 @@
 //! `adopt ACCOUNT`: real directories moved into the shared targets, the
 //! plan printed first.
 
-use crate::adopt::plan::{ItemAction, LinkPlan};
-use crate::adopt::{self, AdoptError, AdoptRequest};
 use crate::cli::args::AdoptArgs;
 use crate::cli::exit::{self, EXIT_OK};
 use crate::cli::output::Output;
 use crate::fs::pathfmt::shown;
+use crate::ops::adopt::plan::{ItemAction, LinkPlan};
+use crate::ops::adopt::{self, AdoptError, AdoptRequest};
 use crate::ops::context::Context;
 
 /// Adopts as `args` ask.

@@ -5,6 +5,7 @@
 mod adopt;
 mod args;
 mod completions;
+mod demo;
 mod exit;
 mod failover;
 mod hook;
@@ -35,7 +36,7 @@ use crate::sidecar::logging;
 pub fn run(cli: Cli) -> u8 {
     let mut out = Output;
     match cli.command {
-        Command::Demo(args) => serve::demo_cmd(args, cli.config.as_deref(), &mut out),
+        Command::Demo(args) => demo::demo_cmd(args, cli.config.as_deref(), &mut out),
         // Generated from the argument definitions: no configuration needed.
         Command::Completions(args) => completions::completions_cmd(args.shell, &mut out),
         Command::Manpage => completions::manpage_cmd(&mut out),
@@ -86,9 +87,9 @@ fn finish_interrupted_swap(ctx: &Context, out: &mut Output) {
 
 fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> u8 {
     match command {
-        OperatorCommand::Validate { json } => links::validate(ctx, json, out),
+        OperatorCommand::Validate { json } => links::validate_cmd(ctx, json, out),
         OperatorCommand::Ensure { accounts, dry_run } => {
-            links::ensure(ctx, &accounts, dry_run, out)
+            links::ensure_cmd(ctx, &accounts, dry_run, out)
         }
         OperatorCommand::Swap { account } => swap::swap_cmd(ctx, &account, out),
         OperatorCommand::Adopt(args) => adopt::adopt_cmd(ctx, args, out),

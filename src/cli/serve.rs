@@ -1,16 +1,11 @@
-//! `serve` and `demo`: the long-running sidecar, on a configuration or on
-//! a sandbox the demo builds.
+//! `serve`: the long-running sidecar on a configuration, wired to the
+//! HTTP routes here (the demo serves its sandbox the same way).
 
-use std::path::Path;
-
-use crate::cli::args::DemoArgs;
 use crate::cli::exit::{self, EXIT_OK};
 use crate::cli::output::Output;
-use crate::fs::pathfmt::shown;
+use crate::http;
 use crate::ops::context::Context;
-use crate::sidecar::demo;
-use crate::sidecar::logging;
-use crate::sidecar::serve::{self, Listeners};
+use crate::sidecar::{serve, Listeners, ServeError};
 
 /// Serves `ctx` until SIGTERM or SIGINT.
 pub(crate) fn serve_cmd(ctx: Context, out: &mut Output) -> u8 {
@@ -21,7 +16,7 @@ pub(crate) fn serve_cmd(ctx: Context, out: &mut Output) -> u8 {
             return exit::serve(&e);
         }
     };
-    match serve::run(ctx, listeners) {
+    match run_sidecar(ctx, listeners) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             out.err(format!("homeswap: {e}"));
@@ -30,22 +25,8 @@ pub(crate) fn serve_cmd(ctx: Context, out: &mut Output) -> u8 {
     }
 }
 
-/// Builds and serves the demo sandbox. It writes its own configuration, so
-/// a `--config` given anyway is named as unused rather than silently
-/// ignored (`$HOMESWAP_CONFIG` is simply not consulted).
-pub(crate) fn demo_cmd(args: DemoArgs, global_config: Option<&Path>, out: &mut Output) -> u8 {
-    logging::init(args.log_format);
-    if let Some(c) = args.config.as_deref().or(global_config) {
-        out.err(format!(
-            "homeswap: warning: demo writes its own configuration; --config {} is not used",
-            shown(c)
-        ));
-    }
-    match demo::run(args.dir.as_deref()) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            out.err(format!("homeswap: {e}"));
-            exit::demo(&e)
-        }
-    }
+/// Runs the sidecar on `ctx` with the HTTP routes on `listeners`, until
+/// SIGTERM or SIGINT.
+pub(crate) fn run_sidecar(ctx: Context, listeners: Listeners) -> Result<(), ServeError> {
+    serve::run(ctx, move |api, stop| http::serve(listeners, api, stop))
 }

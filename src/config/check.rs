@@ -8,32 +8,22 @@
 //! milliseconds.
 
 use std::collections::HashSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-use super::duration::{self, Bounds};
-use super::overlap::{self, Named};
-use super::raw::{RawAdmin, RawConfig, RawServe};
-use super::{
-    is_valid_account_name, position, AdminConfig, Config, ConfigError, ServeConfig,
-    DEFAULT_INTERVAL, DEFAULT_LISTEN,
+use super::checker::Checker;
+use super::duration;
+use super::error::ConfigError;
+use super::failover;
+use super::model::{
+    is_valid_account_name, AdminConfig, Config, ServeConfig, DEFAULT_INTERVAL, DEFAULT_LISTEN,
 };
-use crate::links::private::{self, Private};
-use crate::links::shared::{self, SharedLinks};
+use super::names::{check_name, DEFAULT_NAMES};
+use super::overlap::{self, Named};
+use super::private::{check_pattern, Private};
+use super::raw::{RawAdmin, RawConfig, RawServe};
+use super::shared::SharedLinks;
 
-/// Checks one configuration text; `path` names the file in errors.
-pub(super) struct Checker<'a> {
-    /// The file, for messages.
-    path: &'a Path,
-    /// Its text, to find a key's line and column.
-    text: &'a str,
-}
-
-impl<'a> Checker<'a> {
-    /// A checker of `text`, read from `path`.
-    pub(super) fn new(path: &'a Path, text: &'a str) -> Checker<'a> {
-        Checker { path, text }
-    }
-
+impl Checker<'_> {
     /// The checked configuration, or the first thing wrong with it.
     pub(super) fn check(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         if raw.accounts.is_empty() {
@@ -64,9 +54,10 @@ impl<'a> Checker<'a> {
         let files = self.file_names(raw.shared_files, &names)?;
         let private = self.private(raw.private, &names, &files)?;
         let serve = self.serve(raw.serve.unwrap_or_default())?;
-        let failover = self.failover(raw.failover.unwrap_or_default(), &raw.accounts.order)?;
+        let failover =
+            failover::check(self, raw.failover.unwrap_or_default(), &raw.accounts.order)?;
         Ok(Config {
-            path: self.path.to_path_buf(),
+            path: self.path().to_path_buf(),
             accounts: raw
                 .accounts
                 .map
@@ -116,18 +107,13 @@ impl<'a> Checker<'a> {
     /// The `shared` list (default: Claude Code's three), each name one
     /// plain directory entry name, none twice.
     fn shared_names(&self, raw: Option<Vec<String>>) -> Result<Vec<String>, ConfigError> {
-        let names = raw.unwrap_or_else(|| {
-            shared::DEFAULT_NAMES
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        });
+        let names = raw.unwrap_or_else(|| DEFAULT_NAMES.iter().map(|s| s.to_string()).collect());
         if names.is_empty() {
             return Err(self.invalid(&["shared"], "the list of shared links must not be empty"));
         }
         let mut seen = HashSet::new();
         for (i, n) in names.iter().enumerate() {
-            if let Err(why) = shared::check_name(n) {
+            if let Err(why) = check_name(n) {
                 return Err(self.invalid(&["shared"], format!("entry {} {n:?}: {why}", i + 1)));
             }
             if !seen.insert(n.as_str()) {
@@ -147,7 +133,7 @@ impl<'a> Checker<'a> {
         let names = raw.unwrap_or_default();
         let mut seen = HashSet::new();
         for (i, n) in names.iter().enumerate() {
-            if let Err(why) = shared::check_name(n) {
+            if let Err(why) = check_name(n) {
                 return Err(
                     self.invalid(&["shared_files"], format!("entry {} {n:?}: {why}", i + 1))
                 );
@@ -178,7 +164,7 @@ impl<'a> Checker<'a> {
             return Ok(Private::default());
         };
         for (i, p) in patterns.iter().enumerate() {
-            if let Err(why) = private::check_pattern(p) {
+            if let Err(why) = check_pattern(p) {
                 return Err(self.invalid(&["private"], format!("entry {} {p:?}: {why}", i + 1)));
             }
             let list = if dirs.contains(p) {
@@ -249,53 +235,6 @@ impl<'a> Checker<'a> {
             socket: a.socket,
         })
     }
-
-    pub(super) fn duration(
-        &self,
-        key: &[&str],
-        text: &str,
-        bounds: Bounds,
-    ) -> Result<std::time::Duration, ConfigError> {
-        bounds.parse(text).map_err(|why| self.invalid(key, why))
-    }
-
-    fn socket_addr(&self, key: &[&str], value: &str) -> Result<(), ConfigError> {
-        value
-            .parse::<std::net::SocketAddr>()
-            .map(|_| ())
-            .map_err(|_| {
-                self.invalid(
-                    key,
-                    format!("bad address {value:?}: expected IP:PORT, e.g. 127.0.0.1:9464"),
-                )
-            })
-    }
-
-    fn absolute(&self, key: &[&str], p: &Path) -> Result<(), ConfigError> {
-        if !p.is_absolute() {
-            return Err(self.invalid(key, format!("{} is not an absolute path", p.display())));
-        }
-        // Refused rather than resolved: lexically, `/h/b/..` is not `/h`
-        // when `b` is a symlink, and the overlap check compares lexically.
-        if p.components().any(|c| c == Component::ParentDir) {
-            return Err(self.invalid(
-                key,
-                format!("{} contains '..': write the path without it", p.display()),
-            ));
-        }
-        Ok(())
-    }
-
-    pub(super) fn invalid(&self, key: &[&str], message: impl Into<String>) -> ConfigError {
-        let (line, column) = position::locate(self.text, key).unzip();
-        ConfigError::Invalid {
-            path: self.path.to_path_buf(),
-            key: key.join("."),
-            message: message.into(),
-            line,
-            column,
-        }
-    }
 }
 
 /// A path in plain form: no `.` components, no doubled or trailing `/`.
@@ -307,10 +246,10 @@ fn plain(p: &Path) -> PathBuf {
 mod tests {
     use std::path::Path;
 
+    use crate::config::names::DEFAULT_NAMES;
     use crate::config::{
         is_valid_account_name, Config, ConfigError, DEFAULT_INTERVAL, DEFAULT_LISTEN,
     };
-    use crate::links::shared;
 
     const GOOD: &str = "\
 accounts:
@@ -329,7 +268,7 @@ state_dir: /var/lib/homeswap
     fn a_minimal_config_gets_the_default_links_and_serve_settings() {
         let c = parse(GOOD).unwrap();
         assert_eq!(c.accounts.len(), 2);
-        assert_eq!(c.shared.names(), shared::DEFAULT_NAMES);
+        assert_eq!(c.shared.names(), DEFAULT_NAMES);
         assert_eq!(c.serve.listen, DEFAULT_LISTEN);
         assert_eq!(c.serve.interval, DEFAULT_INTERVAL);
         assert!(c.serve.admin.is_none());

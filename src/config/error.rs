@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::CONFIG_ENV;
+use super::model::CONFIG_ENV;
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]

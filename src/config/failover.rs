@@ -3,107 +3,89 @@
 //! statusline's usage threshold.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
-use super::check::Checker;
+use super::checker::Checker;
 use super::duration;
+use super::error::ConfigError;
+use super::model::{FailoverConfig, DEFAULT_COOLDOWN, DEFAULT_SETTLE};
 use super::raw::RawFailover;
-use super::ConfigError;
 
-/// Default `failover.cooldown`: Claude Code's five-hour window.
-pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(5 * 3600);
-
-/// Default `failover.settle`.
-pub const DEFAULT_SETTLE: Duration = Duration::from_secs(60);
-
-/// The checked `failover:` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailoverConfig {
-    /// Every configured account once, most preferred first.
-    pub order: Vec<String>,
-    /// How long a limited account with no known reset time is skipped.
-    pub cooldown: Duration,
-    /// A failover naming no `from` this soon after the last swap by
-    /// failover is the same event.
-    pub settle: Duration,
-    /// Usage percent (1..=100) at which the statusline asks for a failover.
-    pub threshold: Option<u8>,
+/// The checked section; `file_order` is the order of `accounts:` in the
+/// file (the default order).
+pub(super) fn check(
+    checker: &Checker,
+    raw: RawFailover,
+    file_order: &[String],
+) -> Result<FailoverConfig, ConfigError> {
+    let order = match raw.order {
+        None => file_order.to_vec(),
+        Some(names) => order(checker, names, file_order)?,
+    };
+    let cooldown = match raw.cooldown {
+        None => DEFAULT_COOLDOWN,
+        Some(s) => checker.duration(&["failover", "cooldown"], &s, duration::COOLDOWN)?,
+    };
+    let settle = match raw.settle {
+        None => DEFAULT_SETTLE,
+        Some(s) => checker.duration(&["failover", "settle"], &s, duration::SETTLE)?,
+    };
+    let threshold = match raw.threshold {
+        None => None,
+        Some(t @ 1..=100) => Some(t as u8),
+        Some(t) => {
+            return Err(checker.invalid(
+                &["failover", "threshold"],
+                format!("{t} is out of range: give a usage percent between 1 and 100"),
+            ))
+        }
+    };
+    Ok(FailoverConfig {
+        order,
+        cooldown,
+        settle,
+        threshold,
+    })
 }
 
-impl Checker<'_> {
-    /// Checks the section; `file_order` is the order of `accounts:` in the
-    /// file (the default order).
-    pub(super) fn failover(
-        &self,
-        raw: RawFailover,
-        file_order: &[String],
-    ) -> Result<FailoverConfig, ConfigError> {
-        let order = match raw.order {
-            None => file_order.to_vec(),
-            Some(order) => self.order(order, file_order)?,
-        };
-        let cooldown = match raw.cooldown {
-            None => DEFAULT_COOLDOWN,
-            Some(s) => self.duration(&["failover", "cooldown"], &s, duration::COOLDOWN)?,
-        };
-        let settle = match raw.settle {
-            None => DEFAULT_SETTLE,
-            Some(s) => self.duration(&["failover", "settle"], &s, duration::SETTLE)?,
-        };
-        let threshold = match raw.threshold {
-            None => None,
-            Some(t @ 1..=100) => Some(t as u8),
-            Some(t) => {
-                return Err(self.invalid(
-                    &["failover", "threshold"],
-                    format!("{t} is out of range: give a usage percent between 1 and 100"),
-                ))
-            }
-        };
-        Ok(FailoverConfig {
-            order,
-            cooldown,
-            settle,
-            threshold,
-        })
-    }
-
-    /// Every name a configured account, none twice, all of them listed.
-    fn order(&self, order: Vec<String>, accounts: &[String]) -> Result<Vec<String>, ConfigError> {
-        let key = ["failover", "order"];
-        let known: HashSet<&str> = accounts.iter().map(String::as_str).collect();
-        let mut seen = HashSet::new();
-        for (i, name) in order.iter().enumerate() {
-            if !known.contains(name.as_str()) {
-                return Err(self.invalid(
-                    &key,
-                    format!(
-                        "entry {} {name:?} is not a configured account (accounts: {})",
-                        i + 1,
-                        accounts.join(", ")
-                    ),
-                ));
-            }
-            if !seen.insert(name.as_str()) {
-                return Err(self.invalid(&key, format!("entry {} {name:?} is listed twice", i + 1)));
-            }
-        }
-        let missing: Vec<&str> = accounts
-            .iter()
-            .map(String::as_str)
-            .filter(|a| !seen.contains(a))
-            .collect();
-        if !missing.is_empty() {
-            return Err(self.invalid(
+/// Every name a configured account, none twice, all of them listed.
+fn order(
+    checker: &Checker,
+    order: Vec<String>,
+    accounts: &[String],
+) -> Result<Vec<String>, ConfigError> {
+    let key = ["failover", "order"];
+    let known: HashSet<&str> = accounts.iter().map(String::as_str).collect();
+    let mut seen = HashSet::new();
+    for (i, name) in order.iter().enumerate() {
+        if !known.contains(name.as_str()) {
+            return Err(checker.invalid(
                 &key,
                 format!(
-                    "every account must be listed once; missing: {}",
-                    missing.join(", ")
+                    "entry {} {name:?} is not a configured account (accounts: {})",
+                    i + 1,
+                    accounts.join(", ")
                 ),
             ));
         }
-        Ok(order)
+        if !seen.insert(name.as_str()) {
+            return Err(checker.invalid(&key, format!("entry {} {name:?} is listed twice", i + 1)));
+        }
     }
+    let missing: Vec<&str> = accounts
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !seen.contains(a))
+        .collect();
+    if !missing.is_empty() {
+        return Err(checker.invalid(
+            &key,
+            format!(
+                "every account must be listed once; missing: {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(order)
 }
 
 #[cfg(test)]

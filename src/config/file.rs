@@ -11,7 +11,7 @@ use std::path::Path;
 
 use crate::fs::read::{read_regular, ReadError};
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 /// The largest configuration accepted: 1 MiB holds well over 10,000
 /// accounts, and parsing it stays a matter of milliseconds.

@@ -17,7 +17,8 @@ use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
 };
 
-use super::{position, ConfigError};
+use super::error::ConfigError;
+use super::position;
 
 /// Refuses duplicate keys anywhere in `text` and an empty document.
 pub(super) fn check_document(path: &Path, text: &str) -> Result<(), ConfigError> {

@@ -11,81 +11,44 @@
 //! - `raw`: the serde schema the text deserializes into (unknown keys and
 //!   wrong types are refused there, with yaml_serde's positions);
 //! - `check`: turns the raw schema into a checked [`Config`] (names,
-//!   absolute paths, listeners), with `overlap` (no configured path equal
-//!   to or inside another) and `duration` (every duration within bounds);
+//!   absolute paths, listeners; `failover` its section), with `checker`
+//!   (one value's checks, and the error at its key), `overlap` (no
+//!   configured path equal to or inside another) and `duration` (every
+//!   duration within bounds);
 //! - `position`: finds a key's line and column again in the text, for the
 //!   errors that only the checks can see;
-//! - `error`: [`ConfigError`] and how it is displayed.
+//! - `error`: [`ConfigError`] and how it is displayed;
+//! - `model`: the checked [`Config`] and its defaults;
+//! - the link specification: `shared` ([`SharedLinks`]: which links every
+//!   home has, and where they point), `private` ([`Private`]: the entries a
+//!   home keeps for itself) and `names` (Claude Code's default and
+//!   recommended lists, and the rule of a link name).
 
 mod check;
+mod checker;
 mod duration;
 mod error;
 mod failover;
 mod file;
 mod keys;
+mod model;
+mod names;
 mod overlap;
 mod position;
+mod private;
 mod raw;
+mod shared;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use crate::links::shared::SharedLinks;
 
 pub use error::ConfigError;
-pub use failover::{FailoverConfig, DEFAULT_COOLDOWN, DEFAULT_SETTLE};
-
-/// Environment variable read when `--config` is not given.
-pub const CONFIG_ENV: &str = "HOMESWAP_CONFIG";
-
-/// Default `serve.listen` (read-only listener).
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
-
-/// Default `serve.interval` between full validations.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
-
-/// A configuration that was loaded and passed every check.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// The file it came from (for messages).
-    pub path: PathBuf,
-    /// Account name → home, sorted by name. Homes are in plain form: no
-    /// `.` component, no doubled or trailing `/`.
-    pub accounts: BTreeMap<String, PathBuf>,
-    /// The symlink that tools follow to reach the active account's home.
-    pub active_link: PathBuf,
-    /// The required shared links and the directory holding their targets.
-    pub shared: SharedLinks,
-    /// Where the lock, the intent record, the latch and the audit log live.
-    pub state_dir: PathBuf,
-    /// Sidecar settings (defaults when the section is absent).
-    pub serve: ServeConfig,
-    /// Failover settings (defaults when the section is absent).
-    pub failover: FailoverConfig,
-}
-
-/// The `serve:` section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServeConfig {
-    /// Address of the read-only listener.
-    pub listen: String,
-    /// Time between periodic full validations.
-    pub interval: Duration,
-    /// The mutating API, if enabled.
-    pub admin: Option<AdminConfig>,
-}
-
-/// The `serve.admin:` section: at least one of `listen` / `socket`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdminConfig {
-    /// TCP address of the admin listener (needs `token_file`).
-    pub listen: Option<String>,
-    /// File holding the bearer token for the TCP admin listener.
-    pub token_file: Option<PathBuf>,
-    /// Unix socket of the admin listener (peer uid checked).
-    pub socket: Option<PathBuf>,
-}
+pub use model::{
+    is_valid_account_name, same_path, AdminConfig, Config, FailoverConfig, ServeConfig, CONFIG_ENV,
+    DEFAULT_COOLDOWN, DEFAULT_INTERVAL, DEFAULT_LISTEN, DEFAULT_SETTLE,
+};
+pub use names::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
+pub use private::{Private, DEFAULT_PRIVATE};
+pub use shared::{LinkKind, RequiredLink, SharedLinks};
 
 /// Where the configuration comes from: `--config`, else `$HOMESWAP_CONFIG`.
 pub fn locate(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
@@ -111,36 +74,6 @@ impl Config {
         keys::check_document(path, text)?;
         let raw: raw::RawConfig =
             serde_yaml::from_str(text).map_err(|e| ConfigError::syntax(path, &e))?;
-        check::Checker::new(path, text).check(raw)
+        checker::Checker::new(path, text).check(raw)
     }
-
-    /// The home of `account`, if configured.
-    pub fn home(&self, account: &str) -> Option<&Path> {
-        self.accounts.get(account).map(PathBuf::as_path)
-    }
-
-    /// The account whose home is exactly `target`, if any.
-    pub fn account_for_home(&self, target: &Path) -> Option<&str> {
-        self.accounts
-            .iter()
-            .find(|(_, home)| same_path(home, target))
-            .map(|(name, _)| name.as_str())
-    }
-}
-
-/// Compares two absolute paths component by component, so that a trailing
-/// slash or a doubled separator does not make them differ.
-pub fn same_path(a: &Path, b: &Path) -> bool {
-    a.components().eq(b.components())
-}
-
-/// True for a name matching `^[a-z0-9][a-z0-9_-]{0,31}$`.
-pub fn is_valid_account_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 32
-        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes[1..]
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-')
 }

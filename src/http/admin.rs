@@ -19,7 +19,7 @@ use crate::http::response::{json, HttpResponse};
 use crate::ops::failover::{FailoverOutcome, FailoverRequest, RecordedLimit, RESTART_HINT};
 use crate::ops::swap::SwapOutcome;
 use crate::sidecar::token::AdminToken;
-use crate::sidecar::Sidecar;
+use crate::sidecar::Api;
 use crate::state::latch::LatchRecord;
 use crate::state::limits::LimitReason;
 
@@ -102,7 +102,7 @@ struct Cleared<'a> {
 }
 
 /// Serves one authenticated admin request.
-pub(crate) async fn route(sidecar: Arc<Sidecar>, req: Request<Incoming>) -> HttpResponse {
+pub(crate) async fn route(api: Arc<dyn Api>, req: Request<Incoming>) -> HttpResponse {
     let path = req.uri().path().to_string();
     match (path.as_str(), req.method().clone()) {
         ("/api/v1/swap", Method::POST) => {
@@ -110,7 +110,7 @@ pub(crate) async fn route(sidecar: Arc<Sidecar>, req: Request<Incoming>) -> Http
                 Ok(b) => b,
                 Err(r) => return r,
             };
-            match blocking(move || sidecar.swap(&body.to)).await {
+            match blocking(move || api.swap(&body.to)).await {
                 Ok(r) => json(
                     StatusCode::OK,
                     &Swapped {
@@ -128,7 +128,7 @@ pub(crate) async fn route(sidecar: Arc<Sidecar>, req: Request<Incoming>) -> Http
                 Ok(b) => b,
                 Err(r) => return r,
             };
-            match blocking(move || sidecar.clear_latch(&body.reason)).await {
+            match blocking(move || api.clear_latch(&body.reason)).await {
                 Ok(r) => json(
                     StatusCode::OK,
                     &Cleared {
@@ -164,7 +164,7 @@ pub(crate) async fn route(sidecar: Arc<Sidecar>, req: Request<Incoming>) -> Http
                 until: body.until,
                 message: None,
             };
-            match blocking(move || sidecar.failover(&req)).await {
+            match blocking(move || api.failover(&req)).await {
                 Ok(r) => json(
                     StatusCode::OK,
                     &FailedOver {
@@ -180,7 +180,7 @@ pub(crate) async fn route(sidecar: Arc<Sidecar>, req: Request<Incoming>) -> Http
                 Err(e) => failover_failure(&e),
             }
         }
-        ("/api/v1/status", Method::GET) => status(&sidecar),
+        ("/api/v1/status", Method::GET) => status(api.as_ref()),
         ("/api/v1/swap" | "/api/v1/latch/clear" | "/api/v1/failover", _) => not_allowed("POST"),
         ("/api/v1/status", _) => not_allowed("GET"),
         _ => refuse(Refusal::NotFound, format!("no route {path}")),

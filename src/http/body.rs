@@ -1,6 +1,8 @@
 //! Request bodies of the admin routes: their types, and reading one within
 //! the size and time limits.
 
+use std::time::Duration;
+
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::CONTENT_LENGTH;
@@ -8,7 +10,13 @@ use hyper::Request;
 use serde::Deserialize;
 
 use crate::http::errors::{refuse, Refusal};
-use crate::http::{HttpResponse, BODY_TIMEOUT, MAX_BODY};
+use crate::http::response::HttpResponse;
+
+/// Largest request body accepted; larger ones get 413.
+pub(crate) const MAX_BODY: usize = 64 * 1024;
+
+/// How long a client may take to send a request body.
+pub(crate) const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The body of `POST /api/v1/swap`: `{"to": "b"}`.
 #[derive(Debug, PartialEq, Eq, Deserialize)]

@@ -11,23 +11,24 @@
 //! document ([`sections`], [`grid`]), so a new field of the document is one
 //! new section.
 
+mod age;
 mod audit;
 mod escape;
 mod grid;
+mod input;
 mod sections;
 mod style;
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use hyper::StatusCode;
 
-use crate::http::read_only::liveness_limit;
 use crate::http::response::{respond, HttpResponse};
 use crate::ops::status::StatusDocument;
-use crate::sidecar::Sidecar;
+use crate::sidecar::Api;
 
-pub(crate) use audit::RecentAudit;
 use escape::esc;
+use input::PageInput;
 
 /// The content type of the page.
 pub(crate) const HTML: &str = "text/html; charset=utf-8";
@@ -38,30 +39,15 @@ const REFRESH_SECONDS: u32 = 5;
 /// How many audit entries the page shows.
 const AUDIT_ENTRIES: usize = 10;
 
-/// Everything one rendering needs.
-#[derive(Debug)]
-pub(crate) struct PageInput<'a> {
-    /// The status document, as `/api/v1/status` serves it.
-    pub doc: &'a StatusDocument,
-    /// The last entries of the audit log.
-    pub audit: &'a RecentAudit,
-    /// The time the page is rendered at (for ages).
-    pub now: SystemTime,
-    /// A validation older than this is shown as stale (the `/healthz`
-    /// limit).
-    pub stale_after: Duration,
-}
-
 /// Serves `GET /` from the sidecar's cached state.
-pub(crate) fn page(sidecar: &Sidecar) -> HttpResponse {
-    let doc = sidecar.status();
-    let ctx = sidecar.context();
-    let audit = audit::recent(&ctx.state.audit(), AUDIT_ENTRIES);
+pub(crate) fn page(api: &dyn Api) -> HttpResponse {
+    let doc = api.status();
+    let audit = audit::recent(&api.audit_log(), AUDIT_ENTRIES);
     let input = PageInput {
         doc: &doc,
         audit: &audit,
         now: SystemTime::now(),
-        stale_after: liveness_limit(ctx.config.serve.interval),
+        stale_after: api.liveness_limit(),
     };
     respond(StatusCode::OK, HTML, render(&input))
 }
@@ -109,9 +95,11 @@ fn head(doc: &StatusDocument) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::page::audit::RecentAudit;
     use crate::links::active::{ActiveLink, ActiveProblem};
     use crate::state::latch::LatchRecord;
     use std::path::PathBuf;
+    use std::time::Duration;
 
     /// A document with no active account, an unreadable latch and a
     /// stale validation: the page's least happy state.

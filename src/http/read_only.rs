@@ -2,19 +2,18 @@
 //! `/metrics`, `/healthz`, `/readyz`, `GET /api/v1/status` and the status
 //! page `GET /`. Nothing here changes state, whatever the request.
 
-use std::time::Duration;
-
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
 use serde::Serialize;
 
 use crate::http::errors::{not_allowed, refuse, ErrorBody, Refusal};
+use crate::http::page;
 use crate::http::response::{json, respond, HttpResponse};
 use crate::metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
-use crate::sidecar::Sidecar;
+use crate::sidecar::Api;
 
 /// Serves one request of the read-only listener.
-pub(crate) fn route(sidecar: &Sidecar, req: &Request<Incoming>) -> HttpResponse {
+pub(crate) fn route(api: &dyn Api, req: &Request<Incoming>) -> HttpResponse {
     let path = req.uri().path();
     let known = matches!(
         path,
@@ -32,35 +31,23 @@ pub(crate) fn route(sidecar: &Sidecar, req: &Request<Incoming>) -> HttpResponse 
         return not_allowed("GET");
     }
     match path {
-        "/metrics" => respond(
-            StatusCode::OK,
-            METRICS_CONTENT_TYPE,
-            sidecar.metrics.encode(),
-        ),
-        "/healthz" => healthz(sidecar),
-        "/readyz" => readyz(sidecar),
-        "/" => crate::http::page::page(sidecar),
-        _ => status(sidecar),
+        "/metrics" => respond(StatusCode::OK, METRICS_CONTENT_TYPE, api.metrics_text()),
+        "/healthz" => healthz(api),
+        "/readyz" => readyz(api),
+        "/" => page::page(api),
+        _ => status(api),
     }
 }
 
 /// `GET /api/v1/status`, on both kinds of listener.
-pub(crate) fn status(sidecar: &Sidecar) -> HttpResponse {
-    json(StatusCode::OK, &sidecar.status())
+pub(crate) fn status(api: &dyn Api) -> HttpResponse {
+    json(StatusCode::OK, &api.status())
 }
 
-/// How long the validation loop may stay silent before `/healthz` fails:
-/// it wakes at least every interval, so three missed wakes mean it is
-/// stuck. Saturating: no configured interval can overflow it.
-pub(crate) fn liveness_limit(interval: Duration) -> Duration {
-    interval
-        .saturating_mul(3)
-        .saturating_add(Duration::from_secs(5))
-}
-
-fn healthz(sidecar: &Sidecar) -> HttpResponse {
-    let limit = liveness_limit(sidecar.context().config.serve.interval);
-    if sidecar.is_alive(limit) {
+/// 200 while the validation loop runs, 503 once it has been silent for
+/// longer than the sidecar's liveness limit.
+fn healthz(api: &dyn Api) -> HttpResponse {
+    if api.is_alive() {
         respond(StatusCode::OK, "text/plain; charset=utf-8", "ok\n")
     } else {
         json(
@@ -89,8 +76,8 @@ enum Readiness {
     },
 }
 
-fn readyz(sidecar: &Sidecar) -> HttpResponse {
-    let reasons = match sidecar.latest() {
+fn readyz(api: &dyn Api) -> HttpResponse {
+    let reasons = match api.snapshot() {
         None => vec!["no validation has completed yet".to_string()],
         Some(s) => s.not_ready_reasons(),
     };
@@ -102,22 +89,4 @@ fn readyz(sidecar: &Sidecar) -> HttpResponse {
         StatusCode::SERVICE_UNAVAILABLE,
         &Readiness::NotReady { error, reasons },
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_liveness_limit_saturates_instead_of_overflowing() {
-        assert_eq!(liveness_limit(Duration::MAX), Duration::MAX);
-        assert_eq!(
-            liveness_limit(Duration::from_secs(18_000_000_000_000_000_000)),
-            Duration::MAX
-        );
-        assert_eq!(
-            liveness_limit(Duration::from_secs(30)),
-            Duration::from_secs(95)
-        );
-    }
 }

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
+use crate::config::{LinkKind, RequiredLink, SharedLinks};
 use crate::fs::pathfmt::shown;
 use crate::fs::{DirFd, EntryKind, FsError};
-use crate::links::private::{describe, is_unmanaged_name};
-use crate::links::shared::{LinkKind, RequiredLink, SharedLinks};
+use crate::links::drift::{describe, is_unmanaged_name};
 use crate::links::state::{AccountReport, LinkReport, LinkState};
 
 /// What opening the home gave: a descriptor, or the state every link gets.

@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use serde::Serialize;
 
+use crate::config::{LinkKind, RequiredLink, SharedLinks};
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::pathfmt;
 use crate::fs::DirFd;
 use crate::links::check::{check_account, check_link, check_target, open_home, Home};
-use crate::links::shared::{LinkKind, RequiredLink, SharedLinks};
 use crate::links::state::{LinkReport, LinkState};
 
 /// Mode of a shared target directory homeswap creates: transcripts and

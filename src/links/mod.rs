@@ -6,9 +6,8 @@
 //! - `check`: [`check_account`], read-only classification of a home's links.
 //! - `ensure`: [`ensure_account`], creating only what is missing; never
 //!   deletes, moves or overwrites.
-//! - [`shared`]: which links are required and where they must point.
-//! - [`private`]: the entries a home keeps for itself, and the unmanaged
-//!   entries (drift).
+//! - [`drift`]: the unmanaged entries of a home (neither a link nor
+//!   private; which links and entries those are is configuration).
 //! - `active`: what the active link holds.
 //! - [`validate`]: every account and the active link at once.
 //!
@@ -17,9 +16,8 @@
 
 pub(crate) mod active;
 pub(crate) mod check;
+pub mod drift;
 pub(crate) mod ensure;
-pub mod private;
-pub mod shared;
 pub(crate) mod state;
 pub mod validate;
 
@@ -34,7 +32,7 @@ pub use state::{AccountReport, LinkReport, LinkState};
 pub(crate) mod fixture {
     use std::path::PathBuf;
 
-    use crate::links::shared::SharedLinks;
+    use crate::config::SharedLinks;
     use crate::links::{AccountReport, LinkState};
 
     /// One home `home-a` (existing, empty) and the default shared links

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::fs::pathfmt::{self, shown};
 use crate::fs::EntryKind;
-use crate::links::private::UnmanagedEntry;
+use crate::links::drift::UnmanagedEntry;
 
 /// The state of one required link of one account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -27,6 +27,8 @@ use bytes::Bytes;
 use prometheus::{Encoder, TextEncoder};
 
 use crate::links::validate::ValidationReport;
+use crate::ops::usage::UsageView;
+use crate::state::usage::Window;
 
 use exposition::ExpositionCache;
 pub use exposition::{CONTENT_TYPE, PROCESS_REFRESH};
@@ -45,6 +47,31 @@ pub struct UsageSeries {
     pub ratio: f64,
     /// Unix seconds the window resets; 0 when not reported.
     pub resets_at: u64,
+}
+
+impl UsageSeries {
+    /// The usage gauges' series of a usage view: each window reported, per
+    /// account.
+    pub fn of(view: &UsageView) -> Vec<UsageSeries> {
+        let mut out = Vec::new();
+        for a in &view.accounts {
+            for (window, w) in Window::ALL
+                .map(Window::as_str)
+                .into_iter()
+                .zip([&a.five_hour, &a.seven_day])
+            {
+                if let Some(w) = w {
+                    out.push(UsageSeries {
+                        account: a.account.clone(),
+                        window,
+                        ratio: w.ratio,
+                        resets_at: w.resets_at_unix,
+                    });
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Every metric the sidecar exports and the cached exposition of them.

@@ -1,7 +1,10 @@
 //! The operations, one library function each, shared by the CLI and the
 //! HTTP API: they differ only in how a result is printed.
 
+pub mod adopt;
 pub mod context;
+pub(crate) mod demo;
+pub(crate) mod ensure;
 pub mod failover;
 pub mod hook;
 pub mod init;
@@ -10,6 +13,7 @@ pub(crate) mod status;
 pub mod statusline;
 pub mod swap;
 pub mod usage;
+pub(crate) mod validate;
 
 use std::path::Path;
 

@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::adopt::journal::AdoptJournal;
 use crate::fs::pathfmt;
 use crate::links::active::ActiveLink;
 use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::AccountReport;
+use crate::ops::adopt::journal::AdoptJournal;
 use crate::ops::context::Context;
 use crate::ops::limits::{self, AccountLimitView};
 use crate::ops::usage::{self, UsageView};

@@ -5,7 +5,6 @@
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::metrics::UsageSeries;
 use crate::ops::context::Context;
 use crate::state::limits::{rfc3339, unix_now};
 use crate::state::usage::{UsageRecord, Window, WindowUsage};
@@ -47,30 +46,6 @@ pub struct UsageView {
     pub threshold: Option<u8>,
     /// Why the usage file could not be read (then no usage is known).
     pub error: Option<String>,
-}
-
-impl UsageView {
-    /// The usage gauges' series: each window reported, per account.
-    pub fn series(&self) -> Vec<UsageSeries> {
-        let mut out = Vec::new();
-        for a in &self.accounts {
-            for (window, w) in Window::ALL
-                .map(Window::as_str)
-                .into_iter()
-                .zip([&a.five_hour, &a.seven_day])
-            {
-                if let Some(w) = w {
-                    out.push(UsageSeries {
-                        account: a.account.clone(),
-                        window,
-                        ratio: w.ratio,
-                        resets_at: w.resets_at_unix,
-                    });
-                }
-            }
-        }
-        out
-    }
 }
 
 /// Reads the usage record now and builds the view.

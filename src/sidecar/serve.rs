@@ -1,40 +1,40 @@
-//! `homeswap serve`: the sidecar. It binds its listeners ([`Listeners`]),
-//! validates at start, every `serve.interval` and after every file-system
-//! notification, counts the swaps of other processes from the audit log,
-//! serves the HTTP routes, reloads on SIGHUP and shuts down gracefully on
-//! SIGTERM or SIGINT (in-flight requests, a swap among them, finish first).
+//! `homeswap serve`: the sidecar. It validates at start, every
+//! `serve.interval` and after every file-system notification, counts the
+//! swaps of other processes from the audit log, hands itself (as its
+//! [`Api`]) to the server its caller gives (the CLI: the HTTP routes on the
+//! bound `Listeners`), reloads on SIGHUP and
+//! shuts down gracefully on SIGTERM or SIGINT (in-flight requests, a swap
+//! among them, finish first).
 //!
 //! The pieces, each a task: the validation loop and the audit-log loop
-//! (`tasks`), the inotify forwarder (`watch`), one accept loop per listener
-//! (`accept`), and the signal handler (`signals`). This file starts them
-//! and stops them, in that order.
+//! (`tasks`), the inotify forwarder (`watch`), the server, and the signal
+//! handler (`signals`). This file starts them and stops them, in that
+//! order.
 
-use std::net::SocketAddr;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{watch, Notify};
 
-use crate::http::Access;
 use crate::ops::context::Context;
-use crate::sidecar::accept::{accept_tcp, accept_unix};
+use crate::sidecar::api::Api;
 use crate::sidecar::audit_tail::AuditTail;
+use crate::sidecar::listeners::ServeError;
 use crate::sidecar::signals::Signals;
+use crate::sidecar::state::Sidecar;
 use crate::sidecar::tasks::{audit_loop, validation_loop};
 use crate::sidecar::watch::{self as fs_watch, Notifiers, Watcher};
-use crate::sidecar::Sidecar;
 
-pub use crate::sidecar::listeners::{bind_tcp, Listeners, ServeError};
-
-/// How long shutdown waits for in-flight requests.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Runs the sidecar until SIGTERM or SIGINT.
-/// `ctx` is the context start-up recovery ran on, so a latch it could only
-/// hold in memory is the sidecar's latch.
-pub fn run(ctx: Context, listeners: Listeners) -> Result<(), ServeError> {
+/// Runs the sidecar until SIGTERM or SIGINT. `ctx` is the context start-up
+/// recovery ran on, so a latch it could only hold in memory is the
+/// sidecar's latch. `server` is called once, inside the runtime, after the
+/// first validation, with the sidecar and the stop signal; the future it
+/// returns ends when, after the stop, its requests in flight are done.
+pub fn run<S, F>(ctx: Context, server: S) -> Result<(), ServeError>
+where
+    S: FnOnce(Arc<dyn Api>, watch::Receiver<bool>) -> Result<F, ServeError>,
+    F: Future<Output = ()>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -45,17 +45,16 @@ pub fn run(ctx: Context, listeners: Listeners) -> Result<(), ServeError> {
     // Before anything else: what the log holds now was counted by whoever
     // ran then (an earlier sidecar among them).
     let tail = AuditTail::at_end(sidecar.context().state.audit());
-    runtime.block_on(serve(sidecar, listeners, tail))
+    runtime.block_on(serve(sidecar, tail, server))
 }
 
-async fn serve(
-    sidecar: Arc<Sidecar>,
-    listeners: Listeners,
-    tail: AuditTail,
-) -> Result<(), ServeError> {
+async fn serve<S, F>(sidecar: Arc<Sidecar>, tail: AuditTail, server: S) -> Result<(), ServeError>
+where
+    S: FnOnce(Arc<dyn Api>, watch::Receiver<bool>) -> Result<F, ServeError>,
+    F: Future<Output = ()>,
+{
     let signals = Signals::install()?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let graceful = Arc::new(GracefulShutdown::new());
 
     // Validate once before answering anything, so the first scrape is real.
     let first = sidecar.clone();
@@ -84,67 +83,15 @@ async fn serve(
             stop_rx.clone(),
         )),
     ];
-
-    let mut accept_loops = Vec::new();
-    let read_only = TcpListener::from_std(listeners.read_only).map_err(ServeError::Runtime)?;
-    log_ready("read-only listener ready", read_only.local_addr().ok());
-    accept_loops.push(tokio::spawn(accept_tcp(
-        read_only,
-        Access::ReadOnly,
-        sidecar.clone(),
-        graceful.clone(),
-        stop_rx.clone(),
-    )));
-    if let Some((l, token)) = listeners.admin_tcp {
-        let l = TcpListener::from_std(l).map_err(ServeError::Runtime)?;
-        log_ready("admin listener ready", l.local_addr().ok());
-        accept_loops.push(tokio::spawn(accept_tcp(
-            l,
-            Access::AdminTcp(Arc::new(token)),
-            sidecar.clone(),
-            graceful.clone(),
-            stop_rx.clone(),
-        )));
-    }
-    let socket_path = match listeners.admin_unix {
-        Some((l, path)) => {
-            let l = UnixListener::from_std(l).map_err(ServeError::Runtime)?;
-            tracing::info!(socket = %crate::fs::pathfmt::shown(&path), "admin socket ready");
-            accept_loops.push(tokio::spawn(accept_unix(
-                l,
-                sidecar.clone(),
-                graceful.clone(),
-                stop_rx.clone(),
-            )));
-            Some(path)
-        }
-        None => None,
-    };
+    let served = server(sidecar.clone(), stop_rx)?;
 
     signals.wait_for_stop(&sidecar, watcher.as_deref()).await;
     tracing::info!("shutting down: no new connections; finishing requests in flight");
     let _ = stop_tx.send(true);
-    for l in accept_loops.into_iter().chain(tasks) {
-        let _ = l.await;
-    }
-    if let Ok(graceful) = Arc::try_unwrap(graceful) {
-        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; closing them");
-        }
-    }
-    if let Some(path) = socket_path {
-        let _ = std::fs::remove_file(path);
+    served.await;
+    for t in tasks {
+        let _ = t.await;
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-fn log_ready(message: &'static str, addr: Option<SocketAddr>) {
-    match addr {
-        Some(a) => tracing::info!(addr = %a, "{message}"),
-        None => tracing::info!("{message}"),
-    }
 }

@@ -1,8 +1,7 @@
 //! The sidecar's shared state: the current configuration, the latest
-//! validation, and the metrics fed from both. The HTTP handlers, the
-//! validation loop and the signal handlers all go through this; the swap and
-//! the latch clear are the library's own functions, called here exactly as
-//! the CLI calls them.
+//! validation, and the metrics fed from both. The validation loop, the
+//! signal handlers and the operations of `api` (what the HTTP routes call)
+//! all go through this.
 //!
 //! Every method that touches the file system blocks; async callers run them
 //! on tokio's blocking pool.
@@ -11,20 +10,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Notify;
 
 use crate::config::{Config, ConfigError};
 use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::LinkState;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, UsageSeries};
 use crate::ops::context::Context;
-use crate::ops::failover::{self, FailoverError, FailoverReport, FailoverRequest};
-use crate::ops::status::StatusDocument;
-use crate::ops::swap::{self, ClearError, ClearReport, SwapError, SwapReport};
 use crate::sidecar::logging::List;
 use crate::state::latch::LatchRecord;
+use crate::state::limits::unix_now;
 
 /// The result of the latest validation, with the latch read at that time.
 #[derive(Debug, Clone)]
@@ -64,13 +61,6 @@ impl std::fmt::Debug for Sidecar {
     }
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
 impl Sidecar {
     /// A sidecar for the configuration loaded from `config_path`, with the
     /// context start-up recovery used: its latch is the process's latch.
@@ -103,9 +93,17 @@ impl Sidecar {
         self.heartbeat.store(unix_now(), Ordering::Relaxed);
     }
 
-    /// Whether the validation loop has run within `limit`.
-    pub fn is_alive(&self, limit: Duration) -> bool {
+    /// Whether the validation loop has run within its liveness limit.
+    pub fn is_alive(&self) -> bool {
+        let limit = self.liveness_limit();
         unix_now().saturating_sub(self.heartbeat.load(Ordering::Relaxed)) <= limit.as_secs()
+    }
+
+    /// How long the validation loop may stay silent before it counts as
+    /// stalled: it wakes at least every interval, so three missed wakes
+    /// mean it is stuck. Saturating: no configured interval can overflow it.
+    pub(crate) fn liveness_limit(&self) -> Duration {
+        liveness_limit(self.context().config.serve.interval)
     }
 
     /// Validates everything, updates the metrics and the snapshot, and logs
@@ -147,7 +145,7 @@ impl Sidecar {
         if let Some(e) = &usage.error {
             tracing::warn!(error = %e, "the usage file cannot be read; no usage is known");
         }
-        self.metrics.observe_usage(&usage.series());
+        self.metrics.observe_usage(&UsageSeries::of(&usage));
         let snapshot = Snapshot {
             report,
             latch,
@@ -164,114 +162,6 @@ impl Sidecar {
         (snapshot, changed)
     }
 
-    /// Swaps through the library's one swap function, then records the
-    /// outcome and revalidates so the metrics show the new state at once.
-    pub fn swap(&self, to: &str) -> Result<SwapReport, SwapError> {
-        let ctx = self.context();
-        let start = Instant::now();
-        let result = swap::swap(&ctx, to);
-        let outcome = match &result {
-            Ok(r) => r.outcome.as_str(),
-            Err(e) => e.outcome(),
-        };
-        self.metrics.observe_swap(outcome, start.elapsed());
-        match &result {
-            Ok(r) => tracing::info!(to, from = r.from.as_deref(), outcome, "swap"),
-            Err(e) => {
-                let errors = e.errors();
-                tracing::warn!(
-                    to,
-                    from = swap_from(e),
-                    outcome,
-                    error = %e,
-                    error_count = errors.len(),
-                    errors = ?List(&errors),
-                    "swap failed"
-                );
-            }
-        }
-        if let Ok(SwapReport {
-            recovered: Some(r), ..
-        }) = &result
-        {
-            tracing::warn!(recovery = %r.summary(), "recovered an interrupted swap");
-        }
-        self.revalidate();
-        result
-    }
-
-    /// Fails over through the library's one failover function, then
-    /// records the failover (and its swap, if one was attempted) and
-    /// revalidates so the metrics show the new state at once.
-    pub fn failover(&self, req: &FailoverRequest) -> Result<FailoverReport, FailoverError> {
-        let ctx = self.context();
-        let start = Instant::now();
-        let result = failover::failover(&ctx, req);
-        let reason = req.reason.as_str();
-        let (outcome, swap_outcome) = match &result {
-            Ok(r) => (r.outcome.as_str(), r.swap_outcome),
-            Err(e) => (
-                e.outcome().as_str(),
-                match e {
-                    FailoverError::Swap { source, .. } => Some(source.outcome()),
-                    _ => None,
-                },
-            ),
-        };
-        self.metrics.observe_failover(reason, outcome);
-        if let Some(o) = swap_outcome {
-            self.metrics.observe_swap(o, start.elapsed());
-        }
-        match &result {
-            Ok(r) => tracing::info!(
-                reason,
-                from = r.from.as_deref(),
-                active = r.active.as_deref(),
-                outcome,
-                "failover"
-            ),
-            Err(e) => {
-                let errors = e.errors();
-                tracing::warn!(
-                    reason,
-                    from = req.from.as_deref(),
-                    outcome,
-                    error = %e,
-                    error_count = errors.len(),
-                    errors = ?List(&errors),
-                    "failover failed"
-                );
-            }
-        }
-        self.revalidate();
-        result
-    }
-
-    /// Clears the latch through the library's one clear function.
-    pub fn clear_latch(&self, reason: &str) -> Result<ClearReport, ClearError> {
-        let ctx = self.context();
-        let result = swap::clear_latch(&ctx, reason);
-        match &result {
-            Ok(r) if r.cleared.is_some() => tracing::info!(reason, "latch cleared"),
-            Ok(_) => {}
-            Err(e) => {
-                let problems = match e {
-                    ClearError::StillUnhealthy { problems } => problems.as_slice(),
-                    _ => &[],
-                };
-                tracing::warn!(
-                    reason,
-                    error = %e,
-                    error_count = problems.len(),
-                    problems = ?List(problems),
-                    "latch clear refused"
-                );
-            }
-        }
-        self.revalidate();
-        result
-    }
-
     /// Reloads the configuration file. On error the old configuration stays
     /// in force. Listener addresses are bound at start and keep their
     /// sockets until a restart.
@@ -285,23 +175,13 @@ impl Sidecar {
         *guard = Arc::new(new);
         Ok(())
     }
-
-    /// The document of `GET /api/v1/status` (the same as `status --json`).
-    pub fn status(&self) -> StatusDocument {
-        let ctx = self.context();
-        // The first validation runs before any listener accepts, so this
-        // validates here only if a caller comes before it.
-        let snapshot = self.latest().unwrap_or_else(|| self.revalidate());
-        StatusDocument::new(&ctx, &snapshot.report, snapshot.latch, snapshot.at)
-    }
 }
 
-/// The account a failed swap left active, where the error says.
-fn swap_from(e: &SwapError) -> Option<&str> {
-    match e {
-        SwapError::RolledBack { from, .. } | SwapError::Partial { from, .. } => from.as_deref(),
-        _ => None,
-    }
+/// [`Sidecar::liveness_limit`] for `interval`.
+fn liveness_limit(interval: Duration) -> Duration {
+    interval
+        .saturating_mul(3)
+        .saturating_add(Duration::from_secs(5))
 }
 
 /// One log event per link, active account or latch change.
@@ -382,5 +262,23 @@ fn log_changes(previous: Option<&Snapshot>, now: &Snapshot) {
             None if was_set == Some(true) => tracing::info!("partial-swap latch is clear"),
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_liveness_limit_saturates_instead_of_overflowing() {
+        assert_eq!(liveness_limit(Duration::MAX), Duration::MAX);
+        assert_eq!(
+            liveness_limit(Duration::from_secs(18_000_000_000_000_000_000)),
+            Duration::MAX
+        );
+        assert_eq!(
+            liveness_limit(Duration::from_secs(30)),
+            Duration::from_secs(95)
+        );
     }
 }

@@ -32,8 +32,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::config::Private;
 use crate::fs::temp::is_temp;
-use crate::links::private::Private;
 use crate::state::StateDir;
 
 /// Which entries of a watched directory matter.

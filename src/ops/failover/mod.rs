@@ -34,7 +34,7 @@ use std::time::Instant;
 use crate::links::active::ActiveLink;
 use crate::ops::context::Context;
 use crate::ops::home_of;
-use crate::ops::swap::{self, recovery_locked, Recovery};
+use crate::ops::swap::{self, recover_locked, Recovery};
 use crate::state::audit::{self, AuditEntry};
 use crate::state::limits::{rfc3339, unix_now, AccountLimit, LastFailover, LimitsRecord};
 use crate::state::lock::StateLock;
@@ -120,7 +120,7 @@ fn steps(
     let lock = StateLock::acquire_or(&ctx.state, ctx.lock_timeout, FailoverError::Busy, |e| {
         FailoverError::Lock(e.to_string())
     })?;
-    trail.recovered = recovery_locked(ctx);
+    trail.recovered = recover_locked(ctx);
     // 1. The latch, read again under the lock.
     if let Some(l) = ctx.latch.current() {
         return Err(FailoverError::Latched(Box::new(l)));

@@ -4,7 +4,7 @@
 //!
 //! 1. Parse the event; anything else is ignored with one line.
 //! 2. `SessionStart`: remember the account the active link points at for
-//!    the session (`sessions`), and prune old records.
+//!    the session (`state::sessions`), and prune old records.
 //! 3. `StopFailure` with a limit error: the session's remembered account
 //!    is `from` (unknown session: no `from`, so the settle rule applies),
 //!    unless the active link left that account more than
@@ -19,7 +19,6 @@ pub mod admin_socket;
 pub mod event;
 mod moved;
 pub(crate) mod route;
-pub mod sessions;
 
 use std::time::Instant;
 
@@ -29,6 +28,7 @@ use crate::ops::failover::{
     reset, FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RESTART_HINT,
 };
 use crate::state::limits::{rfc3339, unix_now, LimitReason, UntilSource};
+use crate::state::sessions;
 use crate::state::StateDir;
 
 use event::{HookAction, HookEvent};

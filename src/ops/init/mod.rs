@@ -27,6 +27,7 @@
 //! entry in step 5). Each step looks at the disk before acting, so running
 //! the same command again after a crash at any point finishes the work.
 
+mod error;
 mod place;
 pub mod plan;
 
@@ -47,26 +48,8 @@ use crate::links::validate::validate_all;
 use crate::links::{ensure_account, TARGET_DIR_MODE};
 use crate::state::StateDir;
 
+pub use error::InitError;
 pub use plan::{plan, InitPlan, InitRequest, Move};
-
-/// Why init did not convert the home. The CLI maps these to exit codes.
-#[derive(Debug, thiserror::Error)]
-pub enum InitError {
-    /// Bad arguments (exit 2).
-    #[error("{0}")]
-    Usage(String),
-    /// Refused before anything changed (exit 1).
-    #[error("init refused, nothing changed: {}", .0.join("; "))]
-    Refused(Vec<String>),
-    /// Stopped part-way (exit 1); the journal stays and a re-run finishes.
-    #[error("init stopped part-way: {error}; nothing is lost; fix that, then run the same 'homeswap init' again to finish (journal {})", shown(journal))]
-    Stopped {
-        /// What failed.
-        error: String,
-        /// The journal left for the re-run.
-        journal: PathBuf,
-    },
-}
 
 /// The journal: the request and the plan it is carrying out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

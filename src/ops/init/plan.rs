@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::InitError;
+use super::error::InitError;
 use crate::config::{is_valid_account_name, Config};
+use crate::config::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
 use crate::fs::pathfmt::shown;
 use crate::fs::EntryKind;
-use crate::links::shared::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
 
 /// What the operator asked for, with the defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,9 +35,9 @@ use jiff::Timestamp;
 
 use crate::config::Config;
 use crate::links::active::ActiveLink;
-use crate::ops::hook::sessions;
 use crate::state::latch::PartialSwapLatch;
 use crate::state::limits::{unix_now, LimitsRecord};
+use crate::state::sessions;
 use crate::state::usage::{AccountUsage, UsageLock, UsageRecord, Window};
 use crate::state::StateDir;
 

@@ -28,30 +28,31 @@
 //!
 //! Every attempt, whatever its end, is one line in the audit log. A
 //! failover, which takes the lock itself, runs steps 3 to 9 through
-//! `swap_locked`.
+//! `swap_locked`. Steps 6 to 9 (flip, ensure, roll back, latch) are in
+//! `flip`, which recovery shares; how a swap or a recovery ends is in
+//! `outcome`.
 
+mod flip;
 mod latch_clear;
 mod outcome;
 mod recovery;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::fs::atomic;
-use crate::fs::error::FsError;
 use crate::links::active::ActiveLink;
 use crate::links::{ensure_account, EnsureAction};
 use crate::ops::context::Context;
 use crate::ops::home_of;
 use crate::state::audit::{self, now_rfc3339, AuditEntry};
 use crate::state::intent::IntentRecord;
-use crate::state::latch::LatchRecord;
 use crate::state::lock::StateLock;
 
+use flip::{after_flip, ensure_target, flip, undo};
 pub use latch_clear::{clear_latch, ClearError, ClearOutcome, ClearReport};
-pub use outcome::{Attempt, SwapError, SwapOutcome, SwapReport};
-pub(crate) use recovery::recover_locked as recovery_locked;
-pub use recovery::{recover, Recovery, RecoveryOutcome};
+pub use outcome::{Attempt, Recovery, RecoveryOutcome, SwapError, SwapOutcome, SwapReport};
+pub use recovery::recover;
+pub(crate) use recovery::recover_locked;
 
 /// Swaps the active account to `to`. See the module documentation.
 pub fn swap(ctx: &Context, to: &str) -> Result<SwapReport, SwapError> {
@@ -146,7 +147,7 @@ fn swap_steps(
             problems: vec![e.to_string()],
         },
     )?;
-    *recovered = recovery::recover_locked(ctx);
+    *recovered = recover_locked(ctx);
     locked_steps(ctx, to, to_home)
 }
 
@@ -218,98 +219,4 @@ fn locked_steps(ctx: &Context, to: &str, to_home: PathBuf) -> Result<Steps, Swap
         // 8. and 9.
         Err(errors) => Err(undo(ctx, &intent, errors)),
     }
-}
-
-/// Steps 8 and 9: roll back to the intent's previous target, or latch.
-pub(crate) fn undo(ctx: &Context, intent: &IntentRecord, mut errors: Vec<String>) -> SwapError {
-    match rollback(&ctx.config.active_link, intent.from_target.as_deref()) {
-        Ok(()) => {
-            if let Err(e) = IntentRecord::remove(&ctx.state) {
-                errors.push(e.to_string());
-            }
-            SwapError::RolledBack {
-                from: intent.from.clone(),
-                to: intent.to.clone(),
-                errors,
-            }
-        }
-        Err(e) => {
-            errors.push(format!("rollback failed: {e}"));
-            let record = LatchRecord::new(intent.from.clone(), &intent.to, errors.clone());
-            let latch_error = match ctx.latch.set(record) {
-                Ok(()) => {
-                    // The latch now carries the failure; the record may go.
-                    let _ = IntentRecord::remove(&ctx.state);
-                    None
-                }
-                Err(e) => Some(format!("the latch holds in memory only: {e}")),
-            };
-            SwapError::Partial {
-                from: intent.from.clone(),
-                to: intent.to.clone(),
-                errors,
-                latch_error,
-            }
-        }
-    }
-}
-
-fn flip(link: &Path, home: &Path) -> Result<(), FsError> {
-    fail::fail_point!("swap::flip", |_| Err(failpoint_error(
-        "replace the link",
-        link,
-        "swap::flip"
-    )));
-    atomic::replace_symlink(link, home)
-}
-
-fn after_flip(to: &str) -> Result<(), Vec<String>> {
-    fail::fail_point!("swap::after_flip", |_| Err(vec![format!(
-        "account {to}: failpoint swap::after_flip"
-    )]));
-    let _ = to;
-    Ok(())
-}
-
-pub(crate) fn ensure_target(
-    ctx: &Context,
-    to: &str,
-    home: &Path,
-) -> Result<Vec<String>, Vec<String>> {
-    fail::fail_point!("swap::ensure", |_| Err(vec![format!(
-        "account {to}: ensure failed: failpoint swap::ensure"
-    )]));
-    let report = ensure_account(to, home, &ctx.config.shared, false);
-    if report.is_ok() {
-        Ok(report
-            .changes()
-            .map(|s| {
-                format!(
-                    "{}: {}",
-                    crate::fs::pathfmt::shown(&s.before.path),
-                    s.action
-                )
-            })
-            .collect())
-    } else {
-        Err(report.problems())
-    }
-}
-
-fn rollback(link: &Path, previous: Option<&Path>) -> Result<(), FsError> {
-    fail::fail_point!("swap::rollback", |_| Err(failpoint_error(
-        "restore the link",
-        link,
-        "swap::rollback"
-    )));
-    match previous {
-        Some(target) => atomic::replace_symlink(link, target),
-        // There was no active link before: the one the flip made goes.
-        None => atomic::remove_file(link),
-    }
-}
-
-#[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
-fn failpoint_error(op: &'static str, path: &Path, name: &str) -> FsError {
-    FsError::new(op, path, std::io::Error::other(format!("failpoint {name}")))
 }

@@ -1,12 +1,15 @@
 //! How a swap ends: the report of a successful one, the error of one that
 //! did not succeed, and the outcome names the contract fixes (metric label,
-//! audit log, JSON).
+//! audit log, JSON); and how the recovery of an interrupted one ends.
+
+use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::fs::error::Joined;
-use crate::ops::swap::recovery::Recovery;
+use crate::fs::pathfmt::shown;
 use crate::ops::UnknownAccount;
+use crate::state::intent::IntentRecord;
 use crate::state::latch::LatchRecord;
 use crate::state::lock::LockError;
 
@@ -195,5 +198,76 @@ impl SwapError {
             } => errors.iter().cloned().chain(latch_error.clone()).collect(),
             SwapError::UnknownAccount(_) | SwapError::Busy { .. } => vec![self.to_string()],
         }
+    }
+}
+
+/// How recovery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecoveryOutcome {
+    /// The interrupted swap was finished.
+    Swapped,
+    /// It was undone; the previous account is active.
+    RolledBack,
+    /// Undoing it failed too: the latch is set.
+    Partial,
+    /// It had crashed before the flip; only the record went.
+    NotFlipped,
+    /// The active link was changed by someone else since; left alone.
+    Superseded,
+    /// Only leftover temporaries (or an unreadable record) were found.
+    Cleaned,
+}
+
+impl RecoveryOutcome {
+    /// The name in the audit log and the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecoveryOutcome::Swapped => "swapped",
+            RecoveryOutcome::RolledBack => "rolled_back",
+            RecoveryOutcome::Partial => "partial",
+            RecoveryOutcome::NotFlipped => "not_flipped",
+            RecoveryOutcome::Superseded => "superseded",
+            RecoveryOutcome::Cleaned => "cleaned",
+        }
+    }
+}
+
+/// What recovery found and did about an interrupted swap.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recovery {
+    /// The interrupted swap, if an intent record was left.
+    pub intent: Option<IntentRecord>,
+    /// How it ended.
+    pub outcome: RecoveryOutcome,
+    /// Errors met while recovering.
+    pub errors: Vec<String>,
+    /// Temporary entries removed.
+    #[serde(serialize_with = "crate::fs::pathfmt::paths")]
+    pub removed: Vec<PathBuf>,
+}
+
+impl Recovery {
+    /// One line for the operator.
+    pub fn summary(&self) -> String {
+        let mut s = match &self.intent {
+            Some(i) => format!(
+                "recovered an interrupted swap {} -> {} (started {} by pid {}): {}",
+                or_none(&i.from),
+                i.to,
+                i.started,
+                i.pid,
+                self.outcome.as_str()
+            ),
+            None => "removed leftover temporary links".to_string(),
+        };
+        if !self.removed.is_empty() {
+            let names: Vec<String> = self.removed.iter().map(|p| shown(p).to_string()).collect();
+            s.push_str(&format!("; removed {}", names.join(", ")));
+        }
+        if !self.errors.is_empty() {
+            s.push_str(&format!("; {}", Joined(&self.errors)));
+        }
+        s
     }
 }

@@ -27,90 +27,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
+use super::flip::{ensure_target, undo};
+use super::outcome::{Recovery, RecoveryOutcome, SwapError};
 use crate::fs::atomic;
-use crate::fs::error::Joined;
 use crate::fs::pathfmt::shown;
 use crate::fs::DirFd;
 use crate::links::active::ActiveLink;
 use crate::ops::context::Context;
-use crate::ops::swap::outcome::{or_none, SwapError};
-use crate::ops::swap::{ensure_target, undo};
 use crate::state::audit::{self, AuditEntry};
 use crate::state::intent::IntentRecord;
 use crate::state::lock::StateLock;
-
-/// How recovery ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecoveryOutcome {
-    /// The interrupted swap was finished.
-    Swapped,
-    /// It was undone; the previous account is active.
-    RolledBack,
-    /// Undoing it failed too: the latch is set.
-    Partial,
-    /// It had crashed before the flip; only the record went.
-    NotFlipped,
-    /// The active link was changed by someone else since; left alone.
-    Superseded,
-    /// Only leftover temporaries (or an unreadable record) were found.
-    Cleaned,
-}
-
-impl RecoveryOutcome {
-    /// The name in the audit log and the JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecoveryOutcome::Swapped => "swapped",
-            RecoveryOutcome::RolledBack => "rolled_back",
-            RecoveryOutcome::Partial => "partial",
-            RecoveryOutcome::NotFlipped => "not_flipped",
-            RecoveryOutcome::Superseded => "superseded",
-            RecoveryOutcome::Cleaned => "cleaned",
-        }
-    }
-}
-
-/// What recovery found and did about an interrupted swap.
-#[derive(Debug, Clone, Serialize)]
-pub struct Recovery {
-    /// The interrupted swap, if an intent record was left.
-    pub intent: Option<IntentRecord>,
-    /// How it ended.
-    pub outcome: RecoveryOutcome,
-    /// Errors met while recovering.
-    pub errors: Vec<String>,
-    /// Temporary entries removed.
-    #[serde(serialize_with = "crate::fs::pathfmt::paths")]
-    pub removed: Vec<PathBuf>,
-}
-
-impl Recovery {
-    /// One line for the operator.
-    pub fn summary(&self) -> String {
-        let mut s = match &self.intent {
-            Some(i) => format!(
-                "recovered an interrupted swap {} -> {} (started {} by pid {}): {}",
-                or_none(&i.from),
-                i.to,
-                i.started,
-                i.pid,
-                self.outcome.as_str()
-            ),
-            None => "removed leftover temporary links".to_string(),
-        };
-        if !self.removed.is_empty() {
-            let names: Vec<String> = self.removed.iter().map(|p| shown(p).to_string()).collect();
-            s.push_str(&format!("; removed {}", names.join(", ")));
-        }
-        if !self.errors.is_empty() {
-            s.push_str(&format!("; {}", Joined(&self.errors)));
-        }
-        s
-    }
-}
 
 /// Finishes a swap that a crash interrupted and removes leftover temporary
 /// links, if there is anything to do and no other homeswap is at work.

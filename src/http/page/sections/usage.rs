@@ -10,8 +10,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::http::page::age::human_age;
 use crate::http::page::escape::esc;
-use crate::http::page::sections::human_age;
 use crate::ops::status::StatusDocument;
 use crate::ops::usage::{AccountUsageView, UsageView, UsageWindowView};
 

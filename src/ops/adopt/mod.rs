@@ -61,12 +61,12 @@ pub use request::{conflicts, AdoptError, AdoptReport, AdoptRequest};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::config::LinkKind;
 use crate::fs::atomic;
 use crate::fs::error::FsError;
 use crate::fs::DirFd;
 use crate::links::active::ActiveLink;
 use crate::links::ensure_account;
-use crate::links::shared::LinkKind;
 use crate::ops::context::Context;
 use crate::ops::home_of;
 use crate::state::audit::{self, now_rfc3339, AdoptCounts, AuditEntry};

@@ -8,32 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-/// The production default: the entries Claude Code keeps per session.
-pub(crate) const DEFAULT_NAMES: [&str; 3] = ["session-env", "file-history", "projects"];
-
-/// The directory links recommended for Claude Code: every directory of
-/// its home that holds the user's own work (`examples/claude-code.yaml`,
-/// and what `init` configures).
-pub const RECOMMENDED_DIRS: [&str; 10] = [
-    "session-env",
-    "file-history",
-    "projects",
-    "todos",
-    "tasks",
-    "plans",
-    "commands",
-    "agents",
-    "skills",
-    "output-styles",
-];
-
-/// The file links recommended for Claude Code (see [`RECOMMENDED_DIRS`]).
-pub const RECOMMENDED_FILES: [&str; 4] = [
-    "history.jsonl",
-    "settings.json",
-    "CLAUDE.md",
-    "keybindings.json",
-];
+use super::names::DEFAULT_NAMES;
+use super::private::Private;
 
 /// The required names and the one directory that holds all their targets:
 /// directory links (`shared`), file links (`shared_files`) and the entries
@@ -78,7 +54,7 @@ pub struct RequiredLink {
 
 impl SharedLinks {
     /// Builds the set with no file links and the default private list;
-    /// names are expected to have passed [`check_name`].
+    /// names are expected to have passed `names::check_name`.
     pub(crate) fn new(dir: PathBuf, names: Vec<String>) -> SharedLinks {
         SharedLinks {
             dir,
@@ -149,29 +125,10 @@ impl SharedLinks {
     }
 }
 
-/// A shared link name must be one plain directory entry name: it is joined
-/// to every home and to the shared dir, and printed in one-line messages.
-pub(crate) fn check_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("a shared link name must not be empty");
-    }
-    if name == "." || name == ".." {
-        return Err("'.' and '..' are not usable entry names");
-    }
-    if name.contains('/') {
-        return Err("give a single entry name, without '/'");
-    }
-    if name.chars().any(char::is_control) {
-        return Err("control characters (newline, tab, ...) are not allowed in a link name");
-    }
-    Ok(())
-}
-
-pub use super::private::{Private, DEFAULT_PRIVATE};
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::names::check_name;
 
     // The seed's TestRequiredSharedIsCoherent: the defaults are pinned here
     // without touching the disk, so a rename or a dropped entry fails a test
@@ -199,13 +156,5 @@ mod tests {
             "targets must share one parent: {parents:?}"
         );
         assert_eq!(*parents.iter().next().unwrap(), shared.dir());
-    }
-
-    #[test]
-    fn names_that_are_not_one_entry_are_rejected() {
-        for bad in ["", ".", "..", "a/b", "/abs", "a\nb", "tab\there"] {
-            assert!(check_name(bad).is_err(), "{bad:?}");
-        }
-        assert!(check_name("projects").is_ok());
     }
 }

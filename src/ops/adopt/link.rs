@@ -11,9 +11,9 @@ use nix::errno::Errno;
 use super::act::{Act, ActError};
 use super::entry::{is_one_of, remove_empty_dir};
 use super::plan::{plan_dir, LinkPlan};
+use crate::config::SharedLinks;
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::{DirFd, EntryKind};
-use crate::links::shared::SharedLinks;
 use crate::links::{check_account, LinkState, TARGET_DIR_MODE};
 
 /// Step 3: the links to adopt (`wanted`, or every link that is a real

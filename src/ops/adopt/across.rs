@@ -5,7 +5,6 @@
 //! leaves the entry in both places (the re-run sees a duplicate) or a
 //! marked temporary copy, which a resumed run removes.
 
-use super::act::ActError;
 use super::plan::same_bytes;
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::temp::{is_temp, temp_name};
@@ -28,7 +27,7 @@ pub(crate) fn copy_across(
     name: &OsStr,
     new_name: &OsStr,
     kind: EntryKind,
-) -> Result<(), ActError> {
+) -> Result<(), FsError> {
     match kind {
         EntryKind::Symlink => target.symlink(new_name, &real.read_link(name)?)?,
         EntryKind::File => {
@@ -46,8 +45,7 @@ pub(crate) fn copy_across(
                 "move across file systems",
                 &real.join(name),
                 std::io::Error::other(format!("{kind} cannot be copied; move it by hand")),
-            )
-            .into())
+            ))
         }
     }
     target.sync()?;
@@ -85,7 +83,7 @@ fn copy_file(real: &DirFd, name: &OsStr, target: &DirFd, tmp: &OsStr) -> Result<
 
 /// Removes the temporary copies a crashed run left in `dir`: regular files
 /// with a homeswap temporary name, this version's or an older one's.
-pub(crate) fn remove_temporaries(dir: &DirFd) -> Result<(), ActError> {
+pub(crate) fn remove_temporaries(dir: &DirFd) -> Result<(), FsError> {
     for name in dir.list()? {
         if is_temp(&name) && dir.kind(&name)? == Some(EntryKind::File) {
             dir.unlink(&name)?;

@@ -20,7 +20,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use super::across::remove_temporaries;
-use super::entry::remove_empty_dir;
+use super::entry::{self, remove_empty_dir, Moved};
 use super::journal::AdoptJournal;
 use super::plan::{decide, same_bytes, Decision};
 use crate::fs::error::FsError;
@@ -93,12 +93,7 @@ impl Act<'_> {
                     self.tally.moved += 1;
                     after_move(&target.join(&name))?;
                 }
-                Decision::Merge => {
-                    let (from, to) = (real.open_dir(&name)?, target.open_dir(&name)?);
-                    self.adopt_dir(&from, &to)?;
-                    drop(from);
-                    remove_empty_dir(real, &name)?;
-                }
+                Decision::Merge => self.adopt_subdir(real, target, &name, &name)?,
                 Decision::Duplicate(_) => {
                     real.unlink(&name)?;
                     self.tally.duplicates += 1;
@@ -161,6 +156,39 @@ impl Act<'_> {
             )),
         )
         .into())
+    }
+
+    /// Moves `name` of `real` to `new_name` in `target`, never replacing
+    /// an entry there; a directory that cannot be renamed has its entries
+    /// moved one by one.
+    pub(super) fn move_entry(
+        &mut self,
+        real: &DirFd,
+        target: &DirFd,
+        name: &OsStr,
+        new_name: &OsStr,
+        kind: EntryKind,
+    ) -> Result<(), ActError> {
+        if entry::move_entry(real, target, name, new_name, kind)? == Moved::DirCreated {
+            self.adopt_subdir(real, target, name, new_name)?;
+        }
+        Ok(())
+    }
+
+    /// Moves everything in the directory `name` of `real` into the
+    /// directory `new_name` of `target`, then removes the emptied original
+    /// (never a recursive delete).
+    fn adopt_subdir(
+        &mut self,
+        real: &DirFd,
+        target: &DirFd,
+        name: &OsStr,
+        new_name: &OsStr,
+    ) -> Result<(), ActError> {
+        let (from, to) = (real.open_dir(name)?, target.open_dir(new_name)?);
+        self.adopt_dir(&from, &to)?;
+        drop(from);
+        Ok(remove_empty_dir(real, name)?)
     }
 
     /// Records a kept-both path in the journal before the entry moves there.

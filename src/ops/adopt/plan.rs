@@ -3,8 +3,9 @@
 //!
 //! Everything below the real directory and the target is reached through
 //! [`DirFd`]s, never following a symlink: a symlink inside either tree is
-//! compared as a symlink (its text), never followed. The act step ([`super::act`]) decides each entry again with
-//! `decide` just before touching it, so it never acts on a stale plan.
+//! compared as a symlink (its text), never followed. The act step (`act`)
+//! decides each entry again with `decide` just before touching it, so it
+//! never acts on a stale plan.
 
 use std::ffi::OsStr;
 use std::fmt;

@@ -11,8 +11,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 
-use crate::http::{self, Access};
-use crate::sidecar::Sidecar;
+use crate::http::route::{handle, Access};
+use crate::sidecar::Api;
 
 /// A client must send its request headers within this time; idle
 /// keep-alive connections are closed after it too.
@@ -26,7 +26,7 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 pub(crate) async fn accept_tcp(
     listener: TcpListener,
     access: Access,
-    sidecar: Arc<Sidecar>,
+    api: Arc<dyn Api>,
     graceful: Arc<GracefulShutdown>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -42,7 +42,7 @@ pub(crate) async fn accept_tcp(
             },
             _ = stop.changed() => return,
         };
-        serve_connection(stream, access.clone(), sidecar.clone(), &graceful);
+        serve_connection(stream, access.clone(), api.clone(), &graceful);
     }
 }
 
@@ -50,7 +50,7 @@ pub(crate) async fn accept_tcp(
 /// neither this process's uid nor root gets 403 on every request.
 pub(crate) async fn accept_unix(
     listener: UnixListener,
-    sidecar: Arc<Sidecar>,
+    api: Arc<dyn Api>,
     graceful: Arc<GracefulShutdown>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -76,22 +76,18 @@ pub(crate) async fn accept_unix(
         serve_connection(
             stream,
             Access::AdminUnix { allowed, uid },
-            sidecar.clone(),
+            api.clone(),
             &graceful,
         );
     }
 }
 
 /// Serves one connection on its own task.
-fn serve_connection<S>(
-    stream: S,
-    access: Access,
-    sidecar: Arc<Sidecar>,
-    graceful: &GracefulShutdown,
-) where
+fn serve_connection<S>(stream: S, access: Access, api: Arc<dyn Api>, graceful: &GracefulShutdown)
+where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |req| http::handle(sidecar.clone(), access.clone(), req));
+    let service = service_fn(move |req| handle(api.clone(), access.clone(), req));
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
