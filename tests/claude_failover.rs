@@ -43,7 +43,6 @@ use common::{wait_for, Run, Sandbox};
 const STORM: usize = 20;
 
 /// The admin token of the sidecar scenarios (the hook uses the socket).
-const TOKEN: &str = "claude-failover-token-0123456789";
 
 /// Held by each test around its run: the storm's 20 Claude Code
 /// processes load the machine enough to starve another scenario's hook.
@@ -177,8 +176,8 @@ fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
 /// Starts the sidecar with `serve.admin.socket`, so every hook asks it.
 fn sidecar(rig: &Rig) -> common::server::Server {
     let socket = rig.sb.root().join("admin.sock");
-    rig.sb
-        .add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    rig.sb.add_serve_section();
+    rig.sb.set_config("serve.admin.socket", &socket);
     let server = rig.sb.serve(None);
     wait_for("the admin socket", HOOK_LIMIT, || socket.exists());
     server

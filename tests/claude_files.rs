@@ -402,7 +402,7 @@ fn unmanaged_entry_claude_code_created_shows_in_validate_and_metric() {
         return;
     }
     let sb = Sandbox::ready();
-    sb.add_serve_section("unmanaged-token", "");
+    sb.add_serve_section();
     let rig = Rig::new(sb);
     let home = rig.sb.home("a");
     let before = entries(&home);

@@ -142,7 +142,7 @@ fn the_configuration_refuses_a_private_entry_that_is_shared_or_malformed() {
 fn the_metric_counts_unmanaged_entries_within_a_second_and_readyz_stays_ready() {
     let s = Sandbox::ready();
     claude_code_entries(&s, "b");
-    s.add_serve_section("test-token-0123456789abcdef", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let m = server.metrics();
     assert_eq!(m.types["homeswap_unmanaged_entries"], "gauge");

@@ -12,7 +12,6 @@ use std::time::Duration;
 use common::{wait_for, Sandbox};
 
 const N: usize = 20;
-const TOKEN: &str = "storm-token-0123456789";
 
 /// Accounts a, b, c, links ensured, `a` active.
 fn abc(extra: &str) -> Sandbox {
@@ -143,7 +142,8 @@ fn twenty_hooks_of_unknown_sessions_end_in_one_swap_by_the_settle_rule() {
 fn twenty_hooks_through_the_sidecar_end_in_one_swap() {
     let s = abc("");
     let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    s.add_serve_section();
+    s.set_config("serve.admin.socket", &socket);
     let server = s.serve(None);
     wait_for("the admin socket", Duration::from_secs(5), || {
         socket.exists()

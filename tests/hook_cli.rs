@@ -14,8 +14,6 @@ use std::time::Duration;
 
 use common::{wait_for, Run, Sandbox};
 
-const TOKEN: &str = "hook-token-0123456789";
-
 /// The contract's answer time for a hook.
 const HOOK_DEADLINE: Duration = Duration::from_secs(2);
 
@@ -142,7 +140,8 @@ fn the_hook_answers_within_two_seconds_while_another_process_holds_the_lock() {
 fn the_hook_asks_the_sidecar_on_the_admin_socket() {
     let s = Sandbox::ready();
     let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    s.add_serve_section();
+    s.set_config("serve.admin.socket", &socket);
     let server = s.serve(None);
     wait_for("the admin socket", Duration::from_secs(5), || {
         socket.exists()
@@ -287,7 +286,8 @@ fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_a
 fn a_slow_sidecar_holding_the_lock_is_named_when_the_hook_finds_it_busy() {
     let s = Sandbox::ready();
     let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    s.add_serve_section();
+    s.set_config("serve.admin.socket", &socket);
     let _server = s.serve(Some("failover::after_choose=sleep(2500)"));
     wait_for("the admin socket", Duration::from_secs(5), || {
         socket.exists()

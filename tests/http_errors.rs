@@ -7,7 +7,7 @@ mod common;
 use common::server::{http, Response, Server};
 use common::Sandbox;
 
-const TOKEN: &str = "errors-token-0123456789";
+use common::TOKEN;
 
 /// Checks the status and the error shape; returns the body.
 fn assert_error(r: &Response, status: u16, outcome: &str) -> serde_json::Value {
@@ -45,7 +45,7 @@ fn admin(server: &Server, method: &str, path: &str, body: &str) -> Response {
 #[test]
 fn every_refusal_of_the_protocol_has_the_error_shape() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let swap = "/api/v1/swap";
 
@@ -105,7 +105,7 @@ fn every_refusal_of_the_protocol_has_the_error_shape() {
 #[test]
 fn a_partial_swap_the_latch_and_an_early_clear_have_the_error_shape() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return;swap::rollback=return"));
     let swap = |to: &str| {
         admin(
@@ -167,7 +167,7 @@ fn a_partial_swap_the_latch_and_an_early_clear_have_the_error_shape() {
 #[test]
 fn a_rolled_back_swap_and_a_busy_lock_have_the_error_shape() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return"));
     let swap = |to: &str| {
         admin(
@@ -196,7 +196,8 @@ fn a_refused_socket_peer_gets_the_error_shape() {
     use std::os::unix::fs::PermissionsExt;
     let s = Sandbox::ready();
     let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    s.add_serve_section();
+    s.set_config("serve.admin.socket", &socket);
     let _server = s.serve(None);
     common::wait_for("the socket", std::time::Duration::from_secs(10), || {
         socket.exists()

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime};
 use common::server::http;
 use common::Sandbox;
 
-const TOKEN: &str = "ops-e2e-token";
+use common::TOKEN;
 
 /// How long any one thing may take to show up before the test fails.
 const LIMIT: Duration = Duration::from_secs(90);
@@ -423,7 +423,7 @@ fn every_dashboard_query_parses_as_promql() {
 #[ignore = "needs prometheus and prometheus-alertmanager (Debian's packages); run by .ci/run"]
 fn a_partial_swap_pages_through_alertmanager_and_resolves_after_the_latch_clear() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let sidecar = s.serve(Some("swap::ensure=return;swap::rollback=return"));
     let instance = sidecar.addr.to_string();
     let ops = Ops::start(&instance);
@@ -523,7 +523,7 @@ fn every_account_limited_pages_through_alertmanager_and_resolves_after_a_limits_
     if !has_failover_command(&s) {
         return;
     }
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let sidecar = s.serve(None);
     let instance = sidecar.addr.to_string();
     let ops = Ops::start(&instance);

@@ -10,11 +10,11 @@ use common::server::{http, http_unix, Metrics};
 use common::{wait_for, Sandbox, LINKS};
 use nix::sys::signal::Signal;
 
-const TOKEN: &str = "test-token-0123456789abcdef";
+use common::TOKEN;
 
 fn ready_server() -> (Sandbox, common::server::Server) {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     (s, server)
 }
@@ -248,7 +248,8 @@ fn the_read_only_listener_never_accepts_a_mutating_request() {
 fn the_admin_socket_serves_the_same_swap_to_the_same_uid() {
     let s = Sandbox::ready();
     let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    s.add_serve_section();
+    s.set_config("serve.admin.socket", &socket);
     let server = s.serve(None);
     wait_for("the admin socket", Duration::from_secs(10), || {
         socket.exists()
@@ -339,7 +340,7 @@ fn an_idle_connection_is_closed_by_the_server() {
 fn a_token_file_readable_by_others_stops_the_start() {
     use std::os::unix::fs::PermissionsExt;
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let token_file = s.root().join("admin-token");
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let r = s.run(&["serve"]);

@@ -231,7 +231,7 @@ fn file_links_show_in_the_metrics_within_a_second_of_a_change() {
     let s = with_files();
     s.ok(&["ensure"]);
     s.ok(&["swap", "a"]);
-    s.add_serve_section("test-token-0123456789abcdef", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let healthy = "homeswap_link_healthy{account=\"b\",link=\"history.jsonl\"}";
     assert_eq!(server.metrics().value(healthy), 1.0);

@@ -181,7 +181,7 @@ fn a_fifo_at_the_lock_file_refuses_a_swap_instead_of_hanging() {
 fn a_fifo_as_the_admin_token_file_stops_serve_instead_of_hanging() {
     use std::os::unix::fs::PermissionsExt;
     let s = Sandbox::ready();
-    s.add_serve_section("unused-token", "");
+    s.add_serve_section();
     let token = s.root().join("admin-token");
     std::fs::remove_file(&token).unwrap();
     fifo(&token);

@@ -10,7 +10,7 @@ use std::path::Path;
 use common::server::{http, Server};
 use common::{make_link, Sandbox, LINKS};
 
-const TOKEN: &str = "page-token";
+use common::TOKEN;
 
 /// GETs `/` and insists on a 200 HTML answer in UTF-8.
 fn page(server: &Server) -> String {
@@ -45,7 +45,7 @@ fn cell_of(state: &str) -> String {
 #[test]
 fn the_page_shows_the_active_account_every_link_and_the_last_swap_and_refreshes_itself() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let html = page(&server);
 
@@ -114,7 +114,7 @@ fn every_link_state_has_its_colour_class_and_its_name_in_its_cell() {
         1,
     );
     std::fs::write(&s.config, config).unwrap();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let html = page(&server);
 
@@ -171,7 +171,7 @@ fn hostile_paths_and_link_names_show_as_text_never_as_markup() {
         &format!("  b: '{}'\n", home.display()),
     ) + &format!("shared: ['{}', projects]\n", link_name.replace('\'', "''"));
     std::fs::write(&s.config, config).unwrap();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let html = page(&server);
 
@@ -196,7 +196,7 @@ fn hostile_paths_and_link_names_show_as_text_never_as_markup() {
 #[test]
 fn other_methods_get_405_in_the_error_shape_and_unknown_pages_404() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     for method in ["POST", "PUT", "DELETE"] {
         let r = http(server.addr, method, "/", &[], b"");
@@ -215,7 +215,7 @@ fn other_methods_get_405_in_the_error_shape_and_unknown_pages_404() {
 #[test]
 fn loading_the_page_never_runs_a_validation() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let validations = || server.metrics().value("homeswap_validations_total");
     let before = validations();
@@ -233,7 +233,7 @@ fn loading_the_page_never_runs_a_validation() {
 #[test]
 fn a_set_latch_is_a_banner_with_its_accounts_and_errors() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return;swap::rollback=return"));
     let r = server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#);
     assert_eq!(r.status, 500, "{}", r.text());
@@ -267,7 +267,7 @@ fn a_set_latch_is_a_banner_with_its_accounts_and_errors() {
 #[test]
 fn limits_and_unmanaged_entries_are_shown_within_a_second() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     assert!(!page(&server).contains("LIMITED"));
     let until = humantime::format_rfc3339_seconds(
@@ -309,7 +309,7 @@ fn with_no_usage_reported_the_usage_section_says_how_to_install_the_statusline()
     // `http::page::sections::usage`, which build the usage document; here
     // the real sidecar, whose accounts have reported nothing, over HTTP.
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let html = page(&server);
     let usage = section(&html, "usage");
@@ -332,7 +332,7 @@ fn with_no_usage_reported_the_usage_section_says_how_to_install_the_statusline()
 #[test]
 fn usage_a_status_line_reports_shows_as_bars_within_a_second() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let out = s.report_usage("page-1", 42, 13);
     assert_eq!(out.stdout.trim(), "a · 5h 42% · 7d 13%");

@@ -17,8 +17,6 @@ use std::time::{Duration, Instant};
 use common::server::Server;
 use common::{make_link, Sandbox};
 
-const TOKEN: &str = "browser-token";
-
 /// How long one Chromium run may take before the test gives up on it.
 const BROWSER_LIMIT: Duration = Duration::from_secs(90);
 
@@ -153,7 +151,7 @@ fn chromium_renders_a_broken_link_and_the_latch_banner() {
     assert_eq!(r.code, 3, "{r:?}");
     std::fs::remove_file(s.link("b", "projects")).unwrap();
     make_link(&s.root().join("somewhere-else"), &s.link("b", "projects"));
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
 
     let dom = dom(&chromium, &server);
@@ -183,7 +181,7 @@ fn chromium_renders_a_healthy_layout() {
     let Some(chromium) = chromium() else { return };
     let s = Sandbox::ready();
     s.ok(&["swap", "b"]);
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let mut text = std::fs::read_to_string(&s.config).unwrap();
     text.push_str("failover:\n  threshold: 95\n");
     std::fs::write(&s.config, text).unwrap();

@@ -355,7 +355,7 @@ fn a_wrapped_command_prints_first_and_a_hanging_one_is_cut_off() {
 #[test]
 fn the_sidecar_shows_the_usage_within_a_second() {
     let s = Sandbox::ready();
-    s.add_serve_section("statusline-token-0123456789", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let metrics = server.metrics();
     assert!(
@@ -395,10 +395,8 @@ fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
     let s = Sandbox::ready();
     with_threshold(&s, 95);
     let socket = s.root().join("admin.sock");
-    s.add_serve_section(
-        "statusline-token-0123456789",
-        &format!("    socket: {}\n", socket.display()),
-    );
+    s.add_serve_section();
+    s.set_config("serve.admin.socket", &socket);
     let server = s.serve(None);
     wait_for("the admin socket", Duration::from_secs(5), || {
         socket.exists()

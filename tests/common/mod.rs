@@ -2,9 +2,14 @@
 //! run the real `homeswap` binary on it.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod child;
+pub mod hold;
 pub mod mount;
 pub mod rng;
 pub mod server;
+pub mod tool;
+
+pub use child::finish_within;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;
@@ -13,6 +18,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const LINKS: [&str; 3] = ["session-env", "file-history", "projects"];
+
+/// The admin token of every sidecar a test starts (`add_serve_section`).
+pub const TOKEN: &str = "test-token-0123456789abcdef";
 
 /// Two account homes `a` and `b` (created, empty), a shared dir, an active
 /// link path and a state dir, with a config file naming them.
@@ -100,6 +108,49 @@ impl Sandbox {
     /// Where the active link points now.
     pub fn active_target(&self) -> Option<PathBuf> {
         std::fs::read_link(self.active()).ok()
+    }
+
+    /// The account the active link names (its home is `home-ACCOUNT`).
+    pub fn active_account(&self) -> String {
+        let target = self.active_target().expect("no active link");
+        let name = target.file_name().unwrap().to_str().unwrap();
+        name.strip_prefix("home-").unwrap().to_string()
+    }
+
+    /// Sets `key`, a dotted path (`failover.threshold`, `accounts.c`), in
+    /// the configuration file to `value`, creating the mappings on the
+    /// way; every other key keeps its value and its place.
+    pub fn set_config(&self, key: &str, value: impl serde::Serialize) {
+        let value = serde_yaml::to_value(value).unwrap();
+        self.edit_config(key, |map, last| {
+            map.insert(last.into(), value);
+        });
+    }
+
+    /// Removes `key`, a dotted path, from the configuration file; fails
+    /// the test if it is not there.
+    pub fn remove_config(&self, key: &str) {
+        self.edit_config(key, |map, last| {
+            assert!(map.remove(last).is_some(), "no {key} in the configuration");
+        });
+    }
+
+    fn edit_config(&self, key: &str, edit: impl FnOnce(&mut serde_yaml::Mapping, &str)) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let (path, last) = key.rsplit_once('.').map_or(("", key), |(p, l)| (p, l));
+        let mut map = doc
+            .as_mapping_mut()
+            .expect("the configuration is a mapping");
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            map = map
+                .entry(part.into())
+                .or_insert_with(|| serde_yaml::Mapping::new().into())
+                .as_mapping_mut()
+                .unwrap_or_else(|| panic!("{part} in {key} is not a mapping"));
+        }
+        edit(map, last);
+        std::fs::write(&self.config, serde_yaml::to_string(&doc).unwrap()).unwrap();
     }
 
     pub fn command(&self, args: &[&str], failpoints: Option<&str>) -> Command {

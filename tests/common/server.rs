@@ -9,9 +9,10 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::Sandbox;
+use super::{Sandbox, TOKEN};
 
 /// A running sidecar; killed on drop if the test did not stop it.
 pub struct Server {
@@ -29,20 +30,22 @@ impl Drop for Server {
 }
 
 impl Sandbox {
-    /// Appends a `serve:` section: both listeners on free ports, an hour's
+    /// Adds a `serve:` section: both listeners on free ports, an hour's
     /// interval (so only notifications can make a test pass quickly), and
-    /// a 0600 token file with `token`.
-    pub fn add_serve_section(&self, token: &str, extra_admin: &str) {
+    /// a 0600 token file with [`TOKEN`].
+    pub fn add_serve_section(&self) {
         use std::os::unix::fs::PermissionsExt;
         let token_file = self.root().join("admin-token");
-        std::fs::write(&token_file, format!("{token}\n")).unwrap();
+        std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
         std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let mut text = std::fs::read_to_string(&self.config).unwrap();
-        text.push_str(&format!(
-            "serve:\n  listen: 127.0.0.1:0\n  interval: 1h\n  admin:\n    listen: 127.0.0.1:0\n    token_file: {}\n{extra_admin}",
-            token_file.display()
-        ));
-        std::fs::write(&self.config, text).unwrap();
+        self.set_config(
+            "serve",
+            serde_json::json!({
+                "listen": "127.0.0.1:0",
+                "interval": "1h",
+                "admin": { "listen": "127.0.0.1:0", "token_file": token_file },
+            }),
+        );
     }
 
     /// Starts `homeswap serve --log-format json` and waits for its
@@ -88,9 +91,9 @@ impl Sandbox {
     }
 
     fn has_admin_listen(&self) -> bool {
-        std::fs::read_to_string(&self.config)
-            .unwrap()
-            .contains("    listen:")
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        !doc["serve"]["admin"]["listen"].is_null()
     }
 }
 
@@ -116,6 +119,22 @@ impl Server {
         let headers: Vec<(&str, &str)> =
             auth.iter().map(|a| ("Authorization", a.as_str())).collect();
         http(self.admin.unwrap(), "POST", path, &headers, body.as_bytes())
+    }
+
+    /// POSTs JSON to the admin listener with [`TOKEN`] from a thread of
+    /// its own, for a request the test holds at a failpoint meanwhile.
+    pub fn admin_post_in_background(&self, path: &str, body: &str) -> JoinHandle<Response> {
+        let (admin, path, body) = (self.admin.unwrap(), path.to_string(), body.to_string());
+        std::thread::spawn(move || {
+            let auth = format!("Bearer {TOKEN}");
+            http(
+                admin,
+                "POST",
+                &path,
+                &[("Authorization", &auth)],
+                body.as_bytes(),
+            )
+        })
     }
 
     /// Sends a signal to the sidecar.
