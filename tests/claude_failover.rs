@@ -33,8 +33,8 @@ mod common;
 use std::time::Duration;
 
 use claude::hooks::{
-    self, active, failovers, limited_turn, limits, reset_in_two_hours, three_accounts, Turn,
-    ACCOUNTS, HOOK_LIMIT, LIMIT_MESSAGE,
+    self, failovers, limited_turn, limits, reset_in_two_hours, three_accounts, Turn, ACCOUNTS,
+    HOOK_LIMIT, LIMIT_MESSAGE,
 };
 use claude::Rig;
 use common::{wait_for, Run, Sandbox};
@@ -130,7 +130,7 @@ fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
         reset,
         "the limit ends when Claude Code's message says: {f:#?}"
     );
-    assert_eq!(active(&rig.sb), "b");
+    assert_eq!(rig.sb.active_account(), "b");
     let l = limits(&rig.sb);
     assert_eq!(l["a"]["limited"], true, "{l:#?}");
     assert_eq!(l["a"]["reason"], "rate_limit", "{l:#?}");
@@ -206,7 +206,7 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!((&f[0]["from"], &f[0]["to"]), (&"a".into(), &"b".into()));
     assert_eq!(f[0]["pid"], sidecar_pid, "the sidecar made it: {f:#?}");
-    assert_eq!(active(&rig.sb), "b");
+    assert_eq!(rig.sb.active_account(), "b");
 
     // The storm on b: the stand-in answers none of the sessions until all
     // of them asked, so all meet b's limit at once.
@@ -269,7 +269,7 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     let by_sidecar = f.iter().filter(|e| e["pid"] == sidecar_pid).count();
     assert!(by_sidecar > 0, "the hooks asked the sidecar: {f:#?}");
     assert_eq!(swaps(&rig.sb), swaps_before + 1);
-    assert_eq!(active(&rig.sb), "c");
+    assert_eq!(rig.sb.active_account(), "c");
     let l = limits(&rig.sb);
     assert_eq!(l["b"]["limited"], true, "{l:#?}");
     assert_eq!(l["b"]["until_unix"], reset, "{l:#?}");
@@ -296,7 +296,7 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     assert_eq!(f[0]["outcome"], "exhausted", "{f:#?}");
     assert_eq!(f[0]["pid"], sidecar_pid, "{f:#?}");
     assert_eq!(swaps(&rig.sb), swaps_before, "nothing swapped");
-    assert_eq!(active(&rig.sb), "c");
+    assert_eq!(rig.sb.active_account(), "c");
     let l = limits(&rig.sb);
     for a in ACCOUNTS {
         assert_eq!(l[a]["limited"], true, "{l:#?}");
@@ -355,7 +355,7 @@ fn the_hook_finishes_its_failover_after_claude_codes_sigterm() {
         (&"a".into(), &"b".into(), &"swapped".into()),
         "{f:#?}"
     );
-    assert_eq!(active(&rig.sb), "b");
+    assert_eq!(rig.sb.active_account(), "b");
 }
 
 /// Scenario 3, interactive: a running session on `a` meets the limit; its
@@ -423,9 +423,7 @@ fn an_interactive_session_goes_on_on_b_after_its_hook_failed_over() {
     // swap (longer than failover.settle, 1 s here): its hook still names
     // the session's start account a, but the limit is b's, and homeswap
     // fails over from b.
-    let mut text = std::fs::read_to_string(&rig.sb.config).unwrap();
-    text.push_str("failover:\n  settle: 1s\n");
-    std::fs::write(&rig.sb.config, text).unwrap();
+    rig.sb.set_config("failover.settle", "1s");
     let link = rig.sb.active();
     wait_for("the swap to be older than settle", HOOK_LIMIT, || {
         std::fs::symlink_metadata(&link)

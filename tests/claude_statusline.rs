@@ -50,9 +50,7 @@ fn install(rig: &Rig) -> Server {
         )
         .unwrap();
     }
-    let mut text = std::fs::read_to_string(&rig.sb.config).unwrap();
-    text.push_str("failover:\n  threshold: 95\n");
-    std::fs::write(&rig.sb.config, text).unwrap();
+    rig.sb.set_config("failover.threshold", 95);
     rig.sb.add_serve_section();
     rig.sb.serve(None)
 }

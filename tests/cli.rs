@@ -214,8 +214,7 @@ fn swap_refuses_when_the_active_link_is_a_real_directory() {
 #[test]
 fn config_errors_name_file_key_line_and_column_and_exit_2() {
     let s = Sandbox::new();
-    let text = std::fs::read_to_string(&s.config).unwrap();
-    std::fs::write(&s.config, format!("{text}colour: blue\n")).unwrap();
+    s.append_config("colour: blue\n");
     let r = s.run(&["validate"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
@@ -226,11 +225,8 @@ fn config_errors_name_file_key_line_and_column_and_exit_2() {
     assert!(r.stderr.contains("unknown field `colour`"), "{r:?}");
     assert!(r.stderr.contains("line 7 column 1"), "{r:?}");
 
-    std::fs::write(
-        &s.config,
-        text.replace(&s.home("b").display().to_string(), "relative/b"),
-    )
-    .unwrap();
+    s.remove_config("colour");
+    s.set_config("accounts.b", "relative/b");
     let r = s.run(&["swap", "a"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(

@@ -33,11 +33,6 @@ fn stop_failure(id: &str, error: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn active(s: &Sandbox) -> String {
-    let t = s.active_target().unwrap();
-    t.file_name().unwrap().to_str().unwrap()["home-".len()..].to_string()
-}
-
 fn limits(s: &Sandbox) -> serde_json::Value {
     serde_json::from_str(&s.ok(&["limits", "--json"]).stdout).unwrap()
 }
@@ -60,7 +55,7 @@ fn a_session_that_hits_its_limit_fails_over_from_its_account() {
     );
     let (r, took) = hook(&s, &stop_failure("s-1", "rate_limit"));
     quiet_and_quick(&r, took);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
     assert!(r.stderr.contains("claude --continue"), "{r:?}");
     assert!(r.stderr.contains("(from Claude Code's message)"), "{r:?}");
@@ -110,7 +105,7 @@ fn bad_unknown_and_huge_input_is_ignored_with_one_line() {
         assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
         assert!(r.stderr.contains(want), "{want}: {r:?}");
     }
-    assert_eq!(active(&s), "a");
+    assert_eq!(s.active_account(), "a");
     // No configuration at all: still 0, one line.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_homeswap"))
         .arg("hook")
@@ -150,7 +145,7 @@ fn the_hook_asks_the_sidecar_on_the_admin_socket() {
     let (r, took) = hook(&s, &stop_failure("s-3", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     // The sidecar made it (its pid in the audit log) and counted it.
     let f: Vec<_> = s
         .audit()
@@ -175,12 +170,7 @@ fn the_hook_asks_the_sidecar_on_the_admin_socket() {
 fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
     let s = Sandbox::ready();
     let socket = s.root().join("hung.sock");
-    let text = std::fs::read_to_string(&s.config).unwrap();
-    std::fs::write(
-        &s.config,
-        format!("{text}serve:\n  admin:\n    socket: {}\n", socket.display()),
-    )
-    .unwrap();
+    s.set_config("serve.admin.socket", &socket);
     // Accepts and never answers.
     let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
     let _held = std::thread::spawn(move || {
@@ -192,7 +182,7 @@ fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
     quiet_and_quick(&r, took);
     assert!(r.stderr.contains("did not answer"), "{r:?}");
     assert!(r.stderr.contains("failed over a -> b"), "{r:?}");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     assert!(!Path::new(&s.state().join("latch.json")).exists());
 }
 
@@ -229,7 +219,7 @@ fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
     let r = Run::from(child.wait_with_output().unwrap());
     assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{r:?}");
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
 }
 
 /// A session that started on `a` and went on after a swap to `b` (the real
@@ -240,9 +230,7 @@ fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
 #[test]
 fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_active_account() {
     let s = Sandbox::ready();
-    let mut text = std::fs::read_to_string(&s.config).unwrap();
-    text.push_str("failover:\n  settle: 1s\n");
-    std::fs::write(&s.config, text).unwrap();
+    s.set_config("failover.settle", "1s");
     hook(&s, &session_start("s-moved"));
     s.ok(&["swap", "b"]);
     // Within settle: the remembered account rules.
@@ -274,7 +262,7 @@ fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_a
         "{r:?}"
     );
     assert!(r.stderr.contains("rate_limit: failed over b -> a"), "{r:?}");
-    assert_eq!(active(&s), "a");
+    assert_eq!(s.active_account(), "a");
     assert_eq!(limits(&s)["accounts"][1]["limited"], true);
 }
 

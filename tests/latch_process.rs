@@ -134,11 +134,7 @@ fn a_reload_that_moves_the_state_dir_keeps_a_latch_held_in_memory() {
     assert_eq!(partial_swap(&server), 1.0);
 
     let moved = s.root().join("state-moved");
-    let text = std::fs::read_to_string(&s.config).unwrap().replace(
-        &format!("state_dir: {}", s.state().display()),
-        &format!("state_dir: {}", moved.display()),
-    );
-    std::fs::write(&s.config, text).unwrap();
+    s.set_config("state_dir", &moved);
     server.signal(Signal::SIGHUP);
     wait_for("the reload", Duration::from_secs(10), || {
         server.logged("configuration reloaded")

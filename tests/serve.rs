@@ -271,8 +271,7 @@ fn the_admin_socket_serves_the_same_swap_to_the_same_uid() {
 #[test]
 fn sighup_with_a_broken_config_keeps_the_old_one_and_sigterm_exits_0() {
     let (s, mut server) = ready_server();
-    let good = std::fs::read_to_string(&s.config).unwrap();
-    std::fs::write(&s.config, format!("{good}bogus: 1\n")).unwrap();
+    s.append_config("bogus: 1\n");
     server.signal(Signal::SIGHUP);
     wait_for("the reload error", Duration::from_secs(10), || {
         server.logged("configuration not reloaded; keeping the one in force")
@@ -287,12 +286,8 @@ fn sighup_with_a_broken_config_keeps_the_old_one_and_sigterm_exits_0() {
 
     // A good change is picked up: a third account appears in the metrics.
     std::fs::create_dir(s.home("c")).unwrap();
-    let with_c = good.replacen(
-        "accounts:\n",
-        &format!("accounts:\n  c: {}\n", s.home("c").display()),
-        1,
-    );
-    std::fs::write(&s.config, with_c).unwrap();
+    s.remove_config("bogus");
+    s.set_config("accounts.c", s.home("c"));
     server.signal(Signal::SIGHUP);
     wait_for("account c in the metrics", Duration::from_secs(10), || {
         server

@@ -10,8 +10,6 @@ use std::path::Path;
 use common::server::{http, Server};
 use common::{make_link, Sandbox, LINKS};
 
-use common::TOKEN;
-
 /// GETs `/` and insists on a 200 HTML answer in UTF-8.
 fn page(server: &Server) -> String {
     let r = server.get("/");
@@ -103,17 +101,8 @@ fn every_link_state_has_its_colour_class_and_its_name_in_its_cell() {
     make_link(&root.join("elsewhere"), &s.link("b", "session-env"));
     std::fs::create_dir(s.link("b", "file-history")).unwrap();
     std::fs::write(root.join("home-d"), "a file, not a home").unwrap();
-    let mut config = std::fs::read_to_string(&s.config).unwrap();
-    config = config.replacen(
-        "accounts:\n",
-        &format!(
-            "accounts:\n  c: {}\n  d: {}\n",
-            root.join("home-c").display(),
-            root.join("home-d").display()
-        ),
-        1,
-    );
-    std::fs::write(&s.config, config).unwrap();
+    s.set_config("accounts.c", root.join("home-c"));
+    s.set_config("accounts.d", root.join("home-d"));
     s.add_serve_section();
     let server = s.serve(None);
     let html = page(&server);
@@ -165,12 +154,8 @@ fn hostile_paths_and_link_names_show_as_text_never_as_markup() {
     let odd_target = Path::new(OsStr::from_bytes(b"/tmp/\xff<script>alert(2)</script>\"'&"));
     let link_name = "<img src=x onerror=alert(3)>\"'&";
     make_link(odd_target, &home.join(link_name));
-    // YAML single quotes: a quote inside is doubled.
-    let config = std::fs::read_to_string(&s.config).unwrap().replace(
-        &format!("  b: {}\n", s.home("b").display()),
-        &format!("  b: '{}'\n", home.display()),
-    ) + &format!("shared: ['{}', projects]\n", link_name.replace('\'', "''"));
-    std::fs::write(&s.config, config).unwrap();
+    s.set_config("accounts.b", &home);
+    s.set_config("shared", [link_name, "projects"]);
     s.add_serve_section();
     let server = s.serve(None);
     let html = page(&server);
@@ -235,7 +220,7 @@ fn a_set_latch_is_a_banner_with_its_accounts_and_errors() {
     let s = Sandbox::ready();
     s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return;swap::rollback=return"));
-    let r = server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#);
+    let r = server.admin_post("/api/v1/swap", Some(common::TOKEN), r#"{"to":"b"}"#);
     assert_eq!(r.status, 500, "{}", r.text());
     let latch = server.get("/api/v1/status").json()["latch"].clone();
     let html = page(&server);

@@ -12,7 +12,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::server::Server;
 use common::{make_link, Sandbox};
@@ -57,7 +57,7 @@ fn artifacts() -> PathBuf {
 fn browse(chromium: &Path, server: &Server, args: &[&str]) -> String {
     let profile = tempfile::tempdir().unwrap();
     let url = format!("http://{}/", server.addr);
-    let mut child = Command::new(chromium)
+    let child = Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -76,35 +76,9 @@ fn browse(chromium: &Path, server: &Server, args: &[&str]) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium.display()));
-    // Read the pipes on threads, so a chatty browser cannot block on them.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut out, &mut s).map(|_| s)
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut err, &mut s).map(|_| s)
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > BROWSER_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium {args:?} did not finish within {BROWSER_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (out, err) = (
-        out.join().unwrap().unwrap_or_default(),
-        err.join().unwrap().unwrap_or_default(),
-    );
-    assert!(status.success(), "chromium {args:?}: {status}\n{err}");
-    out
+    let r = common::finish_within(child, BROWSER_LIMIT, &format!("chromium {args:?}"));
+    assert_eq!(r.code, 0, "chromium {args:?}: {r:?}");
+    r.stdout
 }
 
 /// Saves screenshots of the page at a desktop and a phone width, and one in
@@ -182,9 +156,7 @@ fn chromium_renders_a_healthy_layout() {
     let s = Sandbox::ready();
     s.ok(&["swap", "b"]);
     s.add_serve_section();
-    let mut text = std::fs::read_to_string(&s.config).unwrap();
-    text.push_str("failover:\n  threshold: 95\n");
-    std::fs::write(&s.config, text).unwrap();
+    s.set_config("failover.threshold", 95);
     let server = s.serve(None);
     // A status line reports b's usage: the page shows its bars.
     s.report_usage("browser", 42, 13);

@@ -278,29 +278,23 @@ impl Rig {
     /// Runs `claude ARGS` with `CLAUDE_CONFIG_DIR=config_dir`; fails the
     /// test when it takes longer than [`TURN_LIMIT`].
     pub fn claude_on(&self, config_dir: &Path, args: &[&str]) -> Run {
+        self.claude_with_env(config_dir, &[], args)
+    }
+
+    /// [`Rig::claude_on`] with `extra` added to the environment (which
+    /// the client's hooks inherit).
+    pub fn claude_with_env(&self, config_dir: &Path, extra: &[(&str, &str)], args: &[&str]) -> Run {
         let mut c = Command::new(&self.bin);
         c.args(args)
             .current_dir(&self.work)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .envs(self.env(config_dir))
+            .envs(extra.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if start.elapsed() > TURN_LIMIT {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "claude {args:?} still running after {TURN_LIMIT:?}: {:?}",
-                    Run::from(out)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Run::from(child.wait_with_output().unwrap())
+        crate::common::finish_within(c.spawn().unwrap(), TURN_LIMIT, &format!("claude {args:?}"))
     }
 
     /// `claude ARGS` that must exit 0.

@@ -60,11 +60,11 @@ fn drain(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
 
 impl Sandbox {
     /// Runs `homeswap ARGS` and fails the test if it has not ended within
-    /// `limit` (a FIFO opened for reading would block forever).
-    pub fn run_within(&self, args: &[&str], limit: Duration) -> Run {
+    /// 10 s (a FIFO opened for reading would block forever).
+    pub fn run_bounded(&self, args: &[&str]) -> Run {
         finish_within(
             self.spawn(args, None),
-            limit,
+            Duration::from_secs(10),
             &format!("homeswap {}", args.join(" ")),
         )
     }

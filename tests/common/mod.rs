@@ -135,6 +135,14 @@ impl Sandbox {
         });
     }
 
+    /// Appends `text` to the configuration file as it is: for the tests of
+    /// what homeswap says about a line it refuses (its line and column).
+    pub fn append_config(&self, text: &str) {
+        let mut config = std::fs::read_to_string(&self.config).unwrap();
+        config.push_str(text);
+        std::fs::write(&self.config, config).unwrap();
+    }
+
     fn edit_config(&self, key: &str, edit: impl FnOnce(&mut serde_yaml::Mapping, &str)) {
         let text = std::fs::read_to_string(&self.config).unwrap();
         let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
