@@ -67,11 +67,8 @@ fn malformed_and_overlong_tokens_never_swap() {
 #[ignore = "needs root (runs a client as uid 65534 with setpriv); run by .ci/run"]
 fn a_peer_of_another_uid_cannot_swap_through_the_admin_socket() {
     let s = Sandbox::ready();
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section();
-    s.set_config("serve.admin.socket", &socket);
-    let _server = s.serve(None);
-    common::wait_for("the socket", Duration::from_secs(10), || socket.exists());
+    let _server = s.serve_on_socket(None);
+    let socket = s.admin_socket();
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     // Let uid 65534 reach the socket's directory.

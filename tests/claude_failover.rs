@@ -175,12 +175,7 @@ fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
 
 /// Starts the sidecar with `serve.admin.socket`, so every hook asks it.
 fn sidecar(rig: &Rig) -> common::server::Server {
-    let socket = rig.sb.root().join("admin.sock");
-    rig.sb.add_serve_section();
-    rig.sb.set_config("serve.admin.socket", &socket);
-    let server = rig.sb.serve(None);
-    wait_for("the admin socket", HOOK_LIMIT, || socket.exists());
-    server
+    rig.sb.serve_on_socket(None)
 }
 
 /// Scenario 2, through the sidecar: `a` at its limit fails over to `b`;

@@ -252,14 +252,11 @@ fn the_after_choose_failpoint_stops_before_the_swap() {
 #[cfg(feature = "failpoints")]
 fn a_failover_waits_for_a_held_lock_then_reports_busy_with_exit_4() {
     let s = abc();
-    let mut holder = s.spawn(&["swap", "c"], Some("swap::after_flip=sleep(7000)"));
-    common::wait_for("the swap's intent record", Duration::from_secs(10), || {
-        s.state().join("intent.json").exists()
-    });
+    let holder = s.held_swap("c", "");
     let r = s.run(&["failover"]);
     assert_eq!(r.code, 4, "{r:?}");
     assert!(r.stderr.contains("another homeswap holds"), "{r:?}");
-    assert!(holder.wait().unwrap().success());
+    assert_eq!(holder.release().code, 0);
     assert_eq!(failovers(&s)[0]["outcome"], "busy");
 }
 

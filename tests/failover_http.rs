@@ -177,14 +177,11 @@ fn a_held_lock_answers_503_and_a_failed_swap_409() {
     let s = Sandbox::ready();
     s.add_serve_section();
     let server = s.serve(None);
-    let mut holder = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(7000)"));
-    wait_for("the swap's intent record", Duration::from_secs(10), || {
-        s.state().join("intent.json").exists()
-    });
+    let holder = s.held_swap("b", "");
     let r = failover(&server, r#"{"reason":"auth"}"#);
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.json()["outcome"], "busy");
-    assert!(holder.wait().unwrap().success());
+    assert_eq!(holder.release().code, 0);
     // The CLI's swap and failovers of other processes are counted too.
     let r = s.run_with(&["failover", "--reason", "usage"], "swap::ensure=return");
     assert_eq!(r.code, 1, "{r:?}");

@@ -7,9 +7,8 @@
 mod common;
 
 use std::sync::Barrier;
-use std::time::Duration;
 
-use common::{wait_for, Sandbox};
+use common::Sandbox;
 
 const N: usize = 20;
 
@@ -141,13 +140,7 @@ fn twenty_hooks_of_unknown_sessions_end_in_one_swap_by_the_settle_rule() {
 #[test]
 fn twenty_hooks_through_the_sidecar_end_in_one_swap() {
     let s = abc("");
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section();
-    s.set_config("serve.admin.socket", &socket);
-    let server = s.serve(None);
-    wait_for("the admin socket", Duration::from_secs(5), || {
-        socket.exists()
-    });
+    let server = s.serve_on_socket(None);
     let sessions = start_sessions(&s, "a", N);
     storm(&s, sessions);
     assert_eq!(swaps(&s), [("a".to_string(), "b".to_string())]);

@@ -121,26 +121,17 @@ fn bad_unknown_and_huge_input_is_ignored_with_one_line() {
 #[test]
 fn the_hook_answers_within_two_seconds_while_another_process_holds_the_lock() {
     let s = Sandbox::ready();
-    let mut holder = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(5000)"));
-    wait_for("the swap's intent record", Duration::from_secs(10), || {
-        s.state().join("intent.json").exists()
-    });
+    let holder = s.held_swap("b", "");
     let (r, took) = hook(&s, &stop_failure("s-2", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(r.stderr.contains("failover did not happen (busy)"), "{r:?}");
-    assert!(holder.wait().unwrap().success());
+    assert_eq!(holder.release().code, 0);
 }
 
 #[test]
 fn the_hook_asks_the_sidecar_on_the_admin_socket() {
     let s = Sandbox::ready();
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section();
-    s.set_config("serve.admin.socket", &socket);
-    let server = s.serve(None);
-    wait_for("the admin socket", Duration::from_secs(5), || {
-        socket.exists()
-    });
+    let server = s.serve_on_socket(None);
     hook(&s, &session_start("s-3"));
     let (r, took) = hook(&s, &stop_failure("s-3", "rate_limit"));
     quiet_and_quick(&r, took);
@@ -193,8 +184,9 @@ fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
 fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
     let s = Sandbox::ready();
     hook(&s, &session_start("s-term"));
+    let hold = s.hold("failover::after_choose");
     let mut child = s
-        .command(&["hook"], Some("failover::after_choose=sleep(300)"))
+        .command(&["hook"], Some(&hold.failpoint()))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -206,16 +198,16 @@ fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
         .unwrap()
         .write_all(&stop_failure("s-term", "rate_limit"))
         .unwrap();
-    // The limit is recorded before the target is chosen: the hook is in
-    // the middle of its failover now.
-    wait_for("a's limit recorded", Duration::from_secs(5), || {
-        s.state().join("limits.json").exists()
-    });
+    // Held after choosing its target: the hook is in the middle of its
+    // failover now (no swap yet).
+    hold.wait_reached();
+    assert_eq!(s.active_account(), "a");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
+    hold.release();
     let r = Run::from(child.wait_with_output().unwrap());
     assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{r:?}");
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
@@ -273,13 +265,8 @@ fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_a
 #[test]
 fn a_slow_sidecar_holding_the_lock_is_named_when_the_hook_finds_it_busy() {
     let s = Sandbox::ready();
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section();
-    s.set_config("serve.admin.socket", &socket);
-    let _server = s.serve(Some("failover::after_choose=sleep(2500)"));
-    wait_for("the admin socket", Duration::from_secs(5), || {
-        socket.exists()
-    });
+    let hold = s.hold("failover::after_choose");
+    let _server = s.serve_on_socket(Some(&hold.failpoint()));
     hook(&s, &session_start("s-slow"));
     let (r, took) = hook(&s, &stop_failure("s-slow", "rate_limit"));
     quiet_and_quick(&r, took);
@@ -290,6 +277,8 @@ fn a_slow_sidecar_holding_the_lock_is_named_when_the_hook_finds_it_busy() {
             .contains("most likely by the sidecar still doing this failover"),
         "{r:?}"
     );
+    assert!(hold.reached(), "the sidecar's failover went on meanwhile");
+    hold.release();
     wait_for("the sidecar's failover", Duration::from_secs(10), || {
         s.active_target() == Some(s.home("b"))
     });

@@ -179,15 +179,11 @@ fn a_rolled_back_swap_and_a_busy_lock_have_the_error_shape() {
     };
     assert_error(&swap("b"), 409, "rolled_back");
 
-    // A CLI swap holds the lock past the sidecar's 5 s wait.
-    let mut cli = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(7000)"));
-    common::wait_for(
-        "the CLI swap's intent record",
-        std::time::Duration::from_secs(20),
-        || s.state().join("intent.json").exists(),
-    );
+    // A CLI swap, held after its flip, keeps the lock through the
+    // sidecar's 5 s wait.
+    let cli = s.held_swap("b", "");
     assert_error(&swap("a"), 503, "busy");
-    assert!(cli.wait().unwrap().success());
+    assert_eq!(cli.release().code, 0);
 }
 
 #[test]
@@ -195,13 +191,8 @@ fn a_rolled_back_swap_and_a_busy_lock_have_the_error_shape() {
 fn a_refused_socket_peer_gets_the_error_shape() {
     use std::os::unix::fs::PermissionsExt;
     let s = Sandbox::ready();
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section();
-    s.set_config("serve.admin.socket", &socket);
-    let _server = s.serve(None);
-    common::wait_for("the socket", std::time::Duration::from_secs(10), || {
-        socket.exists()
-    });
+    let _server = s.serve_on_socket(None);
+    let socket = s.admin_socket();
     // Loosened by hand, so that only the peer-uid check stands in the way.
     std::fs::set_permissions(s.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();

@@ -247,13 +247,8 @@ fn the_read_only_listener_never_accepts_a_mutating_request() {
 #[test]
 fn the_admin_socket_serves_the_same_swap_to_the_same_uid() {
     let s = Sandbox::ready();
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section();
-    s.set_config("serve.admin.socket", &socket);
-    let server = s.serve(None);
-    wait_for("the admin socket", Duration::from_secs(10), || {
-        socket.exists()
-    });
+    let server = s.serve_on_socket(None);
+    let socket = s.admin_socket();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777,

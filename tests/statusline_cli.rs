@@ -387,13 +387,7 @@ fn the_sidecar_shows_the_usage_within_a_second() {
 fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
     let s = Sandbox::ready();
     with_threshold(&s, 95);
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section();
-    s.set_config("serve.admin.socket", &socket);
-    let server = s.serve(None);
-    wait_for("the admin socket", Duration::from_secs(5), || {
-        socket.exists()
-    });
+    let server = s.serve_on_socket(None);
     session_start(&s, "s-1");
     let resets = now() + 3600;
     let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));

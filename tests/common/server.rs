@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -46,6 +46,25 @@ impl Sandbox {
                 "admin": { "listen": "127.0.0.1:0", "token_file": token_file },
             }),
         );
+    }
+
+    /// Where [`Sandbox::serve_on_socket`] puts the admin socket.
+    pub fn admin_socket(&self) -> PathBuf {
+        self.root().join("admin.sock")
+    }
+
+    /// Adds a `serve:` section with the admin socket at
+    /// [`Sandbox::admin_socket`] too, starts the sidecar and waits until
+    /// the socket is there.
+    pub fn serve_on_socket(&self, failpoints: Option<&str>) -> Server {
+        self.add_serve_section();
+        let socket = self.admin_socket();
+        self.set_config("serve.admin.socket", &socket);
+        let server = self.serve(failpoints);
+        super::wait_for("the admin socket", Duration::from_secs(10), || {
+            socket.exists()
+        });
+        server
     }
 
     /// Starts `homeswap serve --log-format json` and waits for its
