@@ -21,9 +21,8 @@
 //! ([`hooks::limited_turn`]).
 //!
 //! `#[ignore]`d like `tests/claude_e2e.rs` (root and the client needed;
-//! skipped with a message without them, a failure with
-//! `HOMESWAP_CLAUDE_REQUIRED=1`): run as root with
-//! `HOMESWAP_CLAUDE_REQUIRED=1 cargo test --test claude_failover -- --ignored`.
+//! a failure saying how to install them without them): run as root with
+//! `cargo test --features failpoints --test claude_failover -- --ignored`.
 //!
 //! [`StandIn::limit`]: claude::standin::StandIn::limit
 

@@ -6,7 +6,7 @@
 //! Same rig as `tests/claude_e2e.rs`: the pinned client against the
 //! stand-in Messages API, each test in a private network namespace,
 //! `#[ignore]`d in a plain `cargo test`. Run as root with
-//! `HOMESWAP_CLAUDE_REQUIRED=1 cargo test --test claude_files -- --ignored`.
+//! `cargo test --features failpoints --test claude_files -- --ignored`.
 
 mod claude;
 mod common;

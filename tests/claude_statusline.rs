@@ -6,7 +6,7 @@
 //! status line, whose line shows under the prompt.
 //!
 //! `#[ignore]`d in a plain `cargo test` (root, tmux and the client);
-//! `.ci/run` runs it with `HOMESWAP_CLAUDE_REQUIRED=1 cargo test --test
+//! `.ci/run` runs it with `cargo test --features failpoints --test
 //! claude_statusline -- --ignored`.
 
 mod claude;

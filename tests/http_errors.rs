@@ -196,22 +196,11 @@ fn a_refused_socket_peer_gets_the_error_shape() {
     // Loosened by hand, so that only the peer-uid check stands in the way.
     std::fs::set_permissions(s.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c"])
-        .arg(
-            "import socket, sys\n\
-             s = socket.socket(socket.AF_UNIX)\n\
-             s.connect(sys.argv[1])\n\
-             s.sendall(b'GET /api/v1/status HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n')\n\
-             data = b''\n\
-             while True:\n    chunk = s.recv(65536)\n    if not chunk: break\n    data += chunk\n\
-             print(data.decode())\n",
-        )
-        .arg(&socket)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let r = common::server::parse_response(&out.stdout);
+    let r = common::server::http_unix_as_nobody(
+        &socket,
+        "GET /api/v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .expect("connected to the 0666 socket");
     let v = assert_error(&r, 403, "forbidden");
     assert!(
         v["error"].as_str().unwrap().contains("peer uid 65534"),

@@ -4,8 +4,7 @@
 //! keeps them as artifacts). Ignored by default, like the other tests that
 //! need installed programs: `cargo test --features failpoints --test
 //! status_page_browser -- --ignored`. Without `chromium` on the PATH (or
-//! in `HOMESWAP_TEST_CHROMIUM`) it fails, saying so; set
-//! `HOMESWAP_TEST_SKIP_BROWSER=1` to skip it knowingly.
+//! in `HOMESWAP_TEST_CHROMIUM`) it fails with the line that installs it.
 #![cfg(feature = "failpoints")]
 
 mod common;
@@ -15,31 +14,23 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::server::Server;
-use common::{make_link, Sandbox};
+use common::{make_link, tool, Sandbox};
 
 /// How long one Chromium run may take before the test gives up on it.
 const BROWSER_LIMIT: Duration = Duration::from_secs(90);
 
-/// The Chromium to run, or `None` when the test is skipped knowingly.
-fn chromium() -> Option<PathBuf> {
-    if std::env::var_os("HOMESWAP_TEST_SKIP_BROWSER").is_some() {
-        eprintln!("SKIPPED status_page_browser: HOMESWAP_TEST_SKIP_BROWSER is set");
-        return None;
-    }
+/// The Chromium to run: `$HOMESWAP_TEST_CHROMIUM`, else Debian's on the
+/// PATH; the test fails, saying how to install it, without one.
+fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("HOMESWAP_TEST_CHROMIUM") {
-        return Some(PathBuf::from(p));
+        return PathBuf::from(p);
     }
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
-            .find(|p| p.is_file())
-    });
-    Some(found.unwrap_or_else(|| {
-        panic!(
-            "chromium is not installed: apt-get install -y chromium (or name it in \
-             HOMESWAP_TEST_CHROMIUM; HOMESWAP_TEST_SKIP_BROWSER=1 skips this test)"
+    tool::find_any(&["chromium", "chromium-browser"]).unwrap_or_else(|| {
+        tool::missing(
+            "chromium is not installed",
+            "install it with `apt-get install -y chromium fonts-dejavu-core` (or name one in HOMESWAP_TEST_CHROMIUM)",
         )
-    }))
+    })
 }
 
 /// Where the screenshots go: `target/status-page/`.
@@ -117,7 +108,7 @@ fn dom(chromium: &Path, server: &Server) -> String {
 #[test]
 #[ignore = "needs Debian's chromium; CI runs it with --ignored"]
 fn chromium_renders_a_broken_link_and_the_latch_banner() {
-    let Some(chromium) = chromium() else { return };
+    let chromium = chromium();
     let s = Sandbox::ready();
     // A partial swap a -> b (ensure and rollback both fail) sets the latch
     // and leaves b active; then one of b's links is broken by hand.
@@ -152,7 +143,7 @@ fn chromium_renders_a_broken_link_and_the_latch_banner() {
 #[test]
 #[ignore = "needs Debian's chromium; CI runs it with --ignored"]
 fn chromium_renders_a_healthy_layout() {
-    let Some(chromium) = chromium() else { return };
+    let chromium = chromium();
     let s = Sandbox::ready();
     s.ok(&["swap", "b"]);
     s.add_serve_section();

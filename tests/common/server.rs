@@ -245,6 +245,43 @@ pub fn http_unix(socket: &Path, method: &str, path: &str, body: &[u8]) -> Respon
     exchange(stream, method, path, &[], body)
 }
 
+/// What a peer of uid 65534 gets for `request` (raw HTTP) on the Unix
+/// socket `socket`: the client runs under `setpriv` (root only) and the
+/// socket's directory must let that uid in. `None` when the kernel
+/// refuses the connection (EACCES).
+pub fn http_unix_as_nobody(socket: &Path, request: &str) -> Option<Response> {
+    super::tool::require_root("a client of another uid through setpriv");
+    let setpriv = super::tool::require("setpriv", "apt-get install -y util-linux");
+    // The system's, which uid 65534 can run (not a shim under /root).
+    let python = Path::new("/usr/bin/python3");
+    if !python.is_file() {
+        super::tool::missing(
+            "/usr/bin/python3 is not installed",
+            "install it with `apt-get install -y python3`",
+        );
+    }
+    let out = std::process::Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(python)
+        .arg("-c")
+        .arg(
+            "import socket, sys\n\
+             s = socket.socket(socket.AF_UNIX)\n\
+             try:\n    s.connect(sys.argv[1])\n\
+             except PermissionError:\n    print('EACCES'); sys.exit(0)\n\
+             s.sendall(sys.argv[2].encode())\n\
+             data = b''\n\
+             while True:\n    chunk = s.recv(65536)\n    if not chunk: break\n    data += chunk\n\
+             sys.stdout.buffer.write(data)\n",
+        )
+        .arg(socket)
+        .arg(request)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    (out.stdout != b"EACCES\n").then(|| parse_response(&out.stdout))
+}
+
 fn exchange(
     mut s: impl Read + Write,
     method: &str,
