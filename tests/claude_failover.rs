@@ -418,15 +418,8 @@ fn an_interactive_session_goes_on_on_b_after_its_hook_failed_over() {
     // the session's start account a, but the limit is b's, and homeswap
     // fails over from b.
     rig.sb.set_config("failover.settle", "1s");
-    let link = rig.sb.active();
-    wait_for("the swap to be older than settle", HOOK_LIMIT, || {
-        std::fs::symlink_metadata(&link)
-            .unwrap()
-            .modified()
-            .unwrap()
-            .elapsed()
-            .is_ok_and(|age| age > Duration::from_millis(1100))
-    });
+    rig.sb
+        .wait_active_link_older_than(Duration::from_millis(1100));
     rig.api.limit("b", reset);
     tmux.type_line("at b's limit");
     wait_for("the request at b's limit", screen_limit, || {

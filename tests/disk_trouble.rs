@@ -45,17 +45,10 @@ fn latch_survives_a_broken_state_dir(break_fs: impl FnOnce(&Mount)) {
     let mount = Mount::tmpfs(&s.state(), "size=256k,nr_inodes=64");
     s.add_serve_section();
     // The hold's files are in the sandbox's root, not on the tmpfs.
-    let hold = s.hold("swap::after_flip");
-    let server = s.serve(Some(&format!(
-        "{};swap::ensure=return;swap::rollback=return",
-        hold.failpoint()
-    )));
-    let swap = server.admin_post_in_background("/api/v1/swap", r#"{"to":"b"}"#);
-    hold.wait_reached();
+    let (server, swap) = s.serve_with_a_held_swap("b", "swap::ensure=return;swap::rollback=return");
     assert!(s.state().join("intent.json").exists());
     break_fs(&mount);
-    hold.release();
-    let r = swap.join().unwrap();
+    let r = swap.release();
     assert_eq!(r.status, 500, "{}", r.text());
     let body = r.json();
     assert_eq!(body["outcome"], "partial");

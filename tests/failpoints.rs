@@ -203,12 +203,10 @@ fn a_second_swap_reports_busy_while_the_first_holds_the_lock() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(s.active_target().unwrap(), s.home("b"));
     assert!(!intent_file(&s).exists());
-    let outcomes: Vec<String> = s
-        .audit()
-        .iter()
-        .map(|e| e["outcome"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(outcomes, ["swapped", "busy", "swapped"]);
+    assert_eq!(
+        s.audit_outcomes(),
+        ["swap swapped", "swap busy", "swap swapped"]
+    );
 }
 
 #[test]

@@ -233,19 +233,7 @@ fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_a
     // a is free again here so that it can take over.)
     s.ok(&["limits", "clear", "a"]);
     // The active link has named b for longer than settle now.
-    let link = s.active();
-    wait_for(
-        "the swap to be older than settle",
-        Duration::from_secs(5),
-        || {
-            std::fs::symlink_metadata(&link)
-                .unwrap()
-                .modified()
-                .unwrap()
-                .elapsed()
-                .is_ok_and(|age| age > Duration::from_millis(1100))
-        },
-    );
+    s.wait_active_link_older_than(Duration::from_millis(1100));
     let (r, took) = hook(&s, &stop_failure("s-moved", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(

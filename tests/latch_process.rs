@@ -96,14 +96,11 @@ fn a_sidecar_latch_cleared_from_the_cli_is_clear_in_the_sidecar_within_a_second(
 fn a_swap_that_latches_after_a_reload_latches_the_reloaded_sidecar() {
     let s = Sandbox::ready();
     s.add_serve_section();
-    let hold = s.hold("swap::after_flip");
-    let server = s.serve(Some(&format!(
-        "{};swap::ensure=return;swap::rollback=return;latch::write=return",
-        hold.failpoint()
-    )));
-    let swap = server.admin_post_in_background("/api/v1/swap", r#"{"to":"b"}"#);
+    let (server, swap) = s.serve_with_a_held_swap(
+        "b",
+        "swap::ensure=return;swap::rollback=return;latch::write=return",
+    );
     // The swap is past its flip and held there: reload under it.
-    hold.wait_reached();
     assert_eq!(s.active_target(), Some(s.home("b")));
     server.signal(Signal::SIGHUP);
     wait_for("the reload", Duration::from_secs(10), || {
@@ -113,8 +110,7 @@ fn a_swap_that_latches_after_a_reload_latches_the_reloaded_sidecar() {
         s.state().join("intent.json").exists(),
         "the swap was still running when the reload happened"
     );
-    hold.release();
-    let r = swap.join().unwrap();
+    let r = swap.release();
     assert_eq!(r.status, 500, "{}", r.text());
     assert!(!s.state().join("latch.json").exists(), "memory only");
     wait_for_a_new_validation(&s, &server);

@@ -7,7 +7,7 @@ use std::os::unix::fs::symlink;
 use std::time::{Duration, Instant};
 
 use common::server::{http, http_unix, Metrics};
-use common::{wait_for, Sandbox, LINKS};
+use common::{wait_for, Sandbox, LINKS, LINK_STATES};
 use nix::sys::signal::Signal;
 
 use common::TOKEN;
@@ -47,15 +47,7 @@ fn metrics_expose_every_contract_series_with_the_validated_values() {
                 )),
                 1.0
             );
-            for state in [
-                "ok",
-                "missing",
-                "target_missing",
-                "divergent",
-                "not_a_link",
-                "home_missing",
-                "error",
-            ] {
+            for state in LINK_STATES {
                 let want = if state == "ok" { 1.0 } else { 0.0 };
                 let series = format!("homeswap_link_state{{account=\"{account}\",link=\"{link}\",state=\"{state}\"}}");
                 assert_eq!(m.value(&series), want, "{series}");

@@ -91,25 +91,19 @@ fn a_rolled_back_swap_answers_409_and_keeps_the_previous_account() {
 fn cli_and_http_swaps_share_the_lock() {
     let s = Sandbox::ready();
     s.add_serve_section();
-    let hold = s.hold("swap::after_flip");
-    let server = s.serve(Some(&hold.failpoint()));
-    let http_swap = server.admin_post_in_background("/api/v1/swap", r#"{"to":"b"}"#);
-    hold.wait_reached();
+    let (_server, http_swap) = s.serve_with_a_held_swap("b", "");
     let r = s.run(&["swap", "a"]);
     assert_eq!(
         r.code, 4,
         "the CLI must report busy while the sidecar swaps: {r:?}"
     );
-    hold.release();
-    let r = http_swap.join().unwrap();
+    let r = http_swap.release();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(s.active_target().unwrap(), s.home("b"));
-    let outcomes: Vec<String> = s
-        .audit()
-        .iter()
-        .map(|e| e["outcome"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(outcomes, ["swapped", "busy", "swapped"]);
+    assert_eq!(
+        s.audit_outcomes(),
+        ["swap swapped", "swap busy", "swap swapped"]
+    );
 }
 
 #[test]
@@ -117,13 +111,10 @@ fn sigterm_lets_a_swap_in_flight_finish() {
     const SHUTTING_DOWN: &str = "shutting down: no new connections; finishing requests in flight";
     let s = Sandbox::ready();
     s.add_serve_section();
-    let hold = s.hold("swap::after_flip");
-    let mut server = s.serve(Some(&hold.failpoint()));
-    let http_swap = server.admin_post_in_background("/api/v1/swap", r#"{"to":"b"}"#);
+    let (mut server, http_swap) = s.serve_with_a_held_swap("b", "");
     // The swap is past its flip (the active link is b's) and held there
     // (the intent record is still there).
     let intent = s.state().join("intent.json");
-    hold.wait_reached();
     assert!(intent.exists() && s.active_target() == Some(s.home("b")));
     server.signal(nix::sys::signal::Signal::SIGTERM);
     wait_for(
@@ -138,13 +129,12 @@ fn sigterm_lets_a_swap_in_flight_finish() {
         "the swap ended before the sidecar saw SIGTERM: nothing was tested"
     );
     assert!(
-        !http_swap.is_finished(),
+        !http_swap.is_answered(),
         "the swap was answered before SIGTERM"
     );
-    hold.release();
 
     // The answer still arrives, whole, and says what happened.
-    let r = http_swap.join().unwrap();
+    let r = http_swap.release();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         r.header("content-length")

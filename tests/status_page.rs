@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use common::server::{http, Server};
-use common::{make_link, Sandbox, LINKS};
+use common::{make_link, Sandbox, LINKS, LINK_STATES};
 
 /// GETs `/` and insists on a 200 HTML answer in UTF-8.
 fn page(server: &Server) -> String {
@@ -107,15 +107,7 @@ fn every_link_state_has_its_colour_class_and_its_name_in_its_cell() {
     let server = s.serve(None);
     let html = page(&server);
 
-    for state in [
-        "ok",
-        "missing",
-        "target_missing",
-        "divergent",
-        "not_a_link",
-        "home_missing",
-        "error",
-    ] {
+    for state in LINK_STATES {
         let cell = cell_of(state);
         let at = html
             .find(&cell)

@@ -5,8 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::server::{Response, Server};
 use super::{finish_within, wait_for, Run, Sandbox};
 
 /// How long a process may take to reach a held failpoint.
@@ -165,5 +167,43 @@ impl Drop for HeldSwap {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// An admin swap the sidecar holds after its flip, posted from a thread
+/// of the test's.
+pub struct HeldRequest {
+    hold: Hold,
+    answer: JoinHandle<Response>,
+}
+
+impl Sandbox {
+    /// Starts the sidecar (its `serve:` section already added) with its
+    /// swaps held after the flip, and `failpoints` as well, if not empty;
+    /// posts a swap to `to` and returns once the sidecar holds it.
+    pub fn serve_with_a_held_swap(&self, to: &str, failpoints: &str) -> (Server, HeldRequest) {
+        let hold = self.hold("swap::after_flip");
+        let mut spec = hold.failpoint();
+        if !failpoints.is_empty() {
+            spec = format!("{failpoints};{spec}");
+        }
+        let server = self.serve(Some(&spec));
+        let answer =
+            server.admin_post_in_background("/api/v1/swap", &format!(r#"{{"to":"{to}"}}"#));
+        hold.wait_reached();
+        (server, HeldRequest { hold, answer })
+    }
+}
+
+impl HeldRequest {
+    /// Whether the sidecar has answered (it must not while held).
+    pub fn is_answered(&self) -> bool {
+        self.answer.is_finished()
+    }
+
+    /// Lets the swap go on and returns the sidecar's answer.
+    pub fn release(self) -> Response {
+        self.hold.release();
+        self.answer.join().unwrap()
     }
 }

@@ -19,6 +19,18 @@ use std::time::{Duration, Instant};
 
 pub const LINKS: [&str; 3] = ["session-env", "file-history", "projects"];
 
+/// Every state a link can be in, as the JSON, the metrics and the page
+/// name them.
+pub const LINK_STATES: [&str; 7] = [
+    "ok",
+    "missing",
+    "target_missing",
+    "divergent",
+    "not_a_link",
+    "home_missing",
+    "error",
+];
+
 /// The admin token of every sidecar a test starts (`add_serve_section`).
 pub const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -239,6 +251,38 @@ impl Sandbox {
         let r = self.run(args);
         assert_eq!(r.code, 0, "homeswap {args:?}: {r:?}");
         r
+    }
+
+    /// Each audit entry's action and outcome (`swap busy`), in order.
+    pub fn audit_outcomes(&self) -> Vec<String> {
+        self.audit()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["action"].as_str().unwrap(),
+                    e["outcome"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    /// Waits until the active link was last flipped longer than `age`
+    /// ago (e.g. past `failover.settle`).
+    pub fn wait_active_link_older_than(&self, age: Duration) {
+        let link = self.active();
+        wait_for(
+            "the active link to be old enough",
+            age + Duration::from_secs(10),
+            || {
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .modified()
+                    .unwrap()
+                    .elapsed()
+                    .is_ok_and(|a| a > age)
+            },
+        );
     }
 
     /// The audit log's entries.
