@@ -102,19 +102,8 @@ fn ensure_and_rollback_failing_set_a_latch_that_outlives_the_process() {
     s.ok(&["latch", "clear", "--reason", "relinked b/projects"]);
     assert!(!latch_file(&s).exists());
     s.ok(&["swap", "a"]);
-    let outcomes: Vec<String> = s
-        .audit()
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["action"].as_str().unwrap(),
-                e["outcome"].as_str().unwrap()
-            )
-        })
-        .collect();
     assert_eq!(
-        outcomes,
+        s.audit_outcomes(),
         [
             "swap swapped",
             "swap partial",
