@@ -41,8 +41,6 @@ use common::{wait_for, Run, Sandbox};
 /// How many sessions of one account hit its limit together.
 const STORM: usize = 20;
 
-/// The admin token of the sidecar scenarios (the hook uses the socket).
-
 /// Held by each test around its run: the storm's 20 Claude Code
 /// processes load the machine enough to starve another scenario's hook.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
