@@ -27,6 +27,8 @@
 
 pub mod cli;
 pub mod config;
+#[cfg(feature = "failpoints")]
+pub mod failpoints;
 pub mod fs;
 pub mod http;
 pub mod links;

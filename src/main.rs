@@ -7,7 +7,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     // Tests configure failpoints through $FAILPOINTS; compiled out otherwise.
     #[cfg(feature = "failpoints")]
-    let _failpoints = fail::FailScenario::setup();
+    homeswap::failpoints::setup();
     // The status line runs on every status update: it skips clap.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(code) = homeswap::cli::statusline_fast_path(&args) {

@@ -6,7 +6,7 @@
 //! Same rig as `tests/claude_e2e.rs`: the pinned client against the
 //! stand-in Messages API, each test in a private network namespace,
 //! `#[ignore]`d in a plain `cargo test`. Run as root with
-//! `HOMESWAP_CLAUDE_REQUIRED=1 cargo test --test claude_files -- --ignored`.
+//! `cargo test --features failpoints --test claude_files -- --ignored`.
 
 mod claude;
 mod common;
@@ -402,7 +402,7 @@ fn unmanaged_entry_claude_code_created_shows_in_validate_and_metric() {
         return;
     }
     let sb = Sandbox::ready();
-    sb.add_serve_section("unmanaged-token", "");
+    sb.add_serve_section();
     let rig = Rig::new(sb);
     let home = rig.sb.home("a");
     let before = entries(&home);

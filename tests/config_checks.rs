@@ -7,8 +7,8 @@ mod common;
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use homeswap::config::{Config, ConfigError};
 
@@ -341,22 +341,11 @@ fn run_with_deadline(config: &Path, limit: Duration) -> common::Run {
             Ok(())
         });
     }
-    let mut child: Child = cmd.spawn().unwrap();
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return common::Run::from(child.wait_with_output().unwrap());
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "homeswap --config {} did not exit within {limit:?}",
-                config.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    common::finish_within(
+        cmd.spawn().unwrap(),
+        limit,
+        &format!("homeswap --config {} validate", config.display()),
+    )
 }
 
 #[test]
@@ -418,16 +407,7 @@ fn a_configuration_reached_through_symlinks_is_read() {
 #[test]
 fn a_config_error_from_the_cli_exits_2_with_the_position() {
     let s = common::Sandbox::new();
-    let text = std::fs::read_to_string(&s.config).unwrap();
-    let a = s.home("a").display().to_string();
-    std::fs::write(
-        &s.config,
-        text.replace(
-            &format!("  b: {}", s.home("b").display()),
-            &format!("  b: {a}/projects"),
-        ),
-    )
-    .unwrap();
+    s.set_config("accounts.b", s.home("a").join("projects"));
     let r = s.run(&["validate"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(

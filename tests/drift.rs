@@ -9,12 +9,6 @@ use std::time::Duration;
 
 use common::{wait_for, Sandbox};
 
-fn add(s: &Sandbox, text: &str) {
-    let mut c = std::fs::read_to_string(&s.config).unwrap();
-    c.push_str(text);
-    std::fs::write(&s.config, c).unwrap();
-}
-
 /// What a Claude Code run leaves in a home besides the links.
 fn claude_code_entries(s: &Sandbox, account: &str) {
     let home = s.home(account);
@@ -89,7 +83,7 @@ fn a_configured_private_list_replaces_the_default_and_star_silences_drift() {
     let s = Sandbox::ready();
     claude_code_entries(&s, "a");
     std::fs::create_dir(s.home("a").join("todos")).unwrap();
-    add(&s, "private: [todos, '.claude*', '*.json']\n");
+    s.set_config("private", ["todos", ".claude*", "*.json"]);
     let r = s.ok(&["validate"]);
     let names: Vec<&str> = r
         .stderr_lines()
@@ -112,7 +106,7 @@ fn a_configured_private_list_replaces_the_default_and_star_silences_drift() {
 
     let s = Sandbox::ready();
     claude_code_entries(&s, "a");
-    add(&s, "private: ['*']\n");
+    s.set_config("private", ["*"]);
     assert!(s.ok(&["validate"]).stderr.is_empty());
 }
 
@@ -128,7 +122,7 @@ fn the_configuration_refuses_a_private_entry_that_is_shared_or_malformed() {
         ("private: [a/b]\n", "without '/'"),
     ] {
         let s = Sandbox::new();
-        add(&s, text);
+        s.append_config(text);
         let r = s.run(&["validate"]);
         assert_eq!(r.code, 2, "{text}: {r:?}");
         assert!(
@@ -142,7 +136,7 @@ fn the_configuration_refuses_a_private_entry_that_is_shared_or_malformed() {
 fn the_metric_counts_unmanaged_entries_within_a_second_and_readyz_stays_ready() {
     let s = Sandbox::ready();
     claude_code_entries(&s, "b");
-    s.add_serve_section("test-token-0123456789abcdef", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let m = server.metrics();
     assert_eq!(m.types["homeswap_unmanaged_entries"], "gauge");

@@ -64,7 +64,7 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
 /// `_bucket`, `_sum` and `_count`).
 fn exported_names() -> BTreeSet<String> {
     let s = Sandbox::ready();
-    s.add_serve_section("dashboard-token", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let m = server.metrics();
     let mut names: BTreeSet<String> = m

@@ -15,14 +15,8 @@ const FILES: [&str; 2] = ["history.jsonl", "settings.json"];
 /// `settings.json` as files.
 fn with_files() -> Sandbox {
     let s = Sandbox::new();
-    add(&s, "shared_files: [history.jsonl, settings.json]\n");
+    s.set_config("shared_files", FILES);
     s
-}
-
-fn add(s: &Sandbox, text: &str) {
-    let mut c = std::fs::read_to_string(&s.config).unwrap();
-    c.push_str(text);
-    std::fs::write(&s.config, c).unwrap();
 }
 
 #[test]
@@ -201,7 +195,7 @@ fn status_json_lists_file_links_with_the_directory_links() {
 #[test]
 fn the_configuration_refuses_a_name_in_both_lists_and_a_name_that_is_not_one_entry() {
     let s = Sandbox::new();
-    add(&s, "shared_files: [history.jsonl, projects]\n");
+    s.append_config("shared_files: [history.jsonl, projects]\n");
     let r = s.run(&["validate"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
@@ -216,7 +210,7 @@ fn the_configuration_refuses_a_name_in_both_lists_and_a_name_that_is_not_one_ent
         ("[x, x]", "listed twice"),
     ] {
         let s = Sandbox::new();
-        add(&s, &format!("shared_files: {bad}\n"));
+        s.append_config(&format!("shared_files: {bad}\n"));
         let r = s.run(&["validate"]);
         assert_eq!(r.code, 2, "{bad}: {r:?}");
         assert!(
@@ -231,7 +225,7 @@ fn file_links_show_in_the_metrics_within_a_second_of_a_change() {
     let s = with_files();
     s.ok(&["ensure"]);
     s.ok(&["swap", "a"]);
-    s.add_serve_section("test-token-0123456789abcdef", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let healthy = "homeswap_link_healthy{account=\"b\",link=\"history.jsonl\"}";
     assert_eq!(server.metrics().value(healthy), 1.0);

@@ -5,37 +5,9 @@
 
 mod common;
 
-use std::process::Child;
-use std::time::{Duration, Instant};
-
-use common::{Run, Sandbox};
+use common::Sandbox;
 use nix::sys::stat::Mode;
 use nix::unistd::mkfifo;
-
-/// Waits for a child with a deadline; a hang fails the test (and the child
-/// is killed) instead of hanging the suite.
-fn finish_within(mut child: Child, limit: Duration, what: &str) -> Run {
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return Run::from(child.wait_with_output().unwrap());
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("homeswap {what} hung for {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn run_bounded(s: &Sandbox, args: &[&str]) -> Run {
-    finish_within(
-        s.spawn(args, None),
-        Duration::from_secs(10),
-        &args.join(" "),
-    )
-}
 
 fn fifo(path: &std::path::Path) {
     mkfifo(path, Mode::from_bits_truncate(0o600)).unwrap();
@@ -45,9 +17,9 @@ fn fifo(path: &std::path::Path) {
 fn a_fifo_at_the_latch_file_counts_as_set_and_hangs_no_command() {
     let s = Sandbox::ready();
     fifo(&s.state().join("latch.json"));
-    let r = run_bounded(&s, &["status"]);
+    let r = s.run_bounded(&["status"]);
     assert_eq!(r.code, 0, "{r:?}");
-    let r = run_bounded(&s, &["swap", "b"]);
+    let r = s.run_bounded(&["swap", "b"]);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("is unreadable"), "{r:?}");
     assert!(r.stderr.contains("not a regular file"), "{r:?}");
@@ -59,7 +31,7 @@ fn a_fifo_at_the_intent_record_is_moved_aside_and_hangs_no_command() {
     let s = Sandbox::ready();
     let intent = s.state().join("intent.json");
     fifo(&intent);
-    let r = run_bounded(&s, &["status"]);
+    let r = s.run_bounded(&["status"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("moved aside to"), "{r:?}");
     assert!(!intent.exists(), "no longer blocks recovery");
@@ -81,7 +53,7 @@ fn a_fifo_at_the_audit_log_does_not_stall_a_swap_after_its_flip() {
     let audit = s.state().join("audit.jsonl");
     std::fs::remove_file(&audit).unwrap();
     fifo(&audit);
-    let r = run_bounded(&s, &["swap", "b"]);
+    let r = s.run_bounded(&["swap", "b"]);
     assert_eq!(r.code, 0, "the swap itself succeeded: {r:?}");
     assert_eq!(r.stdout.trim(), "swapped: a -> b");
     assert!(
@@ -96,28 +68,11 @@ fn a_huge_latch_file_is_refused_by_its_size_not_read_whole() {
     let s = Sandbox::ready();
     let f = std::fs::File::create(s.state().join("latch.json")).unwrap();
     f.set_len(1_500_000_000).unwrap(); // sparse: costs no disk
-    let r = run_bounded(&s, &["latch", "show"]);
+    let r = s.run_bounded(&["latch", "show"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("larger than"), "{r:?}");
-    let r = run_bounded(&s, &["swap", "b"]);
+    let r = s.run_bounded(&["swap", "b"]);
     assert_eq!(r.code, 3, "counts as set: {r:?}");
-}
-
-/// A swap a -> b killed right after its flip: the intent record is left
-/// and the active link points at b.
-#[cfg(feature = "failpoints")]
-fn interrupted_swap_to_b(s: &Sandbox) {
-    let child = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(60000)"));
-    common::wait_for("the flip", Duration::from_secs(20), || {
-        s.active_target().as_deref() == Some(s.home("b").as_path())
-    });
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
-    let _ = child.wait_with_output();
-    assert!(s.state().join("intent.json").exists());
 }
 
 #[cfg(feature = "failpoints")]
@@ -127,11 +82,8 @@ fn recovery_undoes_a_swap_to_an_account_no_longer_configured_and_writes_nothing_
     s.ok(&["ensure", "a"]);
     s.ok(&["swap", "a"]);
     // b's links do not exist yet: ensure would create them on the flip.
-    interrupted_swap_to_b(&s);
-    let b_line = format!("  b: {}\n", s.home("b").display());
-    let text = std::fs::read_to_string(&s.config).unwrap();
-    assert!(text.contains(&b_line));
-    std::fs::write(&s.config, text.replace(&b_line, "")).unwrap();
+    s.interrupted_swap("b");
+    s.remove_config("accounts.b");
 
     let r = s.run(&["validate"]);
     assert!(r.stderr.contains("rolled_back"), "{r:?}");
@@ -170,7 +122,7 @@ fn a_fifo_at_the_lock_file_refuses_a_swap_instead_of_hanging() {
     let s = Sandbox::ready();
     std::fs::remove_file(s.state().join("lock")).unwrap();
     fifo(&s.state().join("lock"));
-    let r = run_bounded(&s, &["swap", "b"]);
+    let r = s.run_bounded(&["swap", "b"]);
     assert_eq!(r.code, 1, "refused, nothing changed: {r:?}");
     assert!(r.stderr.contains("lock"), "{r:?}");
     assert!(r.stderr.contains("a FIFO"), "{r:?}");
@@ -181,12 +133,12 @@ fn a_fifo_at_the_lock_file_refuses_a_swap_instead_of_hanging() {
 fn a_fifo_as_the_admin_token_file_stops_serve_instead_of_hanging() {
     use std::os::unix::fs::PermissionsExt;
     let s = Sandbox::ready();
-    s.add_serve_section("unused-token", "");
+    s.add_serve_section();
     let token = s.root().join("admin-token");
     std::fs::remove_file(&token).unwrap();
     fifo(&token);
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let r = run_bounded(&s, &["serve"]);
+    let r = s.run_bounded(&["serve"]);
     assert_eq!(
         r.code, 2,
         "a token file error is a configuration error: {r:?}"

@@ -66,18 +66,11 @@ fn status(session: Option<&str>, five: f64, five_resets: u64, seven: f64) -> Vec
 }
 
 fn with_threshold(s: &Sandbox, threshold: u8) {
-    let mut text = std::fs::read_to_string(&s.config).unwrap();
-    text.push_str(&format!("failover:\n  threshold: {threshold}\n"));
-    std::fs::write(&s.config, text).unwrap();
+    s.set_config("failover.threshold", threshold);
 }
 
 fn usage(s: &Sandbox) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(s.state().join("usage.json")).unwrap()).unwrap()
-}
-
-fn active(s: &Sandbox) -> String {
-    let t = s.active_target().unwrap();
-    t.file_name().unwrap().to_str().unwrap()["home-".len()..].to_string()
 }
 
 fn session_start(s: &Sandbox, id: &str) {
@@ -182,7 +175,7 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
     let resets = now() + 3600;
     let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
     let line = one_line(&r, took);
-    assert_eq!(active(&s), "b", "{r:?}");
+    assert_eq!(s.active_account(), "b", "{r:?}");
     assert!(
         line.starts_with("a · 5h 96% · 7d 13% · failed over to b"),
         "{line}"
@@ -204,7 +197,7 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
         assert!(line.contains("limited until"), "{line}");
     }
     assert_eq!(usage_failovers(&s).len(), 1);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     // Below the threshold re-arms; the next crossing requests again (a is
     // no longer active: already moved, nothing swapped).
     statusline(&s, &[], &status(Some("s-1"), 50.0, resets, 13.0));
@@ -213,7 +206,7 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
     let fired = usage_failovers(&s);
     assert_eq!(fired.len(), 2, "{fired:?}");
     assert_eq!(fired[1]["outcome"], "already_moved");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
 }
 
 #[test]
@@ -355,7 +348,7 @@ fn a_wrapped_command_prints_first_and_a_hanging_one_is_cut_off() {
 #[test]
 fn the_sidecar_shows_the_usage_within_a_second() {
     let s = Sandbox::ready();
-    s.add_serve_section("statusline-token-0123456789", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let metrics = server.metrics();
     assert!(
@@ -394,15 +387,7 @@ fn the_sidecar_shows_the_usage_within_a_second() {
 fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
     let s = Sandbox::ready();
     with_threshold(&s, 95);
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section(
-        "statusline-token-0123456789",
-        &format!("    socket: {}\n", socket.display()),
-    );
-    let server = s.serve(None);
-    wait_for("the admin socket", Duration::from_secs(5), || {
-        socket.exists()
-    });
+    let server = s.serve_on_socket(None);
     session_start(&s, "s-1");
     let resets = now() + 3600;
     let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
@@ -412,7 +397,7 @@ fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
         "{r:?}"
     );
     assert!(line.contains("failed over to b"), "{line}");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     let series = "homeswap_failovers_total{outcome=\"swapped\",reason=\"usage\"}";
     assert_eq!(server.metrics().value(series), 1.0);
     for _ in 0..3 {
@@ -430,8 +415,8 @@ fn a_panic_in_the_failover_still_prints_a_line_and_exits_0() {
     let input = status(None, 96.0, now() + 3600, 13.0);
     let (r, took) = statusline_with(&s, &[], &input, Some("failover::after_choose=panic"));
     assert_eq!(one_line(&r, took), "homeswap: internal error", "{r:?}");
-    assert_eq!(active(&s), "a", "nothing swapped");
+    assert_eq!(s.active_account(), "a", "nothing swapped");
     // The lock was released: the next failover works.
     s.ok(&["failover", "--from", "a"]);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
 }

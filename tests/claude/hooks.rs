@@ -120,13 +120,6 @@ pub fn swapping_failovers(sb: &Sandbox) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// The account the active link names.
-pub fn active(sb: &Sandbox) -> String {
-    let target = sb.active_target().unwrap();
-    let name = target.file_name().unwrap().to_str().unwrap();
-    name.strip_prefix("home-").unwrap().to_string()
-}
-
 /// `homeswap limits --json`: account → its entry.
 pub fn limits(sb: &Sandbox) -> std::collections::BTreeMap<String, serde_json::Value> {
     let r = sb.ok(&["limits", "--json"]);
@@ -146,38 +139,6 @@ pub fn unix_of(rfc3339: &str) -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// `claude ARGS` on the active link as [`Rig::claude`] runs it, with
-/// `extra` added to its environment (which its hooks inherit).
-pub fn claude_with_env(rig: &Rig, extra: &[(&str, &str)], args: &[&str]) -> crate::common::Run {
-    use std::process::{Command, Stdio};
-    use std::time::Instant;
-    let mut child = Command::new(&rig.bin)
-        .args(args)
-        .current_dir(&rig.work)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(rig.env(&rig.sb.active()))
-        .envs(extra.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > super::TURN_LIMIT {
-            let _ = child.kill();
-            let out = crate::common::Run::from(child.wait_with_output().unwrap());
-            panic!(
-                "claude {args:?} still running after {:?}: {out:?}",
-                super::TURN_LIMIT
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    crate::common::Run::from(child.wait_with_output().unwrap())
 }
 
 /// Writes an observation to the test's stderr directly, in the form the
@@ -244,7 +205,7 @@ pub fn limited_turn(
         if turn.debug_log {
             args.extend(["--debug-file", &log_arg]);
         }
-        let r = claude_with_env(rig, turn.env, &args);
+        let r = rig.claude_with_env(&rig.sb.active(), turn.env, &args);
         assert_eq!(r.code, 1, "{r:?}");
         assert!(r.stdout.contains(LIMIT_MESSAGE), "{r:?}");
         assert!(r.stdout.contains("resets "), "{r:?}");
