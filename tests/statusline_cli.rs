@@ -217,6 +217,48 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
 }
 
 #[test]
+fn just_below_the_threshold_does_not_fire_and_minus_zero_shows_as_zero() {
+    let s = Sandbox::ready();
+    with_threshold(&s, 95);
+    session_start(&s, "s-1");
+    let resets = now() + 3600;
+    // The last one is beyond f64's precision: read as the nearest double,
+    // it would be 95 exactly.
+    for (n, five) in [
+        "94.99999999999999",
+        "94.999999999999999",
+        "94.99999999999999999999",
+        "9.4999999999999999e1",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seven = if n % 2 == 0 { "-0.0" } else { "-0" };
+        let input = format!(
+            r#"{{"session_id":"s-1","rate_limits":{{"five_hour":{{"used_percentage":{five},"resets_at":{resets}}},"seven_day":{{"used_percentage":{seven},"resets_at":{resets}}}}}}}"#
+        );
+        let (r, took) = statusline(&s, &[], input.as_bytes());
+        let line = one_line(&r, took);
+        assert_eq!(line, "a · 5h 94% · 7d 0%", "{five}, {seven}: {r:?}");
+        assert_eq!(active(&s), "a", "{five}: no failover below 95");
+    }
+    assert!(usage_failovers(&s).is_empty());
+    let u = usage(&s);
+    assert!(
+        u["accounts"]["a"]["five_hour"]["used_percentage"]
+            .as_f64()
+            .unwrap()
+            < 95.0,
+        "{u}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&s.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(doc["usage"]["accounts"][0]["at_threshold"], false, "{doc}");
+    // 95 itself fires.
+    let (r, took) = statusline(&s, &[], &status(Some("s-1"), 95.0, resets, 0.0));
+    assert!(one_line(&r, took).contains("failed over to b"), "{r:?}");
+}
+
+#[test]
 fn usage_is_recorded_for_the_account_the_session_started_on() {
     let s = Sandbox::ready();
     session_start(&s, "s-a");

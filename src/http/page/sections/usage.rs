@@ -126,7 +126,8 @@ fn window_row(
          <span class=\"usage-reset\">{}</span></div>\n",
         if high { " usage-high" } else { "" },
         // Floor: 99.6% is not yet 100%, and 94.6% not yet a threshold of 95.
-        pct.floor(),
+        // `+ 0.0`: a -0 shows as 0, never "-0%".
+        pct.floor() + 0.0,
         if high {
             " <span class=\"warn usage-flag\">≥ threshold</span>"
         } else {
