@@ -253,6 +253,51 @@ fn a_claude_json_already_in_the_home_is_kept_and_nothing_is_copied_over_it() {
 }
 
 #[test]
+fn a_claude_json_that_is_not_a_regular_file_is_reported_not_skipped_silently() {
+    let kinds: [(&str, fn(&Path)); 4] = [
+        ("a FIFO", |p| {
+            nix::unistd::mkfifo(p, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap()
+        }),
+        ("a directory", |p| std::fs::create_dir(p).unwrap()),
+        (
+            "a symlink to /nowhere/.claude.json, which does not exist",
+            |p| std::os::unix::fs::symlink("/nowhere/.claude.json", p).unwrap(),
+        ),
+        ("a symlink to a directory", |p| {
+            std::os::unix::fs::symlink(p.parent().unwrap(), p).unwrap()
+        }),
+    ];
+    for (what, make) in kinds {
+        let c = Case::new(false);
+        let src = c.user_home().join(".claude.json");
+        std::fs::remove_file(&src).unwrap();
+        make(&src);
+        let want = format!(
+            "{} is {what}, not a regular file: not copied",
+            src.display()
+        );
+        let dry = c.init(&["--dry-run"]);
+        assert_eq!(dry.code, 0, "{what}: {dry:?}");
+        assert!(
+            dry.stdout.contains(&want),
+            "{what}: the plan says so: {dry:?}"
+        );
+        let r = c.init(&[]);
+        assert_eq!(r.code, 0, "{what}: {r:?}");
+        assert!(r.stderr.contains(&want), "{what}: {r:?}");
+        assert!(
+            r.stderr.contains(&format!(
+                "copy it by hand to {}",
+                c.home().join(".claude.json").display()
+            )),
+            "{what}: {r:?}"
+        );
+        assert!(!c.home().join(".claude.json").exists(), "{what}");
+        assert!(src.symlink_metadata().is_ok(), "{what}: left as it was");
+    }
+}
+
+#[test]
 fn a_dry_run_prints_the_plan_and_changes_nothing() {
     let c = Case::new(false);
     let before = snapshot(c.root());
