@@ -394,6 +394,57 @@ fn a_wrapped_command_prints_first_and_a_hanging_one_is_cut_off() {
     assert!(took < DEADLINE);
 }
 
+/// True once `pid` has ended (gone, or a zombie waiting to be reaped).
+fn ended(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+#[test]
+fn a_wrapped_command_that_detaches_with_setsid_is_killed_with_it() {
+    let s = Sandbox::ready();
+    let input = status(Some("s-w"), 42.0, now() + 3600, 13.0);
+    for (n, how) in [
+        // In a new session, holding the output pipe.
+        "setsid sh -c 'echo $$ > PIDFILE; exec sleep 60' 2>/dev/null",
+        // In a new session in the background, its parent hanging.
+        "setsid sh -c 'echo $$ > PIDFILE; exec sleep 60' >/dev/null 2>&1 & sleep 30",
+        // A daemon's double fork: orphaned at once, in a new session.
+        "(setsid sh -c 'echo $$ > PIDFILE; exec sleep 60' 2>/dev/null &); sleep 30",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let pidfile = s.root().join(format!("detached-{n}.pid"));
+        let wrap = how.replace("PIDFILE", &pidfile.display().to_string());
+        let (r, took) = statusline(&s, &["--wrap", &wrap], &input);
+        assert_eq!(r.stdout, "a · 5h 42% · 7d 13%\n", "{how}: {r:?}");
+        assert!(took < DEADLINE, "{how}: {took:?}");
+        assert!(r.stderr.contains("did not finish in time"), "{how}: {r:?}");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let gone = std::time::Instant::now() + Duration::from_secs(5);
+        while !ended(pid) && std::time::Instant::now() < gone {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let survived = !ended(pid);
+        if survived {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        assert!(!survived, "{how}: the detached process {pid} survived");
+    }
+}
+
 #[test]
 fn the_sidecar_shows_the_usage_within_a_second() {
     let s = Sandbox::ready();

@@ -25,6 +25,7 @@
 
 pub mod input;
 pub mod request;
+mod tree;
 pub mod update;
 pub mod wrap;
 
