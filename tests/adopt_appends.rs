@@ -131,7 +131,7 @@ fn adopt_under(s: &Sandbox, how: Writer, after: usize) -> Outcome {
     let done = w.written.load(Ordering::Relaxed);
     wait_for(
         "the writer's lines after adopt",
-        Duration::from_secs(30),
+        Duration::from_secs(120),
         || w.written.load(Ordering::Relaxed) >= done + after,
     );
     w.stop.store(true, Ordering::Relaxed);
@@ -142,10 +142,19 @@ fn adopt_under(s: &Sandbox, how: Writer, after: usize) -> Outcome {
     for l in text.lines() {
         *held.entry(l).or_default() += 1;
     }
+    let repeated = held.values().filter(|c| **c > 1).count();
+    // An adopt that stopped part-way keeps lines in b's copy, for the
+    // re-run: those are not lost.
+    let pending = match is_link(&s.link("b", "history.jsonl")) {
+        true => String::new(),
+        false => std::fs::read_to_string(s.link("b", "history.jsonl")).unwrap(),
+    };
+    for l in pending.lines() {
+        held.entry(l).or_default();
+    }
     let lost = (0..written)
         .filter(|n| !held.contains_key(format!("{{\"display\":\"w-{n}\"}}").as_str()))
         .count();
-    let repeated = held.values().filter(|c| **c > 1).count();
     Outcome {
         adopt,
         written,
@@ -153,6 +162,10 @@ fn adopt_under(s: &Sandbox, how: Writer, after: usize) -> Outcome {
         repeated,
         waited: w.waited.load(Ordering::Relaxed),
     }
+}
+
+fn is_link(p: &Path) -> bool {
+    p.symlink_metadata().unwrap().file_type().is_symlink()
 }
 
 /// Every line of b's copy and of the shared file's start is in the shared
@@ -269,13 +282,9 @@ fn a_writer_that_keeps_the_file_open_is_named_and_the_merge_refused() {
     no_lock_left(&s);
 }
 
-fn is_link(p: &Path) -> bool {
-    p.symlink_metadata().unwrap().file_type().is_symlink()
-}
-
 /// The README's numbers: for each kind of writer, `RUNS` adopts of a
 /// 10,000-line copy into a history a writer appends to, the writer going
-/// on for 20,000 lines after each.
+/// on for 2,000 lines after each.
 #[test]
 #[ignore = "a measurement: run with --release --ignored --nocapture"]
 fn measure_appends_during_adopt() {
@@ -285,21 +294,26 @@ fn measure_appends_during_adopt() {
         Writer::KeepsOpen,
         Writer::ReopensUnlocked,
     ] {
-        let (mut written, mut lost, mut repeated, mut waited, mut refused) = (0, 0, 0, 0, 0);
+        let (mut written, mut lost, mut repeated, mut waited) = (0, 0, 0, 0);
+        let mut outcomes: HashMap<&str, usize> = HashMap::new();
         for _ in 0..RUNS {
             let s = sandbox(1_000, 10_000);
-            let o = adopt_under(&s, how, 20_000);
+            let o = adopt_under(&s, how, 2_000);
             written += o.written;
             lost += o.lost;
             repeated += o.repeated;
             waited += o.waited;
-            if o.adopt.code != 0 {
-                refused += 1;
-            }
+            let outcome = match o.adopt.code {
+                0 => "adopted",
+                _ if o.adopt.stderr.contains("keeps it open for writing") => "refused: kept open",
+                _ if o.adopt.stderr.contains("kept changing") => "stopped: kept changing",
+                _ => "failed otherwise",
+            };
+            *outcomes.entry(outcome).or_default() += 1;
             assert_eq!(o.repeated, 0, "{how:?}: {o:?}");
         }
         println!(
-            "{how:?}: {RUNS} runs, {written} lines written, {lost} lost, {repeated} repeated, adopt refused {refused} times, the writer found the lock held {waited} times"
+            "{how:?}: {RUNS} runs, {written} lines written, {lost} lost, {repeated} repeated, the writer found the lock held {waited} times; adopt: {outcomes:?}"
         );
     }
 }

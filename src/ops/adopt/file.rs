@@ -8,16 +8,16 @@
 //! - a `*.jsonl` file that differs: merged into the target line by line
 //!   ([`super::merge`]), written crash-safely (a temporary file, fsynced,
 //!   renamed over the target, the shared dir fsynced), then the account's
-//!   copy is removed. The old target is read again after the rename and
-//!   what a session appended to it meanwhile is merged too (up to 5
-//!   rounds; if it still changes, those lines go into the account's copy
-//!   and adopt stops asking for a re-run). A session that opened the old
-//!   file before the last rename and writes to it after the last read
-//!   still loses its line: with a writer appending without pause, 4 of
-//!   369,612 lines in 20 runs (without the re-reads: 12,585 of 53,864).
-//!   Adopt a `*.jsonl` file link while no session appends to it. A crash
-//!   leaves the account's copy in place; the re-run merges again, which
-//!   adds nothing, and removes it;
+//!   copy is removed, all under Claude Code's own lock on both copies
+//!   (`append_lock`), so none of its appends falls in between. A process
+//!   that keeps either file open for writing is refused (`writers`): it
+//!   would write on into the replaced file. For writers that take no lock,
+//!   the old target is read again after the rename and what was appended
+//!   to it meanwhile is merged too (up to 5 rounds; if it still changes,
+//!   those lines go into the account's copy and adopt stops asking for a
+//!   re-run). The README has the numbers. A crash leaves the account's
+//!   copy in place; the re-run merges again, which adds nothing, and
+//!   removes it;
 //! - any other difference: a conflict; with `--keep-both` the account's
 //!   copy moves beside the target as `NAME.adopted-ACCOUNT-STAMP.EXT`.
 
