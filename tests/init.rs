@@ -219,10 +219,21 @@ fn a_filled_home_is_converted_losing_nothing() {
         !c.root().join("claude-state/init.json").exists(),
         "the journal is gone"
     );
-    // The written configuration is the recommended one.
+    // The written configuration is the recommended one: what
+    // examples/claude-code.yaml says, but for the paths.
     let cfg = homeswap::config::Config::load(&c.config()).unwrap();
     assert_eq!(cfg.shared.names(), homeswap::config::RECOMMENDED_DIRS);
     assert_eq!(cfg.shared.file_names(), homeswap::config::RECOMMENDED_FILES);
+    let example = homeswap::config::Config::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/claude-code.yaml"),
+    )
+    .unwrap();
+    assert_eq!(cfg.shared.names(), example.shared.names());
+    assert_eq!(cfg.shared.file_names(), example.shared.file_names());
+    assert_eq!(cfg.shared.private(), example.shared.private());
+    assert_eq!(cfg.failover.threshold, example.failover.threshold);
+    assert_eq!(cfg.failover.cooldown, example.failover.cooldown);
+    assert_eq!(cfg.failover.settle, example.failover.settle);
 }
 
 #[test]

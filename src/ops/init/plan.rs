@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::InitError;
 use crate::config::{is_valid_account_name, Config};
-use crate::config::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
+use crate::config::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
 use crate::fs::pathfmt::shown;
 use crate::fs::EntryKind;
 
@@ -105,7 +105,9 @@ impl InitRequest {
              shared:\n{dirs}\
              shared_files:\n{files}\
              # private: the default list (README \"Drift\"); a list here replaces it.\n\
-             state_dir: {state}\n",
+             state_dir: {state}\n\
+             failover:\n  \
+             threshold: {threshold}      # the status line fails over at {threshold}% of a window (README \"Usage\")\n",
             from = shown(&self.from),
             account = self.account,
             home = q(&self.home)?,
@@ -114,6 +116,7 @@ impl InitRequest {
             dirs = list(&RECOMMENDED_DIRS),
             files = list(&RECOMMENDED_FILES),
             state = q(&self.state_dir)?,
+            threshold = RECOMMENDED_THRESHOLD,
         ))
     }
 }
@@ -271,6 +274,18 @@ fn entries(req: &InitRequest, moves: &mut Vec<Move>, refusals: &mut Vec<String>)
 /// exchanging entries, which never copies.
 fn same_fs(req: &InitRequest, refusals: &mut Vec<String>) {
     let dev = |p: &Path| std::fs::metadata(p).map(|m| m.dev());
+    let from_parent = req.from.parent().unwrap_or(Path::new("/"));
+    if let (Ok(a), Ok(b)) = (dev(&req.from), dev(from_parent)) {
+        if a != b {
+            // Nothing beside it shares its file system, and a mount point
+            // cannot be renamed: no --shared-dir would help.
+            refusals.push(format!(
+                "{from} is a mount point (the root of its own file system): init cannot move it (a mount point cannot be renamed) and no --shared-dir beside it is on its file system; what works: mount that file system elsewhere (e.g. /srv/claude), move the home's entries into a directory on it (/srv/claude/claude), run 'homeswap init --from /srv/claude/claude' and use CLAUDE_CONFIG_DIR=/srv/claude/claude (once {from} is unmounted, it can be a symlink to that); or copy the home to a directory that is not a mount point and run init on the copy",
+                from = shown(&req.from)
+            ));
+            return;
+        }
+    }
     let parent = req.shared_dir.parent().unwrap_or(Path::new("/"));
     match (dev(&req.from), dev(parent)) {
         (Ok(a), Ok(b)) if a == b => {}
