@@ -265,7 +265,9 @@ fn a_claude_json_already_in_the_home_is_kept_and_nothing_is_copied_over_it() {
 
 #[test]
 fn a_claude_json_that_is_not_a_regular_file_is_reported_not_skipped_silently() {
-    let kinds: [(&str, fn(&Path)); 4] = [
+    /// What a `~/.claude.json` is, and how the test makes one.
+    type Kind = (&'static str, fn(&Path));
+    let kinds: [Kind; 4] = [
         ("a FIFO", |p| {
             nix::unistd::mkfifo(p, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap()
         }),

@@ -75,7 +75,7 @@ pub(crate) fn write_file_in(
         .and_then(|_| file.sync_all())
         .map_err(|e| FsError::new("write", &dir.join(&tmp), e));
     drop(file);
-    if let Err(e) = written.and_then(|_| dir.rename(&tmp, &dir, name)) {
+    if let Err(e) = written.and_then(|_| dir.rename(&tmp, dir, name)) {
         let _ = dir.unlink(&tmp);
         return Err(e);
     }
