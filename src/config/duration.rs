@@ -63,7 +63,7 @@ fn show(d: Duration) -> String {
 /// A duration in a message: humantime's format (`5h`, `1m 30s`), with a
 /// space before a long unit, which humantime glues on (`8days` is shown
 /// `8 days`, `1day 2h` is `1 day 2h`).
-pub fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     humantime::format_duration(d)
         .to_string()
         .split(' ')

@@ -41,7 +41,7 @@ mod shared;
 
 use std::path::{Path, PathBuf};
 
-pub use duration::human as human_duration;
+pub(crate) use duration::human as human_duration;
 pub use error::ConfigError;
 pub use model::{
     is_valid_account_name, same_path, AdminConfig, Config, FailoverConfig, ServeConfig, CONFIG_ENV,
