@@ -284,6 +284,60 @@ fn a_shared_name_with_a_control_character_is_refused_escaped() {
     }
 }
 
+#[test]
+fn a_private_name_cannot_be_shared_and_the_error_says_why() {
+    for (lists, key, why) in [
+        (
+            "shared_files: [history.jsonl, .credentials.json]\n",
+            "shared_files: entry 2 \".credentials.json\"",
+            "merges two accounts into one",
+        ),
+        (
+            "shared: [projects, sessions]\n",
+            "shared: entry 2 \"sessions\"",
+            "per process",
+        ),
+        (
+            "shared: [projects, plugins]\n",
+            "shared: entry 2 \"plugins\"",
+            "absolute paths",
+        ),
+        (
+            "shared_files: [app.lock]\n",
+            "shared_files: entry 1 \"app.lock\"",
+            "\"*.lock\"",
+        ),
+        (
+            "shared_files: [.claude.json]\n",
+            "shared_files: entry 1 \".claude.json\"",
+            "per account",
+        ),
+        // The file's own list replaces the default for drift, never for
+        // what may be shared.
+        (
+            "shared_files: [.credentials.json]\nprivate: [todos]\n",
+            "shared_files: entry 1 \".credentials.json\"",
+            "merges two accounts into one",
+        ),
+        // And its own patterns count too.
+        (
+            "shared: [projects, notes-cache]\nprivate: ['*-cache']\n",
+            "shared: entry 2 \"notes-cache\"",
+            "your private list (\"*-cache\")",
+        ),
+    ] {
+        let m = refused(&format!("{GOOD}{lists}"));
+        assert!(m.contains(key), "{lists}: want {key}: {m}");
+        assert!(m.contains(why), "{lists}: want {why}: {m}");
+        assert!(m.contains("line 7, column 1"), "{lists}: {m}");
+    }
+    // `*` alone switches drift reports off; it keeps no link from being shared.
+    parse(&format!(
+        "{GOOD}shared_files: [history.jsonl]\nprivate: ['*']\n"
+    ))
+    .unwrap();
+}
+
 // ---- 10. many accounts ------------------------------------------------------
 
 fn many(n: usize) -> String {

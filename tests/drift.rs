@@ -111,6 +111,33 @@ fn a_configured_private_list_replaces_the_default_and_star_silences_drift() {
 }
 
 #[test]
+fn an_entry_that_cannot_be_shared_is_only_advised_into_private() {
+    let s = Sandbox::ready();
+    let fifo = s.home("a").join("pipe");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let sock = s.home("a").join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::os::unix::fs::symlink("/elsewhere/notes", s.home("a").join("notes")).unwrap();
+    let r = s.ok(&["validate"]);
+    assert_eq!(
+        r.stderr_lines(),
+        [
+            "account a: unmanaged entry: notes (a symlink): neither shared nor private; a symlink is shared by what it names: put that in its place to share it, or add it to private",
+            "account a: unmanaged entry: pipe (a FIFO): neither shared nor private; a FIFO cannot be shared (a shared target is a directory or a regular file): add it to private",
+            "account a: unmanaged entry: sock (a socket): neither shared nor private; a socket cannot be shared (a shared target is a directory or a regular file): add it to private",
+        ],
+        "{r:?}"
+    );
+    let j = s.ok(&["validate", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(
+        doc["accounts"][0]["unmanaged"][1],
+        serde_json::json!({"name": "pipe", "kind": "a FIFO"}),
+        "no list to share it in"
+    );
+}
+
+#[test]
 fn the_configuration_refuses_a_private_entry_that_is_shared_or_malformed() {
     for (text, why) in [
         ("private: [projects]\n", "\"projects\" is also in shared"),
@@ -181,11 +208,12 @@ fn the_metric_counts_unmanaged_entries_within_a_second_and_readyz_stays_ready() 
 
 #[test]
 fn the_claude_code_example_shares_the_recommended_set_and_leaves_private_to_the_default() {
-    use homeswap::config::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
+    use homeswap::config::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/claude-code.yaml");
     let c = homeswap::config::Config::load(&path).unwrap();
     assert_eq!(c.shared.names(), RECOMMENDED_DIRS);
     assert_eq!(c.shared.file_names(), RECOMMENDED_FILES);
+    assert_eq!(c.failover.threshold, Some(RECOMMENDED_THRESHOLD));
     assert_eq!(c.shared.private(), &homeswap::config::Private::default());
     // Nothing recommended for sharing is private by default.
     for n in c.shared.all_names() {

@@ -267,6 +267,42 @@ fn a_home_on_a_read_only_file_system_is_reported_and_a_swap_to_it_changes_nothin
 }
 
 #[test]
+#[ignore = "needs root (mounts a tmpfs); run by .ci/run"]
+fn init_of_a_home_that_is_a_mount_point_is_refused_with_advice_that_works() {
+    let root = tempfile::tempdir().unwrap();
+    let from = root.path().join("claude");
+    let mount = Mount::tmpfs(&from, "size=1m,mode=0700");
+    std::fs::write(from.join("history.jsonl"), b"{\"display\":\"x\"}\n").unwrap();
+    let config = root.path().join("homeswap.yaml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_homeswap"))
+        .arg("--config")
+        .arg(&config)
+        .args(["init", "--from"])
+        .arg(&from)
+        .env("HOME", root.path())
+        .env_remove("HOMESWAP_CONFIG")
+        .output()
+        .unwrap();
+    let r = Run::from(out);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("is a mount point"), "{r:?}");
+    assert!(
+        !r.stderr.contains("choose a --shared-dir beside it"),
+        "a dead end: {r:?}"
+    );
+    assert!(
+        r.stderr.contains("mount that file system elsewhere"),
+        "{r:?}"
+    );
+    assert!(!config.exists());
+    assert_eq!(
+        std::fs::read(from.join("history.jsonl")).unwrap(),
+        b"{\"display\":\"x\"}\n"
+    );
+    drop(mount);
+}
+
+#[test]
 fn a_swap_away_from_an_active_link_that_is_not_utf8_works_and_reports_it() {
     let s = Sandbox::ready();
     let odd = Path::new(OsStr::from_bytes(b"/tmp/\xff-old-home"));

@@ -183,3 +183,101 @@ fn an_unreadable_latch_file_is_named_by_latch_show_and_clear() {
         "the audit says what was cleared: {clear}"
     );
 }
+
+/// A `SessionStart` event for session `id`, as Claude Code sends it.
+fn session_start(id: &str) -> Vec<u8> {
+    format!(r#"{{"session_id":"{id}","hook_event_name":"SessionStart","source":"startup"}}"#)
+        .into_bytes()
+}
+
+/// Sets `path`'s modification time 30 days back, past the 14-day prune.
+fn age_a_month(path: &std::path::Path) {
+    let then = std::time::SystemTime::now() - Duration::from_secs(30 * 24 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(then)
+        .unwrap();
+}
+
+#[test]
+fn a_symlinked_sessions_dir_is_refused_and_nothing_is_written_or_pruned_through_it() {
+    let s = Sandbox::ready();
+    let elsewhere = s.root().join("documents");
+    std::fs::create_dir(&elsewhere).unwrap();
+    for name in ["thesis.docx", "photo.jpg", "notes.txt", "old-session.json"] {
+        let f = elsewhere.join(name);
+        std::fs::write(&f, b"the user's own").unwrap();
+        age_a_month(&f);
+    }
+    let before = common::snapshot(&elsewhere);
+    std::os::unix::fs::symlink(&elsewhere, s.state().join("sessions")).unwrap();
+
+    let (r, _) = s.run_stdin(&["hook"], &session_start("s9"), None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("session s9"), "{r:?}");
+    assert!(r.stderr.contains("symlink"), "says why: {r:?}");
+    assert!(!r.stderr.contains("started on account"), "{r:?}");
+    assert_eq!(
+        common::snapshot(&elsewhere),
+        before,
+        "nothing written or removed there"
+    );
+    // Nor is a record read through it.
+    std::fs::write(
+        elsewhere.join("s9.json"),
+        br#"{"account":"b","started":"x"}"#,
+    )
+    .unwrap();
+    let status = r#"{"session_id":"s9","rate_limits":{"five_hour":{"used_percentage":10,"resets_at":4102444800}}}"#;
+    let (r, _) = s.run_stdin(&["statusline"], status.as_bytes(), None);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.starts_with("a "),
+        "the active account, not the planted b: {r:?}"
+    );
+}
+
+#[test]
+fn the_prune_removes_only_old_session_records() {
+    let s = Sandbox::ready();
+    let dir = s.state().join("sessions");
+    std::fs::create_dir(&dir).unwrap();
+    let old_record = dir.join("0b5f6a4e-old.json");
+    let fresh_record = dir.join("s-fresh.json");
+    let kept: Vec<_> = [
+        "README.txt",
+        "notes.json.bak",
+        "a b.json",
+        ".json",
+        "x.JSON",
+    ]
+    .iter()
+    .map(|n| dir.join(n))
+    .collect();
+    for f in kept.iter().chain([&old_record, &fresh_record]) {
+        std::fs::write(f, br#"{"account":"a","started":"2026-01-01T00:00:00Z"}"#).unwrap();
+    }
+    for f in kept.iter().chain([&old_record]) {
+        age_a_month(f);
+    }
+    let linked = dir.join("linked.json");
+    std::os::unix::fs::symlink(&kept[0], &linked).unwrap();
+
+    let (r, _) = s.run_stdin(&["hook"], &session_start("s-new"), None);
+    assert!(
+        r.stderr.contains("session s-new started on account a"),
+        "{r:?}"
+    );
+    assert!(!old_record.exists(), "an old record is pruned");
+    assert!(fresh_record.exists(), "a fresh one is kept");
+    for f in &kept {
+        assert!(f.exists(), "{} is no session record: kept", f.display());
+    }
+    assert!(
+        linked.symlink_metadata().is_ok(),
+        "a symlink is no record: kept"
+    );
+    assert!(dir.join("s-new.json").exists());
+}

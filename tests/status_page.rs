@@ -300,6 +300,14 @@ fn with_no_usage_reported_the_usage_section_says_how_to_install_the_statusline()
         usage.contains("&quot;statusLine&quot;: {&quot;type&quot;: &quot;command&quot;"),
         "the settings.json line, escaped: {usage}"
     );
+    // The line works pasted as it is: it names the configuration in force.
+    assert!(
+        usage.contains(&format!(
+            "&quot;command&quot;: &quot;homeswap --config {} statusline&quot;",
+            s.config.display()
+        )),
+        "{usage}"
+    );
     assert!(!usage.contains("class=\"bar\""), "no bar without usage");
     // Where a person reads it: before the problems.
     let at = |needle: &str| html.find(needle).unwrap_or(usize::MAX);

@@ -210,6 +210,48 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
 }
 
 #[test]
+fn just_below_the_threshold_does_not_fire_and_minus_zero_shows_as_zero() {
+    let s = Sandbox::ready();
+    with_threshold(&s, 95);
+    session_start(&s, "s-1");
+    let resets = now() + 3600;
+    // The last one is beyond f64's precision: read as the nearest double,
+    // it would be 95 exactly.
+    for (n, five) in [
+        "94.99999999999999",
+        "94.999999999999999",
+        "94.99999999999999999999",
+        "9.4999999999999999e1",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seven = if n % 2 == 0 { "-0.0" } else { "-0" };
+        let input = format!(
+            r#"{{"session_id":"s-1","rate_limits":{{"five_hour":{{"used_percentage":{five},"resets_at":{resets}}},"seven_day":{{"used_percentage":{seven},"resets_at":{resets}}}}}}}"#
+        );
+        let (r, took) = statusline(&s, &[], input.as_bytes());
+        let line = one_line(&r, took);
+        assert_eq!(line, "a · 5h 94% · 7d 0%", "{five}, {seven}: {r:?}");
+        assert_eq!(active(&s), "a", "{five}: no failover below 95");
+    }
+    assert!(usage_failovers(&s).is_empty());
+    let u = usage(&s);
+    assert!(
+        u["accounts"]["a"]["five_hour"]["used_percentage"]
+            .as_f64()
+            .unwrap()
+            < 95.0,
+        "{u}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&s.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(doc["usage"]["accounts"][0]["at_threshold"], false, "{doc}");
+    // 95 itself fires.
+    let (r, took) = statusline(&s, &[], &status(Some("s-1"), 95.0, resets, 0.0));
+    assert!(one_line(&r, took).contains("failed over to b"), "{r:?}");
+}
+
+#[test]
 fn usage_is_recorded_for_the_account_the_session_started_on() {
     let s = Sandbox::ready();
     session_start(&s, "s-a");
@@ -343,6 +385,57 @@ fn a_wrapped_command_prints_first_and_a_hanging_one_is_cut_off() {
     assert_eq!(r.stdout, "mine\na · 5h 42% · 7d 13%\n", "{r:?}");
     assert_eq!(r.code, 0);
     assert!(took < DEADLINE);
+}
+
+/// True once `pid` has ended (gone, or a zombie waiting to be reaped).
+fn ended(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+#[test]
+fn a_wrapped_command_that_detaches_with_setsid_is_killed_with_it() {
+    let s = Sandbox::ready();
+    let input = status(Some("s-w"), 42.0, now() + 3600, 13.0);
+    for (n, how) in [
+        // In a new session, holding the output pipe.
+        "setsid sh -c 'echo $$ > PIDFILE; exec sleep 60' 2>/dev/null",
+        // In a new session in the background, its parent hanging.
+        "setsid sh -c 'echo $$ > PIDFILE; exec sleep 60' >/dev/null 2>&1 & sleep 30",
+        // A daemon's double fork: orphaned at once, in a new session.
+        "(setsid sh -c 'echo $$ > PIDFILE; exec sleep 60' 2>/dev/null &); sleep 30",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let pidfile = s.root().join(format!("detached-{n}.pid"));
+        let wrap = how.replace("PIDFILE", &pidfile.display().to_string());
+        let (r, took) = statusline(&s, &["--wrap", &wrap], &input);
+        assert_eq!(r.stdout, "a · 5h 42% · 7d 13%\n", "{how}: {r:?}");
+        assert!(took < DEADLINE, "{how}: {took:?}");
+        assert!(r.stderr.contains("did not finish in time"), "{how}: {r:?}");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let gone = std::time::Instant::now() + Duration::from_secs(5);
+        while !ended(pid) && std::time::Instant::now() < gone {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let survived = !ended(pid);
+        if survived {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        assert!(!survived, "{how}: the detached process {pid} survived");
+    }
 }
 
 #[test]

@@ -219,7 +219,10 @@ pub(crate) struct FailoverArgs {
 pub(crate) struct StatuslineArgs {
     /// Also run this status-line command (with `sh -c`, on the same
     /// stdin) and print its output before homeswap's line; one that takes
-    /// over 1.5 s is killed and only homeswap's line is printed.
+    /// over 1.5 s is killed with all it started and only homeswap's line
+    /// is printed. Keep a script it runs in the shared dir or elsewhere
+    /// outside the homes: under ~/.claude it is in one account's home
+    /// only, and gone after a swap.
     #[arg(long, value_name = "COMMAND")]
     pub(crate) wrap: Option<String>,
 }

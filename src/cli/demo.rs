@@ -162,15 +162,7 @@ fn bind_preferred(
     }
 }
 
-/// A path as a shell word: as is when it holds only characters no shell
-/// treats specially, else in single quotes, so the printed lines can be
-/// pasted as they are.
+/// A path as a shell word, so the printed lines can be pasted as they are.
 fn quoted(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        text.into_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
+    crate::fs::pathfmt::shell_word(path)
 }

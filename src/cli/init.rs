@@ -91,6 +91,9 @@ pub(crate) fn init_cmd(args: InitArgs, config_flag: Option<&Path>, out: &mut Out
                     shown(dest)
                 ));
             }
+            if let Some(why) = &report.journal.claude_json_skipped {
+                out.err(format!("homeswap: init: {why}"));
+            }
             for w in &report.warnings {
                 out.err(w.clone());
             }
@@ -149,6 +152,9 @@ fn plan_lines(p: &InitPlan, out: &mut Output) {
             shown(src),
             shown(&r.home.join(".claude.json"))
         ));
+    }
+    if let Some(why) = &p.claude_json_skipped {
+        out.line(format!("plan: {why}"));
     }
     out.line(format!(
         "plan: write {}, state dir {}",

@@ -41,12 +41,13 @@ mod shared;
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use duration::human as human_duration;
 pub use error::ConfigError;
 pub use model::{
     is_valid_account_name, same_path, AdminConfig, Config, FailoverConfig, ServeConfig, CONFIG_ENV,
     DEFAULT_COOLDOWN, DEFAULT_INTERVAL, DEFAULT_LISTEN, DEFAULT_SETTLE,
 };
-pub use names::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
+pub use names::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
 pub use private::{Private, DEFAULT_PRIVATE};
 pub use shared::{LinkKind, RequiredLink, SharedLinks};
 

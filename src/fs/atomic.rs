@@ -56,7 +56,18 @@ pub fn replace_symlink(link: &Path, target: &Path) -> Result<(), FsError> {
 /// fsync of the directory. The file gets `mode` (before umask).
 pub(crate) fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
     let (dir, name) = split(path)?;
-    let dir = DirFd::open_following(dir)?;
+    write_file_in(&DirFd::open_following(dir)?, name, bytes, mode)
+}
+
+/// [`write_file`] of the entry `name` of an open directory, for a
+/// directory reached without following a symlink (e.g. one below the
+/// state dir).
+pub(crate) fn write_file_in(
+    dir: &DirFd,
+    name: &OsStr,
+    bytes: &[u8],
+    mode: u32,
+) -> Result<(), FsError> {
     let tmp = temp_name(name);
     let mut file = dir.create_file(&tmp, mode)?;
     let written = file
@@ -64,7 +75,7 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsE
         .and_then(|_| file.sync_all())
         .map_err(|e| FsError::new("write", &dir.join(&tmp), e));
     drop(file);
-    if let Err(e) = written.and_then(|_| dir.rename(&tmp, &dir, name)) {
+    if let Err(e) = written.and_then(|_| dir.rename(&tmp, dir, name)) {
         let _ = dir.unlink(&tmp);
         return Err(e);
     }

@@ -238,6 +238,22 @@ impl DirFd {
         Ok(())
     }
 
+    /// Sets the times of the entry `name` (a symlink itself, never its
+    /// target) to now: keeps a lock directory fresh for those who judge a
+    /// lock stale by its age.
+    pub fn touch(&self, name: &OsStr) -> Result<(), FsError> {
+        use nix::sys::stat::{utimensat, UtimensatFlags};
+        use nix::sys::time::TimeSpec;
+        utimensat(
+            self.fd.as_fd(),
+            name,
+            &TimeSpec::UTIME_NOW,
+            &TimeSpec::UTIME_NOW,
+            UtimensatFlags::NoFollowSymlink,
+        )
+        .fs("touch", &self.join(name))
+    }
+
     /// `fsync` of the directory: makes the entries created, renamed or
     /// removed in it durable.
     pub fn sync(&self) -> Result<(), FsError> {

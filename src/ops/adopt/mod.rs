@@ -48,6 +48,7 @@
 
 mod across;
 pub mod act;
+mod append_lock;
 mod entry;
 mod file;
 pub mod journal;
@@ -55,6 +56,7 @@ mod link;
 pub mod merge;
 pub mod plan;
 mod request;
+mod writers;
 
 pub use request::{conflicts, AdoptError, AdoptReport, AdoptRequest};
 

@@ -180,7 +180,7 @@ fn steps(
             ),
             None => format!(
                 "a failover swapped less than failover.settle ({}) ago: this is the same event",
-                humantime::format_duration(config.failover.settle)
+                crate::config::human_duration(config.failover.settle)
             ),
         });
         return Ok(report(

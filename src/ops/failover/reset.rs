@@ -41,7 +41,7 @@ pub fn reset_time(
         source: UntilSource::Cooldown,
         note: format!(
             "{why}; the limit lasts failover.cooldown ({})",
-            humantime::format_duration(cooldown)
+            crate::config::human_duration(cooldown)
         ),
     };
     if let Some(text) = given {
@@ -90,7 +90,7 @@ fn plausible(secs: i64, now: u64) -> Result<u64, String> {
     } else if secs - now > MAX_AHEAD.as_secs() {
         Err(format!(
             "is more than {} away",
-            humantime::format_duration(MAX_AHEAD)
+            crate::config::human_duration(MAX_AHEAD)
         ))
     } else {
         Ok(secs)
@@ -294,7 +294,7 @@ mod tests {
         // A date far away is not trusted.
         let r = from_msg("resets Dec 24, 9am (UTC)", "2026-11-25T04:00:00Z");
         assert_eq!(r.source, UntilSource::Cooldown);
-        assert!(r.note.contains("more than 8days away"), "{}", r.note);
+        assert!(r.note.contains("more than 8 days away"), "{}", r.note);
     }
 
     #[test]

@@ -19,7 +19,9 @@
 //! 6. **Ensure** the account: the links of the shared entries the home did
 //!    not hold, and their targets.
 //! 7. Copy `~/.claude.json` into the home (where Claude Code reads it once
-//!    `CLAUDE_CONFIG_DIR` is set); the original stays.
+//!    `CLAUDE_CONFIG_DIR` is set); the original stays. One that is not a
+//!    regular file (a FIFO, a directory, a dangling link) is not copied,
+//!    and the plan and the result say so.
 //! 8. Write the configuration (never replacing another file), validate
 //!    it, remove the journal.
 //!
@@ -60,6 +62,9 @@ pub struct InitJournal {
     pub moves: Vec<Move>,
     /// `~/.claude.json` to copy, if any.
     pub claude_json: Option<PathBuf>,
+    /// Why a `~/.claude.json` that is there is not copied, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_json_skipped: Option<String>,
 }
 
 /// What init did.
@@ -123,6 +128,7 @@ pub fn init(
                     request: req.clone(),
                     moves: Vec::new(),
                     claude_json: None,
+                    claude_json_skipped: None,
                 },
                 resumed: false,
                 copied_claude_json: None,
@@ -142,6 +148,7 @@ pub fn init(
                 request: p.request,
                 moves: p.moves,
                 claude_json: p.claude_json,
+                claude_json_skipped: p.claude_json_skipped,
             };
             create_state_dir(&j).map_err(|e| InitError::Refused(vec![e.to_string()]))?;
             (j, false)

@@ -25,6 +25,7 @@
 
 pub mod input;
 pub mod request;
+mod tree;
 pub mod update;
 pub mod wrap;
 
@@ -215,7 +216,8 @@ fn percent(p: f64) -> String {
     if p > 0.0 && p < 1.0 {
         format!("{p:.1}%")
     } else {
-        format!("{}%", p.floor())
+        // `+ 0.0` turns a -0 (from an older record) into 0, never "-0%".
+        format!("{}%", p.floor() + 0.0)
     }
 }
 
@@ -262,6 +264,7 @@ mod tests {
         assert_eq!(line(None, None, 0, &[]), "homeswap: no active account");
         assert_eq!(percent(100.0), "100%");
         assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(-0.0), "0%");
     }
 
     #[test]
