@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::Sandbox;
 use nix::sys::stat::Mode;
 use nix::unistd::mkfifo;

@@ -233,7 +233,7 @@ fn just_below_the_threshold_does_not_fire_and_minus_zero_shows_as_zero() {
         let (r, took) = statusline(&s, &[], input.as_bytes());
         let line = one_line(&r, took);
         assert_eq!(line, "a · 5h 94% · 7d 0%", "{five}, {seven}: {r:?}");
-        assert_eq!(active(&s), "a", "{five}: no failover below 95");
+        assert_eq!(s.active_account(), "a", "{five}: no failover below 95");
     }
     assert!(usage_failovers(&s).is_empty());
     let u = usage(&s);
