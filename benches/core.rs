@@ -112,7 +112,7 @@ fn validate_scaling(opts: &Opts) {
             report.problems()
         );
         let reps = (20_000 / n as u32).clamp(1, 2_000);
-        let sidecar = Sidecar::new(&layout.config_path, Context::new(layout.config()));
+        let sidecar = Sidecar::new(&layout.config_path, Context::new(layout.config())).unwrap();
         let (mut floor, mut floor_stat, mut validate) = (Vec::new(), Vec::new(), Vec::new());
         let mut revalidate = Vec::new();
         for _ in 0..samples {

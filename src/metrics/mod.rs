@@ -28,13 +28,14 @@ use prometheus::{Encoder, TextEncoder};
 
 use crate::links::validate::ValidationReport;
 use crate::ops::usage::UsageView;
+use crate::state::limits::LimitReason;
+use crate::state::outcome::Outcome;
 use crate::state::usage::Window;
 
 use exposition::ExpositionCache;
 pub use exposition::{CONTENT_TYPE, PROCESS_REFRESH};
 use link_families::LinkSeries;
 use registry::Families;
-pub use registry::{FAILOVER_OUTCOMES, FAILOVER_REASONS, SWAP_OUTCOMES};
 
 /// One account's window for the usage gauges.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,15 +96,16 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric, plus the `process_*` collector.
-    pub fn new() -> Metrics {
-        Metrics {
-            families: Families::new(),
+    /// Registers every metric, plus the `process_*` collector. An error
+    /// is a defect in a name or help text (or a duplicate name).
+    pub fn new() -> Result<Metrics, MetricsError> {
+        Ok(Metrics {
+            families: Families::new().map_err(MetricsError)?,
             links: RwLock::new(LinkSeries::default()),
             exposition: ExpositionCache::default(),
             limit_accounts: Mutex::new(BTreeSet::new()),
             usage_series: Mutex::new(BTreeSet::new()),
-        }
+        })
     }
 
     /// Records a completed validation: every link's health and state, the
@@ -134,17 +136,20 @@ impl Metrics {
     }
 
     /// Records one swap attempt.
-    pub fn observe_swap(&self, outcome: &str, duration: Duration) {
-        self.families.swaps.with_label_values(&[outcome]).inc();
+    pub fn observe_swap(&self, outcome: Outcome, duration: Duration) {
+        self.families
+            .swaps
+            .with_label_values(&[outcome.as_str()])
+            .inc();
         self.families.swap_duration.observe(duration.as_secs_f64());
         self.exposition.changed();
     }
 
     /// Records one failover attempt.
-    pub fn observe_failover(&self, reason: &str, outcome: &str) {
+    pub fn observe_failover(&self, reason: LimitReason, outcome: Outcome) {
         self.families
             .failovers
-            .with_label_values(&[reason, outcome])
+            .with_label_values(&[reason.as_str(), outcome.as_str()])
             .inc();
         self.exposition.changed();
     }
@@ -233,11 +238,11 @@ impl Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new()
-    }
-}
+/// The metrics could not be registered: a defect in a name, a help text
+/// or a label (or a name used twice), found at start.
+#[derive(Debug, thiserror::Error)]
+#[error("the metrics could not be registered: {0}")]
+pub struct MetricsError(prometheus::Error);
 
 #[cfg(test)]
 mod tests {
@@ -245,7 +250,7 @@ mod tests {
 
     #[test]
     fn limit_gauges_follow_the_configured_accounts() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         m.observe_limits(&[("a".into(), true, 1_800_000_000), ("b".into(), false, 0)]);
         let text = String::from_utf8(m.encode_now()).unwrap();
         assert!(
@@ -267,7 +272,7 @@ mod tests {
 
     #[test]
     fn usage_gauges_are_absent_until_reported_and_follow_the_record() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         let text = String::from_utf8(m.encode_now()).unwrap();
         assert!(!text.contains("homeswap_account_usage_ratio{"), "{text}");
         let five = UsageSeries {

@@ -3,9 +3,13 @@
 
 use serde::Serialize;
 
+use crate::fs::error::FsError;
+use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::context::Context;
+use crate::ops::skeleton::{self, Ended, Operation};
 use crate::ops::{home_of, UnknownAccount};
-use crate::state::audit::{self, AuditEntry};
+use crate::state::audit::{Action, Outcome, Subject};
+use crate::state::latch::LatchRecord;
 use crate::state::limits::{rfc3339, unix_now, LimitReason, LimitsRecord, UntilSource};
 use crate::state::lock::{LockError, StateLock};
 
@@ -119,35 +123,107 @@ pub enum ClearLimitError {
     },
 }
 
+impl Ended for ClearLimitError {
+    fn outcome(&self) -> Outcome {
+        match self {
+            ClearLimitError::Busy { .. } => Outcome::Busy,
+            ClearLimitError::UnknownAccount(_) | ClearLimitError::Failed { .. } => Outcome::Refused,
+        }
+    }
+}
+
+impl Classified for ClearLimitError {
+    /// The contract gives `limits clear` 0 and 2; a limits file that
+    /// cannot be written (or a lock held too long) is neither, and is 1.
+    fn class(&self) -> ErrorClass {
+        match self {
+            ClearLimitError::UnknownAccount(_) => ErrorClass::Unknown,
+            ClearLimitError::Busy { .. } => ErrorClass::BusyRefused,
+            ClearLimitError::Failed { .. } => ErrorClass::Refused,
+        }
+    }
+}
+
 /// Ends `account`'s limit; true if it was limited.
 pub fn clear_limit(ctx: &Context, account: &str) -> Result<bool, ClearLimitError> {
-    let start = std::time::Instant::now();
-    home_of(&ctx.config, account)?;
-    let failed = |message: String| ClearLimitError::Failed {
-        account: account.to_string(),
-        message,
-    };
-    let _lock = StateLock::acquire_or(
-        &ctx.state,
-        ctx.lock_timeout,
-        |source| ClearLimitError::Busy {
-            account: account.to_string(),
+    skeleton::run(ctx, &mut ClearLimit { account }).map(|c| c.0)
+}
+
+/// Whether the account cleared was limited.
+struct WasLimited(bool);
+
+impl Ended for WasLimited {
+    fn outcome(&self) -> Outcome {
+        if self.0 {
+            Outcome::Cleared
+        } else {
+            Outcome::NotLimited
+        }
+    }
+}
+
+/// A limit ended by hand, as the skeleton runs it: the latch does not
+/// refuse it.
+struct ClearLimit<'a> {
+    /// The account whose limit ends.
+    account: &'a str,
+}
+
+impl ClearLimit<'_> {
+    fn failed(&self, message: String) -> ClearLimitError {
+        ClearLimitError::Failed {
+            account: self.account.to_string(),
+            message,
+        }
+    }
+}
+
+impl Operation for ClearLimit<'_> {
+    type Report = WasLimited;
+    type Error = ClearLimitError;
+    const ACTION: Action = Action::LimitsClear;
+
+    fn latched(&self, _: LatchRecord) -> Option<ClearLimitError> {
+        None
+    }
+
+    fn busy(&self, source: LockError) -> ClearLimitError {
+        ClearLimitError::Busy {
+            account: self.account.to_string(),
             source,
-        },
-        |e| failed(e.to_string()),
-    )?;
-    let now = unix_now();
-    // An unreadable file is replaced: it held no usable limit anyway.
-    let (mut record, _) = LimitsRecord::read_or_empty(&ctx.state);
-    let was = record.clear(account, now);
-    record
-        .write(&ctx.state, now)
-        .map_err(|e| failed(e.to_string()))?;
-    // An operator's act, like a latch clear: it goes into the audit log
-    // (best effort: the limit is cleared either way).
-    let outcome = if was { "cleared" } else { "not_limited" };
-    let mut entry = AuditEntry::new("limits_clear", outcome, start.elapsed());
-    entry.from = Some(account.to_string());
-    let _ = audit::append(&ctx.state, &entry);
-    Ok(was)
+        }
+    }
+
+    fn lock_failed(&self, e: FsError) -> ClearLimitError {
+        self.failed(e.to_string())
+    }
+
+    fn check(&mut self, ctx: &Context) -> Result<(), ClearLimitError> {
+        home_of(&ctx.config, self.account)?;
+        Ok(())
+    }
+
+    fn run(&mut self, ctx: &Context, _lock: &StateLock) -> Result<WasLimited, ClearLimitError> {
+        let now = unix_now();
+        // An unreadable file is replaced: it held no usable limit anyway.
+        let (mut record, _) = LimitsRecord::read_or_empty(&ctx.state);
+        let was = record.clear(self.account, now);
+        record
+            .write(&ctx.state, now)
+            .map_err(|e| self.failed(e.to_string()))?;
+        Ok(WasLimited(was))
+    }
+
+    /// An operator's act, like a latch clear: a limit cleared goes into
+    /// the audit log (best effort: it is cleared either way).
+    fn subject(
+        &self,
+        _: &Context,
+        result: &Result<WasLimited, ClearLimitError>,
+    ) -> Option<Subject> {
+        result.as_ref().ok().map(|_| Subject {
+            from: Some(self.account.to_string()),
+            ..Subject::default()
+        })
+    }
 }

@@ -1,7 +1,10 @@
 //! The operations, one library function each, shared by the CLI and the
-//! HTTP API: they differ only in how a result is printed.
+//! HTTP API: they differ only in how a result is printed. Those that
+//! change state run in one skeleton (`skeleton`: latch check, lock, one
+//! typed audit record); their errors are classified once (`class`).
 
 pub mod adopt;
+pub mod class;
 pub mod context;
 pub(crate) mod demo;
 pub(crate) mod ensure;
@@ -9,6 +12,7 @@ pub mod failover;
 pub mod hook;
 pub mod init;
 pub mod limits;
+pub(crate) mod skeleton;
 pub(crate) mod status;
 pub mod statusline;
 pub mod swap;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::fs::pathfmt::shown;
+use crate::ops::class::{Classified, ErrorClass};
 use crate::sidecar::token::{AdminToken, TokenError};
 
 /// Why the sidecar could not start.
@@ -36,6 +37,20 @@ pub enum ServeError {
     /// The runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    /// The metrics could not be registered (a defect).
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
+}
+
+impl Classified for ServeError {
+    /// A token file that is missing, empty or loose is a configuration
+    /// error; anything else (cannot listen) is a failure.
+    fn class(&self) -> ErrorClass {
+        match self {
+            ServeError::Token(_) => ErrorClass::Usage,
+            _ => ErrorClass::Refused,
+        }
+    }
 }
 
 /// The sockets the sidecar serves on, bound before it starts.

@@ -41,7 +41,7 @@ where
         .build()
         .map_err(ServeError::Runtime)?;
     let config_path = ctx.config.path.clone();
-    let sidecar = Sidecar::new(&config_path, ctx);
+    let sidecar = Sidecar::new(&config_path, ctx)?;
     // Before anything else: what the log holds now was counted by whoever
     // ran then (an earlier sidecar among them).
     let tail = AuditTail::at_end(sidecar.context().state.audit());

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fs::atomic;
 use crate::fs::error::FsError;
+use crate::fs::pathfmt::one_line;
 use crate::fs::pathfmt::shown;
 use crate::state::StateDir;
 
@@ -91,6 +92,20 @@ impl LatchRecord {
         )
     }
 
+    /// Its errors one per line (and the memory-only note), or why the file
+    /// could not be read.
+    pub fn errors_or_why(&self) -> Vec<String> {
+        match &self.unreadable {
+            Some(why) => vec![why.clone()],
+            None => self
+                .errors
+                .iter()
+                .cloned()
+                .chain(self.memory_only.clone())
+                .collect(),
+        }
+    }
+
     /// What set it, after "set" (` since T (swap a -> b) by pid N: errors`),
     /// or, for an unreadable file, `: why` and what clearing does.
     pub fn describe(&self) -> String {
@@ -133,20 +148,6 @@ impl LatchRecord {
         }
         s
     }
-}
-
-/// `s` with control characters escaped.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
 }
 
 /// The process-wide memory of the latch.

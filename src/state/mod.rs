@@ -6,6 +6,7 @@ pub mod intent;
 pub mod latch;
 pub mod limits;
 pub mod lock;
+pub mod outcome;
 pub mod sessions;
 pub mod usage;
 

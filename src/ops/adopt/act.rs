@@ -58,21 +58,16 @@ pub(crate) struct Tally {
     pub duplicates: usize,
 }
 
-/// One adoption's act: its choices and its tally.
+/// One adoption's act: its choices (the journal's) and its tally.
 pub(crate) struct Act<'a> {
-    /// The account, for kept-both names.
-    pub account: &'a str,
-    /// The stamp for kept-both names.
-    pub stamp: &'a str,
-    /// Keep conflicting entries beside the target's.
-    pub keep_both: bool,
+    /// The journal: the account and the stamp for kept-both names, whether
+    /// to keep both, and where each kept-both entry is recorded before it
+    /// moves (its `kept_both` is the list the operator is shown).
+    pub journal: &'a mut AdoptJournal,
     /// Remove temporary copies a crashed run left in the target.
     pub resumed: bool,
     /// What was done.
     pub tally: Tally,
-    /// The journal, where each kept-both entry is recorded before it moves
-    /// (its `kept_both` is the list the operator is shown).
-    pub journal: &'a mut AdoptJournal,
     /// Where the journal is written.
     pub state: &'a StateDir,
 }
@@ -99,7 +94,7 @@ impl Act<'_> {
                     self.tally.duplicates += 1;
                 }
                 Decision::Conflict(kind, clash) => {
-                    if !self.keep_both {
+                    if !self.journal.keep_both {
                         return Err(ActError::NewConflict {
                             ours: real.join(&name),
                             theirs: target.join(&name),
@@ -127,7 +122,8 @@ impl Act<'_> {
         kind: EntryKind,
     ) -> Result<PathBuf, ActError> {
         for n in 1..=u32::MAX {
-            let kept = kept_name(name, self.account, self.stamp, n, kind == EntryKind::Dir);
+            let j = &self.journal;
+            let kept = kept_name(name, &j.account, &j.stamp, n, kind == EntryKind::Dir);
             let kept_path = target.join(&kept);
             match target.kind(&kept)? {
                 None => {

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::fs::atomic;
 use crate::fs::error::FsError;
+use crate::state::audit::now_rfc3339;
 use crate::state::StateDir;
 
 /// An adoption in progress.
@@ -73,6 +74,21 @@ impl Found {
 }
 
 impl AdoptJournal {
+    /// The journal of a new adoption of `account` (`links`: the ones
+    /// asked for), stamped now.
+    pub(crate) fn new(account: &str, links: &[String], keep_both: bool) -> AdoptJournal {
+        AdoptJournal {
+            account: account.to_string(),
+            links: links.to_vec(),
+            keep_both,
+            stamp: stamp_now(),
+            kept_both: Vec::new(),
+            started: now_rfc3339(),
+            pid: std::process::id(),
+            parked: None,
+        }
+    }
+
     /// Writes the journal durably (atomically replacing an older one).
     pub fn write(&self, state: &StateDir) -> Result<(), FsError> {
         state.write_record(&state.adopt_journal(), "write the adoption journal", self)
@@ -129,6 +145,14 @@ impl AdoptJournal {
         }
         lines
     }
+}
+
+/// The stamp of kept-both names: UTC, to the minute, `20261124T1200Z`.
+fn stamp_now() -> String {
+    // "2026-11-24T12:00:05Z" -> "20261124T1200Z"
+    let digits: String = now_rfc3339().chars().filter(char::is_ascii_digit).collect();
+    let (date, time) = digits.split_at(digits.len().min(8));
+    format!("{date}T{}Z", time.get(..4).unwrap_or(time))
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! What an adoption is asked ([`AdoptRequest`]) and what it answers: the
 //! report of a finished one ([`AdoptReport`]) or why it did not end with the
-//! account `ok` ([`AdoptError`], which the CLI maps to exit codes in one
-//! place).
+//! account `ok` ([`AdoptError`], classified here once).
 
 use std::path::PathBuf;
 
@@ -10,8 +9,10 @@ use serde::Serialize;
 use super::journal::AdoptJournal;
 use super::plan::{ItemAction, LinkPlan};
 use crate::fs::error::Joined;
+use crate::ops::class::{Classified, ErrorClass};
+use crate::ops::skeleton::Ended;
 use crate::ops::UnknownAccount;
-use crate::state::audit::AdoptCounts;
+use crate::state::audit::{AdoptCounts, Outcome};
 use crate::state::latch::LatchRecord;
 use crate::state::lock::LockError;
 
@@ -50,8 +51,8 @@ pub struct AdoptReport {
     pub warnings: Vec<String>,
 }
 
-/// Why an adoption did not end with the account `ok`. The CLI maps these
-/// to exit codes in one place.
+/// Why an adoption did not end with the account `ok`; its class gives the
+/// exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum AdoptError {
     /// Not a configured account.
@@ -126,19 +127,42 @@ pub enum AdoptError {
     },
 }
 
-impl AdoptError {
+impl Ended for AdoptError {
     /// The audit log's outcome.
-    pub fn outcome(&self) -> &'static str {
+    fn outcome(&self) -> Outcome {
         match self {
-            AdoptError::Conflicts { .. } => "conflicts",
-            AdoptError::Busy { .. } => "busy",
-            AdoptError::Stopped { .. } => "stopped",
-            _ => "refused",
+            AdoptError::Conflicts { .. } => Outcome::Conflicts,
+            AdoptError::Busy { .. } => Outcome::Busy,
+            AdoptError::Stopped { .. } => Outcome::Stopped,
+            _ => Outcome::Refused,
+        }
+    }
+}
+
+impl Ended for AdoptReport {
+    fn outcome(&self) -> Outcome {
+        Outcome::Adopted
+    }
+}
+
+impl Classified for AdoptError {
+    /// Busy is a refusal here: the contract gives adopt no busy code.
+    fn class(&self) -> ErrorClass {
+        match self {
+            AdoptError::UnknownAccount { .. } | AdoptError::UnknownLink { .. } => {
+                ErrorClass::Unknown
+            }
+            AdoptError::Latched { .. } => ErrorClass::Latched,
+            AdoptError::Busy { .. } => ErrorClass::BusyRefused,
+            AdoptError::Active { .. }
+            | AdoptError::Refused { .. }
+            | AdoptError::Conflicts { .. }
+            | AdoptError::Stopped { .. } => ErrorClass::Refused,
         }
     }
 
     /// The individual errors, one line each.
-    pub fn errors(&self) -> Vec<String> {
+    fn errors(&self) -> Vec<String> {
         match self {
             AdoptError::Refused { problems, .. } => problems.clone(),
             AdoptError::Conflicts { account, plan, .. } => conflicts(plan)

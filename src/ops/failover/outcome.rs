@@ -1,12 +1,15 @@
 //! How a failover ends: the request, the report of one that succeeded, the
-//! error of one that did not, and the outcome names the contract fixes
-//! (the `outcome` label of `homeswap_failovers_total` and the audit log).
+//! error of one that did not (with its class and its outcome, the `outcome`
+//! label of `homeswap_failovers_total` and of the audit log).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fs::error::Joined;
+use crate::ops::class::{Classified, ErrorClass};
+use crate::ops::skeleton::Ended;
 use crate::ops::swap::{Recovery, SwapError};
 use crate::ops::UnknownAccount;
+use crate::state::audit::Outcome;
 use crate::state::latch::LatchRecord;
 use crate::state::limits::{LimitReason, UntilSource};
 use crate::state::lock::LockError;
@@ -37,8 +40,9 @@ impl FailoverRequest {
     }
 }
 
-/// How any failover attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How a failover that succeeded ended (every outcome of an attempt is an
+/// [`Outcome`], [`Outcome::FAILOVER`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailoverOutcome {
     /// Swapped to the next account.
@@ -46,47 +50,35 @@ pub enum FailoverOutcome {
     /// The event was already handled (the `from` account is no longer
     /// active, or a failover swapped within `failover.settle`).
     AlreadyMoved,
-    /// No eligible account: nothing swapped.
-    Exhausted,
-    /// The swap failed, state unchanged (rolled back).
-    Failed,
-    /// Refused before anything changed (the latch, an unknown account, a
-    /// bad request, a target the swap refused).
-    Refused,
-    /// The swap's ensure and rollback failed: latched.
-    Partial,
-    /// Another homeswap held the lock too long.
-    Busy,
 }
 
 impl FailoverOutcome {
-    /// Every outcome, in the contract's order (the metric's label values).
-    pub const ALL: [FailoverOutcome; 7] = [
-        FailoverOutcome::Swapped,
-        FailoverOutcome::AlreadyMoved,
-        FailoverOutcome::Exhausted,
-        FailoverOutcome::Failed,
-        FailoverOutcome::Refused,
-        FailoverOutcome::Partial,
-        FailoverOutcome::Busy,
-    ];
-
     /// The contract's name.
     pub const fn as_str(self) -> &'static str {
         match self {
-            FailoverOutcome::Swapped => "swapped",
-            FailoverOutcome::AlreadyMoved => "already_moved",
-            FailoverOutcome::Exhausted => "exhausted",
-            FailoverOutcome::Failed => "failed",
-            FailoverOutcome::Refused => "refused",
-            FailoverOutcome::Partial => "partial",
-            FailoverOutcome::Busy => "busy",
+            FailoverOutcome::Swapped => Outcome::Swapped.as_str(),
+            FailoverOutcome::AlreadyMoved => Outcome::AlreadyMoved.as_str(),
         }
     }
 }
 
+impl From<FailoverOutcome> for Outcome {
+    fn from(o: FailoverOutcome) -> Outcome {
+        match o {
+            FailoverOutcome::Swapped => Outcome::Swapped,
+            FailoverOutcome::AlreadyMoved => Outcome::AlreadyMoved,
+        }
+    }
+}
+
+impl Ended for FailoverReport {
+    fn outcome(&self) -> Outcome {
+        self.outcome.into()
+    }
+}
+
 /// The limit a failover recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedLimit {
     /// The limited account.
     pub account: String,
@@ -122,7 +114,7 @@ pub struct FailoverReport {
     /// The swap's own outcome, when one was attempted (for
     /// `homeswap_swaps_total`).
     #[serde(skip)]
-    pub swap_outcome: Option<&'static str>,
+    pub swap_outcome: Option<Outcome>,
 }
 
 /// Why a failover did not succeed.
@@ -186,34 +178,44 @@ fn from_or_none(from: &Option<String>) -> &str {
     from.as_deref().unwrap_or("(none)")
 }
 
-impl FailoverError {
+impl Ended for FailoverError {
     /// The `homeswap_failovers_total` outcome.
-    pub fn outcome(&self) -> FailoverOutcome {
+    fn outcome(&self) -> Outcome {
         match self {
             FailoverError::Latched(_)
             | FailoverError::UnknownAccount(_)
             | FailoverError::BadRequest(_)
             | FailoverError::Lock(_)
-            | FailoverError::NotStarted { .. } => FailoverOutcome::Refused,
-            FailoverError::Busy(_) => FailoverOutcome::Busy,
-            FailoverError::Exhausted { .. } => FailoverOutcome::Exhausted,
-            FailoverError::Swap { source, .. } => match **source {
-                SwapError::Busy { .. } => FailoverOutcome::Busy,
-                SwapError::Partial { .. } => FailoverOutcome::Partial,
-                SwapError::RolledBack { .. } => FailoverOutcome::Failed,
-                SwapError::Latched(_)
-                | SwapError::UnknownAccount(_)
-                | SwapError::Refused { .. } => FailoverOutcome::Refused,
+            | FailoverError::NotStarted { .. } => Outcome::Refused,
+            FailoverError::Busy(_) => Outcome::Busy,
+            FailoverError::Exhausted { .. } => Outcome::Exhausted,
+            FailoverError::Swap { source, .. } => match source.outcome() {
+                Outcome::RolledBack => Outcome::Failed,
+                other => other,
             },
         }
     }
+}
 
-    /// The individual errors, for JSON answers and one-per-line output.
-    pub fn errors(&self) -> Vec<String> {
+impl Classified for FailoverError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            FailoverError::UnknownAccount(_) => ErrorClass::Unknown,
+            FailoverError::BadRequest(_) => ErrorClass::Usage,
+            FailoverError::Latched(_) => ErrorClass::Latched,
+            FailoverError::Busy(_) => ErrorClass::Busy,
+            FailoverError::Lock(_)
+            | FailoverError::NotStarted { .. }
+            | FailoverError::Exhausted { .. } => ErrorClass::Refused,
+            FailoverError::Swap { source, .. } => source.class(),
+        }
+    }
+
+    fn errors(&self) -> Vec<String> {
         match self {
             FailoverError::Exhausted { skipped, .. } => skipped.clone(),
             FailoverError::Swap { source, .. } => source.errors(),
-            FailoverError::Latched(l) => SwapError::Latched(l.clone()).errors(),
+            FailoverError::Latched(l) => l.errors_or_why(),
             other => vec![other.to_string()],
         }
     }

@@ -1,6 +1,7 @@
 //! How a swap ends: the report of a successful one, the error of one that
-//! did not succeed, and the outcome names the contract fixes (metric label,
-//! audit log, JSON); and how the recovery of an interrupted one ends.
+//! did not succeed (with its class and its outcome, the contract's word for
+//! the metric label, the audit log and the JSON); and how the recovery of
+//! an interrupted one ends.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,10 @@ use serde::Serialize;
 
 use crate::fs::error::Joined;
 use crate::fs::pathfmt::shown;
+use crate::ops::class::{Classified, ErrorClass};
+use crate::ops::skeleton::Ended;
 use crate::ops::UnknownAccount;
+use crate::state::audit::Outcome;
 use crate::state::intent::IntentRecord;
 use crate::state::latch::LatchRecord;
 use crate::state::lock::LockError;
@@ -26,60 +30,22 @@ pub enum SwapOutcome {
 impl SwapOutcome {
     /// The contract's name (also the metric label).
     pub fn as_str(self) -> &'static str {
-        Attempt::from(self).as_str()
+        Outcome::from(self).as_str()
     }
 }
 
-/// How any swap attempt ended: the `outcome` label of
-/// `homeswap_swaps_total` and of the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Attempt {
-    /// Swapped to the new account.
-    Swapped,
-    /// The account was already active.
-    AlreadyActive,
-    /// Failed after the flip and was rolled back (or the flip failed).
-    RolledBack,
-    /// Refused before anything changed (latch, unknown account, a target
-    /// that cannot be repaired).
-    Refused,
-    /// Ensure and rollback failed: latched.
-    Partial,
-    /// The lock was held too long by another homeswap.
-    Busy,
-}
-
-impl Attempt {
-    /// Every outcome, in the contract's order (the metric's label values).
-    pub const ALL: [Attempt; 6] = [
-        Attempt::Swapped,
-        Attempt::AlreadyActive,
-        Attempt::RolledBack,
-        Attempt::Refused,
-        Attempt::Partial,
-        Attempt::Busy,
-    ];
-
-    /// The contract's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Attempt::Swapped => "swapped",
-            Attempt::AlreadyActive => "already_active",
-            Attempt::RolledBack => "rolled_back",
-            Attempt::Refused => "refused",
-            Attempt::Partial => "partial",
-            Attempt::Busy => "busy",
-        }
-    }
-}
-
-impl From<SwapOutcome> for Attempt {
-    fn from(o: SwapOutcome) -> Attempt {
+impl From<SwapOutcome> for Outcome {
+    fn from(o: SwapOutcome) -> Outcome {
         match o {
-            SwapOutcome::Swapped => Attempt::Swapped,
-            SwapOutcome::AlreadyActive => Attempt::AlreadyActive,
+            SwapOutcome::Swapped => Outcome::Swapped,
+            SwapOutcome::AlreadyActive => Outcome::AlreadyActive,
         }
+    }
+}
+
+impl Ended for SwapReport {
+    fn outcome(&self) -> Outcome {
+        self.outcome.into()
     }
 }
 
@@ -103,8 +69,8 @@ pub struct SwapReport {
     pub duration_seconds: f64,
 }
 
-/// Why a swap did not succeed. The CLI and the HTTP API map these to exit
-/// codes and statuses in one place each.
+/// Why a swap did not succeed. Its class gives the exit code and the HTTP
+/// status.
 #[derive(Debug, thiserror::Error)]
 pub enum SwapError {
     /// The partial-swap latch is set; nothing was changed.
@@ -160,35 +126,43 @@ pub(crate) fn or_none(a: &Option<String>) -> &str {
 }
 
 impl SwapError {
+    /// The account a failed swap left active, where the error says.
+    pub fn left_active(&self) -> Option<&Option<String>> {
+        match self {
+            SwapError::RolledBack { from, .. } | SwapError::Partial { from, .. } => Some(from),
+            _ => None,
+        }
+    }
+}
+
+impl Ended for SwapError {
     /// The `homeswap_swaps_total` outcome.
-    pub fn attempt(&self) -> Attempt {
+    fn outcome(&self) -> Outcome {
         match self {
             SwapError::Latched(_) | SwapError::UnknownAccount(_) | SwapError::Refused { .. } => {
-                Attempt::Refused
+                Outcome::Refused
             }
-            SwapError::Busy { .. } => Attempt::Busy,
-            SwapError::RolledBack { .. } => Attempt::RolledBack,
-            SwapError::Partial { .. } => Attempt::Partial,
+            SwapError::Busy { .. } => Outcome::Busy,
+            SwapError::RolledBack { .. } => Outcome::RolledBack,
+            SwapError::Partial { .. } => Outcome::Partial,
+        }
+    }
+}
+
+impl Classified for SwapError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            SwapError::Refused { .. } | SwapError::RolledBack { .. } => ErrorClass::Refused,
+            SwapError::UnknownAccount(_) => ErrorClass::Unknown,
+            SwapError::Latched(_) => ErrorClass::Latched,
+            SwapError::Partial { .. } => ErrorClass::Partial,
+            SwapError::Busy { .. } => ErrorClass::Busy,
         }
     }
 
-    /// The `homeswap_swaps_total` outcome label.
-    pub fn outcome(&self) -> &'static str {
-        self.attempt().as_str()
-    }
-
-    /// The individual errors, for JSON answers and one-per-line output.
-    pub fn errors(&self) -> Vec<String> {
+    fn errors(&self) -> Vec<String> {
         match self {
-            SwapError::Latched(l) => match &l.unreadable {
-                Some(why) => vec![why.clone()],
-                None => l
-                    .errors
-                    .iter()
-                    .cloned()
-                    .chain(l.memory_only.clone())
-                    .collect(),
-            },
+            SwapError::Latched(l) => l.errors_or_why(),
             SwapError::Refused { problems, .. } => problems.clone(),
             SwapError::RolledBack { errors, .. } => errors.clone(),
             SwapError::Partial {
@@ -222,13 +196,19 @@ pub enum RecoveryOutcome {
 impl RecoveryOutcome {
     /// The name in the audit log and the JSON.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RecoveryOutcome::Swapped => "swapped",
-            RecoveryOutcome::RolledBack => "rolled_back",
-            RecoveryOutcome::Partial => "partial",
-            RecoveryOutcome::NotFlipped => "not_flipped",
-            RecoveryOutcome::Superseded => "superseded",
-            RecoveryOutcome::Cleaned => "cleaned",
+        Outcome::from(self).as_str()
+    }
+}
+
+impl From<RecoveryOutcome> for Outcome {
+    fn from(o: RecoveryOutcome) -> Outcome {
+        match o {
+            RecoveryOutcome::Swapped => Outcome::Swapped,
+            RecoveryOutcome::RolledBack => Outcome::RolledBack,
+            RecoveryOutcome::Partial => Outcome::Partial,
+            RecoveryOutcome::NotFlipped => Outcome::NotFlipped,
+            RecoveryOutcome::Superseded => Outcome::Superseded,
+            RecoveryOutcome::Cleaned => Outcome::Cleaned,
         }
     }
 }
