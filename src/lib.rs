@@ -4,18 +4,23 @@
 //! Layers, top to bottom. A module imports only from the layers below
 //! its own (the two of one level not from each other), and no files import
 //! each other in a circle; `tests/layers.rs` fails when either happens.
-//! - [`cli`]: arguments, output, exit codes, one file per command group;
-//!   it wires the sidecar to the HTTP routes for `serve` and `demo`
-//!   (`main.rs` parses the arguments and calls it).
+//! - [`cli`]: arguments, output, exit codes (one `match` on the class of
+//!   what failed), one file per command group; it wires the sidecar to the
+//!   HTTP routes for `serve` and `demo`, and the admin socket's client to
+//!   the hook and the status line (`main.rs` parses the arguments and
+//!   calls it).
 //! - [`http`]: the sidecar's listeners served: accept loops, the
-//!   read-only and admin routes, the status page, error statuses; it sees
-//!   the sidecar only through `sidecar::Api`.
+//!   read-only and admin routes, the status page, error statuses (one
+//!   `match` on the class); it sees the sidecar only through
+//!   `sidecar::Api`. And the client of the admin socket.
 //! - [`sidecar`]: `homeswap serve` without HTTP: shared state, the
 //!   validation loop, the watcher, signals, the bound listeners.
 //! - [`metrics`]: the Prometheus metrics, fed by the sidecar.
 //! - [`ops`]: one function per operation (validate, ensure, swap, latch
 //!   clear, failover, adopt, init, limits, status, usage, hook, statusline,
-//!   the demo's sandbox), shared by the CLI and the HTTP API.
+//!   the demo's sandbox), shared by the CLI and the HTTP API; those that
+//!   change state run in one skeleton (latch, lock, one typed audit
+//!   record), and every error has one class.
 //! - [`links`]: checking and ensuring one home's links; `state`: the
 //!   state directory (latch, intent, limits, usage, sessions, audit log,
 //!   locks).
