@@ -220,9 +220,9 @@ fn a_filled_home_is_converted_losing_nothing() {
         "the journal is gone"
     );
     // The written configuration is the recommended one.
-    let cfg = homeswap::config::Config::load(&c.config()).unwrap();
-    assert_eq!(cfg.shared.names(), homeswap::config::RECOMMENDED_DIRS);
-    assert_eq!(cfg.shared.file_names(), homeswap::config::RECOMMENDED_FILES);
+    let cfg = homeswap::Config::load(&c.config()).unwrap();
+    assert_eq!(cfg.shared.names(), homeswap::RECOMMENDED_DIRS);
+    assert_eq!(cfg.shared.file_names(), homeswap::RECOMMENDED_FILES);
 }
 
 #[test]

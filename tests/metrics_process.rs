@@ -2,7 +2,7 @@
 //! what the kernel says about this very process (its own test binary, so no
 //! other test's threads burn CPU in it).
 
-use homeswap::metrics::Metrics;
+use homeswap::Metrics;
 
 /// CPU time (user + system) this process has used, from getrusage(2),
 /// which counts in microseconds.

@@ -17,7 +17,7 @@ pub(crate) fn validate_cmd(ctx: &Context, json: bool, out: &mut Output) -> Exit 
     }
     if json {
         out.json(&v);
-    } else if v.ok {
+    } else if v.ok() {
         out.line(format!(
             "ok: {} accounts, {} links each, active account {}",
             v.accounts.len(),
@@ -27,7 +27,7 @@ pub(crate) fn validate_cmd(ctx: &Context, json: bool, out: &mut Output) -> Exit 
     } else {
         out.line(format!("{} problem(s) found", v.problems.len()));
     }
-    exit::all_ok(v.ok)
+    exit::all_ok(v.ok())
 }
 
 /// Prints what `ensure` created for `accounts` (default: all) and what it

@@ -12,7 +12,7 @@ use super::names::check_name;
 
 /// Claude Code's per-account and per-process entries and its caches (the
 /// README says why each one is private).
-pub const DEFAULT_PRIVATE: [&str; 18] = [
+pub(crate) const DEFAULT_PRIVATE: [&str; 18] = [
     // Per account: identity and login, never shared.
     ".credentials.json",
     ".claude.json",
@@ -51,13 +51,8 @@ impl Default for Private {
 
 impl Private {
     /// The list; patterns are expected to have passed [`check_pattern`].
-    pub fn new(patterns: Vec<String>) -> Private {
+    pub(crate) fn new(patterns: Vec<String>) -> Private {
         Private { patterns }
-    }
-
-    /// The patterns, in configured order.
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
     }
 
     /// Whether the entry `name` is private.
@@ -75,11 +70,6 @@ impl Private {
                 name == p
             }
         })
-    }
-
-    /// Whether `name` is exactly one of the patterns (not a wildcard match).
-    pub fn lists(&self, name: &str) -> bool {
-        self.patterns.iter().any(|p| p == name)
     }
 }
 

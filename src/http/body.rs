@@ -42,17 +42,17 @@ pub struct ClearRequest {
 /// "rate_limit", "until": "<RFC 3339>"}`, every key optional.
 #[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FailoverBody {
+pub(crate) struct FailoverBody {
     /// The account that hit its limit (default: the active one, with the
     /// settle rule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// `rate_limit`, `auth`, `usage` or `manual` (default `manual`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// When the limit ends (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
 }
 
 impl FailoverBody {
@@ -71,25 +71,25 @@ impl FailoverBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FailoverAnswer {
     /// `swapped` or `already_moved`.
-    pub outcome: FailoverOutcome,
+    pub(crate) outcome: FailoverOutcome,
     /// The account active now.
     #[serde(default)]
-    pub active: Option<String>,
+    pub(crate) active: Option<String>,
     /// The account failed over from.
     #[serde(default)]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The limit recorded (none under the settle rule).
     #[serde(default)]
-    pub limit: Option<RecordedLimit>,
+    pub(crate) limit: Option<RecordedLimit>,
     /// What was decided and why, one sentence each.
     #[serde(default)]
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// What went wrong without failing the failover.
     #[serde(default)]
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// That running Claude Code sessions follow at their next request.
     #[serde(default)]
-    pub hint: String,
+    pub(crate) hint: String,
 }
 
 impl FailoverAnswer {

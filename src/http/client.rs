@@ -31,7 +31,7 @@ const MAX_ANSWER: usize = 256 * 1024;
 
 /// The sidecar on `serve.admin.socket`, asked over HTTP.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AdminSocket;
+pub(crate) struct AdminSocket;
 
 /// Why an exchange failed.
 enum Failed {
@@ -164,7 +164,12 @@ mod tests {
     #[test]
     fn a_missing_socket_is_not_there() {
         let dir = tempfile::tempdir().unwrap();
-        let req = FailoverRequest::new(LimitReason::Manual);
+        let req = FailoverRequest {
+            from: None,
+            reason: LimitReason::Manual,
+            until: None,
+            message: None,
+        };
         let e = AdminSocket
             .failover(
                 &dir.path().join("none.sock"),

@@ -25,17 +25,17 @@ use crate::state::latch::LatchRecord;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ErrorBody {
     /// One line for a person.
-    pub error: String,
+    pub(crate) error: String,
     /// A fixed word a program can branch on (README: "Error answers").
-    pub outcome: String,
+    pub(crate) outcome: String,
     /// The individual errors; never empty.
     #[serde(default)]
-    pub errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
 }
 
 impl ErrorBody {
     /// An error whose only error is its message.
-    pub fn single(outcome: &str, message: String) -> ErrorBody {
+    pub(crate) fn single(outcome: &str, message: String) -> ErrorBody {
         ErrorBody {
             errors: vec![message.clone()],
             error: message,
@@ -44,7 +44,7 @@ impl ErrorBody {
     }
 
     /// An error with its individual errors (the message alone when none).
-    pub fn with_errors(outcome: &str, message: String, errors: Vec<String>) -> ErrorBody {
+    pub(crate) fn with_errors(outcome: &str, message: String, errors: Vec<String>) -> ErrorBody {
         if errors.is_empty() {
             return ErrorBody::single(outcome, message);
         }

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 /// The exposition format's content type.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// How old the `process_*` values in a served exposition may be.
-pub const PROCESS_REFRESH: Duration = Duration::from_secs(1);
+pub(crate) const PROCESS_REFRESH: Duration = Duration::from_secs(1);
 
 /// The latest encoded exposition and the generation counter it is checked
 /// against.

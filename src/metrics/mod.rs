@@ -33,27 +33,27 @@ use crate::state::outcome::Outcome;
 use crate::state::usage::Window;
 
 use exposition::ExpositionCache;
-pub use exposition::{CONTENT_TYPE, PROCESS_REFRESH};
+pub(crate) use exposition::CONTENT_TYPE;
 use link_families::LinkSeries;
 use registry::Families;
 
 /// One account's window for the usage gauges.
 #[derive(Debug, Clone, PartialEq)]
-pub struct UsageSeries {
+pub(crate) struct UsageSeries {
     /// The account.
-    pub account: String,
+    pub(crate) account: String,
     /// `five_hour` or `seven_day`.
-    pub window: &'static str,
+    pub(crate) window: &'static str,
     /// Usage, 0..=1.
-    pub ratio: f64,
+    pub(crate) ratio: f64,
     /// Unix seconds the window resets; 0 when not reported.
-    pub resets_at: u64,
+    pub(crate) resets_at: u64,
 }
 
 impl UsageSeries {
     /// The usage gauges' series of a usage view: each window reported, per
     /// account.
-    pub fn of(view: &UsageView) -> Vec<UsageSeries> {
+    pub(crate) fn of(view: &UsageView) -> Vec<UsageSeries> {
         let mut out = Vec::new();
         for a in &view.accounts {
             for (window, w) in Window::ALL
@@ -111,7 +111,7 @@ impl Metrics {
     /// Records a completed validation: every link's health and state, the
     /// active account, the time and the duration. Series of accounts or
     /// links no longer configured are dropped.
-    pub fn observe_validation(
+    pub(crate) fn observe_validation(
         &self,
         report: &ValidationReport,
         accounts: &[String],
@@ -136,7 +136,7 @@ impl Metrics {
     }
 
     /// Records one swap attempt.
-    pub fn observe_swap(&self, outcome: Outcome, duration: Duration) {
+    pub(crate) fn observe_swap(&self, outcome: Outcome, duration: Duration) {
         self.families
             .swaps
             .with_label_values(&[outcome.as_str()])
@@ -146,7 +146,7 @@ impl Metrics {
     }
 
     /// Records one failover attempt.
-    pub fn observe_failover(&self, reason: LimitReason, outcome: Outcome) {
+    pub(crate) fn observe_failover(&self, reason: LimitReason, outcome: Outcome) {
         self.families
             .failovers
             .with_label_values(&[reason.as_str(), outcome.as_str()])
@@ -156,7 +156,7 @@ impl Metrics {
 
     /// Records every configured account's limit: (account, limited, Unix
     /// time it ends or 0). Series of accounts no longer configured go.
-    pub fn observe_limits(&self, limits: &[(String, bool, u64)]) {
+    pub(crate) fn observe_limits(&self, limits: &[(String, bool, u64)]) {
         let f = &self.families;
         // Series are set in place and only those of accounts no longer
         // configured removed, so a scrape never sees a family half empty.
@@ -184,7 +184,7 @@ impl Metrics {
     /// Records the usage the statusline reported: one entry per account
     /// and window reported. A window not reported has no series (absent
     /// until reported); series no longer in the list go.
-    pub fn observe_usage(&self, usage: &[UsageSeries]) {
+    pub(crate) fn observe_usage(&self, usage: &[UsageSeries]) {
         let f = &self.families;
         let mut known = self.usage_series.lock().unwrap_or_else(|p| p.into_inner());
         let now: BTreeSet<(String, String)> = usage

@@ -9,7 +9,7 @@ use crate::ops::UnknownAccount;
 
 /// The meaning of an error, for the exit code, the HTTP status and the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
+pub(crate) enum ErrorClass {
     /// The request cannot be used: a bad argument or body, an empty
     /// reason, a configuration that cannot be loaded. Exit 2, HTTP 400.
     Usage,
@@ -33,7 +33,7 @@ pub enum ErrorClass {
 }
 
 /// An error that knows its class and its individual errors.
-pub trait Classified: std::error::Error {
+pub(crate) trait Classified: std::error::Error {
     /// What it means.
     fn class(&self) -> ErrorClass;
 

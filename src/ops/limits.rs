@@ -15,53 +15,58 @@ use crate::state::lock::{LockError, StateLock};
 
 /// One account's limit, as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccountLimitView {
+pub(crate) struct AccountLimitView {
     /// The account.
-    pub account: String,
+    pub(crate) account: String,
     /// True while the account is limited.
-    pub limited: bool,
+    pub(crate) limited: bool,
     /// Why (`null` when not limited).
-    pub reason: Option<LimitReason>,
+    pub(crate) reason: Option<LimitReason>,
     /// RFC 3339 start of the limit.
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// RFC 3339 end of the limit.
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
     /// Unix seconds of the end (0 when not limited; the metric's value).
-    pub until_unix: u64,
+    pub(crate) until_unix: u64,
     /// Where the end came from.
-    pub source: Option<UntilSource>,
+    pub(crate) source: Option<UntilSource>,
 }
 
 /// Every configured account's limit, in `failover.order`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LimitsView {
+pub(crate) struct LimitsView {
     /// One entry per account.
-    pub accounts: Vec<AccountLimitView>,
+    pub(crate) accounts: Vec<AccountLimitView>,
     /// Why the limits file could not be read (then no limits are known).
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// The last swap a failover made: RFC 3339 time, from, to.
-    pub last_failover: Option<LastFailoverView>,
+    pub(crate) last_failover: Option<LastFailoverView>,
 }
 
 /// The last swap a failover made, as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LastFailoverView {
+pub(crate) struct LastFailoverView {
     /// RFC 3339 time of the swap.
-    pub time: String,
+    pub(crate) time: String,
     /// The account failed over from.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The account failed over to.
-    pub to: String,
+    pub(crate) to: String,
 }
 
 /// Reads the limits now.
-pub fn limits(ctx: &Context) -> LimitsView {
+pub(crate) fn limits(ctx: &Context) -> LimitsView {
     let (record, error) = LimitsRecord::read_or_empty(&ctx.state);
     view(ctx, &record, error, unix_now())
 }
 
 /// The view of `record` at `now`.
-pub fn view(ctx: &Context, record: &LimitsRecord, error: Option<String>, now: u64) -> LimitsView {
+pub(crate) fn view(
+    ctx: &Context,
+    record: &LimitsRecord,
+    error: Option<String>,
+    now: u64,
+) -> LimitsView {
     let accounts = ctx
         .config
         .failover
@@ -101,7 +106,7 @@ pub fn view(ctx: &Context, record: &LimitsRecord, error: Option<String>, now: u6
 
 /// Why a limit could not be cleared.
 #[derive(Debug, thiserror::Error)]
-pub enum ClearLimitError {
+pub(crate) enum ClearLimitError {
     /// Not a configured account.
     #[error(transparent)]
     UnknownAccount(#[from] UnknownAccount),
@@ -145,7 +150,7 @@ impl Classified for ClearLimitError {
 }
 
 /// Ends `account`'s limit; true if it was limited.
-pub fn clear_limit(ctx: &Context, account: &str) -> Result<bool, ClearLimitError> {
+pub(crate) fn clear_limit(ctx: &Context, account: &str) -> Result<bool, ClearLimitError> {
     skeleton::run(ctx, &mut ClearLimit { account }).map(|c| c.0)
 }
 

@@ -31,7 +31,7 @@ macro_rules! failed {
 }
 
 /// The sidecar as the read-only and admin routes see it.
-pub trait Api: Send + Sync {
+pub(crate) trait Api: Send + Sync {
     /// The document of `GET /api/v1/status` (the same as `status --json`),
     /// from the latest validation.
     fn status(&self) -> StatusDocument;

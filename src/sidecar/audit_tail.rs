@@ -57,14 +57,14 @@ pub(crate) struct AuditTail {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PollStats {
     /// Complete lines handed to the caller.
-    pub records: usize,
+    pub(crate) records: usize,
     /// Complete lines that were not audit records.
-    pub garbage: usize,
+    pub(crate) garbage: usize,
 }
 
 impl AuditTail {
     /// A tail of `path` from its current end.
-    pub fn at_end(path: PathBuf) -> AuditTail {
+    pub(crate) fn at_end(path: PathBuf) -> AuditTail {
         let followed = open(&path).map(|mut f| {
             f.offset = f.file.metadata().map(|m| m.len()).unwrap_or(0);
             f
@@ -78,12 +78,12 @@ impl AuditTail {
     }
 
     /// The file this tail follows.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Hands every complete line appended since the last call to `each`.
-    pub fn poll(&mut self, mut each: impl FnMut(AuditRecord)) -> PollStats {
+    pub(crate) fn poll(&mut self, mut each: impl FnMut(AuditRecord)) -> PollStats {
         let mut stats = PollStats::default();
         let now = std::fs::symlink_metadata(&self.path)
             .ok()

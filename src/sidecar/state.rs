@@ -25,18 +25,18 @@ use crate::state::limits::unix_now;
 
 /// The result of the latest validation, with the latch read at that time.
 #[derive(Debug, Clone)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// Every account's links and the active link.
-    pub report: ValidationReport,
+    pub(crate) report: ValidationReport,
     /// The latch, if set.
-    pub latch: Option<LatchRecord>,
+    pub(crate) latch: Option<LatchRecord>,
     /// When the validation completed.
-    pub at: SystemTime,
+    pub(crate) at: SystemTime,
 }
 
 impl Snapshot {
     /// Why the sidecar is not ready; empty when it is.
-    pub fn not_ready_reasons(&self) -> Vec<String> {
+    pub(crate) fn not_ready_reasons(&self) -> Vec<String> {
         crate::ops::status::problems(&self.report, self.latch.as_ref())
     }
 }
@@ -47,10 +47,10 @@ pub struct Sidecar {
     ctx: RwLock<Arc<Context>>,
     latest: RwLock<Option<Snapshot>>,
     /// The metrics, fed from validations, swaps and the latch.
-    pub metrics: Metrics,
+    pub(crate) metrics: Metrics,
     heartbeat: AtomicU64,
     /// Wakes the validation loop (file-system events, swaps, reloads).
-    pub validate_now: Notify,
+    pub(crate) validate_now: Notify,
 }
 
 impl std::fmt::Debug for Sidecar {
@@ -76,12 +76,12 @@ impl Sidecar {
     }
 
     /// The configuration and state in force now.
-    pub fn context(&self) -> Arc<Context> {
+    pub(crate) fn context(&self) -> Arc<Context> {
         self.ctx.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The latest validation, if one has completed.
-    pub fn latest(&self) -> Option<Snapshot> {
+    pub(crate) fn latest(&self) -> Option<Snapshot> {
         self.latest
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -89,12 +89,12 @@ impl Sidecar {
     }
 
     /// Marks the validation loop as alive.
-    pub fn beat(&self) {
+    pub(crate) fn beat(&self) {
         self.heartbeat.store(unix_now(), Ordering::Relaxed);
     }
 
     /// Whether the validation loop has run within its liveness limit.
-    pub fn is_alive(&self) -> bool {
+    pub(crate) fn is_alive(&self) -> bool {
         let limit = self.liveness_limit();
         unix_now().saturating_sub(self.heartbeat.load(Ordering::Relaxed)) <= limit.as_secs()
     }
@@ -108,7 +108,7 @@ impl Sidecar {
 
     /// Validates everything, updates the metrics and the snapshot, and logs
     /// what changed since the previous validation.
-    pub fn revalidate(&self) -> Snapshot {
+    pub(crate) fn revalidate(&self) -> Snapshot {
         self.validate_and_record().0
     }
 
@@ -165,7 +165,7 @@ impl Sidecar {
     /// Reloads the configuration file. On error the old configuration stays
     /// in force. Listener addresses are bound at start and keep their
     /// sockets until a restart.
-    pub fn reload(&self) -> Result<(), ConfigError> {
+    pub(crate) fn reload(&self) -> Result<(), ConfigError> {
         let config = Config::load(&self.config_path)?;
         let mut guard = self.ctx.write().unwrap_or_else(|p| p.into_inner());
         let new = Context::reloaded(config, &guard);

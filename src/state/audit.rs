@@ -12,60 +12,60 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::fs::error::{FsContext, FsError};
-pub use crate::state::outcome::{Action, Outcome};
+pub(crate) use crate::state::outcome::{Action, Outcome};
 use crate::state::StateDir;
 
 /// The most entries a record lists of the errors (the rest are counted in
 /// `errors_omitted`) and of an adoption's kept-both files (counted in its
 /// `kept_both`).
-pub const MAX_LISTED: usize = 20;
+pub(crate) const MAX_LISTED: usize = 20;
 
 /// The most bytes a record keeps of one text (an error, a reason).
-pub const MAX_TEXT: usize = 500;
+pub(crate) const MAX_TEXT: usize = 500;
 
 /// The most bytes of one line homeswap writes: a quarter of what the
 /// status page reads of the log's end, so the page always shows the last
 /// entries.
-pub const MAX_LINE: usize = 16 * 1024;
+pub(crate) const MAX_LINE: usize = 16 * 1024;
 
 /// One line of the audit log. Every field but `action` and `outcome` reads
 /// leniently (absent: empty), so a line another homeswap wrote still reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditRecord {
+pub(crate) struct AuditRecord {
     /// RFC 3339 time the action ended.
     #[serde(default)]
-    pub time: String,
+    pub(crate) time: String,
     /// What was done.
-    pub action: Action,
+    pub(crate) action: Action,
     /// The account active before (if any).
     #[serde(default)]
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The account asked for (if any).
     #[serde(default)]
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
     /// How it ended.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// The errors met on the way (at most [`MAX_LISTED`]).
     #[serde(default)]
-    pub errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
     /// How many more errors there were than `errors` lists.
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub errors_omitted: usize,
+    pub(crate) errors_omitted: usize,
     /// Wall time of the action.
     #[serde(default)]
-    pub duration_seconds: f64,
+    pub(crate) duration_seconds: f64,
     /// The operator's reason (latch clear), or a failover's reason.
     #[serde(default)]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// RFC 3339 end of the limit a failover recorded (action `failover`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
     /// The process that did it (0: not recorded).
     #[serde(default)]
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// What an adoption did (action `adopt` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adopt: Option<AdoptCounts>,
+    pub(crate) adopt: Option<AdoptCounts>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -75,17 +75,17 @@ fn is_zero(n: &usize) -> bool {
 /// What a record says about whom and what, beside how it ended: the part
 /// each operation fills in.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Subject {
+pub(crate) struct Subject {
     /// The account active before, or the one limited.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The account asked for.
-    pub to: Option<String>,
+    pub(crate) to: Option<String>,
     /// The operator's or the failover's reason.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// RFC 3339 end of a recorded limit.
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
     /// What an adoption did.
-    pub adopt: Option<AdoptCounts>,
+    pub(crate) adopt: Option<AdoptCounts>,
 }
 
 /// What one adoption moved into the shared targets, for the audit log.
@@ -93,29 +93,29 @@ pub struct Subject {
 pub struct AdoptCounts {
     /// The links adopted, e.g. `["projects"]`.
     #[serde(default)]
-    pub links: Vec<String>,
+    pub(crate) links: Vec<String>,
     /// Entries moved into a target (a directory moved whole counts once).
     #[serde(default)]
-    pub moved: usize,
+    pub(crate) moved: usize,
     /// Account copies removed because the target held the same bytes.
     #[serde(default)]
     pub duplicates: usize,
     /// Conflicting entries kept beside the target's under a new name.
     #[serde(default)]
-    pub kept_both: usize,
+    pub(crate) kept_both: usize,
     /// Where those kept-both entries are now, for an operator to compare
     /// (in the audit log, at most [`MAX_LISTED`] of them).
     #[serde(default, serialize_with = "crate::fs::pathfmt::paths")]
-    pub kept_both_files: Vec<PathBuf>,
+    pub(crate) kept_both_files: Vec<PathBuf>,
     /// True when this run finished an adoption a crash had interrupted.
     #[serde(default)]
-    pub resumed: bool,
+    pub(crate) resumed: bool,
 }
 
 impl AuditRecord {
     /// The record of `action` ending in `outcome` with `errors`, about
     /// `subject`, stamped with the current time and this process's pid.
-    pub fn new(
+    pub(crate) fn new(
         action: Action,
         outcome: Outcome,
         errors: Vec<String>,
@@ -189,14 +189,14 @@ fn clip(text: &mut String) {
 }
 
 /// The current time as RFC 3339 (UTC, seconds).
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// Appends `record` as one line (bounded) and fsyncs it. One `write` of
 /// the whole line on an `O_APPEND` file, so concurrent writers never
 /// interleave lines.
-pub fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsError> {
+pub(crate) fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsError> {
     let path = state.audit();
     let mut line = record
         .encode()

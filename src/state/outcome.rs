@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// What an audit line records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub(crate) enum Action {
     /// A swap attempt.
     Swap,
     /// The recovery of a swap a crash interrupted.
@@ -25,7 +25,7 @@ pub enum Action {
 
 impl Action {
     /// The name in the audit log.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Action::Swap => "swap",
             Action::Recover => "recover",
@@ -40,7 +40,7 @@ impl Action {
 /// How an operation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The active link now points at the new account (swap, failover,
     /// the recovery that finished an interrupted swap).
     Swapped,
@@ -84,7 +84,7 @@ pub enum Outcome {
 impl Outcome {
     /// Every outcome of a swap attempt, in the contract's order: the
     /// values of `homeswap_swaps_total{outcome}`.
-    pub const SWAP: [Outcome; 6] = [
+    pub(crate) const SWAP: [Outcome; 6] = [
         Outcome::Swapped,
         Outcome::AlreadyActive,
         Outcome::RolledBack,
@@ -95,7 +95,7 @@ impl Outcome {
 
     /// Every outcome of a failover attempt, in the contract's order: the
     /// values of `homeswap_failovers_total{outcome}`.
-    pub const FAILOVER: [Outcome; 7] = [
+    pub(crate) const FAILOVER: [Outcome; 7] = [
         Outcome::Swapped,
         Outcome::AlreadyMoved,
         Outcome::Exhausted,
@@ -106,7 +106,7 @@ impl Outcome {
     ];
 
     /// The contract's name.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Outcome::Swapped => "swapped",
             Outcome::AlreadyActive => "already_active",
@@ -132,7 +132,7 @@ impl Outcome {
     /// Whether a person should look at it: `Good` for what was asked or
     /// nothing to do, `Bad` for a failure that left something to repair
     /// or undone, `Warn` for a refusal or a wait.
-    pub const fn tone(self) -> Tone {
+    pub(crate) const fn tone(self) -> Tone {
         match self {
             Outcome::Swapped
             | Outcome::AlreadyActive
@@ -156,7 +156,7 @@ impl Outcome {
 
 /// How an outcome is shown to a person (the status page's colours).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tone {
+pub(crate) enum Tone {
     /// Done, or nothing to do.
     Good,
     /// Refused or waiting: nothing changed.

@@ -14,7 +14,7 @@ use crate::state::audit::now_rfc3339;
 use crate::state::StateDir;
 
 /// How long a session's record is kept.
-pub const KEEP: Duration = Duration::from_secs(14 * 24 * 3600);
+pub(crate) const KEEP: Duration = Duration::from_secs(14 * 24 * 3600);
 
 /// The most records one prune looks at, so a hook stays fast however many
 /// accumulate.
@@ -22,16 +22,16 @@ const PRUNE_AT_MOST: usize = 256;
 
 /// One session's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionRecord {
+pub(crate) struct SessionRecord {
     /// The account the session started on.
-    pub account: String,
+    pub(crate) account: String,
     /// RFC 3339 time it started.
-    pub started: String,
+    pub(crate) started: String,
 }
 
 /// True for a session id that is safe as a file name: 1 to 128 ASCII
 /// letters, digits, `-` and `_` (Claude Code's are UUIDs).
-pub fn is_safe_id(id: &str) -> bool {
+pub(crate) fn is_safe_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
         && id
             .bytes()
@@ -44,7 +44,7 @@ fn path(state: &StateDir, id: &str) -> PathBuf {
 
 /// Remembers that session `id` started on `account` (`id` checked by the
 /// caller with [`is_safe_id`]).
-pub fn remember(state: &StateDir, id: &str, account: &str) -> Result<(), FsError> {
+pub(crate) fn remember(state: &StateDir, id: &str, account: &str) -> Result<(), FsError> {
     state.create()?;
     let dir = state.sessions();
     std::fs::DirBuilder::new()
@@ -60,7 +60,7 @@ pub fn remember(state: &StateDir, id: &str, account: &str) -> Result<(), FsError
 }
 
 /// The account session `id` started on, if it was remembered.
-pub fn recall(state: &StateDir, id: &str) -> Result<Option<String>, FsError> {
+pub(crate) fn recall(state: &StateDir, id: &str) -> Result<Option<String>, FsError> {
     StateDir::read_record::<SessionRecord>(
         &path(state, id),
         "read the session record",
@@ -71,7 +71,7 @@ pub fn recall(state: &StateDir, id: &str) -> Result<Option<String>, FsError> {
 
 /// Removes records older than [`KEEP`] (best effort; at most a bounded
 /// number looked at per call). Returns how many went.
-pub fn prune(state: &StateDir) -> usize {
+pub(crate) fn prune(state: &StateDir) -> usize {
     let Ok(entries) = std::fs::read_dir(state.sessions()) else {
         return 0;
     };

@@ -18,19 +18,19 @@ pub(crate) const TAIL_BYTES: u64 = 64 * 1024;
 #[derive(Debug, Default)]
 pub(crate) struct RecentAudit {
     /// The last entries, oldest first.
-    pub entries: Vec<AuditRecord>,
+    pub(crate) entries: Vec<AuditRecord>,
     /// Complete lines of the tail that were not audit entries.
-    pub unreadable: usize,
+    pub(crate) unreadable: usize,
     /// True when the log's last line is longer than the tail: the latest
     /// entries cannot be shown at all.
-    pub overlong: bool,
+    pub(crate) overlong: bool,
     /// Why the log could not be read at all.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl RecentAudit {
     /// True when the log holds nothing: no entry, nothing unreadable.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty() && self.unreadable == 0 && !self.overlong
     }
 }

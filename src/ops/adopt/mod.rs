@@ -47,16 +47,17 @@
 //! it adopted.
 
 mod across;
-pub mod act;
+pub(crate) mod act;
 mod entry;
 mod file;
-pub mod journal;
+pub(crate) mod journal;
 mod link;
 pub mod merge;
-pub mod plan;
+pub(crate) mod plan;
 mod request;
 
-pub use request::{conflicts, AdoptError, AdoptReport, AdoptRequest};
+pub(crate) use request::{conflicts, AdoptReport};
+pub use request::{AdoptError, AdoptRequest};
 
 use std::path::PathBuf;
 

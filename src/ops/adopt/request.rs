@@ -35,20 +35,20 @@ pub struct AdoptRequest {
 #[derive(Debug, Clone, Serialize)]
 pub struct AdoptReport {
     /// The account.
-    pub account: String,
+    pub(crate) account: String,
     /// True when nothing was changed on purpose (`--dry-run`).
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// The plan, one per adopted link.
-    pub plan: Vec<LinkPlan>,
+    pub(crate) plan: Vec<LinkPlan>,
     /// What was done (all zero in a dry run).
     pub counts: AdoptCounts,
     /// The links ensure created where the real directories were.
-    pub created: Vec<String>,
+    pub(crate) created: Vec<String>,
     /// An interrupted adoption finished first (its journal), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resumed: Option<AdoptJournal>,
+    pub(crate) resumed: Option<AdoptJournal>,
     /// Things that went wrong without failing the adoption (the audit log).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Why an adoption did not end with the account `ok`; its class gives the
@@ -176,7 +176,7 @@ impl Classified for AdoptError {
 }
 
 /// One line per conflict: link, both paths and how they differ.
-pub fn conflicts(plan: &[LinkPlan]) -> Vec<String> {
+pub(crate) fn conflicts(plan: &[LinkPlan]) -> Vec<String> {
     plan.iter()
         .flat_map(|l| {
             l.conflicts().filter_map(move |c| match &c.action {

@@ -31,7 +31,7 @@
 
 mod choose;
 mod outcome;
-pub mod reset;
+pub(crate) mod reset;
 
 use crate::fs::error::FsError;
 use crate::links::active::ActiveLink;
@@ -47,19 +47,24 @@ use crate::state::usage::UsageRecord;
 
 use reset::ResetTime;
 
-pub use outcome::{FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit};
+pub(crate) use outcome::{
+    FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit,
+};
 
 /// What a person is told wherever a failover is reported. The contract
 /// says running sessions keep the credentials they loaded; the real client
 /// (2.1.328, tests/claude_e2e.rs) reloads `.credentials.json` before a
 /// request when its modification time changed, so running sessions follow
 /// at their next request, except when two homes' files share an mtime.
-pub const RESTART_HINT: &str =
+pub(crate) const RESTART_HINT: &str =
     "running Claude Code sessions move to the new account at their next request (Claude Code reloads .credentials.json when its modification time changes); one that does not (two homes' .credentials.json with the same mtime) continues on it once restarted with 'claude --continue' (or --resume)";
 
 /// Fails over from `req.from` (default: the active account). See the
 /// module documentation.
-pub fn failover(ctx: &Context, req: &FailoverRequest) -> Result<FailoverReport, FailoverError> {
+pub(crate) fn failover(
+    ctx: &Context,
+    req: &FailoverRequest,
+) -> Result<FailoverReport, FailoverError> {
     skeleton::run(ctx, &mut Failover::new(req))
 }
 

@@ -16,35 +16,23 @@ use crate::state::lock::LockError;
 
 /// What the CLI, the admin API and the hook ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailoverRequest {
+pub(crate) struct FailoverRequest {
     /// The account that hit its limit; `None`: the active one, with the
     /// settle rule.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Why.
-    pub reason: LimitReason,
+    pub(crate) reason: LimitReason,
     /// The limit's end as given (RFC 3339).
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
     /// Claude Code's message, read for a reset time when `until` is absent.
-    pub message: Option<String>,
-}
-
-impl FailoverRequest {
-    /// A request with only a reason.
-    pub fn new(reason: LimitReason) -> FailoverRequest {
-        FailoverRequest {
-            from: None,
-            reason,
-            until: None,
-            message: None,
-        }
-    }
+    pub(crate) message: Option<String>,
 }
 
 /// How a failover that succeeded ended (every outcome of an attempt is an
 /// [`Outcome`], [`Outcome::FAILOVER`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FailoverOutcome {
+pub(crate) enum FailoverOutcome {
     /// Swapped to the next account.
     Swapped,
     /// The event was already handled (the `from` account is no longer
@@ -54,7 +42,7 @@ pub enum FailoverOutcome {
 
 impl FailoverOutcome {
     /// The contract's name.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             FailoverOutcome::Swapped => Outcome::Swapped.as_str(),
             FailoverOutcome::AlreadyMoved => Outcome::AlreadyMoved.as_str(),
@@ -79,47 +67,47 @@ impl Ended for FailoverReport {
 
 /// The limit a failover recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordedLimit {
+pub(crate) struct RecordedLimit {
     /// The limited account.
-    pub account: String,
+    pub(crate) account: String,
     /// RFC 3339 end of the limit.
-    pub until: String,
+    pub(crate) until: String,
     /// Where the end came from.
-    pub source: UntilSource,
+    pub(crate) source: UntilSource,
 }
 
 /// A failover that swapped or found the event already handled.
 #[derive(Debug, Clone, Serialize)]
-pub struct FailoverReport {
+pub(crate) struct FailoverReport {
     /// `swapped` or `already_moved`.
-    pub outcome: FailoverOutcome,
+    pub(crate) outcome: FailoverOutcome,
     /// The account failed over from (the limited one), if known.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The account active now.
-    pub active: Option<String>,
+    pub(crate) active: Option<String>,
     /// Why.
-    pub reason: LimitReason,
+    pub(crate) reason: LimitReason,
     /// The limit recorded (none under the settle rule).
-    pub limit: Option<RecordedLimit>,
+    pub(crate) limit: Option<RecordedLimit>,
     /// What was decided and why, one sentence each (the reset time used,
     /// the settle rule).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// What ensure created for the new account.
-    pub created: Vec<String>,
+    pub(crate) created: Vec<String>,
     /// Things that went wrong without failing the failover.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// An interrupted swap finished first, if there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovered: Option<Recovery>,
+    pub(crate) recovered: Option<Recovery>,
     /// The swap's own outcome, when one was attempted (for
     /// `homeswap_swaps_total`).
     #[serde(skip)]
-    pub swap_outcome: Option<Outcome>,
+    pub(crate) swap_outcome: Option<Outcome>,
 }
 
 /// Why a failover did not succeed.
 #[derive(Debug, thiserror::Error)]
-pub enum FailoverError {
+pub(crate) enum FailoverError {
     /// The partial-swap latch is set; nothing was changed.
     #[error("failover refused: the partial-swap latch is set {}; check 'homeswap latch show', repair the links, then run 'homeswap latch clear --reason TEXT'", .0.describe())]
     Latched(Box<LatchRecord>),

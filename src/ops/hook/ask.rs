@@ -11,7 +11,7 @@ use crate::fs::pathfmt::shown;
 use crate::ops::failover::{FailoverOutcome, FailoverRequest};
 
 /// A sidecar reached over `serve.admin.socket`.
-pub trait AskSidecar {
+pub(crate) trait AskSidecar {
     /// POSTs `req` (its `until` as the limit's end; a message is not sent)
     /// to `/api/v1/failover` on `socket`. The whole call, connecting
     /// included, ends within `budget`, whatever the peer does.
@@ -25,7 +25,7 @@ pub trait AskSidecar {
 
 /// What the sidecar answered, in the API's documented shapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// 200: it failed over, or found the event handled already.
     Done {
         /// `swapped` or `already_moved`.
@@ -50,10 +50,22 @@ pub enum Answer {
     },
 }
 
+/// An answer that names only configured accounts: made only by
+/// [`Answer::checked`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checked(Answer);
+
+impl Checked {
+    /// The answer itself.
+    pub(crate) fn into_answer(self) -> Answer {
+        self.0
+    }
+}
+
 impl Answer {
     /// The answer when every account it names is configured; else why it
     /// cannot be believed (the caller then fails over itself).
-    pub(crate) fn checked(self, config: &Config, socket: &Path) -> Result<Answer, AskError> {
+    pub(crate) fn checked(self, config: &Config, socket: &Path) -> Result<Checked, AskError> {
         if let Answer::Done { active, from, .. } = &self {
             let unknown = [active, from]
                 .into_iter()
@@ -69,13 +81,13 @@ impl Answer {
                 });
             }
         }
-        Ok(self)
+        Ok(Checked(self))
     }
 }
 
 /// Why the sidecar could not be asked.
 #[derive(Debug, thiserror::Error)]
-pub enum AskError {
+pub(crate) enum AskError {
     /// Nothing listens on the socket (no file, refused): run the library.
     #[error("no sidecar answers on {}: {source}", shown(path))]
     NotThere {

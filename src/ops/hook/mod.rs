@@ -16,8 +16,8 @@
 //!    the library's failover here, with a lock timeout that ends at the
 //!    deadline.
 
-pub mod ask;
-pub mod event;
+pub(crate) mod ask;
+pub(crate) mod event;
 mod moved;
 pub(crate) mod route;
 
@@ -40,11 +40,11 @@ use event::{HookAction, HookEvent};
 use route::Routed;
 
 /// The most of stdin a hook reads: an event is a few kilobytes.
-pub const MAX_EVENT: u64 = 1024 * 1024;
+pub(crate) const MAX_EVENT: u64 = 1024 * 1024;
 
 /// Handles one event read from stdin, asking `sidecar` first where one is
 /// configured; returns the lines for stderr.
-pub fn handle(
+pub(crate) fn handle(
     config: Config,
     sidecar: &dyn AskSidecar,
     input: &[u8],
@@ -138,7 +138,7 @@ fn fail_over(
     .filter(|r| r.source == UntilSource::Message)
     .map(|r| rfc3339(r.until));
     match route::route(config, sidecar, &req, until.as_deref(), deadline) {
-        Routed::Sidecar(answer) => sidecar_lines(reason, answer),
+        Routed::Sidecar(answer) => sidecar_lines(reason, answer.into_answer()),
         Routed::Here { result, fallback } => {
             let mut lines = Vec::new();
             let outcome = match &*result {

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::ops::context::Context;
 use crate::ops::failover::{self, FailoverError, FailoverReport, FailoverRequest};
 
-use super::ask::{Answer, AskError, AskSidecar};
+use super::ask::{AskError, AskSidecar, Checked};
 
 /// How long the sidecar gets at most, so a hung one leaves time to act here.
 const SIDECAR_AT_MOST: Duration = Duration::from_millis(900);
@@ -20,7 +20,7 @@ const TO_REPORT: Duration = Duration::from_millis(100);
 /// Where the failover ran and how it ended.
 pub(crate) enum Routed {
     /// The sidecar answered, naming only configured accounts.
-    Sidecar(Answer),
+    Sidecar(Checked),
     /// It ran here; `fallback` says why when a sidecar was there but did
     /// not answer in time (or properly).
     Here {

@@ -7,7 +7,7 @@ use crate::ops::class::{Classified, ErrorClass};
 
 /// Why init did not convert the home; its class gives the exit code.
 #[derive(Debug, thiserror::Error)]
-pub enum InitError {
+pub(crate) enum InitError {
     /// Bad arguments (exit 2).
     #[error("{0}")]
     Usage(String),

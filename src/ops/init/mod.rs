@@ -29,7 +29,7 @@
 
 mod error;
 mod place;
-pub mod plan;
+pub(crate) mod plan;
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -48,33 +48,33 @@ use crate::links::validate::validate_all;
 use crate::links::{ensure_account, TARGET_DIR_MODE};
 use crate::state::StateDir;
 
-pub use error::InitError;
-pub use plan::{plan, InitPlan, InitRequest, Move};
+pub(crate) use error::InitError;
+pub(crate) use plan::{plan, InitPlan, InitRequest, Move};
 
 /// The journal: the request and the plan it is carrying out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InitJournal {
+pub(crate) struct InitJournal {
     /// What was asked.
-    pub request: InitRequest,
+    pub(crate) request: InitRequest,
     /// The entries that move into the shared dir.
-    pub moves: Vec<Move>,
+    pub(crate) moves: Vec<Move>,
     /// `~/.claude.json` to copy, if any.
-    pub claude_json: Option<PathBuf>,
+    pub(crate) claude_json: Option<PathBuf>,
 }
 
 /// What init did.
 #[derive(Debug, Clone)]
-pub struct InitReport {
+pub(crate) struct InitReport {
     /// What it carried out.
-    pub journal: InitJournal,
+    pub(crate) journal: InitJournal,
     /// True when it finished a run a crash had interrupted.
-    pub resumed: bool,
+    pub(crate) resumed: bool,
     /// Where `~/.claude.json` was copied to, if it was.
-    pub copied_claude_json: Option<PathBuf>,
+    pub(crate) copied_claude_json: Option<PathBuf>,
     /// The unmanaged entries validation warned about.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// True when there was nothing to do: the same init had finished.
-    pub already: bool,
+    pub(crate) already: bool,
 }
 
 /// Whether the init of `req` has finished before: `DIR` is the link to the
@@ -88,7 +88,7 @@ fn already_done(req: &InitRequest) -> bool {
 
 /// What init ended with.
 #[derive(Debug, Clone)]
-pub enum InitOutcome {
+pub(crate) enum InitOutcome {
     /// The home is converted (now, or it was already).
     Done(InitReport),
     /// A dry run: the plan, nothing changed.
@@ -97,7 +97,7 @@ pub enum InitOutcome {
 
 /// Plans, or with a journal in the state dir, resumes; then runs steps 3
 /// to 8. `home_env` is `$HOME` (where `~/.claude.json` is looked for).
-pub fn init(
+pub(crate) fn init(
     req: &InitRequest,
     home_env: Option<&Path>,
     dry_run: bool,

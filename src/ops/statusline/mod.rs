@@ -23,10 +23,10 @@
 //! 5. The line: account, windows, and marks (limited, latched, another
 //!    account active, failed over).
 
-pub mod input;
-pub mod request;
-pub mod update;
-pub mod wrap;
+pub(crate) mod input;
+pub(crate) mod request;
+pub(crate) mod update;
+pub(crate) mod wrap;
 
 use std::time::{Duration, Instant};
 
@@ -46,23 +46,23 @@ use input::{Reported, StatusInput};
 use update::{plan, Planned};
 
 /// The most of stdin read: a status update is a few kilobytes.
-pub const MAX_INPUT: u64 = 1024 * 1024;
+pub(crate) const MAX_INPUT: u64 = 1024 * 1024;
 
 /// How long a writer waits for another statusline's write at most.
 const USAGE_LOCK_WAIT: Duration = Duration::from_millis(50);
 
 /// What a status update produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statusline {
+pub(crate) struct Statusline {
     /// The one line for stdout.
-    pub line: String,
+    pub(crate) line: String,
     /// What happened, for stderr (Claude Code shows only stdout).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
 /// Handles one status update read from stdin; a failover it requests
 /// asks `sidecar` first where one is configured.
-pub fn handle(
+pub(crate) fn handle(
     config: &Config,
     sidecar: &dyn AskSidecar,
     bytes: &[u8],
@@ -257,7 +257,7 @@ fn record_change(
 }
 
 /// The line: `a · 5h 42% · 7d 13% · limited until 14:05`.
-pub fn line(
+pub(crate) fn line(
     account: Option<&str>,
     usage: Option<&AccountUsage>,
     now: u64,

@@ -16,16 +16,16 @@ use crate::state::limits::{rfc3339, LimitReason};
 
 /// How a requested failover ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requested {
+pub(crate) struct Requested {
     /// The account it swapped to, if it swapped.
-    pub swapped_to: Option<String>,
+    pub(crate) swapped_to: Option<String>,
     /// What happened, for stderr.
-    pub lines: Vec<String>,
+    pub(crate) lines: Vec<String>,
 }
 
 /// Requests a failover from `from` until `until` (Unix seconds), asking
 /// `sidecar` first where one is configured.
-pub fn request(
+pub(crate) fn request(
     config: &Config,
     sidecar: &dyn AskSidecar,
     from: &str,
@@ -40,7 +40,7 @@ pub fn request(
         message: None,
     };
     match route(config.clone(), sidecar, &req, until.as_deref(), deadline) {
-        Routed::Sidecar(answer) => through_sidecar(from, answer),
+        Routed::Sidecar(answer) => through_sidecar(from, answer.into_answer()),
         Routed::Here { result, fallback } => here(from, *result, fallback),
     }
 }

@@ -17,18 +17,18 @@ use crate::state::lock::{LockError, StateLock};
 
 /// A successful latch clear.
 #[derive(Debug, Clone, Serialize)]
-pub struct ClearReport {
+pub(crate) struct ClearReport {
     /// The latch that was cleared; `None` when none was set.
-    pub cleared: Option<LatchRecord>,
+    pub(crate) cleared: Option<LatchRecord>,
     /// The account active now.
-    pub active: Option<String>,
+    pub(crate) active: Option<String>,
     /// Problems writing the audit log.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Why the latch was not cleared.
 #[derive(Debug, thiserror::Error)]
-pub enum ClearError {
+pub(crate) enum ClearError {
     /// The reason is empty.
     #[error(
         "a reason is required: say what was repaired, e.g. --reason 'relinked b/projects by hand'"
@@ -82,7 +82,7 @@ impl Classified for ClearError {
 
 /// Clears the partial-swap latch after re-validating: refused while the
 /// active link is not on a configured account whose links are all ok.
-pub fn clear_latch(ctx: &Context, reason: &str) -> Result<ClearReport, ClearError> {
+pub(crate) fn clear_latch(ctx: &Context, reason: &str) -> Result<ClearReport, ClearError> {
     skeleton::run(ctx, &mut ClearLatch { reason })
 }
 

@@ -53,9 +53,10 @@ use crate::state::latch::LatchRecord;
 use crate::state::lock::{LockError, StateLock};
 
 use flip::{after_flip, ensure_target, flip, undo};
-pub use latch_clear::{clear_latch, ClearError, ClearReport};
-pub use outcome::{Recovery, RecoveryOutcome, SwapError, SwapOutcome, SwapReport};
-pub use recovery::recover;
+pub(crate) use latch_clear::{clear_latch, ClearError, ClearReport};
+pub use outcome::SwapError;
+pub(crate) use outcome::{Recovery, SwapOutcome, SwapReport};
+pub(crate) use recovery::recover;
 pub(crate) use recovery::recover_locked;
 
 /// Swaps the active account to `to`. See the module documentation.

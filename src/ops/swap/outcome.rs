@@ -20,18 +20,11 @@ use crate::state::lock::LockError;
 /// How a successful swap ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SwapOutcome {
+pub(crate) enum SwapOutcome {
     /// The active link now points at the new account.
     Swapped,
     /// The account was already active; nothing changed.
     AlreadyActive,
-}
-
-impl SwapOutcome {
-    /// The contract's name (also the metric label).
-    pub fn as_str(self) -> &'static str {
-        Outcome::from(self).as_str()
-    }
 }
 
 impl From<SwapOutcome> for Outcome {
@@ -53,20 +46,20 @@ impl Ended for SwapReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct SwapReport {
     /// The account active before.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The account active now.
-    pub active: String,
+    pub(crate) active: String,
     /// Swapped or already active.
-    pub outcome: SwapOutcome,
+    pub(crate) outcome: SwapOutcome,
     /// What ensure created for the new account.
-    pub created: Vec<String>,
+    pub(crate) created: Vec<String>,
     /// Things that went wrong without failing the swap (e.g. the audit log).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// An interrupted swap finished first, if there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovered: Option<Recovery>,
+    pub(crate) recovered: Option<Recovery>,
     /// Wall time of the attempt.
-    pub duration_seconds: f64,
+    pub(crate) duration_seconds: f64,
 }
 
 /// Why a swap did not succeed. Its class gives the exit code and the HTTP
@@ -127,7 +120,7 @@ pub(crate) fn or_none(a: &Option<String>) -> &str {
 
 impl SwapError {
     /// The account a failed swap left active, where the error says.
-    pub fn left_active(&self) -> Option<&Option<String>> {
+    pub(crate) fn left_active(&self) -> Option<&Option<String>> {
         match self {
             SwapError::RolledBack { from, .. } | SwapError::Partial { from, .. } => Some(from),
             _ => None,
@@ -178,7 +171,7 @@ impl Classified for SwapError {
 /// How recovery ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RecoveryOutcome {
+pub(crate) enum RecoveryOutcome {
     /// The interrupted swap was finished.
     Swapped,
     /// It was undone; the previous account is active.
@@ -195,7 +188,7 @@ pub enum RecoveryOutcome {
 
 impl RecoveryOutcome {
     /// The name in the audit log and the JSON.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         Outcome::from(self).as_str()
     }
 }
@@ -215,21 +208,21 @@ impl From<RecoveryOutcome> for Outcome {
 
 /// What recovery found and did about an interrupted swap.
 #[derive(Debug, Clone, Serialize)]
-pub struct Recovery {
+pub(crate) struct Recovery {
     /// The interrupted swap, if an intent record was left.
-    pub intent: Option<IntentRecord>,
+    pub(crate) intent: Option<IntentRecord>,
     /// How it ended.
-    pub outcome: RecoveryOutcome,
+    pub(crate) outcome: RecoveryOutcome,
     /// Errors met while recovering.
-    pub errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
     /// Temporary entries removed.
     #[serde(serialize_with = "crate::fs::pathfmt::paths")]
-    pub removed: Vec<PathBuf>,
+    pub(crate) removed: Vec<PathBuf>,
 }
 
 impl Recovery {
     /// One line for the operator.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut s = match &self.intent {
             Some(i) => format!(
                 "recovered an interrupted swap {} -> {} (started {} by pid {}): {}",

@@ -44,7 +44,7 @@ use crate::state::lock::StateLock;
 /// Finishes a swap that a crash interrupted and removes leftover temporary
 /// links, if there is anything to do and no other homeswap is at work.
 /// Every command calls this first. Returns what was done.
-pub fn recover(ctx: &Context) -> Option<Recovery> {
+pub(crate) fn recover(ctx: &Context) -> Option<Recovery> {
     let intent_left = std::fs::symlink_metadata(ctx.state.intent()).is_ok();
     if !intent_left && !temp_paths(ctx).iter().any(|p| atomic::has_leftovers(p)) {
         return None;
