@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use homeswap::config::{Config, ConfigError};
+use homeswap::{Config, ConfigError};
 
 const GOOD: &str = "\
 accounts:

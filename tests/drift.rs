@@ -208,13 +208,13 @@ fn the_metric_counts_unmanaged_entries_within_a_second_and_readyz_stays_ready() 
 
 #[test]
 fn the_claude_code_example_shares_the_recommended_set_and_leaves_private_to_the_default() {
-    use homeswap::config::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
+    use homeswap::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/claude-code.yaml");
-    let c = homeswap::config::Config::load(&path).unwrap();
+    let c = homeswap::Config::load(&path).unwrap();
     assert_eq!(c.shared.names(), RECOMMENDED_DIRS);
     assert_eq!(c.shared.file_names(), RECOMMENDED_FILES);
     assert_eq!(c.failover.threshold, Some(RECOMMENDED_THRESHOLD));
-    assert_eq!(c.shared.private(), &homeswap::config::Private::default());
+    assert_eq!(c.shared.private(), &homeswap::Private::default());
     // Nothing recommended for sharing is private by default.
     for n in c.shared.all_names() {
         assert!(!c.shared.private().matches(std::ffi::OsStr::new(n)), "{n}");

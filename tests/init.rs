@@ -221,10 +221,10 @@ fn a_filled_home_is_converted_losing_nothing() {
     );
     // The written configuration is the recommended one: what
     // examples/claude-code.yaml says, but for the paths.
-    let cfg = homeswap::config::Config::load(&c.config()).unwrap();
-    assert_eq!(cfg.shared.names(), homeswap::config::RECOMMENDED_DIRS);
-    assert_eq!(cfg.shared.file_names(), homeswap::config::RECOMMENDED_FILES);
-    let example = homeswap::config::Config::load(
+    let cfg = homeswap::Config::load(&c.config()).unwrap();
+    assert_eq!(cfg.shared.names(), homeswap::RECOMMENDED_DIRS);
+    assert_eq!(cfg.shared.file_names(), homeswap::RECOMMENDED_FILES);
+    let example = homeswap::Config::load(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/claude-code.yaml"),
     )
     .unwrap();

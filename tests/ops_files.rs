@@ -9,8 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::Sandbox;
-use homeswap::config::Config;
-use homeswap::links::LinkState;
+use homeswap::{Config, LinkState};
 
 fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)

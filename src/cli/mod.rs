@@ -25,6 +25,7 @@ pub use args::Cli;
 pub use statusline::fast_path as statusline_fast_path;
 
 use args::{Command, LatchCommand, OperatorCommand};
+use exit::Exit;
 use output::Output;
 
 use crate::config::{self, Config};
@@ -34,6 +35,11 @@ use crate::sidecar::logging;
 
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
+    exit::code(run_command(cli))
+}
+
+/// Runs a parsed command line to its end.
+fn run_command(cli: Cli) -> Exit {
     let mut out = Output;
     match cli.command {
         Command::Demo(args) => demo::demo_cmd(args, cli.config.as_deref(), &mut out),
@@ -48,7 +54,7 @@ pub fn run(cli: Cli) -> u8 {
                 finish_interrupted_swap(&ctx, &mut out);
                 serve::serve_cmd(ctx, &mut out)
             }
-            Err(code) => code,
+            Err(end) => end,
         },
         // No recovery and no 5 s lock wait first: a hook answers within 2 s.
         Command::Hook => hook::hook_cmd(cli.config.as_deref(), &mut out),
@@ -61,18 +67,18 @@ pub fn run(cli: Cli) -> u8 {
                 finish_interrupted_swap(&ctx, &mut out);
                 dispatch(&ctx, command, &mut out)
             }
-            Err(code) => code,
+            Err(end) => end,
         },
     }
 }
 
 /// The configuration from `--config` or `$HOMESWAP_CONFIG`; an error is
-/// printed and returned as its exit code.
-fn load(flag: Option<&Path>, out: &mut Output) -> Result<Context, u8> {
+/// printed and returned as the command's end.
+fn load(flag: Option<&Path>, out: &mut Output) -> Result<Context, Exit> {
     let loaded = config::locate(flag).and_then(|path| Config::load(&path));
     loaded.map(Context::new).map_err(|e| {
         out.err(format!("homeswap: {e}"));
-        exit::config(&e)
+        exit::failed(&e)
     })
 }
 
@@ -85,7 +91,7 @@ fn finish_interrupted_swap(ctx: &Context, out: &mut Output) {
     }
 }
 
-fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> u8 {
+fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> Exit {
     match command {
         OperatorCommand::Validate { json } => links::validate_cmd(ctx, json, out),
         OperatorCommand::Ensure { accounts, dry_run } => {

@@ -284,10 +284,9 @@ fn plain(p: &Path) -> PathBuf {
 mod tests {
     use std::path::Path;
 
+    use crate::config::model::{DEFAULT_INTERVAL, DEFAULT_LISTEN};
     use crate::config::names::DEFAULT_NAMES;
-    use crate::config::{
-        is_valid_account_name, Config, ConfigError, DEFAULT_INTERVAL, DEFAULT_LISTEN,
-    };
+    use crate::config::{is_valid_account_name, Config, ConfigError};
 
     const GOOD: &str = "\
 accounts:

@@ -9,9 +9,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Bounds {
     /// The shortest accepted duration.
-    pub min: Duration,
+    pub(crate) min: Duration,
     /// The longest accepted duration.
-    pub max: Duration,
+    pub(crate) max: Duration,
 }
 
 /// `serve.interval`: at least a second (a tighter loop only burns CPU; file

@@ -8,19 +8,19 @@ use std::time::Duration;
 use super::shared::SharedLinks;
 
 /// Environment variable read when `--config` is not given.
-pub const CONFIG_ENV: &str = "HOMESWAP_CONFIG";
+pub(crate) const CONFIG_ENV: &str = "HOMESWAP_CONFIG";
 
 /// Default `serve.listen` (read-only listener).
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 
 /// Default `serve.interval` between full validations.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A configuration that was loaded and passed every check.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file it came from (for messages).
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Account name → home, sorted by name. Homes are in plain form: no
     /// `.` component, no doubled or trailing `/`.
     pub accounts: BTreeMap<String, PathBuf>,
@@ -51,18 +51,18 @@ pub struct ServeConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
     /// TCP address of the admin listener (needs `token_file`).
-    pub listen: Option<String>,
+    pub(crate) listen: Option<String>,
     /// File holding the bearer token for the TCP admin listener.
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
     /// Unix socket of the admin listener (peer uid checked).
     pub socket: Option<PathBuf>,
 }
 
 /// Default `failover.cooldown`: Claude Code's five-hour window.
-pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(5 * 3600);
+pub(crate) const DEFAULT_COOLDOWN: Duration = Duration::from_secs(5 * 3600);
 
 /// Default `failover.settle`.
-pub const DEFAULT_SETTLE: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_SETTLE: Duration = Duration::from_secs(60);
 
 /// The checked `failover:` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,7 +85,7 @@ impl Config {
     }
 
     /// The account whose home is exactly `target`, if any.
-    pub fn account_for_home(&self, target: &Path) -> Option<&str> {
+    pub(crate) fn account_for_home(&self, target: &Path) -> Option<&str> {
         self.accounts
             .iter()
             .find(|(_, home)| same_path(home, target))
@@ -95,7 +95,7 @@ impl Config {
 
 /// Compares two absolute paths component by component, so that a trailing
 /// slash or a doubled separator does not make them differ.
-pub fn same_path(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_path(a: &Path, b: &Path) -> bool {
     a.components().eq(b.components())
 }
 

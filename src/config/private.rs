@@ -14,7 +14,7 @@ use super::names::check_name;
 /// with why it is private (the README's table says the same). A name
 /// these match may never be shared, whatever the file's own `private`
 /// list says: the list replaces the default for drift reports only.
-pub const DEFAULT_PRIVATE: [(&str, &str); 20] = [
+pub(crate) const DEFAULT_PRIVATE: [(&str, &str); 20] = [
     // Per account: identity and login, never shared.
     (
         ".credentials.json",
@@ -102,13 +102,8 @@ impl Default for Private {
 
 impl Private {
     /// The list; patterns are expected to have passed [`check_pattern`].
-    pub fn new(patterns: Vec<String>) -> Private {
+    pub(crate) fn new(patterns: Vec<String>) -> Private {
         Private { patterns }
-    }
-
-    /// The patterns, in configured order.
-    pub fn patterns(&self) -> &[String] {
-        &self.patterns
     }
 
     /// Whether the entry `name` is private.
@@ -124,11 +119,6 @@ impl Private {
             .iter()
             .find(|p| *p != "*" && pattern_matches(p, name.as_bytes()))
             .map(String::as_str)
-    }
-
-    /// Whether `name` is exactly one of the patterns (not a wildcard match).
-    pub fn lists(&self, name: &str) -> bool {
-        self.patterns.iter().any(|p| p == name)
     }
 }
 

@@ -13,14 +13,14 @@
 //! `dir`, `kind` and `temp` are public for `tests/fs_primitives.rs`, which
 //! pins them on real files.
 
-pub mod atomic;
-pub mod dir;
-pub mod error;
-pub mod kind;
+pub(crate) mod atomic;
+pub(crate) mod dir;
+pub(crate) mod error;
+pub(crate) mod kind;
 pub(crate) mod pathfmt;
 pub(crate) mod read;
-pub mod temp;
+pub(crate) mod temp;
 
 pub use dir::DirFd;
-pub use error::FsError;
+pub(crate) use error::FsError;
 pub use kind::EntryKind;

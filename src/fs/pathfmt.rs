@@ -52,6 +52,20 @@ impl fmt::Display for Shown<'_> {
     }
 }
 
+/// `text` on one line: control characters (newline, escape, ...) escaped,
+/// so nothing another process wrote can split a line or drive a terminal.
+pub(crate) fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `serialize_with` for a path: its text, or the escaped form when it is
 /// not UTF-8 (JSON strings must be).
 pub(crate) fn path<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {

@@ -20,22 +20,22 @@ use crate::fs::{DirFd, EntryKind, FsError};
 
 /// An entry of a home that is neither a link nor private.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnmanagedEntry {
+pub(crate) struct UnmanagedEntry {
     /// The entry's name: its text, or its escaped form (`\xff`) when it
     /// is not UTF-8.
-    pub name: String,
+    pub(crate) name: String,
     /// What it is: `a directory`, `a regular file`, ...
-    pub kind: String,
+    pub(crate) kind: String,
     /// The list it would belong to if shared: `shared` or `shared_files`;
     /// none for what no link can share (a FIFO, a socket, a device, a
     /// symlink itself).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub share_as: Option<&'static str>,
+    pub(crate) share_as: Option<&'static str>,
 }
 
 impl UnmanagedEntry {
     /// The warning line of `account`'s entry.
-    pub fn line(&self, account: &str) -> String {
+    pub(crate) fn line(&self, account: &str) -> String {
         format!("account {account}: unmanaged entry: {self}")
     }
 }

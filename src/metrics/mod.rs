@@ -28,31 +28,32 @@ use prometheus::{Encoder, TextEncoder};
 
 use crate::links::validate::ValidationReport;
 use crate::ops::usage::UsageView;
+use crate::state::limits::LimitReason;
+use crate::state::outcome::Outcome;
 use crate::state::usage::Window;
 
 use exposition::ExpositionCache;
-pub use exposition::{CONTENT_TYPE, PROCESS_REFRESH};
+pub(crate) use exposition::CONTENT_TYPE;
 use link_families::LinkSeries;
 use registry::Families;
-pub use registry::{FAILOVER_OUTCOMES, FAILOVER_REASONS, SWAP_OUTCOMES};
 
 /// One account's window for the usage gauges.
 #[derive(Debug, Clone, PartialEq)]
-pub struct UsageSeries {
+pub(crate) struct UsageSeries {
     /// The account.
-    pub account: String,
+    pub(crate) account: String,
     /// `five_hour` or `seven_day`.
-    pub window: &'static str,
+    pub(crate) window: &'static str,
     /// Usage, 0..=1.
-    pub ratio: f64,
+    pub(crate) ratio: f64,
     /// Unix seconds the window resets; 0 when not reported.
-    pub resets_at: u64,
+    pub(crate) resets_at: u64,
 }
 
 impl UsageSeries {
     /// The usage gauges' series of a usage view: each window reported, per
     /// account.
-    pub fn of(view: &UsageView) -> Vec<UsageSeries> {
+    pub(crate) fn of(view: &UsageView) -> Vec<UsageSeries> {
         let mut out = Vec::new();
         for a in &view.accounts {
             for (window, w) in Window::ALL
@@ -95,21 +96,22 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric, plus the `process_*` collector.
-    pub fn new() -> Metrics {
-        Metrics {
-            families: Families::new(),
+    /// Registers every metric, plus the `process_*` collector. An error
+    /// is a defect in a name or help text (or a duplicate name).
+    pub fn new() -> Result<Metrics, MetricsError> {
+        Ok(Metrics {
+            families: Families::new().map_err(MetricsError)?,
             links: RwLock::new(LinkSeries::default()),
             exposition: ExpositionCache::default(),
             limit_accounts: Mutex::new(BTreeSet::new()),
             usage_series: Mutex::new(BTreeSet::new()),
-        }
+        })
     }
 
     /// Records a completed validation: every link's health and state, the
     /// active account, the time and the duration. Series of accounts or
     /// links no longer configured are dropped.
-    pub fn observe_validation(
+    pub(crate) fn observe_validation(
         &self,
         report: &ValidationReport,
         accounts: &[String],
@@ -134,24 +136,27 @@ impl Metrics {
     }
 
     /// Records one swap attempt.
-    pub fn observe_swap(&self, outcome: &str, duration: Duration) {
-        self.families.swaps.with_label_values(&[outcome]).inc();
+    pub(crate) fn observe_swap(&self, outcome: Outcome, duration: Duration) {
+        self.families
+            .swaps
+            .with_label_values(&[outcome.as_str()])
+            .inc();
         self.families.swap_duration.observe(duration.as_secs_f64());
         self.exposition.changed();
     }
 
     /// Records one failover attempt.
-    pub fn observe_failover(&self, reason: &str, outcome: &str) {
+    pub(crate) fn observe_failover(&self, reason: LimitReason, outcome: Outcome) {
         self.families
             .failovers
-            .with_label_values(&[reason, outcome])
+            .with_label_values(&[reason.as_str(), outcome.as_str()])
             .inc();
         self.exposition.changed();
     }
 
     /// Records every configured account's limit: (account, limited, Unix
     /// time it ends or 0). Series of accounts no longer configured go.
-    pub fn observe_limits(&self, limits: &[(String, bool, u64)]) {
+    pub(crate) fn observe_limits(&self, limits: &[(String, bool, u64)]) {
         let f = &self.families;
         // Series are set in place and only those of accounts no longer
         // configured removed, so a scrape never sees a family half empty.
@@ -179,7 +184,7 @@ impl Metrics {
     /// Records the usage the statusline reported: one entry per account
     /// and window reported. A window not reported has no series (absent
     /// until reported); series no longer in the list go.
-    pub fn observe_usage(&self, usage: &[UsageSeries]) {
+    pub(crate) fn observe_usage(&self, usage: &[UsageSeries]) {
         let f = &self.families;
         let mut known = self.usage_series.lock().unwrap_or_else(|p| p.into_inner());
         let now: BTreeSet<(String, String)> = usage
@@ -233,11 +238,11 @@ impl Metrics {
     }
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new()
-    }
-}
+/// The metrics could not be registered: a defect in a name, a help text
+/// or a label (or a name used twice), found at start.
+#[derive(Debug, thiserror::Error)]
+#[error("the metrics could not be registered: {0}")]
+pub struct MetricsError(prometheus::Error);
 
 #[cfg(test)]
 mod tests {
@@ -245,7 +250,7 @@ mod tests {
 
     #[test]
     fn limit_gauges_follow_the_configured_accounts() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         m.observe_limits(&[("a".into(), true, 1_800_000_000), ("b".into(), false, 0)]);
         let text = String::from_utf8(m.encode_now()).unwrap();
         assert!(
@@ -267,7 +272,7 @@ mod tests {
 
     #[test]
     fn usage_gauges_are_absent_until_reported_and_follow_the_record() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         let text = String::from_utf8(m.encode_now()).unwrap();
         assert!(!text.contains("homeswap_account_usage_ratio{"), "{text}");
         let five = UsageSeries {

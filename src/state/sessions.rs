@@ -24,7 +24,7 @@ use crate::state::audit::now_rfc3339;
 use crate::state::{StateDir, RECORD_LIMIT};
 
 /// How long a session's record is kept.
-pub const KEEP: Duration = Duration::from_secs(14 * 24 * 3600);
+pub(crate) const KEEP: Duration = Duration::from_secs(14 * 24 * 3600);
 
 /// The most records one prune looks at, so a hook stays fast however many
 /// accumulate.
@@ -35,16 +35,16 @@ const DIR_NAME: &str = "sessions";
 
 /// One session's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionRecord {
+pub(crate) struct SessionRecord {
     /// The account the session started on.
-    pub account: String,
+    pub(crate) account: String,
     /// RFC 3339 time it started.
-    pub started: String,
+    pub(crate) started: String,
 }
 
 /// True for a session id that is safe as a file name: 1 to 128 ASCII
 /// letters, digits, `-` and `_` (Claude Code's are UUIDs).
-pub fn is_safe_id(id: &str) -> bool {
+pub(crate) fn is_safe_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
         && id
             .bytes()
@@ -116,7 +116,7 @@ fn not_a_dir(top: &DirFd, kind: EntryKind) -> FsError {
 
 /// Remembers that session `id` started on `account` (`id` checked by the
 /// caller with [`is_safe_id`]).
-pub fn remember(state: &StateDir, id: &str, account: &str) -> Result<(), FsError> {
+pub(crate) fn remember(state: &StateDir, id: &str, account: &str) -> Result<(), FsError> {
     let Some(dir) = open(state, true)? else {
         // `open` with `create` answers a directory or an error.
         let path = state.dir().join(DIR_NAME);
@@ -138,7 +138,7 @@ pub fn remember(state: &StateDir, id: &str, account: &str) -> Result<(), FsError
 }
 
 /// The account session `id` started on, if it was remembered.
-pub fn recall(state: &StateDir, id: &str) -> Result<Option<String>, FsError> {
+pub(crate) fn recall(state: &StateDir, id: &str) -> Result<Option<String>, FsError> {
     let Some(dir) = open(state, false)? else {
         return Ok(None);
     };
@@ -168,7 +168,7 @@ pub fn recall(state: &StateDir, id: &str) -> Result<Option<String>, FsError> {
 /// Removes session records older than [`KEEP`] (best effort; at most a
 /// bounded number looked at per call): regular files named `<safe
 /// id>.json`, nothing else. Returns how many went.
-pub fn prune(state: &StateDir) -> usize {
+pub(crate) fn prune(state: &StateDir) -> usize {
     let Ok(Some(dir)) = open(state, false) else {
         return 0;
     };

@@ -107,7 +107,7 @@ pub fn example_lists() -> (Vec<String>, Vec<String>) {
 
 /// Whether homeswap's default `private` list covers `name`.
 pub fn default_private(name: &str) -> bool {
-    homeswap::config::Private::default().matches(std::ffi::OsStr::new(name))
+    homeswap::Private::default().matches(std::ffi::OsStr::new(name))
 }
 
 /// Sends tmux key names (`Down`, `Enter`, `Escape`) to a session.

@@ -189,7 +189,7 @@ fn adopt_file_in(
             act.tally.moved += 1;
         }
         Some(ItemAction::Conflict { kind, clash }) => {
-            if !act.keep_both {
+            if !act.journal.keep_both {
                 return Err(ActError::NewConflict {
                     ours: home.join(n),
                     theirs: shared.join(n),

@@ -15,22 +15,22 @@ use crate::state::limits::UntilSource;
 
 /// The furthest ahead a reset time is believed: Claude Code's longest
 /// window is seven days; a day of slack for zones and clocks.
-pub const MAX_AHEAD: Duration = Duration::from_secs(8 * 24 * 3600);
+pub(crate) const MAX_AHEAD: Duration = Duration::from_secs(8 * 24 * 3600);
 
 /// The end of a limit, where it came from, and a sentence saying so.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResetTime {
+pub(crate) struct ResetTime {
     /// Unix seconds.
-    pub until: u64,
+    pub(crate) until: u64,
     /// Given, read from the message, or the cooldown.
-    pub source: UntilSource,
+    pub(crate) source: UntilSource,
     /// What was used and why, for the person reading the output.
-    pub note: String,
+    pub(crate) note: String,
 }
 
 /// The end of a limit reported at `now` (Unix seconds). `Err` only for a
 /// given time that is not RFC 3339 (a usage error).
-pub fn reset_time(
+pub(crate) fn reset_time(
     given: Option<&str>,
     message: Option<&str>,
     now: u64,

@@ -14,25 +14,25 @@ use crate::fs::EntryKind;
 
 /// What the operator asked for, with the defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InitRequest {
+pub(crate) struct InitRequest {
     /// The existing Claude Code home (`--from`), becomes the active link.
-    pub from: PathBuf,
+    pub(crate) from: PathBuf,
     /// The account's name (`--account`, default `a`).
-    pub account: String,
+    pub(crate) account: String,
     /// The account's home: `<from>-<account>`.
-    pub home: PathBuf,
+    pub(crate) home: PathBuf,
     /// The shared dir (`--shared-dir`, default `<from>-shared`).
-    pub shared_dir: PathBuf,
+    pub(crate) shared_dir: PathBuf,
     /// The state dir (`--state-dir`, default `<from>-state`).
-    pub state_dir: PathBuf,
+    pub(crate) state_dir: PathBuf,
     /// The configuration file to write (`--config`).
-    pub config: PathBuf,
+    pub(crate) config: PathBuf,
 }
 
 impl InitRequest {
     /// The request for these arguments; a usage error for a bad account
     /// name or a path that is not absolute.
-    pub fn new(
+    pub(crate) fn new(
         from: &Path,
         account: Option<&str>,
         shared_dir: Option<&Path>,
@@ -81,7 +81,7 @@ impl InitRequest {
 
     /// The configuration init writes: this account, the recommended
     /// shared set, the default private list.
-    pub fn config_text(&self) -> Result<String, InitError> {
+    pub(crate) fn config_text(&self) -> Result<String, InitError> {
         let q = |p: &Path| -> Result<String, InitError> {
             let s = p.to_str().ok_or_else(|| {
                 InitError::Usage(format!("{} is not UTF-8, which YAML cannot hold", shown(p)))
@@ -123,31 +123,31 @@ impl InitRequest {
 
 /// One entry of the existing home that moves into the shared dir.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Move {
+pub(crate) struct Move {
     /// The entry name, e.g. `projects`.
-    pub name: String,
+    pub(crate) name: String,
     /// True for a directory, false for a regular file.
-    pub dir: bool,
+    pub(crate) dir: bool,
 }
 
 /// What init will do, or why it will not.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InitPlan {
+pub(crate) struct InitPlan {
     /// The request.
-    pub request: InitRequest,
+    pub(crate) request: InitRequest,
     /// The shared entries the home holds, moved to the shared dir.
-    pub moves: Vec<Move>,
+    pub(crate) moves: Vec<Move>,
     /// `~/.claude.json`, copied into the home (which has none).
-    pub claude_json: Option<PathBuf>,
+    pub(crate) claude_json: Option<PathBuf>,
     /// Why a `~/.claude.json` that is there is not copied (a FIFO, a
     /// directory, a dangling link): said, never skipped silently.
-    pub claude_json_skipped: Option<String>,
+    pub(crate) claude_json_skipped: Option<String>,
     /// Why init refuses, one line each (empty: it can go ahead).
-    pub refusals: Vec<String>,
+    pub(crate) refusals: Vec<String>,
 }
 
 /// Plans init of `req`; read-only.
-pub fn plan(req: &InitRequest, home_env: Option<&Path>) -> Result<InitPlan, InitError> {
+pub(crate) fn plan(req: &InitRequest, home_env: Option<&Path>) -> Result<InitPlan, InitError> {
     let config_text = req.config_text()?;
     // The configuration it would write must itself be valid (separate
     // paths, names): a usage error otherwise.

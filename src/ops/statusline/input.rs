@@ -10,24 +10,24 @@ use crate::state::usage::Window;
 
 /// One window as the status JSON reported it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Reported {
+pub(crate) struct Reported {
     /// Percent used, 0..=100 (values above 100 are taken as 100), never
     /// rounded up across a whole percent: `94.99999999999999` stays below
     /// 95 (see [`percent_of`]).
-    pub used_percentage: f64,
+    pub(crate) used_percentage: f64,
     /// Unix seconds the window resets, when given.
-    pub resets_at: Option<u64>,
+    pub(crate) resets_at: Option<u64>,
 }
 
 /// What one status update says about usage.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StatusInput {
+pub(crate) struct StatusInput {
     /// The session, when the JSON names one.
-    pub session_id: Option<String>,
+    pub(crate) session_id: Option<String>,
     /// The windows reported (none for API-key users).
-    pub windows: Vec<(Window, Reported)>,
+    pub(crate) windows: Vec<(Window, Reported)>,
     /// Fields that were present but unusable, one line each.
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
 }
 
 /// The top-level keys that matter; everything else is skipped unparsed.
@@ -41,7 +41,7 @@ struct Raw {
 
 impl StatusInput {
     /// Parses a status update; `Err` only when it is not a JSON object.
-    pub fn parse(bytes: &[u8]) -> Result<StatusInput, String> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<StatusInput, String> {
         // serde would take an array as the struct's fields in order.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err("the status JSON on stdin is not a JSON object".into());

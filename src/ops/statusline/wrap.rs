@@ -16,14 +16,14 @@ use nix::unistd::Pid;
 use super::tree::{kill_tree, Mark, MARK_VAR};
 
 /// The most of the wrapped command's output that is kept.
-pub const MAX_OUTPUT: u64 = 64 * 1024;
+pub(crate) const MAX_OUTPUT: u64 = 64 * 1024;
 
 /// How often a finished-output command is checked for its exit.
 const POLL: Duration = Duration::from_millis(2);
 
 /// The wrapped command, running.
 #[derive(Debug)]
-pub struct Running {
+pub(crate) struct Running {
     child: Child,
     output: Receiver<std::io::Result<Vec<u8>>>,
     command: String,
@@ -33,15 +33,15 @@ pub struct Running {
 
 /// What the wrapped command printed, and what went wrong with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Wrapped {
+pub(crate) struct Wrapped {
     /// Its standard output (at most [`MAX_OUTPUT`] bytes).
-    pub stdout: Vec<u8>,
+    pub(crate) stdout: Vec<u8>,
     /// Why its output is missing or it failed, for stderr.
-    pub problem: Option<String>,
+    pub(crate) problem: Option<String>,
 }
 
 /// Starts `sh -c command` in its own process group, feeding it `input`.
-pub fn start(command: &str, input: &[u8]) -> Result<Running, String> {
+pub(crate) fn start(command: &str, input: &[u8]) -> Result<Running, String> {
     // Every process it starts inherits the mark, so the kill finds it.
     let mark = Mark::new();
     let mut child = Command::new("sh")
@@ -87,7 +87,7 @@ pub fn start(command: &str, input: &[u8]) -> Result<Running, String> {
 impl Running {
     /// Waits for the output and the exit until `deadline`; a command still
     /// running then is killed with its process group.
-    pub fn finish(mut self, deadline: Instant) -> Wrapped {
+    pub(crate) fn finish(mut self, deadline: Instant) -> Wrapped {
         let left = deadline.saturating_duration_since(Instant::now());
         let mut out = match self.output.recv_timeout(left) {
             Ok(Ok(stdout)) => Wrapped {
