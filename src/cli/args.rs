@@ -19,7 +19,9 @@ use crate::sidecar::logging::LogFormat;
 #[derive(Debug, Parser)]
 #[command(name = "homeswap", version, after_help = help::ALL, max_term_width = 100)]
 pub struct Cli {
-    /// The YAML configuration file [default: $HOMESWAP_CONFIG].
+    /// The YAML configuration file [default: $HOMESWAP_CONFIG, else
+    /// $XDG_CONFIG_HOME/homeswap/config.yaml, i.e.
+    /// ~/.config/homeswap/config.yaml].
     // Not clap's `env =`: with the variable set, clap's usage lines showed
     // `--config <PATH>` as if it were required. `config::locate` reads it.
     #[arg(long, global = true, value_name = "PATH")]
@@ -76,7 +78,8 @@ pub(crate) enum Command {
     #[command(after_help = help::STATUSLINE)]
     Statusline(StatuslineArgs),
     /// Turn one existing Claude Code home into homeswap's layout, losing
-    /// nothing, and write the configuration (to --config).
+    /// nothing, and write the configuration (to --config, else
+    /// $HOMESWAP_CONFIG, else ~/.config/homeswap/config.yaml).
     ///
     /// DIR moves to DIR-NAME (the account's home), its shared entries
     /// (projects, file-history, history.jsonl, settings.json, ...: the
@@ -85,7 +88,9 @@ pub(crate) enum Command {
     /// atomic step: a tool opening DIR meanwhile finds the old directory or
     /// the link. ~/.claude.json is copied into the home (never removed).
     /// Refused, changing nothing, if the configuration file exists, if DIR
-    /// is already a link, or if a path it would create exists. Journaled:
+    /// is already a link, or if a path it would create exists. At the
+    /// default place, the configuration's directory is created (mode 0700);
+    /// elsewhere it must exist. Journaled:
     /// interrupted, run the same command again and it finishes. Prints the
     /// CLAUDE_CONFIG_DIR line to use and how to add a second account.
     #[command(after_help = help::INIT)]

@@ -176,7 +176,7 @@ Exit codes:
 Exit codes:
   0  converted (or nothing to do: a dry run)
   1  refused or stopped part-way, nothing lost (rerun the same command to finish)
-  2  usage error (no --config, bad account name, relative path)";
+  2  usage error (bad account name, relative path, no place for the configuration)";
 
     /// `homeswap completions --help`: the codes, then where each shell
     /// looks for a user's own completions.

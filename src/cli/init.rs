@@ -6,16 +6,16 @@ use std::path::Path;
 use crate::cli::args::InitArgs;
 use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
-use crate::config;
-use crate::fs::pathfmt::shown;
+use crate::config::{self, Source};
+use crate::fs::pathfmt::{shell_word, shown};
 use crate::ops::class::ErrorClass;
 use crate::ops::init::{init, InitError, InitOutcome, InitPlan, InitReport, InitRequest};
 
-/// Runs init as `args` ask; the configuration goes to `--config` (or
-/// `$HOMESWAP_CONFIG`).
+/// Runs init as `args` ask; the configuration goes to `--config`, else
+/// `$HOMESWAP_CONFIG`, else the default place (its directory created).
 pub(crate) fn init_cmd(args: InitArgs, config_flag: Option<&Path>, out: &mut Output) -> Exit {
-    let path = match config::locate(config_flag) {
-        Ok(p) => p,
+    let located = match config::locate(config_flag) {
+        Ok(l) => l,
         Err(e) => {
             out.err(format!(
                 "homeswap: {e}: init writes the configuration there"
@@ -28,8 +28,12 @@ pub(crate) fn init_cmd(args: InitArgs, config_flag: Option<&Path>, out: &mut Out
         Some(&args.account),
         args.shared_dir.as_deref(),
         args.state_dir.as_deref(),
-        &path,
-    );
+        &located.path,
+    )
+    .map(|r| match located.source {
+        Source::Default => r.making_config_dir(),
+        Source::Flag | Source::Env => r,
+    });
     let home_env = std::env::var_os("HOME").map(std::path::PathBuf::from);
     match req.and_then(|r| init(&r, home_env.as_deref(), args.dry_run)) {
         Ok(InitOutcome::Planned(plan)) => dry_run_lines(&plan, out),
@@ -164,6 +168,16 @@ fn plan_lines(p: &InitPlan, out: &mut Output) {
     if let Some(why) = &p.claude_json_skipped {
         out.line(format!("plan: {why}"));
     }
+    if let Some(dir) = r
+        .config
+        .parent()
+        .filter(|d| r.make_config_dir && !d.is_dir())
+    {
+        out.line(format!(
+            "plan: create the directory {} (mode 0700)",
+            shown(dir)
+        ));
+    }
     out.line(format!(
         "plan: write {}, state dir {}",
         shown(&r.config),
@@ -174,27 +188,22 @@ fn plan_lines(p: &InitPlan, out: &mut Output) {
 /// The line to use Claude Code through the active link, and how to add a
 /// second account.
 fn next_steps(r: &InitRequest, out: &mut Output) {
-    let config = shown(&r.config).to_string();
+    // At the default place every command finds the file by itself.
+    let config = if r.make_config_dir {
+        String::new()
+    } else {
+        format!("--config {} ", shell_word(&r.config))
+    };
     let second = if r.account == "b" { "c" } else { "b" };
-    let mut home = r.from.clone().into_os_string();
-    home.push(format!("-{second}"));
-    let home = std::path::PathBuf::from(home);
     out.line(String::new());
     out.line("Use Claude Code through the active link:".to_string());
     out.line(format!("  export CLAUDE_CONFIG_DIR={}", shown(&r.from)));
     out.line(String::new());
     out.line(format!("To add a second account {second}:"));
-    out.line(format!("  mkdir -m 700 {}", shown(&home)));
     out.line(format!(
-        "  add '  {second}: {}' under accounts: in {config}",
-        shown(&home)
-    ));
-    out.line(format!("  homeswap --config {config} ensure {second}"));
-    out.line(format!(
-        "  CLAUDE_CONFIG_DIR={} claude    # log in as the second account, then /exit",
-        shown(&home)
+        "  homeswap {config}account add {second}    # creates its home and links, says how to log in"
     ));
     out.line(format!(
-        "Then 'homeswap --config {config} swap {second}' makes it the active account."
+        "Then 'homeswap {config}swap {second}' makes it the active account."
     ));
 }

@@ -28,7 +28,7 @@ use args::{Command, LatchCommand, OperatorCommand};
 use exit::Exit;
 use output::Output;
 
-use crate::config::{self, Config};
+use crate::config;
 use crate::ops::context::Context;
 use crate::ops::swap::recover;
 use crate::sidecar::logging;
@@ -72,11 +72,10 @@ fn run_command(cli: Cli) -> Exit {
     }
 }
 
-/// The configuration from `--config` or `$HOMESWAP_CONFIG`; an error is
-/// printed and returned as the command's end.
+/// The configuration from `--config`, `$HOMESWAP_CONFIG` or the default
+/// place; an error is printed and returned as the command's end.
 fn load(flag: Option<&Path>, out: &mut Output) -> Result<Context, Exit> {
-    let loaded = config::locate(flag).and_then(|path| Config::load(&path));
-    loaded.map(Context::new).map_err(|e| {
+    config::find_and_load(flag).map(Context::new).map_err(|e| {
         out.err(format!("homeswap: {e}"));
         exit::failed(&e)
     })

@@ -82,6 +82,39 @@ pub(crate) fn write_file_in(
     dir.sync()
 }
 
+/// Creates the directory `path` and each missing directory above it with
+/// `mode` (before umask), each made durable by an fsync of its parent. A
+/// directory already there (or a symlink to one) is kept as it is.
+pub(crate) fn create_dirs(path: &Path, mode: u32) -> Result<(), FsError> {
+    let mut missing = Vec::new();
+    let mut at = path;
+    loop {
+        match std::fs::metadata(at) {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => {
+                return Err(FsError::new(
+                    "create the directory",
+                    at,
+                    std::io::Error::from(std::io::ErrorKind::NotADirectory),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(at),
+            Err(e) => return Err(FsError::new("inspect", at, e)),
+        }
+        at = split(at)?.0;
+    }
+    for dir in missing.into_iter().rev() {
+        let (parent, name) = split(dir)?;
+        let parent = DirFd::open_following(parent)?;
+        match parent.mkdir(name, mode) {
+            Err(e) if e.is(Errno::EEXIST) => {}
+            other => other?,
+        }
+        parent.sync()?;
+    }
+    Ok(())
+}
+
 /// Removes the file `path` (not following a symlink) and makes the removal
 /// durable. A file that is already gone is not an error.
 pub(crate) fn remove_file(path: &Path) -> Result<(), FsError> {
@@ -225,6 +258,26 @@ mod tests {
         assert!(!has_leftovers(&gone));
         assert_eq!(remove_leftovers(&gone).unwrap(), Vec::<PathBuf>::new());
         remove_file(&gone).unwrap();
+    }
+
+    #[test]
+    fn create_dirs_makes_each_missing_directory_private_and_keeps_the_rest() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("home/.config/homeswap");
+        create_dirs(&deep, 0o700).unwrap();
+        for p in [
+            dir.path().join("home"),
+            dir.path().join("home/.config"),
+            deep.clone(),
+        ] {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", p.display());
+        }
+        create_dirs(&deep, 0o700).unwrap();
+        std::fs::write(dir.path().join("file"), b"x").unwrap();
+        let err = create_dirs(&dir.path().join("file/sub"), 0o700).unwrap_err();
+        assert!(err.to_string().contains("file"), "{err}");
     }
 
     #[test]

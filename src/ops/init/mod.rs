@@ -22,8 +22,9 @@
 //!    `CLAUDE_CONFIG_DIR` is set); the original stays. One that is not a
 //!    regular file (a FIFO, a directory, a dangling link) is not copied,
 //!    and the plan and the result say so.
-//! 8. Write the configuration (never replacing another file), validate
-//!    it, remove the journal.
+//! 8. Write the configuration (never replacing another file; at the
+//!    default place, its missing directories are created 0700 first),
+//!    validate it, remove the journal.
 //!
 //! The failpoint `init::after_move` fires after steps 3 to 8 (after each
 //! entry in step 5). Each step looks at the disk before acting, so running
@@ -52,6 +53,10 @@ use crate::state::StateDir;
 
 pub(crate) use error::InitError;
 pub(crate) use plan::{plan, InitPlan, InitRequest, Move};
+
+/// The mode of the configuration's directories init creates at the
+/// default place: the file names every home and the state dir.
+const CONFIG_DIR_MODE: u32 = 0o700;
 
 /// The journal: the request and the plan it is carrying out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -289,7 +294,12 @@ fn finish(j: &InitJournal, journal: &Path) -> Result<Vec<String>, String> {
                 shown(&r.config)
             ))
         }
-        Err(_) => write_new(&r.config, text.as_bytes()).map_err(|e| e.to_string())?,
+        Err(_) => {
+            if let (true, Some(dir)) = (r.make_config_dir, r.config.parent()) {
+                atomic::create_dirs(dir, CONFIG_DIR_MODE).map_err(|e| e.to_string())?;
+            }
+            write_new(&r.config, text.as_bytes()).map_err(|e| e.to_string())?
+        }
     }
     after_step(&r.config)?;
     let config = Config::load(&r.config).map_err(|e| e.to_string())?;
