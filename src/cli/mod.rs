@@ -2,6 +2,7 @@
 //! place where library results become exit codes ([`exit`]), the output
 //! streams, and one file per command group.
 
+mod account;
 mod adopt;
 mod args;
 mod completions;
@@ -105,5 +106,6 @@ fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> Exit {
         }
         OperatorCommand::Failover(args) => failover::failover_cmd(ctx, args, out),
         OperatorCommand::Limits(args) => failover::limits_cmd(ctx, args, out),
+        OperatorCommand::Account(command) => account::account_cmd(ctx, command, out),
     }
 }

@@ -48,7 +48,7 @@ mod shared;
 use std::path::Path;
 
 pub(crate) use duration::human as human_duration;
-pub(crate) use edit::{add_account, remove_account, EditError, Edited};
+pub(crate) use edit::{add_account, remove_account};
 pub use error::ConfigError;
 pub(crate) use locate::{load as find_and_load, locate, Source};
 pub(crate) use model::same_path;
@@ -57,6 +57,12 @@ pub use names::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
 pub use private::Private;
 pub use shared::SharedLinks;
 pub(crate) use shared::{LinkKind, RequiredLink};
+
+/// The text of the configuration file at `path`, read as [`Config::load`]
+/// reads it (for an edit of it).
+pub(crate) fn read_text(path: &Path) -> Result<String, ConfigError> {
+    file::read(path)
+}
 
 impl Config {
     /// Reads and checks the configuration file at `path` (symlinks are

@@ -82,6 +82,49 @@ pub(crate) fn write_file_in(
     dir.sync()
 }
 
+/// Replaces the contents of the regular file `path` atomically, as
+/// [`write_file`] does, keeping what a person set on it: a symlink stays a
+/// symlink (the file it leads to is replaced, as editors do), and the new
+/// file gets the old one's permission bits and, when homeswap runs as
+/// root, its owner.
+pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    use std::os::unix::fs::MetadataExt;
+    let real = std::fs::canonicalize(path).map_err(|e| FsError::new("resolve", path, e))?;
+    let meta = std::fs::metadata(&real).map_err(|e| FsError::new("inspect", &real, e))?;
+    if !meta.is_file() {
+        return Err(FsError::new(
+            "replace",
+            &real,
+            std::io::Error::other("it is not a regular file"),
+        ));
+    }
+    let (dir, name) = split(&real)?;
+    let dir = DirFd::open_following(dir)?;
+    let tmp = temp_name(name);
+    let mut file = dir.create_file(&tmp, meta.mode() & 0o7777)?;
+    let written = owned_like(&file, &meta)
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| FsError::new("write", &dir.join(&tmp), e));
+    drop(file);
+    if let Err(e) = written.and_then(|()| dir.rename(&tmp, &dir, name)) {
+        let _ = dir.unlink(&tmp);
+        return Err(e);
+    }
+    dir.sync()
+}
+
+/// Gives `file` the owner of the file it replaces, when that differs and
+/// the process may (root); anyone else's new file is theirs anyway.
+fn owned_like(file: &std::fs::File, old: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let new = file.metadata()?;
+    if (new.uid(), new.gid()) == (old.uid(), old.gid()) || !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid()))
+}
+
 /// Creates the directory `path` and each missing directory above it with
 /// `mode` (before umask), each made durable by an fsync of its parent. A
 /// directory already there (or a symlink to one) is kept as it is.
@@ -278,6 +321,28 @@ mod tests {
         std::fs::write(dir.path().join("file"), b"x").unwrap();
         let err = create_dirs(&dir.path().join("file/sub"), 0o700).unwrap_err();
         assert!(err.to_string().contains("file"), "{err}");
+    }
+
+    #[test]
+    fn replace_file_keeps_a_link_a_link_and_the_file_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.yaml");
+        let link = dir.path().join("config.yaml");
+        std::fs::write(&real, b"old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        replace_file(&link, b"new").unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), real);
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temporary left"
+        );
+        assert!(replace_file(&dir.path().join("gone"), b"x").is_err());
     }
 
     #[test]

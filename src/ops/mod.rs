@@ -3,6 +3,7 @@
 //! change state run in one skeleton (`skeleton`: latch check, lock, one
 //! typed audit record); their errors are classified once (`class`).
 
+pub(crate) mod account;
 pub(crate) mod adopt;
 pub(crate) mod class;
 pub(crate) mod context;

@@ -1,6 +1,6 @@
 //! The audit log: one JSON object per line in `<state_dir>/audit.jsonl` for
-//! every swap attempt, recovery, latch clear, adoption, failover and limit
-//! ended by hand. [`AuditRecord`] is the line's one shape: written here
+//! every swap attempt, recovery, latch clear, adoption, failover, limit
+//! ended by hand and account added, removed, disabled or enabled. [`AuditRecord`] is the line's one shape: written here
 //! (bounded, so one line never hides the log's end from a reader), and read
 //! back by the status page and the sidecar's tail.
 
@@ -66,6 +66,13 @@ pub(crate) struct AuditRecord {
     /// What an adoption did (action `adopt` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) adopt: Option<AdoptCounts>,
+    /// The account added, removed, disabled or enabled (actions
+    /// `account_*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) account: Option<String>,
+    /// That account's home, as shown (`account_add`, `account_remove`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) home: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -86,6 +93,10 @@ pub(crate) struct Subject {
     pub(crate) until: Option<String>,
     /// What an adoption did.
     pub(crate) adopt: Option<AdoptCounts>,
+    /// The account an `account_*` action was about.
+    pub(crate) account: Option<String>,
+    /// Its home, as shown.
+    pub(crate) home: Option<String>,
 }
 
 /// What one adoption moved into the shared targets, for the audit log.
@@ -135,6 +146,8 @@ impl AuditRecord {
             until: subject.until,
             pid: std::process::id(),
             adopt: subject.adopt,
+            account: subject.account,
+            home: subject.home,
         }
     }
 
@@ -151,6 +164,8 @@ impl AuditRecord {
             &mut self.to,
             &mut self.reason,
             &mut self.until,
+            &mut self.account,
+            &mut self.home,
         ]
         .into_iter()
         .flatten()

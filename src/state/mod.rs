@@ -1,7 +1,9 @@
 //! The state directory: where the lock, the intent record, the latch, the
-//! adoption journal, the limits, the usage, the sessions and the audit log live. Only this module knows the file names.
+//! adoption journal, the limits, the disabled accounts, the usage, the
+//! sessions and the audit log live. Only this module knows the file names.
 
 pub(crate) mod audit;
+pub(crate) mod disabled;
 pub(crate) mod intent;
 pub(crate) mod latch;
 pub(crate) mod limits;
@@ -81,6 +83,11 @@ impl StateDir {
     /// The accounts' limits and the last failover.
     pub(crate) fn limits(&self) -> PathBuf {
         self.dir.join("limits.json")
+    }
+
+    /// The accounts held out of failover (`account disable`).
+    pub(crate) fn disabled(&self) -> PathBuf {
+        self.dir.join("disabled.json")
     }
 
     /// The accounts' last known usage (the statusline's record).

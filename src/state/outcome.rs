@@ -21,6 +21,14 @@ pub(crate) enum Action {
     Failover,
     /// A limit ended by hand.
     LimitsClear,
+    /// An account added to the configuration.
+    AccountAdd,
+    /// An account taken out of the configuration.
+    AccountRemove,
+    /// An account held out of failover.
+    AccountDisable,
+    /// An account let back into failover.
+    AccountEnable,
 }
 
 impl Action {
@@ -33,6 +41,10 @@ impl Action {
             Action::Adopt => "adopt",
             Action::Failover => "failover",
             Action::LimitsClear => "limits_clear",
+            Action::AccountAdd => "account_add",
+            Action::AccountRemove => "account_remove",
+            Action::AccountDisable => "account_disable",
+            Action::AccountEnable => "account_enable",
         }
     }
 }
@@ -79,6 +91,18 @@ pub(crate) enum Outcome {
     Conflicts,
     /// Stopped part-way; a re-run finishes (adopt).
     Stopped,
+    /// The account is in the configuration now (account add).
+    Added,
+    /// The account is out of the configuration now (account remove).
+    Removed,
+    /// The account is held out of failover now (account disable).
+    Disabled,
+    /// It was held out already (account disable).
+    AlreadyDisabled,
+    /// The account is back in the failover choice (account enable).
+    Enabled,
+    /// It was not held out (account enable).
+    NotDisabled,
 }
 
 impl Outcome {
@@ -126,6 +150,12 @@ impl Outcome {
             Outcome::Adopted => "adopted",
             Outcome::Conflicts => "conflicts",
             Outcome::Stopped => "stopped",
+            Outcome::Added => "added",
+            Outcome::Removed => "removed",
+            Outcome::Disabled => "disabled",
+            Outcome::AlreadyDisabled => "already_disabled",
+            Outcome::Enabled => "enabled",
+            Outcome::NotDisabled => "not_disabled",
         }
     }
 
@@ -142,7 +172,13 @@ impl Outcome {
             | Outcome::Adopted
             | Outcome::Cleaned
             | Outcome::NotFlipped
-            | Outcome::Superseded => Tone::Good,
+            | Outcome::Superseded
+            | Outcome::Added
+            | Outcome::Removed
+            | Outcome::Disabled
+            | Outcome::AlreadyDisabled
+            | Outcome::Enabled
+            | Outcome::NotDisabled => Tone::Good,
             Outcome::Partial | Outcome::Failed | Outcome::Exhausted => Tone::Bad,
             Outcome::RolledBack
             | Outcome::Refused
@@ -177,7 +213,15 @@ mod tests {
                 serde_json::json!(o.as_str())
             );
         }
-        for a in [Action::Swap, Action::LatchClear, Action::LimitsClear] {
+        for a in [
+            Action::Swap,
+            Action::LatchClear,
+            Action::LimitsClear,
+            Action::AccountAdd,
+            Action::AccountRemove,
+            Action::AccountDisable,
+            Action::AccountEnable,
+        ] {
             assert_eq!(
                 serde_json::to_value(a).unwrap(),
                 serde_json::json!(a.as_str())

@@ -110,8 +110,8 @@ impl InitRequest {
                 .collect::<String>()
         };
         Ok(format!(
-            "# Written by 'homeswap init --from {from}'. Add an account under\n\
-             # accounts, then run 'homeswap ensure'. README \"Drift\" says why\n\
+            "# Written by 'homeswap init --from {from}'. Add an account with\n\
+             # 'homeswap account add NAME'. README \"Drift\" says why\n\
              # each entry is shared or private.\n\
              accounts:\n  {account}: {home}\n\
              active_link: {from_q}\n\
