@@ -53,7 +53,7 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> Exit {
         out.line(format!("usage:    {e}; no usage is known"));
     }
     for u in doc.usage.accounts.iter().filter(|u| u.updated.is_some()) {
-        out.line(format!("usage:    {}", usage_line(u, doc.usage.threshold)));
+        out.line(format!("usage:    {}", usage_line(u)));
     }
     Ok(())
 }
@@ -83,7 +83,7 @@ fn account_lines(doc: &StatusDocument, out: &mut Output) {
 
 /// `a: 5h 42% (resets 2026-...Z) · 7d 13% (...) · updated ...`, with the
 /// threshold when a window is at it.
-fn usage_line(u: &AccountUsageView, threshold: Option<u8>) -> String {
+fn usage_line(u: &AccountUsageView) -> String {
     let mut parts = Vec::new();
     for (name, w) in [("5h", &u.five_hour), ("7d", &u.seven_day)] {
         if let Some(w) = w {
@@ -94,8 +94,8 @@ fn usage_line(u: &AccountUsageView, threshold: Option<u8>) -> String {
             ));
         }
     }
-    if let (true, Some(t)) = (u.at_threshold, threshold) {
-        parts.push(format!("at or above failover.threshold ({t}%)"));
+    if let (true, Some(t)) = (u.at_threshold, u.threshold) {
+        parts.push(format!("at or above its threshold ({t}%)"));
     }
     parts.push(format!(
         "updated {}",

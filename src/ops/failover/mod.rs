@@ -14,10 +14,11 @@
 //! 3. Record the limit of `from` (default: the active account) with its
 //!    reason and reset time (see `reset`).
 //! 4. Choose the next account after the active one in `failover.order`
-//!    (wrapping) that is not limited and whose links ensure can make `ok`;
-//!    one at or above `failover.threshold` by its last known usage only
-//!    when no other is below it (see `choose`). None: answer `exhausted`,
-//!    swap nothing.
+//!    (wrapping) that is not disabled (`account disable`), not limited and
+//!    whose links ensure can make `ok`; one at or above its threshold
+//!    (`failover.thresholds`, else `failover.threshold`) by its last known
+//!    usage only when no other is below its own (see `choose`). None:
+//!    answer `exhausted`, swap nothing.
 //! 5. Swap to it through the swap's own core (flip, ensure, rollback,
 //!    latch; its own `swap` audit line), remembering the swap for the
 //!    settle rule.
@@ -40,6 +41,7 @@ use crate::ops::home_of;
 use crate::ops::skeleton::{self, refuse_if_latched, Operation};
 use crate::ops::swap::{self, recover_locked, Recovery};
 use crate::state::audit::{Action, Subject};
+use crate::state::disabled::DisabledRecord;
 use crate::state::latch::LatchRecord;
 use crate::state::limits::{rfc3339, unix_now, AccountLimit, LastFailover, LimitsRecord};
 use crate::state::lock::{LockError, StateLock};
@@ -271,13 +273,25 @@ impl Failover<'_> {
             self.warnings
                 .push(format!("{why}; no usage is known for the choice"));
         }
-        let to = choose::next_account(&ctx.config, limits, &usage, active, self.now).map_err(
-            |skipped| FailoverError::Exhausted {
-                from: self.from.clone(),
-                skipped,
-                limit: self.limit.clone(),
-            },
-        )?;
+        let (disabled, unreadable) = DisabledRecord::read_or_empty(&ctx.state);
+        if let Some(why) = unreadable {
+            self.warnings.push(format!(
+                "{why}; no account is known to be disabled for the choice"
+            ));
+        }
+        let known = choose::Known {
+            limits,
+            usage: &usage,
+            disabled: &disabled,
+        };
+        let to =
+            choose::next_account(&ctx.config, &known, active, self.now).map_err(|skipped| {
+                FailoverError::Exhausted {
+                    from: self.from.clone(),
+                    skipped,
+                    limit: self.limit.clone(),
+                }
+            })?;
         self.to = Some(to.clone());
         after_choose(&to).map_err(|problem| FailoverError::NotStarted {
             from: self.from.clone(),
