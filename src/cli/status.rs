@@ -2,7 +2,7 @@
 //! the same document `GET /api/v1/status` answers.
 
 use crate::cli::exit::Exit;
-use crate::cli::failover::limit_line;
+use crate::cli::failover::{disabled_text, limit_line};
 use crate::cli::latch::latch_line;
 use crate::cli::output::Output;
 use crate::fs::pathfmt::shown;
@@ -48,6 +48,16 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> Exit {
     }
     for l in doc.limits.iter().filter(|l| l.limited) {
         out.line(format!("limit:    {}", limit_line(l)));
+    }
+    if let Some(e) = &doc.disabled_error {
+        out.line(format!("disabled: {e}; no account is known to be disabled"));
+    }
+    for (l, d) in doc
+        .limits
+        .iter()
+        .filter_map(|l| l.disabled.as_ref().map(|d| (l, d)))
+    {
+        out.line(format!("disabled: {} {}", l.account, disabled_text(d)));
     }
     if let Some(e) = &doc.usage.error {
         out.line(format!("usage:    {e}; no usage is known"));

@@ -1,6 +1,6 @@
 //! The Prometheus registry: the contract's families that are kept as
 //! registry metrics (the latch, validation and swap counts and durations),
-//! the per-account limit and usage gauges, `homeswap_build_info`, and the
+//! the per-account limit, usage, threshold and disabled gauges, `homeswap_build_info`, and the
 //! `process_*` collector.
 //!
 //! Names, types, labels and help texts are the contract's; a change here
@@ -53,6 +53,10 @@ pub(super) struct Families {
     pub(super) usage_ratio: GaugeVec,
     /// `homeswap_account_usage_reset_timestamp_seconds{account,window}`.
     pub(super) usage_reset: IntGaugeVec,
+    /// `homeswap_account_disabled{account}`.
+    pub(super) account_disabled: IntGaugeVec,
+    /// `homeswap_account_usage_threshold_ratio{account}`.
+    pub(super) usage_threshold: GaugeVec,
 }
 
 impl Families {
@@ -107,6 +111,14 @@ impl Families {
             usage_reset: add(&r, IntGaugeVec::new(
                 Opts::new("homeswap_account_usage_reset_timestamp_seconds", "Unix time the usage window resets, as last reported by the statusline; 0 when not reported; absent until usage is reported."),
                 &["account", "window"],
+            )?)?,
+            account_disabled: add(&r, IntGaugeVec::new(
+                Opts::new("homeswap_account_disabled", "1 while the account is held out of failover by 'homeswap account disable', else 0."),
+                &["account"],
+            )?)?,
+            usage_threshold: add(&r, GaugeVec::new(
+                Opts::new("homeswap_account_usage_threshold_ratio", "The account's failover threshold (failover.thresholds, else failover.threshold) as 0..1; absent when none is set."),
+                &["account"],
             )?)?,
             registry: r,
         };
