@@ -6,10 +6,12 @@ use std::path::Path;
 use crate::cli::args::InitArgs;
 use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
+use crate::cli::progress::{Line, Show};
 use crate::config::{self, Source};
 use crate::fs::pathfmt::{shell_word, shown};
 use crate::ops::class::ErrorClass;
 use crate::ops::init::{init, InitError, InitOutcome, InitPlan, InitReport, InitRequest};
+use crate::ops::progress::{Progress, Quiet};
 
 /// Runs init as `args` ask; the configuration goes to `--config`, else
 /// `$HOMESWAP_CONFIG`, else the default place (its directory created).
@@ -35,7 +37,13 @@ pub(crate) fn init_cmd(args: InitArgs, config_flag: Option<&Path>, out: &mut Out
         Source::Flag | Source::Env => r,
     });
     let home_env = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    match req.and_then(|r| init(&r, home_env.as_deref(), args.dry_run)) {
+    // Its steps on a terminal (a dry run has none); gone before the
+    // results print.
+    let line = Line::on_terminal("init", Show::Always).filter(|_| !args.dry_run);
+    let progress: &dyn Progress = line.as_ref().map_or(&Quiet, |l| l);
+    let result = req.and_then(|r| init(&r, home_env.as_deref(), args.dry_run, progress));
+    drop(line);
+    match result {
         Ok(InitOutcome::Planned(plan)) => dry_run_lines(&plan, out),
         Ok(InitOutcome::Done(report)) if report.already => {
             let r = &report.journal.request;

@@ -15,6 +15,7 @@ mod latch;
 mod links;
 mod manpage;
 mod output;
+mod progress;
 mod serve;
 mod status;
 mod statusline;

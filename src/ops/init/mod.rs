@@ -49,6 +49,7 @@ use crate::fs::temp::{is_temp_of, temp_name};
 use crate::fs::DirFd;
 use crate::links::validate::validate_all;
 use crate::links::{ensure_account, TARGET_DIR_MODE};
+use crate::ops::progress::Progress;
 use crate::state::StateDir;
 
 pub(crate) use error::InitError;
@@ -106,11 +107,13 @@ pub(crate) enum InitOutcome {
 }
 
 /// Plans, or with a journal in the state dir, resumes; then runs steps 3
-/// to 8. `home_env` is `$HOME` (where `~/.claude.json` is looked for).
+/// to 8, each reported to `progress`. `home_env` is `$HOME` (where
+/// `~/.claude.json` is looked for).
 pub(crate) fn init(
     req: &InitRequest,
     home_env: Option<&Path>,
     dry_run: bool,
+    progress: &dyn Progress,
 ) -> Result<InitOutcome, InitError> {
     let journal_path = StateDir::new(&req.state_dir).init_journal();
     let found: Option<InitJournal> = StateDir::read_record(
@@ -141,7 +144,8 @@ pub(crate) fn init(
         error: e,
         journal: journal_path.clone(),
     };
-    let copied = steps(&journal).map_err(stopped)?;
+    let copied = steps(&journal, progress).map_err(stopped)?;
+    progress.step("write and validate the configuration");
     let warnings = finish(&journal, &journal_path).map_err(stopped)?;
     Ok(InitOutcome::Done(InitReport {
         journal,
@@ -229,10 +233,11 @@ fn create_state_dir(j: &InitJournal) -> Result<(), FsError> {
 }
 
 /// Steps 3 to 7; returns where `~/.claude.json` was copied, if it was.
-fn steps(j: &InitJournal) -> Result<Option<PathBuf>, String> {
+fn steps(j: &InitJournal, progress: &dyn Progress) -> Result<Option<PathBuf>, String> {
     let r = &j.request;
     let s = |e: FsError| e.to_string();
     // 3. The shared dir.
+    progress.step("create the shared dir");
     std::fs::DirBuilder::new()
         .mode(TARGET_DIR_MODE)
         .create(&r.shared_dir)
@@ -244,6 +249,7 @@ fn steps(j: &InitJournal) -> Result<Option<PathBuf>, String> {
         .map_err(s)?;
     after_step(&r.shared_dir)?;
     // 4. The home moves to DIR-NAME; DIR becomes the active link.
+    progress.step("move the home");
     let (parent, from_name) = split(&r.from).map_err(s)?;
     let (home_parent, home_name) = split(&r.home).map_err(s)?;
     let parent = DirFd::open_following(parent).map_err(s)?;
@@ -254,11 +260,14 @@ fn steps(j: &InitJournal) -> Result<Option<PathBuf>, String> {
     let home = DirFd::open_following(&r.home).map_err(s)?;
     let shared = DirFd::open_following(&r.shared_dir).map_err(s)?;
     for m in &j.moves {
+        progress.step(&m.name);
         let n = OsStr::new(&m.name);
         place::place(&home, n, &shared, n, &r.shared_dir.join(n)).map_err(s)?;
+        progress.entries(1);
         after_step(&r.shared_dir.join(n))?;
     }
     // 6. Ensure: the links of what the home did not hold.
+    progress.step("create the other links");
     let config = Config::parse(&r.config, &r.config_text().map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     let ensured = ensure_account(&r.account, &r.home, &config.shared, false);
@@ -272,8 +281,10 @@ fn steps(j: &InitJournal) -> Result<Option<PathBuf>, String> {
     if let Some(src) = &j.claude_json {
         let dest = r.home.join(".claude.json");
         if std::fs::symlink_metadata(&dest).is_err() {
+            progress.step(".claude.json");
             let bytes = std::fs::read(src).fs("read", src).map_err(s)?;
             atomic::write_file(&dest, &bytes, 0o600).map_err(s)?;
+            progress.bytes(bytes.len() as u64);
         }
         copied = Some(dest.clone());
         after_step(&dest)?;
