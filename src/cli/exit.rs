@@ -163,8 +163,7 @@ and 'account enable --help'.";
     pub(crate) const ACCOUNT_ADD: &str = "\
 Exit codes:
   0  added: the home, its links and the configuration entry are there
-  1  refused, nothing changed: the home is not empty, the name is taken, or the new configuration
-     would not validate (or could not be edited safely, or written)
+  1  refused, nothing changed: home not empty, name taken, new configuration would not validate
   2  usage or configuration error (a bad name, a relative --home)
 
 Example:
@@ -175,8 +174,7 @@ Example:
     pub(crate) const ACCOUNT_REMOVE: &str = "\
 Exit codes:
   0  removed from the configuration (the home is still there)
-  1  refused, nothing changed: the account is active, it is the only one, or the file could not
-     be edited safely (or written)
+  1  refused, nothing changed: the account is active, or it is the only one
   2  usage or configuration error, unknown account";
 
     /// `homeswap account disable --help`.

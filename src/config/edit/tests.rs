@@ -177,7 +177,7 @@ fn shapes_these_edits_do_not_understand_are_refused() {
     for text in [
         format!("accounts: &acc\n  a: /h/a\n{REST}"),
         format!("accounts: !!map\n  a: /h/a\n{REST}"),
-        format!("{{accounts: {{a: /h/a}}, active_link: /h/active, shared_dir: /h/shared, state_dir: /h/state}}\n"),
+        "{accounts: {a: /h/a}, active_link: /h/active, shared_dir: /h/shared, state_dir: /h/state}\n".to_string(),
     ] {
         let e = add(&text, "b", "/h/b").unwrap_err();
         assert!(

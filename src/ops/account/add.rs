@@ -23,7 +23,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use super::{AccountError, RELOAD_HINT};
+use super::error::{AccountError, RELOAD_HINT};
 use crate::config::{self, is_valid_account_name, Config, SharedLinks};
 use crate::fs::atomic::{self, split};
 use crate::fs::error::FsError;

@@ -10,7 +10,7 @@
 //! it. A swap that names a disabled account is the operator's explicit
 //! choice and goes ahead, with a warning (`ops::swap`).
 
-use super::AccountError;
+use super::error::AccountError;
 use crate::fs::error::FsError;
 use crate::links::active::ActiveLink;
 use crate::ops::context::Context;

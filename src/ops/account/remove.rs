@@ -15,7 +15,7 @@
 
 use std::path::PathBuf;
 
-use super::{AccountError, RELOAD_HINT};
+use super::error::{AccountError, RELOAD_HINT};
 use crate::config;
 use crate::fs::atomic;
 use crate::fs::error::FsError;
