@@ -64,7 +64,7 @@ fn adopt_across_file_systems_shows_entries_and_bytes_on_a_terminal() {
     assert!(screen.contains("entries done"), "{screen}");
     // The line is cleared before the results print.
     assert!(screen.contains("\r\u{1b}[2K"), "{screen:?}");
-    assert!(screen.contains("adopted: account b"), "{screen}");
+    assert!(screen.contains("adopted account b: 9 moved"), "{screen}");
     assert_eq!(s.run(&["validate"]).code, 0);
 }
 
@@ -74,18 +74,26 @@ fn adopt_across_file_systems_adds_nothing_to_its_output_when_not_on_a_terminal()
         return;
     };
     let r = s.ok(&["adopt", "b"]);
-    let shared = other.dir.path().join("shared/projects");
-    let real = s.link("b", "projects");
-    // Byte for byte what adopt printed before there was progress.
+    let shared = other.dir.path().join("shared");
+    let home = s.home("b");
+    let link = |name: &str| {
+        format!(
+            "account b: {name}: created the link {} -> {}\n",
+            home.join(name).display(),
+            shared.join(name).display()
+        )
+    };
+    // Byte for byte the lines adopt prints, with no trace of progress.
     assert_eq!(r.stderr, "", "{r:?}");
     assert_eq!(
         r.stdout,
         format!(
-            "plan for account b: projects: {} -> {}: 1 to move, 0 duplicate(s), 0 conflict(s)\n  move       p (a directory)\nadopted: account b: 1 moved, 0 duplicate(s) removed, 0 kept both\naccount b: projects: created the link {} -> {}\n",
-            real.display(),
-            shared.display(),
-            real.display(),
-            shared.display()
+            "plan for account b: projects: {} -> {}: 1 to move, 0 duplicate(s), 0 conflict(s)\n  move       p (a directory)\nadopted account b: 4 moved, 0 duplicate(s) removed, 0 kept both\n{}{}{}ok: account b validates ok\n",
+            home.join("projects").display(),
+            shared.join("projects").display(),
+            link("session-env"),
+            link("file-history"),
+            link("projects"),
         ),
         "{r:?}"
     );

@@ -90,23 +90,6 @@ fn account_home() -> Option<PathBuf> {
         .filter(|d| d.is_absolute())
 }
 
-/// Reads and checks the configuration named by `flag`, `$HOMESWAP_CONFIG`
-/// or the default place. A default place that holds no file is
-/// [`ConfigError::NotFound`], which says where homeswap looked and how to
-/// make one.
-pub(crate) fn load(flag: Option<&Path>) -> Result<super::Config, ConfigError> {
-    let located = locate(flag)?;
-    match super::Config::load(&located.path) {
-        Err(ConfigError::Read { path, source })
-            if located.source == Source::Default
-                && source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            Err(ConfigError::NotFound { looked: path })
-        }
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

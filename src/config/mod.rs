@@ -50,7 +50,7 @@ use std::path::Path;
 pub(crate) use duration::human as human_duration;
 pub(crate) use edit::{add_account, remove_account};
 pub use error::ConfigError;
-pub(crate) use locate::{load as find_and_load, locate, Source};
+pub(crate) use locate::{locate, Source};
 pub(crate) use model::same_path;
 pub use model::{is_valid_account_name, Config, ServeConfig};
 pub use names::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
@@ -62,6 +62,23 @@ pub(crate) use shared::{LinkKind, RequiredLink};
 /// reads it (for an edit of it).
 pub(crate) fn read_text(path: &Path) -> Result<String, ConfigError> {
     file::read(path)
+}
+
+/// Reads and checks the configuration named by `flag`, `$HOMESWAP_CONFIG`
+/// or the default place. A default place that holds no file is
+/// [`ConfigError::NotFound`], which says where homeswap looked and how to
+/// make one.
+pub(crate) fn find_and_load(flag: Option<&Path>) -> Result<Config, ConfigError> {
+    let located = locate(flag)?;
+    match Config::load(&located.path) {
+        Err(ConfigError::Read { path, source })
+            if located.source == Source::Default
+                && source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            Err(ConfigError::NotFound { looked: path })
+        }
+        other => other,
+    }
 }
 
 impl Config {
