@@ -132,20 +132,20 @@ impl Document {
     /// Parses `text`; an empty (or all-blank) file is an empty object.
     pub(crate) fn parse(text: &str) -> Result<Document, DocError> {
         let blank = text.trim().is_empty();
+        let root = CstRootNode::parse(text, &strict()).map_err(|e| DocError::Syntax {
+            line: e.line_display(),
+            column: e.column_display(),
+            message: e.kind().to_string(),
+        })?;
         if !blank {
-            // serde_json first: RFC 8259 to the letter, with the line and
-            // column of the first thing wrong.
+            // And serde_json's word on it: RFC 8259 to the letter, where
+            // the syntax tree's parser is more lenient.
             serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|e| DocError::Syntax {
                 line: e.line(),
                 column: e.column(),
                 message: strip_position(&e.to_string()),
             })?;
         }
-        let root = CstRootNode::parse(text, &strict()).map_err(|e| DocError::Syntax {
-            line: e.line_display(),
-            column: e.column_display(),
-            message: e.kind().to_string(),
-        })?;
         if root.value().is_some() && root.object_value().is_none() {
             return Err(DocError::Shape(
                 "the settings are not a JSON object".to_string(),
@@ -587,7 +587,7 @@ mod tests {
     #[test]
     fn what_does_not_parse_is_refused_with_its_line_and_column() {
         for (text, line, column) in [
-            ("{\n  \"a\": 1,\n}\n", 3, 1),
+            ("{\n  \"a\": 1,\n}\n", 2, 9),
             ("{\n  // comment\n  \"a\": 1\n}", 2, 3),
             ("{\"a\": 1} {}", 1, 10),
         ] {
