@@ -652,3 +652,37 @@ fn at_a_terminal_init_asks_and_runs_setup_on_yes_only() {
         assert_eq!(v.get("hooks").is_some(), runs, "answered {answer:?}: {r:?}");
     }
 }
+
+/// The README's example of what setup writes ("The Claude Code hook") is
+/// what it writes, for `/etc/homeswap.yaml` and `homeswap` on `PATH`.
+#[test]
+fn the_readmes_example_is_what_setup_writes() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("### The Claude Code hook\n")
+        .nth(1)
+        .expect("README.md has a section 'The Claude Code hook'");
+    let example = section
+        .split("```json\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("the section shows what setup writes");
+    let sb = shared();
+    let dir = Path::new(env!("CARGO_BIN_EXE_homeswap")).parent().unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(dir.to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let r = sb
+        .command(&["setup", "claude-code"], None)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{r:?}");
+    let written = std::fs::read_to_string(shared_settings(&sb))
+        .unwrap()
+        .replace(&sb.config.display().to_string(), "/etc/homeswap.yaml");
+    assert_eq!(written, example, "README.md's example, byte for byte");
+}

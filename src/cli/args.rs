@@ -50,7 +50,8 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Claude Code hook command: reads one hook event (JSON) on stdin.
     ///
-    /// For Claude Code's `hooks` setting (SessionStart and StopFailure).
+    /// For Claude Code's `hooks` setting (SessionStart and StopFailure);
+    /// `homeswap setup claude-code` installs it.
     /// SessionStart remembers the account the session started on;
     /// StopFailure with error rate_limit (or authentication_failed,
     /// billing_error) fails over from that account, through the sidecar's
@@ -61,7 +62,8 @@ pub(crate) enum Command {
     /// Claude Code status-line command: reads the status JSON on stdin and
     /// prints one line, e.g. `a · 5h 42% · 7d 13%`.
     ///
-    /// For Claude Code's `statusLine` setting. Records the session's usage
+    /// For Claude Code's `statusLine` setting (`homeswap setup
+    /// claude-code` installs it). Records the session's usage
     /// (rate_limits.five_hour and seven_day: percent used, reset time) in
     /// the state dir when it changed, for the account the session started
     /// on (remembered by `homeswap hook` at SessionStart), else the active

@@ -161,10 +161,10 @@ Exit codes:
 Exit codes:
   0  always: a status line must never break Claude Code (problems go to stderr)
 
-Claude Code's settings.json:
-  {\"statusLine\": {\"type\": \"command\", \"command\": \"homeswap --config /etc/homeswap.yaml statusline\"}}
-Keeping your own status line (its output comes first):
-  ... \"command\": \"homeswap --config /etc/homeswap.yaml statusline --wrap '~/bin/my-status'\"";
+Installed in Claude Code's settings.json by 'homeswap setup claude-code':
+  {\"statusLine\": {\"type\": \"command\", \"command\": \"homeswap --config '/etc/homeswap.yaml' statusline\"}}
+Your own status line is kept (its output comes first):
+  ... \"command\": \"homeswap --config '/etc/homeswap.yaml' statusline --wrap '~/bin/my-status'\"";
 
     /// `homeswap setup --help`: the codes are its subcommand's.
     pub(crate) const SETUP: &str = "\
