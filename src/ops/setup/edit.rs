@@ -232,8 +232,8 @@ impl Document {
         }
         if let Some(prop) = root.get("statusLine") {
             let (line, command) = statusline_command(&prop)?;
-            match our_statusline(&command) {
-                Some(ours) => match ours.wrapped {
+            if let Some(ours) = our_statusline(&command) {
+                match ours.wrapped {
                     Some(theirs) => {
                         set_string(&line, "command", &theirs);
                         changes.push(Change::StatusLineRestored(theirs));
@@ -242,8 +242,7 @@ impl Document {
                         prop.remove();
                         changes.push(Change::StatusLineRemoved);
                     }
-                },
-                None => {}
+                }
             }
         }
         Ok(changes)
