@@ -7,9 +7,11 @@ use std::path::Path;
 use crate::cli::args::{InitArgs, SetupArgs};
 use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
+use crate::cli::setup::setup_cmd;
 use crate::config;
 use crate::fs::pathfmt::{shell_word, shown};
 use crate::ops::class::ErrorClass;
+use crate::ops::context::Context;
 use crate::ops::init::{init, InitError, InitOutcome, InitPlan, InitReport, InitRequest};
 
 /// Runs init as `args` ask; the configuration goes to `--config` (or
@@ -223,12 +225,15 @@ fn offer_setup(config_path: &Path, out: &mut Output) {
     if !yes {
         return;
     }
-    if let Ok(ctx) = super::load(Some(config_path), out) {
-        let args = SetupArgs {
-            dry_run: false,
-            remove: false,
-        };
-        let _ = super::setup::setup_cmd(&ctx, &args, out);
+    match config::Config::load(config_path) {
+        Ok(loaded) => {
+            let args = SetupArgs {
+                dry_run: false,
+                remove: false,
+            };
+            let _ = setup_cmd(&Context::new(loaded), &args, out);
+        }
+        Err(e) => out.err(format!("homeswap: {e}")),
     }
 }
 

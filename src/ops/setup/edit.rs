@@ -12,87 +12,15 @@
 //! of groups `{"matcher"?, "hooks": [{"type": "command", "command": ...}]}`;
 //! `statusLine` is `{"type": "command", "command": ...}`.
 
-use std::fmt;
-
-use jsonc_parser::cst::{CstArray, CstInputValue, CstNode, CstObject, CstObjectProp, CstRootNode};
+use jsonc_parser::cst::{CstObject, CstObjectProp, CstRootNode};
 use jsonc_parser::ParseOptions;
 
 use crate::ops::hook::EVENTS;
-use crate::ops::setup::command::{is_our_hook, our_statusline, Commands};
-
-/// Why a document cannot be edited.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum DocError {
-    /// Not JSON: where and why.
-    Syntax {
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// The parser's words.
-        message: String,
-    },
-    /// JSON, but not the shape Claude Code's settings have where homeswap
-    /// would write (e.g. `hooks` is a list).
-    Shape(String),
-}
-
-/// One thing an edit did, as the operator reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Change {
-    /// The hook added for an event.
-    HookAdded(String),
-    /// An older homeswap hook (another configuration, binary or form)
-    /// brought up to date.
-    HookUpdated(String),
-    /// A second homeswap hook in one event taken out.
-    HookDuplicateRemoved(String),
-    /// homeswap's hook taken out of an event it does not use (any more).
-    HookUnusedRemoved(String),
-    /// homeswap's hook taken out (`--remove`).
-    HookRemoved(String),
-    /// The status line added (there was none).
-    StatusLineAdded,
-    /// homeswap's status line brought up to date.
-    StatusLineUpdated,
-    /// The user's status line kept, run by homeswap's (`--wrap`).
-    StatusLineWrapped(String),
-    /// The user's status line put back (`--remove`).
-    StatusLineRestored(String),
-    /// homeswap's status line taken out (`--remove`; there was none before).
-    StatusLineRemoved,
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Change::HookAdded(e) => write!(f, "added homeswap's {e} hook"),
-            Change::HookUpdated(e) => write!(
-                f,
-                "updated homeswap's {e} hook to this configuration and binary"
-            ),
-            Change::HookDuplicateRemoved(e) => {
-                write!(f, "took out a second homeswap hook of {e}")
-            }
-            Change::HookUnusedRemoved(e) => write!(
-                f,
-                "took homeswap's hook out of {e}, an event homeswap does not use"
-            ),
-            Change::HookRemoved(e) => write!(f, "took out homeswap's {e} hook"),
-            Change::StatusLineAdded => write!(f, "added homeswap's status line"),
-            Change::StatusLineUpdated => write!(
-                f,
-                "updated homeswap's status line to this configuration and binary"
-            ),
-            Change::StatusLineWrapped(c) => write!(
-                f,
-                "kept your status line {c:?}: homeswap's runs it (--wrap) and prints its line after it"
-            ),
-            Change::StatusLineRestored(c) => write!(f, "put your status line {c:?} back"),
-            Change::StatusLineRemoved => write!(f, "took out homeswap's status line"),
-        }
-    }
-}
+use crate::ops::setup::change::Change;
+use crate::ops::setup::command::{our_statusline, Commands};
+use crate::ops::setup::hook_list::{event_arrays, install_event, take_ours};
+use crate::ops::setup::tree::DocError;
+use crate::ops::setup::tree::{command_entry, not_an, set_string, string_of, unique_keys};
 
 /// What [`Document::install`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -257,148 +185,6 @@ fn strip_position(message: &str) -> String {
     }
 }
 
-/// The refusal for `key` that is not a JSON `kind`.
-fn not_an(key: &str, kind: &str) -> DocError {
-    DocError::Shape(format!(
-        "`{key}` is not a JSON {kind}, as Claude Code's settings have it"
-    ))
-}
-
-/// Refuses an object holding one key twice: JSON readers disagree on which
-/// one counts, so homeswap would not know which to edit.
-fn unique_keys(object: &CstObject, what: &str) -> Result<(), DocError> {
-    let mut seen = std::collections::HashSet::new();
-    for prop in object.properties() {
-        if let Some(name) = prop.name().and_then(|n| n.decoded_value().ok()) {
-            if !seen.insert(name.clone()) {
-                return Err(DocError::Shape(format!(
-                    "{what} hold the key {name:?} twice: keep one"
-                )));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Every `event -> [groups]` of the `hooks` object.
-fn event_arrays(hooks: &CstObject) -> Result<Vec<(String, CstArray)>, DocError> {
-    hooks
-        .properties()
-        .into_iter()
-        .filter_map(|p| Some((p.name()?.decoded_value().ok()?, p)))
-        .map(|(name, p)| match p.array_value() {
-            Some(a) => Ok((name, a)),
-            None => Err(not_an(&format!("hooks.{name}"), "list")),
-        })
-        .collect()
-}
-
-/// One hook entry of homeswap's: the entry and the group holding it.
-struct Entry {
-    /// The group `{"hooks": [...]}` in the event's list.
-    group: CstObject,
-    /// The group's `hooks` list.
-    list: CstArray,
-    /// The entry `{"type": "command", "command": ...}`.
-    entry: CstNode,
-    /// Its command.
-    command: String,
-}
-
-/// homeswap's hook entries in one event's list of groups, in order.
-fn our_entries(array: &CstArray) -> Vec<Entry> {
-    let mut out = Vec::new();
-    for group in array.elements().iter().filter_map(CstNode::as_object) {
-        let Some(list) = group.array_value("hooks") else {
-            continue;
-        };
-        for entry in list.elements() {
-            let command = entry
-                .as_object()
-                .and_then(|o| string_of(&o, "command"))
-                .filter(|c| is_our_hook(c));
-            if let Some(command) = command {
-                out.push(Entry {
-                    group: group.clone(),
-                    list: list.clone(),
-                    entry,
-                    command,
-                });
-            }
-        }
-    }
-    out
-}
-
-/// Takes `entry` out, and its group when that leaves it with no hook.
-fn take_out(entry: Entry) {
-    entry.entry.remove();
-    if entry.list.elements().is_empty() {
-        entry.group.remove();
-    }
-}
-
-/// Takes every homeswap entry out of an event's `array`, and the event
-/// (`prop`) when that leaves it empty; how many were taken.
-fn take_ours(array: &CstArray, prop: Option<CstObjectProp>) -> usize {
-    let ours = our_entries(array);
-    let n = ours.len();
-    ours.into_iter().for_each(take_out);
-    if n > 0 && array.elements().is_empty() {
-        if let Some(p) = prop {
-            p.remove();
-        }
-    }
-    n
-}
-
-/// Puts the hook `want` into `event`: the first homeswap entry there made
-/// `want`, any other taken out; none: a new group at the end.
-fn install_event(
-    hooks: &CstObject,
-    event: &str,
-    want: &str,
-    changes: &mut Vec<Change>,
-) -> Result<(), DocError> {
-    let array = match hooks.get(event) {
-        Some(prop) => Some(
-            prop.array_value()
-                .ok_or_else(|| not_an(&format!("hooks.{event}"), "list"))?,
-        ),
-        None => None,
-    };
-    let mut ours = array.as_ref().map(our_entries).unwrap_or_default();
-    if ours.is_empty() {
-        let group = CstInputValue::Object(vec![(
-            "hooks".to_string(),
-            CstInputValue::Array(vec![command_entry(want)]),
-        )]);
-        hooks.array_value_or_set(event).append(group);
-        changes.push(Change::HookAdded(event.to_string()));
-        return Ok(());
-    }
-    let first = ours.remove(0);
-    if first.command != want {
-        if let Some(o) = first.entry.as_object() {
-            set_string(&o, "command", want);
-        }
-        changes.push(Change::HookUpdated(event.to_string()));
-    }
-    for extra in ours {
-        take_out(extra);
-        changes.push(Change::HookDuplicateRemoved(event.to_string()));
-    }
-    Ok(())
-}
-
-/// `{"type": "command", "command": COMMAND}`.
-fn command_entry(command: &str) -> CstInputValue {
-    CstInputValue::Object(vec![
-        ("type".to_string(), "command".into()),
-        ("command".to_string(), command.into()),
-    ])
-}
-
 /// Puts homeswap's status line in: added when there is none, brought up to
 /// date when it is homeswap's, else wrapped around the user's. Returns the
 /// command it wraps.
@@ -439,26 +225,6 @@ fn statusline_command(prop: &CstObjectProp) -> Result<(CstObject, String), DocEr
         )
     })?;
     Ok((line, command))
-}
-
-/// The text of `object[key]`, when it is a string.
-fn string_of(object: &CstObject, key: &str) -> Option<String> {
-    object
-        .get(key)?
-        .value()?
-        .as_string_lit()?
-        .decoded_value()
-        .ok()
-}
-
-/// Sets `object[key]` to the string `value`.
-fn set_string(object: &CstObject, key: &str, value: &str) {
-    match object.get(key) {
-        Some(p) => p.set_value(value.into()),
-        None => {
-            object.append(key, value.into());
-        }
-    }
 }
 
 #[cfg(test)]
