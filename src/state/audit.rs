@@ -73,6 +73,13 @@ pub(crate) struct AuditRecord {
     /// That account's home, as shown (`account_add`, `account_remove`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) home: Option<String>,
+    /// The files written (action `setup`; at most [`MAX_LISTED`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::fs::pathfmt::paths"
+    )]
+    pub(crate) files: Vec<PathBuf>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -97,6 +104,8 @@ pub(crate) struct Subject {
     pub(crate) account: Option<String>,
     /// Its home, as shown.
     pub(crate) home: Option<String>,
+    /// The files written.
+    pub(crate) files: Vec<PathBuf>,
 }
 
 /// What one adoption moved into the shared targets, for the audit log.
@@ -148,6 +157,7 @@ impl AuditRecord {
             adopt: subject.adopt,
             account: subject.account,
             home: subject.home,
+            files: subject.files,
         }
     }
 
@@ -170,6 +180,7 @@ impl AuditRecord {
         .into_iter()
         .flatten()
         .for_each(clip);
+        self.files.truncate(MAX_LISTED);
         if let Some(a) = &mut self.adopt {
             a.kept_both_files.truncate(MAX_LISTED);
             a.links.iter_mut().for_each(clip);
@@ -181,7 +192,7 @@ impl AuditRecord {
                 return Ok(line);
             } else if self.errors.pop().is_some() {
                 self.errors_omitted += 1;
-            } else if files.and_then(Vec::pop).is_none() {
+            } else if files.and_then(Vec::pop).is_none() && self.files.pop().is_none() {
                 // Only the clipped texts are left: within the bound.
                 return Ok(line);
             }

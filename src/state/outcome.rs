@@ -29,6 +29,8 @@ pub(crate) enum Action {
     AccountDisable,
     /// An account let back into failover.
     AccountEnable,
+    /// Claude Code's settings set up (or homeswap's entries taken out).
+    Setup,
 }
 
 impl Action {
@@ -45,6 +47,7 @@ impl Action {
             Action::AccountRemove => "account_remove",
             Action::AccountDisable => "account_disable",
             Action::AccountEnable => "account_enable",
+            Action::Setup => "setup",
         }
     }
 }
@@ -103,6 +106,10 @@ pub(crate) enum Outcome {
     Enabled,
     /// It was not held out (account enable).
     NotDisabled,
+    /// Files were written (setup).
+    Changed,
+    /// Everything was already as asked (setup).
+    Unchanged,
 }
 
 impl Outcome {
@@ -156,6 +163,8 @@ impl Outcome {
             Outcome::AlreadyDisabled => "already_disabled",
             Outcome::Enabled => "enabled",
             Outcome::NotDisabled => "not_disabled",
+            Outcome::Changed => "changed",
+            Outcome::Unchanged => "unchanged",
         }
     }
 
@@ -178,7 +187,9 @@ impl Outcome {
             | Outcome::Disabled
             | Outcome::AlreadyDisabled
             | Outcome::Enabled
-            | Outcome::NotDisabled => Tone::Good,
+            | Outcome::NotDisabled
+            | Outcome::Changed
+            | Outcome::Unchanged => Tone::Good,
             Outcome::Partial | Outcome::Failed | Outcome::Exhausted => Tone::Bad,
             Outcome::RolledBack
             | Outcome::Refused
@@ -221,10 +232,17 @@ mod tests {
             Action::AccountRemove,
             Action::AccountDisable,
             Action::AccountEnable,
+            Action::Setup,
         ] {
             assert_eq!(
                 serde_json::to_value(a).unwrap(),
                 serde_json::json!(a.as_str())
+            );
+        }
+        for o in [Outcome::Changed, Outcome::Unchanged] {
+            assert_eq!(
+                serde_json::to_value(o).unwrap(),
+                serde_json::json!(o.as_str())
             );
         }
         let o: Outcome = serde_json::from_str("\"not_limited\"").unwrap();
