@@ -224,3 +224,48 @@ fn a_swap_waits_for_the_outgoing_accounts_token_refresh_and_its_new_tokens_stay(
         "refresh held during a swap: the swap waited, a got {a}, then the flip; the next request carried token-b"
     ));
 }
+
+/// A swap killed while it held a's refresh lock leaves the lock with an
+/// owner record in Claude Code's format naming the dead process. A Claude
+/// Code on a that needs a refresh then takes the lock over by its own
+/// rules (its retries, about 7.5 s, then the dead-holder takeover) and
+/// refreshes, rather than give up and send its expired token. (Without an
+/// owner record it would give up: `no_owner_record`, `lock_timeout`.)
+#[cfg(feature = "failpoints")]
+#[test]
+#[ignore = "needs root and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
+fn claude_code_takes_over_the_refresh_lock_a_crashed_swap_left() {
+    if !claude::isolated_with_names(
+        "claude_code_takes_over_the_refresh_lock_a_crashed_swap_left",
+        &[],
+        &OAUTH_HOSTS,
+    ) {
+        return;
+    }
+    let rig = Rig::new(Sandbox::ready());
+    let endpoint = TokenEndpoint::start(&rig.sb.root().join("pki"));
+    expire(&rig, "a");
+    rig.sb.interrupted_swap("b");
+    let left = lock_entries(&rig, "a");
+    assert_eq!(
+        left,
+        [".oauth_refresh.lock", ".oauth_refresh.lock.owner", "../home-a.lock"],
+        "what the crash left"
+    );
+    let env: Vec<(String, String)> = endpoint.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let start = std::time::Instant::now();
+    let r = rig.claude_with_env(&rig.sb.home("a"), &env, &["-p", "after the crash"]);
+    let took = start.elapsed();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(endpoint.token_calls().len(), 1, "{:#?}", endpoint.calls());
+    assert_eq!(oauth(&rig, "a")["refreshToken"], "refresh-a-r1");
+    assert_eq!(
+        rig.api.call_for("after the crash").token.as_deref(),
+        Some("token-a-r1")
+    );
+    assert!(lock_entries(&rig, "a").is_empty(), "{:?}", lock_entries(&rig, "a"));
+    claude::hooks::report(&format!(
+        "a refresh lock left by a killed swap was taken over by Claude Code after {took:.1?}; it refreshed"
+    ));
+}
