@@ -249,7 +249,11 @@ fn claude_code_takes_over_the_refresh_lock_a_crashed_swap_left() {
     let left = lock_entries(&rig, "a");
     assert_eq!(
         left,
-        [".oauth_refresh.lock", ".oauth_refresh.lock.owner", "../home-a.lock"],
+        [
+            ".oauth_refresh.lock",
+            ".oauth_refresh.lock.owner",
+            "../home-a.lock"
+        ],
         "what the crash left"
     );
     let env: Vec<(String, String)> = endpoint.env();
@@ -264,7 +268,11 @@ fn claude_code_takes_over_the_refresh_lock_a_crashed_swap_left() {
         rig.api.call_for("after the crash").token.as_deref(),
         Some("token-a-r1")
     );
-    assert!(lock_entries(&rig, "a").is_empty(), "{:?}", lock_entries(&rig, "a"));
+    assert!(
+        lock_entries(&rig, "a").is_empty(),
+        "{:?}",
+        lock_entries(&rig, "a")
+    );
     claude::hooks::report(&format!(
         "a refresh lock left by a killed swap was taken over by Claude Code after {took:.1?}; it refreshed"
     ));
