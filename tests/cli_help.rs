@@ -280,9 +280,10 @@ fn sandbox_script_builds_only_when_the_release_binary_is_missing_or_stale() {
     assert_ne!(r.code, 0, "{r:?}");
 }
 
-/// The README's lines between the heading `start` and the next heading.
-fn readme_section(start: &str) -> String {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+/// docs/reference.md's lines between the heading `start` and the next heading.
+fn reference_section(start: &str) -> String {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md")).unwrap();
     text.lines()
         .skip_while(|l| *l != start)
         .skip(1)
@@ -292,9 +293,9 @@ fn readme_section(start: &str) -> String {
 }
 
 #[test]
-fn the_readme_tables_name_every_command() {
-    let commands = readme_section("## Commands");
-    let exits = readme_section("### Exit codes");
+fn the_reference_tables_name_every_command() {
+    let commands = reference_section("## Commands");
+    let exits = reference_section("### Exit codes");
     assert!(!exits.is_empty() && !commands.is_empty());
     for (command, _) in CONTRACT {
         // `latch show` and `latch clear` are rows of their own in both.

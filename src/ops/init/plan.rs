@@ -111,17 +111,17 @@ impl InitRequest {
         };
         Ok(format!(
             "# Written by 'homeswap init --from {from}'. Add an account with\n\
-             # 'homeswap account add NAME'. README \"Drift\" says why\n\
+             # 'homeswap account add NAME'. docs/guide.md \"Drift\" says why\n\
              # each entry is shared or private.\n\
              accounts:\n  {account}: {home}\n\
              active_link: {from_q}\n\
              shared_dir: {shared}\n\
              shared:\n{dirs}\
              shared_files:\n{files}\
-             # private: the default list (README \"Drift\"); a list here replaces it.\n\
+             # private: the default list (docs/guide.md \"Drift\"); a list here replaces it.\n\
              state_dir: {state}\n\
              failover:\n  \
-             threshold: {threshold}      # the status line fails over at {threshold}% of a window (README \"Usage\")\n",
+             threshold: {threshold}      # the status line fails over at {threshold}% of a window (docs/guide.md \"Usage\")\n",
             from = shown(&self.from),
             account = self.account,
             home = q(&self.home)?,
