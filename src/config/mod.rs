@@ -11,7 +11,7 @@
 //! - `raw`: the serde schema the text deserializes into (unknown keys and
 //!   wrong types are refused there, with yaml_serde's positions);
 //! - `check`: turns the raw schema into a checked [`Config`] (names,
-//!   absolute paths, listeners; `failover` its section), with `checker`
+//!   absolute paths, listeners; `failover` and `fleet` their sections), with `checker`
 //!   (one value's checks, and the error at its key), `overlap` (no
 //!   configured path equal to or inside another) and `duration` (every
 //!   duration within bounds);
@@ -30,6 +30,7 @@ mod duration;
 mod error;
 mod failover;
 mod file;
+mod fleet;
 mod keys;
 mod model;
 mod names;
@@ -42,6 +43,10 @@ mod shared;
 use std::path::{Path, PathBuf};
 
 pub use error::ConfigError;
+pub use fleet::{
+    FleetAuth, FleetConfig, DEFAULT_FLEET_INTERVAL, DEFAULT_FLEET_MAX_AGE, DEFAULT_FLEET_SELECTOR,
+    DEFAULT_FLEET_TIMEOUT,
+};
 pub use model::{
     is_valid_account_name, same_path, AdminConfig, Config, FailoverConfig, ServeConfig, CONFIG_ENV,
     DEFAULT_COOLDOWN, DEFAULT_INTERVAL, DEFAULT_LISTEN, DEFAULT_SETTLE,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::fleet::FleetConfig;
 use super::shared::SharedLinks;
 
 /// Environment variable read when `--config` is not given.
@@ -34,6 +35,8 @@ pub struct Config {
     pub serve: ServeConfig,
     /// Failover settings (defaults when the section is absent).
     pub failover: FailoverConfig,
+    /// Where the fleet view comes from; `None` without a `fleet:` section.
+    pub fleet: Option<FleetConfig>,
 }
 
 /// The `serve:` section.
