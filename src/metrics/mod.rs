@@ -34,7 +34,7 @@ use exposition::ExpositionCache;
 pub use exposition::{CONTENT_TYPE, PROCESS_REFRESH};
 use link_families::LinkSeries;
 use registry::Families;
-pub use registry::{FAILOVER_OUTCOMES, FAILOVER_REASONS, SWAP_OUTCOMES};
+pub use registry::{FAILOVER_OUTCOMES, FAILOVER_REASONS, FLEET_OUTCOMES, SWAP_OUTCOMES};
 
 /// One account's window for the usage gauges.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +47,8 @@ pub struct UsageSeries {
     pub ratio: f64,
     /// Unix seconds the window resets; 0 when not reported.
     pub resets_at: u64,
+    /// Unix seconds of the account's last usage report (0: unknown).
+    pub updated: u64,
 }
 
 impl UsageSeries {
@@ -66,6 +68,7 @@ impl UsageSeries {
                         window,
                         ratio: w.ratio,
                         resets_at: w.resets_at_unix,
+                        updated: a.updated_unix,
                     });
                 }
             }
@@ -86,6 +89,9 @@ pub struct Metrics {
     limit_accounts: Mutex<BTreeSet<String>>,
     /// The (account, window) pairs the usage gauges have series for.
     usage_series: Mutex<BTreeSet<(String, String)>>,
+    /// While `fleet` is configured: the Unix time the fleet view's age
+    /// counts from (its last refresh, else the sidecar's start).
+    fleet_since: Mutex<Option<u64>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -103,6 +109,7 @@ impl Metrics {
             exposition: ExpositionCache::default(),
             limit_accounts: Mutex::new(BTreeSet::new()),
             usage_series: Mutex::new(BTreeSet::new()),
+            fleet_since: Mutex::new(None),
         }
     }
 
@@ -191,6 +198,12 @@ impl Metrics {
             let _ = f.usage_ratio.remove_label_values(&labels);
             let _ = f.usage_reset.remove_label_values(&labels);
         }
+        let reported = |set: &BTreeSet<(String, String)>| -> BTreeSet<String> {
+            set.iter().map(|(a, _)| a.clone()).collect()
+        };
+        for gone in reported(&known).difference(&reported(&now)) {
+            let _ = f.usage_updated.remove_label_values(&[gone.as_str()]);
+        }
         *known = now;
         for u in usage {
             let labels = [u.account.as_str(), u.window];
@@ -198,8 +211,53 @@ impl Metrics {
             f.usage_reset
                 .with_label_values(&labels)
                 .set(i64::try_from(u.resets_at).unwrap_or(i64::MAX));
+            f.usage_updated
+                .with_label_values(&[u.account.as_str()])
+                .set(i64::try_from(u.updated).unwrap_or(i64::MAX));
         }
         self.exposition.changed();
+    }
+
+    /// `fleet` is configured: the fleet families are exported (each
+    /// refresh outcome from 0), the view's age counting from `since`.
+    pub fn fleet_on(&self, since: u64) {
+        for outcome in FLEET_OUTCOMES {
+            self.families.fleet_queries.with_label_values(&[outcome]);
+        }
+        *self.fleet_since.lock().unwrap_or_else(|p| p.into_inner()) = Some(since);
+        self.exposition.changed();
+    }
+
+    /// `fleet` is not configured (any more): the fleet families are absent.
+    pub fn fleet_off(&self) {
+        let mut since = self.fleet_since.lock().unwrap_or_else(|p| p.into_inner());
+        if since.take().is_some() {
+            let _ = self
+                .families
+                .fleet_view_age
+                .remove_label_values(&[] as &[&str]);
+            self.families.fleet_queries.reset();
+            self.exposition.changed();
+        }
+    }
+
+    /// Records one fleet refresh: its outcome (`ok`, `error`, `timeout`)
+    /// and the Unix time of the view's data now (0: there is none yet, and
+    /// the age keeps counting from where it did).
+    pub fn observe_fleet_refresh(&self, outcome: &str, refreshed: u64) {
+        let since = {
+            let since = self.fleet_since.lock().unwrap_or_else(|p| p.into_inner());
+            match (refreshed, *since) {
+                (0, Some(s)) => s,
+                (0, None) => now_unix(),
+                (r, _) => r,
+            }
+        };
+        self.fleet_on(since);
+        self.families
+            .fleet_queries
+            .with_label_values(&[outcome])
+            .inc();
     }
 
     /// The text exposition of every metric: the cached one while nothing
@@ -212,6 +270,18 @@ impl Metrics {
     /// Encodes every metric, bypassing the cache: the registry's families
     /// and the link families, merged in name order.
     pub fn encode_now(&self) -> Vec<u8> {
+        // The view ages between refreshes: its age is taken at encoding
+        // (so at most PROCESS_REFRESH old, like the process_* values).
+        if let Some(since) = *self.fleet_since.lock().unwrap_or_else(|p| p.into_inner()) {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64();
+            self.families
+                .fleet_view_age
+                .with_label_values(&[] as &[&str])
+                .set((now - since as f64).max(0.0));
+        }
         let links = self.links.read().unwrap_or_else(|p| p.into_inner());
         let mut buf = Vec::with_capacity(8 * 1024 + links.encoded_size_hint());
         let mut own = LinkSeries::FAMILIES.iter().peekable();
@@ -231,6 +301,14 @@ impl Metrics {
         }
         buf
     }
+}
+
+/// The current Unix time in seconds.
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 impl Default for Metrics {
@@ -275,6 +353,7 @@ mod tests {
             window: "five_hour",
             ratio: 0.42,
             resets_at: 1_795_600_000,
+            updated: 1_795_000_000,
         };
         let seven = UsageSeries {
             window: "seven_day",
@@ -287,11 +366,62 @@ mod tests {
             "homeswap_account_usage_ratio{account=\"a\",window=\"five_hour\"} 0.42\n",
             "homeswap_account_usage_ratio{account=\"a\",window=\"seven_day\"} 0.13\n",
             "homeswap_account_usage_reset_timestamp_seconds{account=\"a\",window=\"five_hour\"} 1795600000\n",
+            "homeswap_account_usage_updated_timestamp_seconds{account=\"a\"} 1795000000\n",
         ] {
             assert!(text.contains(series), "{series} in {text}");
         }
         m.observe_usage(&[five]);
         let text = String::from_utf8(m.encode_now()).unwrap();
         assert!(!text.contains("window=\"seven_day\""), "{text}");
+        m.observe_usage(&[]);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        assert!(!text.contains("account=\"a\""), "{text}");
+    }
+
+    #[test]
+    fn the_fleet_families_exist_only_while_fleet_is_configured() {
+        let m = Metrics::new();
+        let text = || String::from_utf8(m.encode_now()).unwrap();
+        assert!(!text().contains("homeswap_fleet_"), "{}", text());
+        let now = now_unix();
+        m.fleet_on(now - 30);
+        let t = text();
+        let age: f64 = t
+            .lines()
+            .find_map(|l| l.strip_prefix("homeswap_fleet_view_age_seconds "))
+            .unwrap_or_else(|| panic!("{t}"))
+            .parse()
+            .unwrap();
+        assert!((29.0..40.0).contains(&age), "{age}");
+        for outcome in ["ok", "error", "timeout"] {
+            assert!(
+                t.contains(&format!(
+                    "homeswap_fleet_queries_total{{outcome=\"{outcome}\"}} 0\n"
+                )),
+                "{t}"
+            );
+        }
+        m.observe_fleet_refresh("error", 0);
+        m.observe_fleet_refresh("timeout", 0);
+        assert!(text().contains("homeswap_fleet_queries_total{outcome=\"error\"} 1\n"));
+        let t = text();
+        let age: f64 = t
+            .lines()
+            .find_map(|l| l.strip_prefix("homeswap_fleet_view_age_seconds "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            age >= 29.0,
+            "a failed refresh does not make the view younger: {age}"
+        );
+        m.observe_fleet_refresh("ok", now_unix());
+        assert!(
+            text().contains("homeswap_fleet_view_age_seconds 0"),
+            "{}",
+            text()
+        );
+        m.fleet_off();
+        assert!(!text().contains("homeswap_fleet_"), "{}", text());
     }
 }

@@ -12,6 +12,7 @@ use prometheus::proto::MetricFamily;
 
 use crate::ops::failover::FailoverOutcome;
 use crate::ops::swap::Attempt;
+use crate::state::fleet::RefreshOutcome;
 use crate::state::limits::LimitReason;
 use prometheus::{
     Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
@@ -36,6 +37,17 @@ pub const FAILOVER_OUTCOMES: [&str; FailoverOutcome::ALL.len()] = {
     let mut i = 0;
     while i < names.len() {
         names[i] = FailoverOutcome::ALL[i].as_str();
+        i += 1;
+    }
+    names
+};
+
+/// Every fleet refresh outcome label, exported while `fleet` is configured.
+pub const FLEET_OUTCOMES: [&str; RefreshOutcome::ALL.len()] = {
+    let mut names = [""; RefreshOutcome::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = RefreshOutcome::ALL[i].as_str();
         i += 1;
     }
     names
@@ -82,6 +94,13 @@ pub(super) struct Families {
     pub(super) usage_ratio: GaugeVec,
     /// `homeswap_account_usage_reset_timestamp_seconds{account,window}`.
     pub(super) usage_reset: IntGaugeVec,
+    /// `homeswap_account_usage_updated_timestamp_seconds{account}`.
+    pub(super) usage_updated: IntGaugeVec,
+    /// `homeswap_fleet_view_age_seconds`: no labels; its one series exists
+    /// only while `fleet` is configured.
+    pub(super) fleet_view_age: GaugeVec,
+    /// `homeswap_fleet_queries_total{outcome}`: fleet view refreshes.
+    pub(super) fleet_queries: IntCounterVec,
 }
 
 impl Families {
@@ -174,6 +193,30 @@ impl Families {
             &["account", "window"],
         )
         .expect(VALID);
+        let usage_updated = IntGaugeVec::new(
+            Opts::new(
+                "homeswap_account_usage_updated_timestamp_seconds",
+                "Unix time of the last usage report recorded for the account; absent until usage is reported.",
+            ),
+            &["account"],
+        )
+        .expect(VALID);
+        let fleet_view_age = GaugeVec::new(
+            Opts::new(
+                "homeswap_fleet_view_age_seconds",
+                "Age of the fleet view (the last successful refresh from fleet.prometheus; before the first one, since the sidecar started); absent without fleet.",
+            ),
+            &[],
+        )
+        .expect(VALID);
+        let fleet_queries = IntCounterVec::new(
+            Opts::new(
+                "homeswap_fleet_queries_total",
+                "Fleet view refreshes by outcome: ok, error (refused, HTTP or Prometheus error, garbage), timeout (fleet.timeout).",
+            ),
+            &["outcome"],
+        )
+        .expect(VALID);
 
         for c in [
             Box::new(partial_swap.clone()) as Box<dyn Collector>,
@@ -187,6 +230,9 @@ impl Families {
             Box::new(limit_reset.clone()),
             Box::new(usage_ratio.clone()),
             Box::new(usage_reset.clone()),
+            Box::new(usage_updated.clone()),
+            Box::new(fleet_view_age.clone()),
+            Box::new(fleet_queries.clone()),
             Box::new(build_info()),
             Box::new(ProcessMetrics::for_self()),
         ] {
@@ -205,6 +251,9 @@ impl Families {
             limit_reset,
             usage_ratio,
             usage_reset,
+            usage_updated,
+            fleet_view_age,
+            fleet_queries,
         }
     }
 

@@ -33,6 +33,8 @@ pub struct AccountUsageView {
     pub seven_day: Option<UsageWindowView>,
     /// RFC 3339 time the usage was last recorded; `null` until reported.
     pub updated: Option<String>,
+    /// Unix seconds of the same (0 until reported; the metric's value).
+    pub updated_unix: u64,
     /// True when a window is at or above `failover.threshold`.
     pub at_threshold: bool,
 }
@@ -70,6 +72,7 @@ pub fn view(config: &Config, record: &UsageRecord, error: Option<String>, now: u
                 five_hour: window(Window::FiveHour),
                 seven_day: window(Window::SevenDay),
                 updated: known.filter(|u| u.updated > 0).map(|u| rfc3339(u.updated)),
+                updated_unix: known.map_or(0, |u| u.updated),
                 at_threshold: threshold
                     .is_some_and(|t| known.is_some_and(|u| u.at_or_above(t, now))),
             }

@@ -1,7 +1,8 @@
 //! The state directory: where the lock, the intent record, the latch, the
-//! adoption journal, the limits, the usage, the sessions and the audit log live. Only this module knows the file names.
+//! adoption journal, the limits, the usage, the fleet view, the sessions and the audit log live. Only this module knows the file names.
 
 pub mod audit;
+pub(crate) mod fleet;
 pub mod intent;
 pub mod latch;
 pub mod limits;
@@ -91,6 +92,12 @@ impl StateDir {
     /// swaps' lock: a statusline must never wait for a swap).
     pub fn usage_lock(&self) -> PathBuf {
         self.dir.join("usage.lock")
+    }
+
+    /// The fleet view: what the fleet's Prometheus knew of every
+    /// account's limits and usage (written by the sidecar).
+    pub fn fleet(&self) -> PathBuf {
+        self.dir.join("fleet.json")
     }
 
     /// One small record per Claude Code session: the account it started on.
