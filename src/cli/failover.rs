@@ -3,6 +3,7 @@
 
 use crate::cli::args::{FailoverArgs, LimitsArgs, LimitsCommand};
 use crate::cli::exit::{self, EXIT_OK, EXIT_USAGE};
+use crate::cli::fleet::fleet_lines;
 use crate::cli::output::Output;
 use crate::ops::context::Context;
 use crate::ops::failover::{self, FailoverError, FailoverOutcome, FailoverRequest, RESTART_HINT};
@@ -124,6 +125,9 @@ pub(crate) fn limits_cmd(ctx: &Context, args: LimitsArgs, out: &mut Output) -> u
             l.to,
             l.time
         ));
+    }
+    for line in view.fleet.iter().flat_map(fleet_lines) {
+        out.line(format!("fleet: {line}"));
     }
     EXIT_OK
 }

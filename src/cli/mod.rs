@@ -8,6 +8,7 @@ mod completions;
 mod demo;
 mod exit;
 mod failover;
+mod fleet;
 mod hook;
 mod init;
 mod latch;

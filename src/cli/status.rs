@@ -3,6 +3,7 @@
 
 use crate::cli::exit::EXIT_OK;
 use crate::cli::failover::limit_line;
+use crate::cli::fleet::fleet_lines;
 use crate::cli::latch::latch_line;
 use crate::cli::output::Output;
 use crate::fs::pathfmt::shown;
@@ -72,6 +73,9 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     }
     for u in doc.usage.accounts.iter().filter(|u| u.updated.is_some()) {
         out.line(format!("usage:    {}", usage_line(u, doc.usage.threshold)));
+    }
+    for line in doc.fleet.iter().flat_map(fleet_lines) {
+        out.line(format!("fleet:    {line}"));
     }
     EXIT_OK
 }

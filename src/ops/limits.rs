@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::ops::context::Context;
+use crate::ops::fleet::{self, FleetStatus};
 use crate::ops::{home_of, UnknownAccount};
 use crate::state::audit::{self, AuditEntry};
 use crate::state::limits::{rfc3339, unix_now, LimitReason, LimitsRecord, UntilSource};
@@ -29,7 +30,7 @@ pub struct AccountLimitView {
 }
 
 /// Every configured account's limit, in `failover.order`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LimitsView {
     /// One entry per account.
     pub accounts: Vec<AccountLimitView>,
@@ -37,6 +38,8 @@ pub struct LimitsView {
     pub error: Option<String>,
     /// The last swap a failover made: RFC 3339 time, from, to.
     pub last_failover: Option<LastFailoverView>,
+    /// Limits seen on other instances (the fleet view); `null` without `fleet`.
+    pub fleet: Option<FleetStatus>,
 }
 
 /// The last swap a failover made, as shown.
@@ -53,7 +56,11 @@ pub struct LastFailoverView {
 /// Reads the limits now.
 pub fn limits(ctx: &Context) -> LimitsView {
     let (record, error) = LimitsRecord::read_or_empty(&ctx.state);
-    view(ctx, &record, error, unix_now())
+    let now = unix_now();
+    LimitsView {
+        fleet: fleet::status(&ctx.config, &ctx.state, now),
+        ..view(ctx, &record, error, now)
+    }
 }
 
 /// The view of `record` at `now`.
@@ -92,6 +99,7 @@ pub fn view(ctx: &Context, record: &LimitsRecord, error: Option<String>, now: u6
             from: l.from.clone(),
             to: l.to.clone(),
         }),
+        fleet: None,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod context;
 pub(crate) mod demo;
 pub(crate) mod ensure;
 pub mod failover;
+pub mod fleet;
 pub mod hook;
 pub mod init;
 pub mod limits;

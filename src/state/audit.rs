@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::fs::error::{FsContext, FsError};
+use crate::state::fleet::FleetAudit;
 use crate::state::StateDir;
 
 /// One line of the audit log.
@@ -37,6 +38,9 @@ pub struct AuditEntry {
     /// What an adoption did (action `adopt` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adopt: Option<AdoptCounts>,
+    /// What the fleet view told a failover's choice (with `fleet` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetAudit>,
 }
 
 /// What one adoption moved into the shared targets, for the audit log.
@@ -72,6 +76,7 @@ impl AuditEntry {
             until: None,
             pid: std::process::id(),
             adopt: None,
+            fleet: None,
         }
     }
 }

@@ -151,6 +151,37 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
+/// What a failover's audit line says of the fleet view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct FleetAudit {
+    /// Whether the choice used the view.
+    pub used: bool,
+    /// Why it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The view's age in seconds, when used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<u64>,
+    /// Accounts passed over for what was seen elsewhere.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub passed_over: Vec<FleetPass>,
+}
+
+/// One account passed over for what another instance reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct FleetPass {
+    /// The account.
+    pub account: String,
+    /// `limited` (limited there) or `usage` (its usage there is at or
+    /// above `failover.threshold`).
+    pub why: &'static str,
+    /// Where it was seen.
+    pub instance: String,
+    /// RFC 3339 end of that limit (`limited` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+}
+
 /// The whole view.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct FleetView {

@@ -9,15 +9,18 @@
 
 use crate::config::Config;
 use crate::links::ensure_account;
+use crate::ops::failover::fleet::FleetChoice;
 use crate::state::limits::{rfc3339, LimitsRecord};
 use crate::state::usage::UsageRecord;
 
 /// The account to fail over to, or one line per account saying why it
-/// was skipped (the `exhausted` answer).
+/// was skipped (the `exhausted` answer). `usage` is already the freshest
+/// known anywhere; `fleet` adds the limits other instances reported.
 pub(super) fn next_account(
     config: &Config,
     limits: &LimitsRecord,
     usage: &UsageRecord,
+    fleet: &FleetChoice,
     active: Option<&str>,
     now: u64,
 ) -> Result<String, Vec<String>> {
@@ -43,10 +46,15 @@ pub(super) fn next_account(
             ));
             continue;
         }
+        if let Some(line) = fleet.limited_line(name, now) {
+            skipped.push(line);
+            continue;
+        }
         let known = usage.accounts.get(name);
         if let Some(until) = known.and_then(|u| u.exhausted_until(now)) {
             skipped.push(format!(
-                "account {name}: limited (its seven-day usage is at 100%) until {}",
+                "account {name}: limited (its seven-day usage is at 100%{}) until {}",
+                fleet.usage_source(name),
                 rfc3339(until)
             ));
             continue;
@@ -68,7 +76,8 @@ pub(super) fn next_account(
             .filter(|t| known.is_some_and(|u| u.at_or_above(*t, now)))
         {
             skipped.push(format!(
-                "account {name}: its usage is at or above failover.threshold ({t}%)"
+                "account {name}: its usage is at or above failover.threshold ({t}%){}",
+                fleet.usage_source(name)
             ));
             high.get_or_insert_with(|| name.clone());
             continue;
@@ -133,21 +142,30 @@ mod tests {
         let c = config(dir.path(), "failover:\n  threshold: 90\n");
         let u = usage(&[("b", used(91.0, 10.0, NOW + 9000))]);
         let none = LimitsRecord::default();
-        assert_eq!(next_account(&c, &none, &u, Some("a"), NOW).unwrap(), "c");
+        assert_eq!(
+            next_account(&c, &none, &u, &FleetChoice::default(), Some("a"), NOW).unwrap(),
+            "c"
+        );
         // The seven-day window counts as well.
         let u = usage(&[("b", used(10.0, 90.0, NOW + 9000))]);
-        assert_eq!(next_account(&c, &none, &u, Some("a"), NOW).unwrap(), "c");
+        assert_eq!(
+            next_account(&c, &none, &u, &FleetChoice::default(), Some("a"), NOW).unwrap(),
+            "c"
+        );
         // Without a threshold, usage does not reorder.
         let plain = config(dir.path(), "");
         assert_eq!(
-            next_account(&plain, &none, &u, Some("a"), NOW).unwrap(),
+            next_account(&plain, &none, &u, &FleetChoice::default(), Some("a"), NOW).unwrap(),
             "b"
         );
         // A reset window's usage is stale: b is below again.
         let mut stale = used(99.0, 10.0, NOW + 9000);
         stale.five_hour.as_mut().unwrap().resets_at = Some(NOW - 1);
         let u = usage(&[("b", stale)]);
-        assert_eq!(next_account(&c, &none, &u, Some("a"), NOW).unwrap(), "b");
+        assert_eq!(
+            next_account(&c, &none, &u, &FleetChoice::default(), Some("a"), NOW).unwrap(),
+            "b"
+        );
     }
 
     #[test]
@@ -159,7 +177,10 @@ mod tests {
             ("c", used(99.0, 10.0, NOW + 9000)),
         ]);
         let none = LimitsRecord::default();
-        assert_eq!(next_account(&c, &none, &u, Some("a"), NOW).unwrap(), "b");
+        assert_eq!(
+            next_account(&c, &none, &u, &FleetChoice::default(), Some("a"), NOW).unwrap(),
+            "b"
+        );
         // A limited account is still never taken, high or not.
         let mut limits = LimitsRecord::default();
         limits.record(
@@ -171,7 +192,10 @@ mod tests {
                 source: UntilSource::Given,
             },
         );
-        assert_eq!(next_account(&c, &limits, &u, Some("a"), NOW).unwrap(), "c");
+        assert_eq!(
+            next_account(&c, &limits, &u, &FleetChoice::default(), Some("a"), NOW).unwrap(),
+            "c"
+        );
     }
 
     #[test]
@@ -183,7 +207,8 @@ mod tests {
             ("c", used(0.0, 100.0, NOW + 9000)),
         ]);
         let none = LimitsRecord::default();
-        let skipped = next_account(&c, &none, &u, Some("a"), NOW).unwrap_err();
+        let skipped =
+            next_account(&c, &none, &u, &FleetChoice::default(), Some("a"), NOW).unwrap_err();
         assert_eq!(skipped.len(), 3, "{skipped:?}");
         assert!(
             skipped[0].contains(
@@ -193,7 +218,15 @@ mod tests {
         );
         // Once the week has reset, b is eligible again.
         assert_eq!(
-            next_account(&c, &none, &u, Some("a"), NOW + 9000).unwrap(),
+            next_account(
+                &c,
+                &none,
+                &u,
+                &FleetChoice::default(),
+                Some("a"),
+                NOW + 9000
+            )
+            .unwrap(),
             "b"
         );
     }

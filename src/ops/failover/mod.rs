@@ -16,7 +16,9 @@
 //! 4. Choose the next account after the active one in `failover.order`
 //!    (wrapping) that is not limited and whose links ensure can make `ok`;
 //!    one at or above `failover.threshold` by its last known usage only
-//!    when no other is below it (see `choose`). None: answer `exhausted`,
+//!    when no other is below it (see `choose`). With `fleet`, an account
+//!    limited on any instance is skipped too, and the usage is the
+//!    freshest known anywhere (see `fleet`). None: answer `exhausted`,
 //!    swap nothing.
 //! 5. Swap to it through the swap's own core (flip, ensure, rollback,
 //!    latch; its own `swap` audit line), remembering the swap for the
@@ -26,6 +28,7 @@
 //! the audit log (from, to, reason, until, outcome).
 
 mod choose;
+mod fleet;
 mod outcome;
 pub mod reset;
 
@@ -36,9 +39,11 @@ use crate::ops::context::Context;
 use crate::ops::home_of;
 use crate::ops::swap::{self, recover_locked, Recovery};
 use crate::state::audit::{self, AuditEntry};
+use crate::state::fleet::FleetAudit;
 use crate::state::limits::{rfc3339, unix_now, AccountLimit, LastFailover, LimitsRecord};
 use crate::state::lock::StateLock;
 use crate::state::usage::UsageRecord;
+use fleet::FleetChoice;
 
 pub use outcome::{FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit};
 
@@ -65,6 +70,8 @@ struct Trail {
     warnings: Vec<String>,
     /// An interrupted swap finished first.
     recovered: Option<Recovery>,
+    /// What the fleet view told the choice (with `fleet` only).
+    fleet: Option<FleetAudit>,
 }
 
 /// Fails over from `req.from` (default: the active account). See the
@@ -82,6 +89,7 @@ pub fn failover(ctx: &Context, req: &FailoverRequest) -> Result<FailoverReport, 
     entry.to = trail.to.clone();
     entry.reason = Some(req.reason.as_str().to_string());
     entry.until = trail.limit.as_ref().map(|l| l.until.clone());
+    entry.fleet = trail.fleet.clone();
     match &result {
         Ok(r) => entry.outcome = r.outcome.as_str().to_string(),
         Err(e) => {
@@ -198,7 +206,16 @@ fn steps(
             .warnings
             .push(format!("{why}; no usage is known for the choice"));
     }
-    let to = match choose::next_account(config, &limits, &usage, active.as_deref(), now) {
+    // ... and what the fleet view knows (`fleet`: read from the state dir,
+    // never the network).
+    let mut fleet = FleetChoice::load(config, &ctx.state, now);
+    let usage = fleet.merged_usage(usage, config);
+    let chosen = choose::next_account(config, &limits, &usage, &fleet, active.as_deref(), now);
+    let to = chosen.as_ref().ok().map(String::as_str);
+    let (notes, seen) = fleet.notes(config, &limits, &usage, active.as_deref(), to, now);
+    trail.notes.extend(notes);
+    trail.fleet = seen;
+    let to = match chosen {
         Ok(to) => to,
         Err(skipped) => {
             if limit_unsaved {
