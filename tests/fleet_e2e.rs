@@ -300,6 +300,15 @@ fn three_hosts_share_limits_and_usage_through_prometheus_and_fail_over_alone_wit
         &[host1.server.addr, host2.server.addr, host3.server.addr],
     );
     prometheus.start();
+    // Prometheus scrapes a new target a few seconds after its start.
+    wait_until("Prometheus to scrape the three hosts", || {
+        let up = prometheus.query(r#"up{job="homeswap"} == 1"#);
+        if up.len() == 3 {
+            Ok(())
+        } else {
+            Err(format!("{up:?}"))
+        }
+    });
     for h in [&host1, &host2, &host3] {
         wait_until(&format!("{}'s fleet view", h.name), || {
             let f = h.fleet();
