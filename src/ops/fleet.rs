@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::config::{Config, FleetConfig};
 use crate::fs::pathfmt::shown;
 use crate::ops::usage::UsageWindowView;
-use crate::state::fleet::{FleetView, SeenLimit, SeenUsage, SeenWindow};
+use crate::state::fleet::{FleetAccount, FleetFile, FleetHeader, FleetView, SeenWindow};
 use crate::state::limits::rfc3339;
 use crate::state::usage::Window;
 use crate::state::StateDir;
@@ -31,8 +31,9 @@ const FUTURE_SLACK: u64 = 300;
 pub(crate) struct FleetKnowledge {
     /// `fleet.max_age`, when `fleet` is configured.
     max_age: Option<Duration>,
-    /// The view as read (also when it may not be used).
-    read: Option<FleetView>,
+    /// The view as read (also when it may not be used): its header, its
+    /// accounts' lines read on demand.
+    read: Option<FleetFile>,
     /// Why the view may not be used; `None` when it may (or without `fleet`).
     unused: Option<String>,
 }
@@ -43,10 +44,10 @@ impl FleetKnowledge {
         let Some(fleet) = &config.fleet else {
             return FleetKnowledge::default();
         };
-        let (read, unused) = match FleetView::read(state) {
-            Ok(Some(v)) => {
-                let why = unusable(fleet, &v, now);
-                (Some(v), why)
+        let (read, unused) = match FleetFile::read(state) {
+            Ok(Some(f)) => {
+                let why = unusable(fleet, &f.header, now);
+                (Some(f), why)
             }
             Ok(None) => (
                 None,
@@ -71,7 +72,7 @@ impl FleetKnowledge {
     }
 
     /// The view, when it may be used.
-    pub(crate) fn view(&self) -> Option<&FleetView> {
+    pub(crate) fn view(&self) -> Option<&FleetFile> {
         self.read.as_ref().filter(|_| self.unused.is_none())
     }
 
@@ -80,27 +81,15 @@ impl FleetKnowledge {
         self.unused.as_deref()
     }
 
-    /// The instance whose limit of `account` ends last, when the view may
-    /// be used and the limit holds at `now`.
-    pub(crate) fn limited(&self, account: &str, now: u64) -> Option<&SeenLimit> {
-        self.view()?.limited(account, now)
-    }
-
-    /// How many instances report `account` limited (for "and N more").
-    pub(crate) fn limited_on(&self, account: &str) -> usize {
-        self.view()
-            .and_then(|v| v.accounts.get(account))
-            .map_or(0, |a| a.limited_on)
-    }
-
-    /// The freshest usage report of `account` in the view, when usable.
-    pub(crate) fn usage(&self, account: &str) -> Option<&SeenUsage> {
-        self.view()?.usage(account)
+    /// What the view knows of `account`, when the view may be used.
+    pub(crate) fn account(&self, account: &str) -> Option<FleetAccount> {
+        self.view()?.account(account)
     }
 }
 
-/// Why `view` may not be used for `fleet` at `now`; `None` when it may.
-fn unusable(fleet: &FleetConfig, view: &FleetView, now: u64) -> Option<String> {
+/// Why the view of header `view` may not be used for `fleet` at `now`;
+/// `None` when it may.
+fn unusable(fleet: &FleetConfig, view: &FleetHeader, now: u64) -> Option<String> {
     if view.prometheus != fleet.prometheus || view.selector != fleet.selector {
         return Some(format!(
             "the fleet view was made from {} {}, not the configured fleet.prometheus and fleet.selector; the sidecar replaces it within fleet.interval",
@@ -115,7 +104,7 @@ fn unusable(fleet: &FleetConfig, view: &FleetView, now: u64) -> Option<String> {
             f.message
         )
     });
-    let Some(age) = view.age(now) else {
+    let Some(age) = (view.refreshed > 0).then(|| now.saturating_sub(view.refreshed)) else {
         return Some(match failure {
             Some(f) => format!("no fleet view yet: {f}"),
             None => "no fleet view yet".to_string(),
@@ -225,7 +214,9 @@ pub struct FleetUsageView {
 pub(crate) fn status(config: &Config, state: &StateDir, now: u64) -> Option<FleetStatus> {
     let fleet = config.fleet.as_ref()?;
     let k = FleetKnowledge::load(config, state, now);
-    let view = k.read.as_ref();
+    // Every line at once: status shows every account.
+    let whole: Option<FleetView> = k.read.as_ref().and_then(|f| f.to_view(&state.fleet()).ok());
+    let view = whole.as_ref();
     let order = &config.failover.order;
     let limits = order
         .iter()
@@ -301,7 +292,7 @@ fn window_view(w: &SeenWindow) -> UsageWindowView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::fleet::{FleetAccount, RefreshFailure, RefreshOutcome};
+    use crate::state::fleet::{RefreshFailure, RefreshOutcome, SeenLimit};
     use std::path::Path;
 
     const NOW: u64 = 1_800_000_000;
@@ -349,7 +340,8 @@ mod tests {
         view(NOW - 10).write(&state).unwrap();
         let k = FleetKnowledge::load(&c, &state, NOW);
         assert!(k.configured() && k.unused().is_none(), "{k:?}");
-        assert_eq!(k.limited("a", NOW).unwrap().instance, "host1:9464");
+        let a = k.account("a").unwrap();
+        assert_eq!(a.latest_limit(NOW).unwrap().instance, "host1:9464");
         let s = status(&c, &state, NOW).unwrap();
         assert!(s.used);
         assert_eq!(s.age_seconds, Some(10));
@@ -386,7 +378,7 @@ mod tests {
             why(NOW)
         );
         let k = FleetKnowledge::load(&c, &state, NOW);
-        assert!(k.limited("a", NOW).is_none(), "a stale view limits nothing");
+        assert!(k.account("a").is_none(), "a stale view knows nothing");
         v.failure = Some(RefreshFailure {
             at: NOW - 5,
             outcome: RefreshOutcome::Error,

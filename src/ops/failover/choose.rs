@@ -14,8 +14,8 @@ use crate::state::limits::{rfc3339, LimitsRecord};
 use crate::state::usage::UsageRecord;
 
 /// The account to fail over to, or one line per account saying why it
-/// was skipped (the `exhausted` answer). `usage` is already the freshest
-/// known anywhere; `fleet` adds the limits other instances reported.
+/// was skipped (the `exhausted` answer). `fleet` adds what other
+/// instances reported: their limits, and usage fresher than `usage`'s.
 pub(super) fn next_account(
     config: &Config,
     limits: &LimitsRecord,
@@ -50,11 +50,12 @@ pub(super) fn next_account(
             skipped.push(line);
             continue;
         }
-        let known = usage.accounts.get(name);
+        let known = fleet.usage(name, usage);
+        let known = known.as_deref();
         if let Some(until) = known.and_then(|u| u.exhausted_until(now)) {
             skipped.push(format!(
                 "account {name}: limited (its seven-day usage is at 100%{}) until {}",
-                fleet.usage_source(name),
+                fleet.usage_source(name, usage),
                 rfc3339(until)
             ));
             continue;
@@ -77,7 +78,7 @@ pub(super) fn next_account(
         {
             skipped.push(format!(
                 "account {name}: its usage is at or above failover.threshold ({t}%){}",
-                fleet.usage_source(name)
+                fleet.usage_source(name, usage)
             ));
             high.get_or_insert_with(|| name.clone());
             continue;

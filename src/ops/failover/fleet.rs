@@ -6,88 +6,191 @@
 //! - Usage: per account, the freshest report, this host's (`usage.json`)
 //!   or another instance's, is what the threshold rule and the used-up
 //!   week judge; a tie goes to this host's own.
+//! - Only the accounts the choice comes to are looked up in the view (one
+//!   line of `fleet.json` each): the choice's cost does not grow with the
+//!   fleet.
 //! - A view that may not be used (see `ops::fleet`) adds nothing, and the
 //!   output says why: the choice goes by this host's knowledge alone.
 //!
 //! Whatever was passed over for the fleet's sake is said in the output and
 //! in the audit line (`fleet`), naming the instance.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::config::Config;
+use crate::links::active::ActiveLink;
+use crate::ops::context::Context;
+use crate::ops::failover::choose::next_account;
 use crate::ops::fleet::FleetKnowledge;
-use crate::state::fleet::{FleetAudit, FleetPass};
-use crate::state::limits::{rfc3339, LimitsRecord};
-use crate::state::usage::{UsageRecord, Window};
+use crate::state::fleet::{FleetAccount, FleetAudit, FleetPass, SeenLimit};
+use crate::state::limits::{rfc3339, unix_now, LimitsRecord};
+use crate::state::usage::{AccountUsage, UsageRecord, Window};
 use crate::state::StateDir;
 
-/// What the fleet knows, for one choice.
+/// Step 4's result, with what it has to say.
+#[derive(Debug)]
+pub(crate) struct Chosen {
+    /// The account, or why each one was skipped.
+    pub to: Result<String, Vec<String>>,
+    /// The fleet's notes (passed over, or why the view was not used).
+    pub notes: Vec<String>,
+    /// What the audit line says of the fleet view (with `fleet` only).
+    pub fleet: Option<FleetAudit>,
+    /// The usage file could not be read (no usage known for the choice).
+    pub warning: Option<String>,
+}
+
+/// Step 4: the next account after `active`, by `limits`, the usage the
+/// statusline recorded and what the fleet view knows, all read from
+/// `state` (never the network).
+pub(crate) fn choose(
+    config: &Config,
+    state: &StateDir,
+    limits: &LimitsRecord,
+    active: Option<&str>,
+    now: u64,
+) -> Chosen {
+    let (usage, unreadable) = UsageRecord::read_or_empty(state);
+    let fleet = FleetChoice::load(config, state, now);
+    let to = next_account(config, limits, &usage, &fleet, active, now);
+    let (notes, audit) = fleet.notes(
+        config,
+        limits,
+        &usage,
+        active,
+        to.as_ref().ok().map(String::as_str),
+        now,
+    );
+    Chosen {
+        to,
+        notes,
+        fleet: audit,
+        warning: unreadable.map(|why| format!("{why}; no usage is known for the choice")),
+    }
+}
+
+/// The account a failover would choose now, read-only (no lock, nothing
+/// recorded, nothing swapped): step 4 on the limits, usage and fleet view
+/// on disk. Benchmarks time the choice through it.
+pub fn choice(ctx: &Context) -> Result<String, Vec<String>> {
+    let (limits, _) = LimitsRecord::read_or_empty(&ctx.state);
+    let active = ActiveLink::read(&ctx.config).account;
+    choose(
+        &ctx.config,
+        &ctx.state,
+        &limits,
+        active.as_deref(),
+        unix_now(),
+    )
+    .to
+}
+
+/// How many accounts passed over are named in the output and the audit
+/// line (the rest are counted): a fleet with hundreds of accounts limited
+/// must not print hundreds of lines into a hook's stderr.
+const NAMED: usize = 10;
+
+/// What the fleet knows, for one choice. Accounts are looked up in the
+/// view one at a time, as the choice comes to them, and kept (the choice
+/// and its notes ask several questions of each).
 #[derive(Debug, Default)]
 pub(crate) struct FleetChoice {
     /// The view and whether it may be used.
     knowledge: FleetKnowledge,
-    /// The accounts whose usage the choice takes from another instance:
-    /// (instance, Unix time of its report).
-    from_fleet: BTreeMap<String, (String, u64)>,
     /// The view's age at the choice, when used.
     age: Option<u64>,
+    /// The accounts looked up so far, and what the view knows of each.
+    seen: RefCell<HashMap<String, Option<Rc<FleetAccount>>>>,
+}
+
+/// Why the fleet made a choice pass an account over.
+enum Pass {
+    /// Limited there: that limit, and on how many instances in all.
+    Limited(SeenLimit, usize),
+    /// Its usage reported there is at the threshold: the report's
+    /// instance, the window and its percent.
+    Usage(String, Window, f64),
 }
 
 impl FleetChoice {
-    /// Reads the view (nothing without `fleet`).
+    /// Reads the view's header (nothing without `fleet`).
     pub(crate) fn load(config: &Config, state: &StateDir, now: u64) -> FleetChoice {
         let knowledge = FleetKnowledge::load(config, state, now);
         let age = knowledge.view().and_then(|v| v.age(now));
         FleetChoice {
             knowledge,
-            from_fleet: BTreeMap::new(),
             age,
+            seen: RefCell::new(HashMap::new()),
         }
     }
 
-    /// The usage the choice goes by: `local` with each account's report
-    /// replaced by a fresher one seen elsewhere.
-    pub(crate) fn merged_usage(&mut self, mut local: UsageRecord, config: &Config) -> UsageRecord {
-        self.from_fleet.clear();
-        for account in &config.failover.order {
-            let Some(seen) = self.knowledge.usage(account) else {
-                continue;
-            };
-            let mine = local.accounts.get(account).map_or(0, |u| u.updated);
-            if seen.updated > mine {
-                local
-                    .accounts
-                    .insert(account.clone(), seen.as_account_usage());
-                self.from_fleet
-                    .insert(account.clone(), (seen.instance.clone(), seen.updated));
-            }
+    /// What the usable view knows of `account`.
+    fn account(&self, account: &str) -> Option<Rc<FleetAccount>> {
+        let mut seen = self.seen.borrow_mut();
+        if let Some(known) = seen.get(account) {
+            return known.clone();
         }
-        local
+        let known = self.knowledge.account(account).map(Rc::new);
+        seen.insert(account.to_string(), known.clone());
+        known
     }
 
-    /// Why `account` is skipped, when another instance reports it limited
-    /// at `now`.
+    /// The usage the choice judges `account` by: the freshest report, this
+    /// host's (`local`) or another instance's; a tie goes to this host's.
+    pub(crate) fn usage<'u>(
+        &self,
+        account: &str,
+        local: &'u UsageRecord,
+    ) -> Option<Cow<'u, AccountUsage>> {
+        let mine = local.accounts.get(account);
+        let seen = self.account(account).and_then(|a| a.usage.clone());
+        match (mine, seen) {
+            (Some(m), Some(s)) if s.updated > m.updated => Some(Cow::Owned(s.as_account_usage())),
+            (None, Some(s)) => Some(Cow::Owned(s.as_account_usage())),
+            (m, _) => m.map(Cow::Borrowed),
+        }
+    }
+
+    /// The limit of `account` that ends last, when another instance
+    /// reports it at `now`, and how many instances report it.
+    fn limit(&self, account: &str, now: u64) -> Option<(SeenLimit, usize)> {
+        let known = self.account(account)?;
+        let seen = known.latest_limit(now)?.clone();
+        Some((seen, known.limited_on))
+    }
+
+    /// Why `account` is skipped, when another instance reports it limited.
     pub(crate) fn limited_line(&self, account: &str, now: u64) -> Option<String> {
-        let seen = self.knowledge.limited(account, now)?;
-        let others = self.knowledge.limited_on(account).saturating_sub(1);
-        let more = match others {
+        let (seen, on) = self.limit(account, now)?;
+        Some(self.limited_text(account, &seen, on))
+    }
+
+    /// `account a: limited on host1:9464 until ... (the fleet view, 3 s old)`.
+    fn limited_text(&self, account: &str, seen: &SeenLimit, on: usize) -> String {
+        let more = match on.saturating_sub(1) {
             0 => String::new(),
             n => format!(" and {n} other instance(s)"),
         };
-        Some(format!(
+        format!(
             "account {account}: limited on {}{more} until {} (the fleet view{})",
             seen.instance,
             rfc3339(seen.until),
             self.age_text()
-        ))
+        )
     }
 
     /// Where the usage the choice judged `account` by was reported, when
     /// it was another instance: ` (reported on h1:9464 at ...)`.
-    pub(crate) fn usage_source(&self, account: &str) -> String {
-        match self.from_fleet.get(account) {
-            Some((instance, at)) => format!(" (reported on {instance} at {})", rfc3339(*at)),
-            None => String::new(),
+    pub(crate) fn usage_source(&self, account: &str, local: &UsageRecord) -> String {
+        let mine = local.accounts.get(account).map_or(0, |u| u.updated);
+        match self.account(account).and_then(|a| a.usage.clone()) {
+            Some(s) if s.updated > mine => {
+                format!(" (reported on {} at {})", s.instance, rfc3339(s.updated))
+            }
+            _ => String::new(),
         }
     }
 
@@ -98,7 +201,7 @@ impl FleetChoice {
         &self,
         config: &Config,
         limits: &LimitsRecord,
-        usage: &UsageRecord,
+        local: &UsageRecord,
         active: Option<&str>,
         to: Option<&str>,
         now: u64,
@@ -111,6 +214,7 @@ impl FleetChoice {
             reason: self.knowledge.unused().map(str::to_string),
             age_seconds: self.age,
             passed_over: Vec::new(),
+            passed_over_total: 0,
         };
         if let Some(why) = self.knowledge.unused() {
             let note = format!("the fleet view was not used ({why}); the choice went by this host's knowledge alone");
@@ -121,47 +225,76 @@ impl FleetChoice {
             if limits.limited(name, now).is_some() {
                 continue; // this host knew it already
             }
-            if let (Some(line), Some(seen)) = (
-                self.limited_line(name, now),
-                self.knowledge.limited(name, now),
-            ) {
-                notes.push(format!("{line}: passed over"));
-                audit.passed_over.push(FleetPass {
-                    account: name.to_string(),
-                    why: "limited",
-                    instance: seen.instance.clone(),
-                    until: Some(rfc3339(seen.until)),
-                });
+            let Some(pass) = self.passed_over(name, config, local, now) else {
                 continue;
+            };
+            audit.passed_over_total += 1;
+            if audit.passed_over.len() < NAMED {
+                let (line, entry) = self.describe(name, pass, config);
+                notes.push(line);
+                audit.passed_over.push(entry);
             }
-            let (Some((instance, _)), Some(t)) =
-                (self.from_fleet.get(name), config.failover.threshold)
-            else {
-                continue;
-            };
-            let Some(u) = usage.accounts.get(name).filter(|u| u.at_or_above(t, now)) else {
-                continue;
-            };
-            let worst = Window::ALL
-                .iter()
-                .filter_map(|w| u.window(*w).filter(|x| x.current(now)).map(|x| (w, x)))
-                .max_by(|a, b| a.1.used_percentage.total_cmp(&b.1.used_percentage));
-            let Some((w, x)) = worst else {
-                continue;
-            };
+        }
+        if audit.passed_over_total > NAMED {
             notes.push(format!(
-                "account {name}: its {} usage ({:.0}%, reported on {instance}) is at or above failover.threshold ({t}%): passed over",
-                w.short(),
-                x.used_percentage
+                "... and {} more account(s) passed over for what other instances reported (see 'homeswap limits')",
+                audit.passed_over_total - NAMED
             ));
-            audit.passed_over.push(FleetPass {
-                account: name.to_string(),
-                why: "usage",
-                instance: instance.clone(),
-                until: None,
-            });
         }
         (notes, Some(audit))
+    }
+
+    /// Why the fleet made the choice pass `name` over, if it did: limited
+    /// on another instance, or its usage reported there at the threshold.
+    fn passed_over(
+        &self,
+        name: &str,
+        config: &Config,
+        local: &UsageRecord,
+        now: u64,
+    ) -> Option<Pass> {
+        if let Some((seen, on)) = self.limit(name, now) {
+            return Some(Pass::Limited(seen, on));
+        }
+        let t = config.failover.threshold?;
+        let mine = local.accounts.get(name).map_or(0, |u| u.updated);
+        let known = self.account(name)?;
+        let seen = known.usage.as_ref().filter(|s| s.updated > mine)?;
+        let (w, x) = Window::ALL
+            .iter()
+            .filter_map(|w| seen.window(*w).map(|x| (*w, x)))
+            .filter(|(_, x)| x.resets_at.is_none_or(|r| r > now))
+            .filter(|(_, x)| x.ratio * 100.0 >= f64::from(t))
+            .max_by(|a, b| a.1.ratio.total_cmp(&b.1.ratio))?;
+        Some(Pass::Usage(seen.instance.clone(), w, x.ratio * 100.0))
+    }
+
+    /// The note and the audit entry of a pass.
+    fn describe(&self, name: &str, pass: Pass, config: &Config) -> (String, FleetPass) {
+        match pass {
+            Pass::Limited(seen, on) => (
+                format!("{}: passed over", self.limited_text(name, &seen, on)),
+                FleetPass {
+                    account: name.to_string(),
+                    why: "limited",
+                    until: Some(rfc3339(seen.until)),
+                    instance: seen.instance,
+                },
+            ),
+            Pass::Usage(instance, w, percent) => (
+                format!(
+                    "account {name}: its {} usage ({percent:.0}%, reported on {instance}) is at or above failover.threshold ({}%): passed over",
+                    w.short(),
+                    config.failover.threshold.unwrap_or(100)
+                ),
+                FleetPass {
+                    account: name.to_string(),
+                    why: "usage",
+                    instance,
+                    until: None,
+                },
+            ),
+        }
     }
 
     fn age_text(&self) -> String {
@@ -190,7 +323,6 @@ fn passed<'c>(config: &'c Config, active: Option<&str>, to: Option<&str>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::failover::choose::next_account;
     use crate::state::fleet::{FleetAccount, FleetView, SeenLimit, SeenUsage, SeenWindow};
     use crate::state::usage::{AccountUsage, WindowUsage};
     use std::path::Path;
@@ -256,26 +388,20 @@ mod tests {
         }
     }
 
-    /// The choice from the active account `c`, as step 4 makes it.
+    /// The choice from the active account `c`, as step 4 makes it, with
+    /// `local` as this host's usage record.
     fn choose(
         c: &Config,
         state: &StateDir,
         local: UsageRecord,
         now: u64,
     ) -> (Result<String, Vec<String>>, Vec<String>, Option<FleetAudit>) {
-        let mut fleet = FleetChoice::load(c, state, now);
-        let usage = fleet.merged_usage(local, c);
-        let limits = LimitsRecord::default();
-        let to = next_account(c, &limits, &usage, &fleet, Some("c"), now);
-        let (notes, audit) = fleet.notes(
-            c,
-            &limits,
-            &usage,
-            Some("c"),
-            to.as_ref().ok().map(String::as_str),
-            now,
-        );
-        (to, notes, audit)
+        let lock = crate::state::usage::UsageLock::try_acquire(state, std::time::Duration::ZERO)
+            .unwrap()
+            .unwrap();
+        local.write(state, &lock).unwrap();
+        let chosen = super::choose(c, state, &LimitsRecord::default(), Some("c"), now);
+        (chosen.to, chosen.notes, chosen.fleet)
     }
 
     #[test]
@@ -387,5 +513,33 @@ mod tests {
         let state = StateDir::new(&c.state_dir);
         let (to, notes, audit) = choose(&c, &state, UsageRecord::default(), NOW);
         assert_eq!((to.unwrap().as_str(), notes.len(), audit), ("a", 0, None));
+    }
+
+    #[test]
+    fn many_accounts_passed_over_are_named_ten_at_most_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..14).map(|i| format!("x{i:02}")).collect();
+        let d = dir.path().display();
+        let mut yaml = String::from("accounts:\n");
+        for n in &names {
+            std::fs::create_dir_all(dir.path().join(n)).unwrap();
+            yaml.push_str(&format!("  {n}: {d}/{n}\n"));
+        }
+        yaml.push_str(&format!("active_link: {d}/active\nshared_dir: {d}/shared\nstate_dir: {d}/state\nfleet:\n  prometheus: http://prom:9090\n"));
+        let c = Config::parse(&dir.path().join("h.yaml"), &yaml).unwrap();
+        let limited_ones: Vec<(&str, FleetAccount)> = names[1..13]
+            .iter()
+            .map(|n| (n.as_str(), limited("host9:9464", NOW + 60)))
+            .collect();
+        let state = write(&c, NOW, &limited_ones);
+        let chosen = super::choose(&c, &state, &LimitsRecord::default(), Some("x00"), NOW);
+        assert_eq!(chosen.to.unwrap(), "x13");
+        assert_eq!(chosen.notes.len(), 11, "{:?}", chosen.notes);
+        assert_eq!(
+            chosen.notes[10],
+            "... and 2 more account(s) passed over for what other instances reported (see 'homeswap limits')"
+        );
+        let audit = chosen.fleet.unwrap();
+        assert_eq!((audit.passed_over.len(), audit.passed_over_total), (10, 12));
     }
 }

@@ -42,9 +42,8 @@ use crate::state::audit::{self, AuditEntry};
 use crate::state::fleet::FleetAudit;
 use crate::state::limits::{rfc3339, unix_now, AccountLimit, LastFailover, LimitsRecord};
 use crate::state::lock::StateLock;
-use crate::state::usage::UsageRecord;
-use fleet::FleetChoice;
 
+pub use fleet::choice;
 pub use outcome::{FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit};
 
 /// What a person is told wherever a failover is reported. The contract
@@ -199,23 +198,13 @@ fn steps(
             None,
         ));
     }
-    // 4. Choose, with the usage the statusline recorded.
-    let (usage, unreadable) = UsageRecord::read_or_empty(&ctx.state);
-    if let Some(why) = unreadable {
-        trail
-            .warnings
-            .push(format!("{why}; no usage is known for the choice"));
-    }
-    // ... and what the fleet view knows (`fleet`: read from the state dir,
-    // never the network).
-    let mut fleet = FleetChoice::load(config, &ctx.state, now);
-    let usage = fleet.merged_usage(usage, config);
-    let chosen = choose::next_account(config, &limits, &usage, &fleet, active.as_deref(), now);
-    let to = chosen.as_ref().ok().map(String::as_str);
-    let (notes, seen) = fleet.notes(config, &limits, &usage, active.as_deref(), to, now);
-    trail.notes.extend(notes);
-    trail.fleet = seen;
-    let to = match chosen {
+    // 4. Choose, with the usage the statusline recorded and what the fleet
+    // view knows (`fleet`: read from the state dir, never the network).
+    let chosen = fleet::choose(config, &ctx.state, &limits, active.as_deref(), now);
+    trail.warnings.extend(chosen.warning);
+    trail.notes.extend(chosen.notes);
+    trail.fleet = chosen.fleet;
+    let to = match chosen.to {
         Ok(to) => to,
         Err(skipped) => {
             if limit_unsaved {

@@ -143,10 +143,13 @@ pub(crate) async fn refresh_loop(sidecar: Arc<Sidecar>, mut stop: watch::Receive
             Ok(_) => RefreshOutcome::Ok,
             Err(e) => e.outcome,
         };
-        log_change(last, &result);
-        last = Some(outcome);
+        let summary = Summary::of(&result);
         let written =
             tokio::task::spawn_blocking(move || record(&state, &config, result, now)).await;
+        // Logged once the view is written: whoever reads the log line
+        // finds the file.
+        summary.log_change(last);
+        last = Some(outcome);
         let refreshed = match written {
             Ok(Ok(refreshed)) => refreshed,
             Ok(Err((refreshed, e))) => {
@@ -189,28 +192,46 @@ fn record(
     }
 }
 
-/// One log event when the refreshes start failing, another when they
-/// work again, not one per refresh.
-fn log_change(last: Option<RefreshOutcome>, result: &Result<FleetView, RefreshError>) {
-    match (last, result) {
-        (None, Ok(v)) => tracing::info!(
-            accounts = v.accounts.len(),
-            limited = v
-                .accounts
-                .values()
-                .filter(|a| !a.limited.is_empty())
-                .count(),
-            dropped = v.dropped,
-            "fleet view refreshed"
-        ),
-        (Some(RefreshOutcome::Error | RefreshOutcome::Timeout), Ok(v)) => {
-            tracing::info!(accounts = v.accounts.len(), "fleet view refreshed again")
+/// What a refresh's log line says.
+enum Summary {
+    /// The view was replaced: its accounts, those limited, series dropped.
+    Refreshed(usize, usize, usize),
+    /// It was not.
+    Failed(RefreshError),
+}
+
+impl Summary {
+    fn of(result: &Result<FleetView, RefreshError>) -> Summary {
+        match result {
+            Ok(v) => Summary::Refreshed(
+                v.accounts.len(),
+                v.accounts
+                    .values()
+                    .filter(|a| !a.limited.is_empty())
+                    .count(),
+                v.dropped,
+            ),
+            Err(e) => Summary::Failed(e.clone()),
         }
-        (Some(RefreshOutcome::Ok) | None, Err(e)) => tracing::warn!(
-            outcome = e.outcome.as_str(),
-            error = %e.message,
-            "fleet view not refreshed; failovers go by the last view until it is older than fleet.max_age, then by this host's knowledge"
-        ),
-        _ => {}
+    }
+
+    /// One log event when the refreshes start failing, another when they
+    /// work again, not one per refresh.
+    fn log_change(self, last: Option<RefreshOutcome>) {
+        match (last, self) {
+            (None, Summary::Refreshed(accounts, limited, dropped)) => {
+                tracing::info!(accounts, limited, dropped, "fleet view refreshed")
+            }
+            (
+                Some(RefreshOutcome::Error | RefreshOutcome::Timeout),
+                Summary::Refreshed(accounts, ..),
+            ) => tracing::info!(accounts, "fleet view refreshed again"),
+            (Some(RefreshOutcome::Ok) | None, Summary::Failed(e)) => tracing::warn!(
+                outcome = e.outcome.as_str(),
+                error = %e.message,
+                "fleet view not refreshed; failovers go by the last view until it is older than fleet.max_age, then by this host's knowledge"
+            ),
+            _ => {}
+        }
     }
 }
