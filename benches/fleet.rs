@@ -358,7 +358,7 @@ fn fleet_choice(opts: &Opts) {
         ]);
     }
     table(
-        &format!("The failover's choice with and without a fleet view ({ACCOUNTS} accounts × {INSTANCES} instances; µs)"),
+        &format!("The failover's choice with a fleet view and without ({ACCOUNTS} accounts × {INSTANCES} instances; µs)"),
         &[
             "view",
             "runs each",
