@@ -334,6 +334,7 @@ fn three_hosts_share_limits_and_usage_through_prometheus_and_fail_over_alone_wit
     let (said, took) = host2.limit_hit("h2-s1");
     assert!(took < HOOK_BUDGET, "{took:?}");
     assert!(said.contains("failed over c -> b"), "{said}");
+    eprintln!("fleet_e2e: host2 said:\n{said}");
     assert!(
         said.contains("account a: limited on host1 until ")
             && said.contains("(the fleet view, ")
