@@ -43,13 +43,11 @@ mod shared;
 use std::path::{Path, PathBuf};
 
 pub use error::ConfigError;
-pub use fleet::{
-    FleetAuth, FleetConfig, DEFAULT_FLEET_INTERVAL, DEFAULT_FLEET_MAX_AGE, DEFAULT_FLEET_SELECTOR,
-    DEFAULT_FLEET_TIMEOUT,
-};
 pub use model::{
-    is_valid_account_name, same_path, AdminConfig, Config, FailoverConfig, ServeConfig, CONFIG_ENV,
-    DEFAULT_COOLDOWN, DEFAULT_INTERVAL, DEFAULT_LISTEN, DEFAULT_SETTLE,
+    is_valid_account_name, same_path, AdminConfig, Config, FailoverConfig, FleetAuth, FleetConfig,
+    ServeConfig, CONFIG_ENV, DEFAULT_COOLDOWN, DEFAULT_FLEET_INTERVAL, DEFAULT_FLEET_MAX_AGE,
+    DEFAULT_FLEET_SELECTOR, DEFAULT_FLEET_TIMEOUT, DEFAULT_INTERVAL, DEFAULT_LISTEN,
+    DEFAULT_SETTLE,
 };
 pub use names::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
 pub use private::{Private, DEFAULT_PRIVATE};

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::fleet::FleetConfig;
 use super::shared::SharedLinks;
 
 /// Environment variable read when `--config` is not given.
@@ -79,6 +78,51 @@ pub struct FailoverConfig {
     pub settle: Duration,
     /// Usage percent (1..=100) at which the statusline asks for a failover.
     pub threshold: Option<u8>,
+}
+
+/// Default `fleet.selector`: the job name the Prometheus examples use.
+pub const DEFAULT_FLEET_SELECTOR: &str = r#"{job="homeswap"}"#;
+
+/// Default `fleet.interval`.
+pub const DEFAULT_FLEET_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Default `fleet.max_age`.
+pub const DEFAULT_FLEET_MAX_AGE: Duration = Duration::from_secs(120);
+
+/// Default `fleet.timeout`.
+pub const DEFAULT_FLEET_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How the sidecar authenticates to Prometheus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FleetAuth {
+    /// No `Authorization` header.
+    None,
+    /// `Authorization: Bearer <the file's text>`, read at every refresh
+    /// (so a rotated token is picked up).
+    BearerTokenFile(PathBuf),
+    /// `Authorization: Basic ...` from a file of one `USER:PASSWORD` line,
+    /// read at every refresh.
+    BasicAuthFile(PathBuf),
+}
+
+/// The checked `fleet:` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetConfig {
+    /// The API's base URL: `http://` or `https://`, a host, an optional
+    /// port and path prefix, no trailing `/`.
+    pub prometheus: String,
+    /// Label matchers in braces, added to every metric queried.
+    pub selector: String,
+    /// How often the sidecar refreshes the view.
+    pub interval: Duration,
+    /// A view older than this is not used by the failover.
+    pub max_age: Duration,
+    /// The bound on each query of a refresh.
+    pub timeout: Duration,
+    /// Credentials, if any.
+    pub auth: FleetAuth,
+    /// The CA certificates to trust for `https://` (default: the system's).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Config {

@@ -21,72 +21,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::config::Config;
-use crate::links::active::ActiveLink;
-use crate::ops::context::Context;
-use crate::ops::failover::choose::next_account;
 use crate::ops::fleet::FleetKnowledge;
 use crate::state::fleet::{FleetAccount, FleetAudit, FleetPass, SeenLimit};
-use crate::state::limits::{rfc3339, unix_now, LimitsRecord};
+use crate::state::limits::{rfc3339, LimitsRecord};
 use crate::state::usage::{AccountUsage, UsageRecord, Window};
 use crate::state::StateDir;
-
-/// Step 4's result, with what it has to say.
-#[derive(Debug)]
-pub(crate) struct Chosen {
-    /// The account, or why each one was skipped.
-    pub to: Result<String, Vec<String>>,
-    /// The fleet's notes (passed over, or why the view was not used).
-    pub notes: Vec<String>,
-    /// What the audit line says of the fleet view (with `fleet` only).
-    pub fleet: Option<FleetAudit>,
-    /// The usage file could not be read (no usage known for the choice).
-    pub warning: Option<String>,
-}
-
-/// Step 4: the next account after `active`, by `limits`, the usage the
-/// statusline recorded and what the fleet view knows, all read from
-/// `state` (never the network).
-pub(crate) fn choose(
-    config: &Config,
-    state: &StateDir,
-    limits: &LimitsRecord,
-    active: Option<&str>,
-    now: u64,
-) -> Chosen {
-    let (usage, unreadable) = UsageRecord::read_or_empty(state);
-    let fleet = FleetChoice::load(config, state, now);
-    let to = next_account(config, limits, &usage, &fleet, active, now);
-    let (notes, audit) = fleet.notes(
-        config,
-        limits,
-        &usage,
-        active,
-        to.as_ref().ok().map(String::as_str),
-        now,
-    );
-    Chosen {
-        to,
-        notes,
-        fleet: audit,
-        warning: unreadable.map(|why| format!("{why}; no usage is known for the choice")),
-    }
-}
-
-/// The account a failover would choose now, read-only (no lock, nothing
-/// recorded, nothing swapped): step 4 on the limits, usage and fleet view
-/// on disk. Benchmarks time the choice through it.
-pub fn choice(ctx: &Context) -> Result<String, Vec<String>> {
-    let (limits, _) = LimitsRecord::read_or_empty(&ctx.state);
-    let active = ActiveLink::read(&ctx.config).account;
-    choose(
-        &ctx.config,
-        &ctx.state,
-        &limits,
-        active.as_deref(),
-        unix_now(),
-    )
-    .to
-}
 
 /// How many accounts passed over are named in the output and the audit
 /// line (the rest are counted): a fleet with hundreds of accounts limited
@@ -400,7 +339,13 @@ mod tests {
             .unwrap()
             .unwrap();
         local.write(state, &lock).unwrap();
-        let chosen = super::choose(c, state, &LimitsRecord::default(), Some("c"), now);
+        let chosen = crate::ops::failover::choice::choose(
+            c,
+            state,
+            &LimitsRecord::default(),
+            Some("c"),
+            now,
+        );
         (chosen.to, chosen.notes, chosen.fleet)
     }
 
@@ -532,7 +477,13 @@ mod tests {
             .map(|n| (n.as_str(), limited("host9:9464", NOW + 60)))
             .collect();
         let state = write(&c, NOW, &limited_ones);
-        let chosen = super::choose(&c, &state, &LimitsRecord::default(), Some("x00"), NOW);
+        let chosen = crate::ops::failover::choice::choose(
+            &c,
+            &state,
+            &LimitsRecord::default(),
+            Some("x00"),
+            NOW,
+        );
         assert_eq!(chosen.to.unwrap(), "x13");
         assert_eq!(chosen.notes.len(), 11, "{:?}", chosen.notes);
         assert_eq!(

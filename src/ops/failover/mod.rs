@@ -27,6 +27,7 @@
 //! Every attempt, whatever its end, is one `"action":"failover"` line in
 //! the audit log (from, to, reason, until, outcome).
 
+mod choice;
 mod choose;
 mod fleet;
 mod outcome;
@@ -43,7 +44,7 @@ use crate::state::fleet::FleetAudit;
 use crate::state::limits::{rfc3339, unix_now, AccountLimit, LastFailover, LimitsRecord};
 use crate::state::lock::StateLock;
 
-pub use fleet::choice;
+pub use choice::choice;
 pub use outcome::{FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit};
 
 /// What a person is told wherever a failover is reported. The contract
@@ -200,7 +201,7 @@ fn steps(
     }
     // 4. Choose, with the usage the statusline recorded and what the fleet
     // view knows (`fleet`: read from the state dir, never the network).
-    let chosen = fleet::choose(config, &ctx.state, &limits, active.as_deref(), now);
+    let chosen = choice::choose(config, &ctx.state, &limits, active.as_deref(), now);
     trail.warnings.extend(chosen.warning);
     trail.notes.extend(chosen.notes);
     trail.fleet = chosen.fleet;

@@ -22,7 +22,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{age, is_zero, FleetAccount, FleetView, RefreshFailure, SeenLimit, SeenUsage};
+use super::record::{age, is_zero, FleetAccount, FleetView, RefreshFailure, SeenLimit, SeenUsage};
+use crate::fs::atomic;
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::read::{read_regular, ReadError};
 use crate::state::StateDir;
@@ -90,6 +91,28 @@ impl AccountLine {
     }
 }
 
+impl FleetView {
+    /// Reads the whole view from `<state_dir>/fleet.json` (see `file`);
+    /// `None` when there is none. A line that does not parse is an error.
+    pub(crate) fn read(state: &StateDir) -> Result<Option<FleetView>, FsError> {
+        match FleetFile::read(state)? {
+            None => Ok(None),
+            Some(f) => f.to_view(&state.fleet()).map(Some),
+        }
+    }
+
+    /// Writes the view atomically (temp + rename + fsync, mode 0600), in
+    /// the format `file` reads.
+    pub(crate) fn write(&self, state: &StateDir) -> Result<(), FsError> {
+        let path = state.fleet();
+        state.create()?;
+        let bytes = encode(self)
+            .map_err(std::io::Error::other)
+            .fs("write the fleet view", &path)?;
+        atomic::write_file(&path, &bytes, 0o600)
+    }
+}
+
 /// An account line as a choice reads it: the `account` key and every
 /// limit after the first are skipped without being built.
 #[derive(Deserialize)]
@@ -133,7 +156,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
 }
 
 /// The view's bytes: `view`'s header, then its accounts, a line each.
-pub(super) fn encode(view: &FleetView) -> serde_json::Result<Vec<u8>> {
+fn encode(view: &FleetView) -> serde_json::Result<Vec<u8>> {
     let header = FleetHeader {
         format: FORMAT,
         prometheus: view.prometheus.clone(),
