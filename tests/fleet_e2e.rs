@@ -330,6 +330,8 @@ fn three_hosts_share_limits_and_usage_through_prometheus_and_fail_over_alone_wit
     });
     assert_eq!(instances, ["host1"]);
     eprintln!("fleet_e2e: a limited on host1 is in host2's view {seen_after:?} after the hook");
+    // One scrape and one refresh, a second each: within a few seconds.
+    assert!(seen_after < Duration::from_secs(10), "{seen_after:?}");
     // host 2's failover from c: its order would pick a; the fleet says no.
     let (said, took) = host2.limit_hit("h2-s1");
     assert!(took < HOOK_BUDGET, "{took:?}");

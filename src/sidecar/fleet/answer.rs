@@ -33,12 +33,13 @@ pub(crate) struct Sample {
     pub value: f64,
 }
 
-/// The API's envelope: `{"status": "success"|"error", ...}`.
+/// The API's envelope: `{"status": "success"|"error", ...}`, its `data`
+/// read as `D`.
 #[derive(Deserialize)]
-struct Envelope {
+struct Envelope<D> {
     status: String,
-    #[serde(default)]
-    data: Option<Data>,
+    #[serde(default = "none")]
+    data: Option<D>,
     #[serde(default, rename = "errorType")]
     error_type: Option<String>,
     #[serde(default)]
@@ -47,13 +48,25 @@ struct Envelope {
     warnings: Vec<String>,
 }
 
-/// `data` of a query answer; `result` is read once its type is known.
+fn none<D>() -> Option<D> {
+    None
+}
+
+/// `data` of an instant vector answer, read straight into samples (no
+/// intermediate JSON value: an answer may be tens of megabytes).
 #[derive(Deserialize)]
-struct Data {
+struct Vector {
     #[serde(rename = "resultType")]
     result_type: String,
-    #[serde(default)]
-    result: serde_json::Value,
+    result: Vec<RawSample>,
+}
+
+/// `data` of any answer, read only to say what it is when it is not a
+/// vector (its `result` is skipped unread).
+#[derive(Deserialize)]
+struct Other {
+    #[serde(rename = "resultType")]
+    result_type: String,
 }
 
 /// One element of a vector result.
@@ -78,18 +91,36 @@ struct Labels {
 /// The samples of an answer with HTTP status `status` and body `body`, or
 /// one line saying why there are none.
 pub(crate) fn parse(status: u16, body: &[u8]) -> Result<Answer, String> {
-    let envelope: Envelope = match serde_json::from_slice(body) {
+    if status == 200 {
+        if let Ok(Envelope {
+            status: s,
+            data: Some(v),
+            warnings,
+            ..
+        }) = serde_json::from_slice::<Envelope<Vector>>(body)
+        {
+            if s == "success" && v.result_type == "vector" {
+                return Ok(answer(v.result, &warnings));
+            }
+        }
+    }
+    Err(why_not(status, body))
+}
+
+/// Why `body` (HTTP `status`) is not an instant vector answer, one line.
+fn why_not(status: u16, body: &[u8]) -> String {
+    let envelope: Envelope<Other> = match serde_json::from_slice(body) {
         Ok(e) => e,
         Err(e) if status == 200 => {
-            return Err(format!(
+            return format!(
                 "the answer is not the Prometheus API's JSON ({e}): {}",
                 quote(body)
-            ))
+            )
         }
-        Err(_) => return Err(format!("HTTP {status}: {}", quote(body))),
+        Err(_) => return format!("HTTP {status}: {}", quote(body)),
     };
     if envelope.status != "success" {
-        return Err(format!(
+        return format!(
             "HTTP {status}: Prometheus answered {} {}: {}",
             printable(&envelope.status, QUOTED),
             printable(
@@ -97,25 +128,28 @@ pub(crate) fn parse(status: u16, body: &[u8]) -> Result<Answer, String> {
                 QUOTED
             ),
             printable(envelope.error.as_deref().unwrap_or("(no message)"), QUOTED)
-        ));
+        );
     }
     if status != 200 {
-        return Err(format!(
-            "HTTP {status} with a success body: {}",
-            quote(body)
-        ));
+        return format!("HTTP {status} with a success body: {}", quote(body));
     }
     let Some(data) = envelope.data else {
-        return Err("the answer has no data".to_string());
+        return "the answer has no data".to_string();
     };
     if data.result_type != "vector" {
-        return Err(format!(
+        return format!(
             "the answer is a {}, not an instant vector",
             printable(&data.result_type, QUOTED)
-        ));
+        );
     }
-    let raw: Vec<RawSample> = serde_json::from_value(data.result)
-        .map_err(|e| format!("the answer's result is not an instant vector: {e}"))?;
+    match serde_json::from_slice::<Envelope<Vector>>(body) {
+        Err(e) => format!("the answer's result is not an instant vector: {e}"),
+        Ok(_) => "the answer is not an instant vector".to_string(),
+    }
+}
+
+/// The samples of a vector answer, and its warnings made printable.
+fn answer(raw: Vec<RawSample>, warnings: &[String]) -> Answer {
     let samples = raw
         .into_iter()
         .map(|s| Sample {
@@ -127,14 +161,10 @@ pub(crate) fn parse(status: u16, body: &[u8]) -> Result<Answer, String> {
             value: s.value.1.parse().unwrap_or(f64::NAN),
         })
         .collect();
-    Ok(Answer {
+    Answer {
         samples,
-        warnings: envelope
-            .warnings
-            .iter()
-            .map(|w| printable(w, QUOTED))
-            .collect(),
-    })
+        warnings: warnings.iter().map(|w| printable(w, QUOTED)).collect(),
+    }
 }
 
 /// The start of a body, on one line.

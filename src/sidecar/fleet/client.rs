@@ -28,7 +28,7 @@ use crate::fs::read::read_regular;
 
 /// The largest answer read: 100,000 series (1,000 accounts limited on 100
 /// instances each) take about 15 MiB.
-pub(crate) const ANSWER_LIMIT: usize = 64 * 1024 * 1024;
+pub(crate) const ANSWER_LIMIT: usize = 32 * 1024 * 1024;
 
 /// The largest token or password file read.
 const SECRET_LIMIT: u64 = 64 * 1024;
