@@ -73,61 +73,19 @@ pub(super) struct RawFleet {
 /// The checked section.
 pub(super) fn check(checker: &Checker, raw: RawFleet) -> Result<FleetConfig, ConfigError> {
     let key = |k: &'static str| ["fleet", k];
-    let Some(url) = raw.prometheus else {
+    let Some(url) = raw.prometheus.as_deref() else {
         return Err(checker.invalid(
             &["fleet"],
             "prometheus is required: the base URL of the Prometheus HTTP API, e.g. http://prometheus:9090",
         ));
     };
-    let prometheus = base_url(&url).map_err(|why| checker.invalid(&key("prometheus"), why))?;
-    let selector = match raw.selector {
+    let prometheus = base_url(url).map_err(|why| checker.invalid(&key("prometheus"), why))?;
+    let selector = match &raw.selector {
         None => DEFAULT_FLEET_SELECTOR.to_string(),
-        Some(s) => selector(&s).map_err(|why| checker.invalid(&key("selector"), why))?,
+        Some(s) => selector(s).map_err(|why| checker.invalid(&key("selector"), why))?,
     };
-    let duration = |k: &'static str, text: Option<String>, default, bounds| match text {
-        None => Ok(default),
-        Some(t) => checker.duration(&key(k), &t, bounds),
-    };
-    let interval = duration("interval", raw.interval, DEFAULT_FLEET_INTERVAL, INTERVAL)?;
-    let max_age = duration("max_age", raw.max_age, DEFAULT_FLEET_MAX_AGE, MAX_AGE)?;
-    let timeout = duration("timeout", raw.timeout, DEFAULT_FLEET_TIMEOUT, TIMEOUT)?;
-    if max_age <= interval {
-        return Err(checker.invalid(
-            &key("max_age"),
-            format!(
-                "{} is not longer than fleet.interval ({}): every view would be too old before the next one",
-                humantime::format_duration(max_age),
-                humantime::format_duration(interval)
-            ),
-        ));
-    }
-    if timeout > interval {
-        return Err(checker.invalid(
-            &key("timeout"),
-            format!(
-                "{} is longer than fleet.interval ({}): give a timeout of at most the interval",
-                humantime::format_duration(timeout),
-                humantime::format_duration(interval)
-            ),
-        ));
-    }
-    let auth = match (raw.bearer_token_file, raw.basic_auth_file) {
-        (Some(_), Some(_)) => {
-            return Err(checker.invalid(
-                &key("basic_auth_file"),
-                "give either bearer_token_file or basic_auth_file, not both",
-            ))
-        }
-        (Some(t), None) => {
-            checker.absolute(&key("bearer_token_file"), &t)?;
-            FleetAuth::BearerTokenFile(t)
-        }
-        (None, Some(b)) => {
-            checker.absolute(&key("basic_auth_file"), &b)?;
-            FleetAuth::BasicAuthFile(b)
-        }
-        (None, None) => FleetAuth::None,
-    };
+    let (interval, max_age, timeout) = durations(checker, &raw)?;
+    let auth = auth(checker, raw.bearer_token_file, raw.basic_auth_file)?;
     if let Some(ca) = &raw.ca_file {
         checker.absolute(&key("ca_file"), ca)?;
         if !prometheus.starts_with("https://") {
@@ -146,6 +104,68 @@ pub(super) fn check(checker: &Checker, raw: RawFleet) -> Result<FleetConfig, Con
         auth,
         ca_file: raw.ca_file,
     })
+}
+
+/// `interval`, `max_age` and `timeout`, each in its range and in
+/// proportion to the others.
+fn durations(
+    checker: &Checker,
+    raw: &RawFleet,
+) -> Result<(Duration, Duration, Duration), ConfigError> {
+    let key = |k: &'static str| ["fleet", k];
+    let duration = |k: &'static str, text: &Option<String>, default, bounds| match text {
+        None => Ok(default),
+        Some(t) => checker.duration(&key(k), t, bounds),
+    };
+    let interval = duration("interval", &raw.interval, DEFAULT_FLEET_INTERVAL, INTERVAL)?;
+    let max_age = duration("max_age", &raw.max_age, DEFAULT_FLEET_MAX_AGE, MAX_AGE)?;
+    let timeout = duration("timeout", &raw.timeout, DEFAULT_FLEET_TIMEOUT, TIMEOUT)?;
+    let shown = |d: Duration| humantime::format_duration(d).to_string();
+    if max_age <= interval {
+        return Err(checker.invalid(
+            &key("max_age"),
+            format!(
+                "{} is not longer than fleet.interval ({}): every view would be too old before the next one",
+                shown(max_age),
+                shown(interval)
+            ),
+        ));
+    }
+    if timeout > interval {
+        return Err(checker.invalid(
+            &key("timeout"),
+            format!(
+                "{} is longer than fleet.interval ({}): give a timeout of at most the interval",
+                shown(timeout),
+                shown(interval)
+            ),
+        ));
+    }
+    Ok((interval, max_age, timeout))
+}
+
+/// The credentials: a bearer token file or a basic auth file, not both.
+fn auth(
+    checker: &Checker,
+    bearer: Option<PathBuf>,
+    basic: Option<PathBuf>,
+) -> Result<FleetAuth, ConfigError> {
+    let key = |k: &'static str| ["fleet", k];
+    match (bearer, basic) {
+        (Some(_), Some(_)) => Err(checker.invalid(
+            &key("basic_auth_file"),
+            "give either bearer_token_file or basic_auth_file, not both",
+        )),
+        (Some(t), None) => {
+            checker.absolute(&key("bearer_token_file"), &t)?;
+            Ok(FleetAuth::BearerTokenFile(t))
+        }
+        (None, Some(b)) => {
+            checker.absolute(&key("basic_auth_file"), &b)?;
+            Ok(FleetAuth::BasicAuthFile(b))
+        }
+        (None, None) => Ok(FleetAuth::None),
+    }
 }
 
 /// `url` as a base URL: `http://` or `https://`, a host (name, IPv4 or

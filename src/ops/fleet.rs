@@ -217,45 +217,10 @@ pub(crate) fn status(config: &Config, state: &StateDir, now: u64) -> Option<Flee
     // Every line at once: status shows every account.
     let whole: Option<FleetView> = k.read.as_ref().and_then(|f| f.to_view(&state.fleet()).ok());
     let view = whole.as_ref();
-    let order = &config.failover.order;
-    let limits = order
-        .iter()
-        .filter_map(|account| {
-            let a = view?.accounts.get(account)?;
-            let latest = view?.limited(account, now)?;
-            Some(FleetLimitView {
-                account: account.clone(),
-                until: rfc3339(latest.until),
-                until_unix: latest.until,
-                limited_on: a.limited_on,
-                instances: a
-                    .limited
-                    .iter()
-                    .filter(|l| l.until > now)
-                    .map(|l| FleetInstanceLimit {
-                        instance: l.instance.clone(),
-                        until: rfc3339(l.until),
-                        until_unix: l.until,
-                    })
-                    .collect(),
-            })
-        })
-        .collect();
-    let usage = order
-        .iter()
-        .filter_map(|account| {
-            let u = view?.usage(account)?;
-            let window = |w: Window| u.window(w).map(window_view);
-            Some(FleetUsageView {
-                account: account.clone(),
-                instance: u.instance.clone(),
-                updated: rfc3339(u.updated),
-                updated_unix: u.updated,
-                five_hour: window(Window::FiveHour),
-                seven_day: window(Window::SevenDay),
-            })
-        })
-        .collect();
+    let limits = view
+        .map(|v| limit_views(v, config, now))
+        .unwrap_or_default();
+    let usage = view.map(|v| usage_views(v, config)).unwrap_or_default();
     Some(FleetStatus {
         prometheus: fleet.prometheus.clone(),
         selector: fleet.selector.clone(),
@@ -278,6 +243,56 @@ pub(crate) fn status(config: &Config, state: &StateDir, now: u64) -> Option<Flee
         limits,
         usage,
     })
+}
+
+/// Every configured account limited somewhere at `now`, in `failover.order`.
+fn limit_views(view: &FleetView, config: &Config, now: u64) -> Vec<FleetLimitView> {
+    config
+        .failover
+        .order
+        .iter()
+        .filter_map(|account| {
+            let a = view.accounts.get(account)?;
+            let latest = a.latest_limit(now)?;
+            Some(FleetLimitView {
+                account: account.clone(),
+                until: rfc3339(latest.until),
+                until_unix: latest.until,
+                limited_on: a.limited_on,
+                instances: a
+                    .limited
+                    .iter()
+                    .filter(|l| l.until > now)
+                    .map(|l| FleetInstanceLimit {
+                        instance: l.instance.clone(),
+                        until: rfc3339(l.until),
+                        until_unix: l.until,
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Every configured account's freshest usage report, in `failover.order`.
+fn usage_views(view: &FleetView, config: &Config) -> Vec<FleetUsageView> {
+    config
+        .failover
+        .order
+        .iter()
+        .filter_map(|account| {
+            let u = view.usage(account)?;
+            let window = |w: Window| u.window(w).map(window_view);
+            Some(FleetUsageView {
+                account: account.clone(),
+                instance: u.instance.clone(),
+                updated: rfc3339(u.updated),
+                updated_unix: u.updated,
+                five_hour: window(Window::FiveHour),
+                seven_day: window(Window::SevenDay),
+            })
+        })
+        .collect()
 }
 
 fn window_view(w: &SeenWindow) -> UsageWindowView {

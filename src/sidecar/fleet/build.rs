@@ -130,32 +130,7 @@ fn limits(answer: &Answer, now: u64, dropped: &mut usize) -> BTreeMap<String, Ve
 
 /// Per account, the freshest report (instance, time) and its windows.
 fn usage(answers: &Answers, now: u64, dropped: &mut usize) -> BTreeMap<String, SeenUsage> {
-    let mut freshest: BTreeMap<String, SeenUsage> = BTreeMap::new();
-    for s in &answers.updated.samples {
-        let time = unix_time(s.value).filter(|t| *t > 0 && *t <= now + FUTURE_SLACK);
-        let (Some((account, instance)), Some(updated)) = (names(s), time) else {
-            *dropped += 1;
-            continue;
-        };
-        // Fresher wins; equally fresh, the smaller instance name, so that
-        // every host picks the same report.
-        let better =
-            |u: &SeenUsage| updated > u.updated || (updated == u.updated && instance < u.instance);
-        match freshest.get_mut(account) {
-            Some(u) if !better(u) => {}
-            _ => {
-                freshest.insert(
-                    account.to_string(),
-                    SeenUsage {
-                        instance,
-                        updated,
-                        five_hour: None,
-                        seven_day: None,
-                    },
-                );
-            }
-        }
-    }
+    let mut freshest = freshest_reports(&answers.updated, now, dropped);
     let mut resets: BTreeMap<(String, Window), Option<u64>> = BTreeMap::new();
     for s in &answers.reset.samples {
         if let Some((account, window)) = of_report(s, &freshest, dropped) {
@@ -196,6 +171,37 @@ fn usage(answers: &Answers, now: u64, dropped: &mut usize) -> BTreeMap<String, S
     // A report whose windows did not come (a scrape between the queries)
     // says nothing of its usage.
     freshest.retain(|_, u| u.five_hour.is_some() || u.seven_day.is_some());
+    freshest
+}
+
+/// Per account, the freshest usage report's instance and time (windows
+/// still empty).
+fn freshest_reports(
+    updated: &Answer,
+    now: u64,
+    dropped: &mut usize,
+) -> BTreeMap<String, SeenUsage> {
+    let mut freshest: BTreeMap<String, SeenUsage> = BTreeMap::new();
+    for s in &updated.samples {
+        let time = unix_time(s.value).filter(|t| *t > 0 && *t <= now + FUTURE_SLACK);
+        let (Some((account, instance)), Some(updated)) = (names(s), time) else {
+            *dropped += 1;
+            continue;
+        };
+        // Fresher wins; equally fresh, the smaller instance name, so that
+        // every host picks the same report.
+        let better =
+            |u: &SeenUsage| updated > u.updated || (updated == u.updated && instance < u.instance);
+        if freshest.get(account).is_none_or(better) {
+            let report = SeenUsage {
+                instance,
+                updated,
+                five_hour: None,
+                seven_day: None,
+            };
+            freshest.insert(account.to_string(), report);
+        }
+    }
     freshest
 }
 

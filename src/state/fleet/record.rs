@@ -188,7 +188,9 @@ pub(crate) struct FleetView {
 }
 
 impl FleetView {
-    /// The instance whose limit of `account` ends last, if one holds at `now`.
+    /// The instance whose limit of `account` ends last, if one holds at
+    /// `now` (the tests' question; a choice asks `FleetFile`).
+    #[cfg(test)]
     pub(crate) fn limited(&self, account: &str, now: u64) -> Option<&SeenLimit> {
         self.accounts.get(account)?.latest_limit(now)
     }
