@@ -22,13 +22,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use homeswap::config::Config;
-use homeswap::fs::atomic::replace_symlink;
-use homeswap::links::ensure_account;
-use homeswap::links::validate::validate_all;
-use homeswap::ops::context::Context;
-use homeswap::ops::swap::{swap, SwapError};
-use homeswap::sidecar::Sidecar;
+use homeswap::{
+    ensure_account, replace_symlink, swap, validate_all, Config, Context, Sidecar, SwapError,
+};
 use nix::libc;
 use support::{ms, percentile, table, us, Layout, Opts, LINKS};
 
@@ -112,7 +108,7 @@ fn validate_scaling(opts: &Opts) {
             report.problems()
         );
         let reps = (20_000 / n as u32).clamp(1, 2_000);
-        let sidecar = Sidecar::new(&layout.config_path, Context::new(layout.config()));
+        let sidecar = Sidecar::new(&layout.config_path, Context::new(layout.config())).unwrap();
         let (mut floor, mut floor_stat, mut validate) = (Vec::new(), Vec::new(), Vec::new());
         let mut revalidate = Vec::new();
         for _ in 0..samples {

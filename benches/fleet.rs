@@ -9,7 +9,7 @@
 //! account, so the usage answers hold one report per account; the limits
 //! answer holds every limited (account, instance) pair: 50,000 series);
 //! once `<state_dir>/fleet.json` is written the sidecar is stopped. Then
-//! `homeswap::ops::failover::choice` (step 4, read-only: the limits, the
+//! `homeswap::failover_choice` (step 4, read-only: the limits, the
 //! usage, the active link and, with `fleet`, the view, all from disk) is
 //! timed with the configuration as written and with its `fleet` section
 //! removed, interleaved one by one. Two views:
@@ -40,9 +40,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 
-use homeswap::config::Config;
-use homeswap::ops::context::Context;
-use homeswap::ops::failover::choice;
+use homeswap::failover_choice as choice;
+use homeswap::Context;
 use support::{percentile, table, us, Layout, Opts};
 
 const ACCOUNTS: usize = 1000;
@@ -307,11 +306,10 @@ fn fleet_choice(opts: &Opts) {
         let (size, made_in) = make_view(&layout);
         let with = Context::new(layout.config());
         let local = layout.dir.path().join("state-local");
-        let without = Context::new(Config {
-            fleet: None,
-            state_dir: local.clone(),
-            ..layout.config()
-        });
+        let mut local_only = layout.config();
+        local_only.fleet = None;
+        local_only.state_dir = local.clone();
+        let without = Context::new(local_only);
         write_local_limits(&local, scenario, &names);
         for ctx in [&with, &without] {
             assert_eq!(choice(ctx).unwrap(), names[scenario.pick()], "{scenario:?}");

@@ -7,11 +7,11 @@ use clap::Parser;
 fn main() -> ExitCode {
     // Tests configure failpoints through $FAILPOINTS; compiled out otherwise.
     #[cfg(feature = "failpoints")]
-    let _failpoints = fail::FailScenario::setup();
+    homeswap::failpoints::setup();
     // The status line runs on every status update: it skips clap.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some(code) = homeswap::cli::statusline_fast_path(&args) {
+    if let Some(code) = homeswap::statusline_fast_path(&args) {
         return ExitCode::from(code);
     }
-    ExitCode::from(homeswap::cli::run(homeswap::cli::Cli::parse_from(args)))
+    ExitCode::from(homeswap::run(homeswap::Cli::parse_from(args)))
 }

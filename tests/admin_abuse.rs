@@ -11,10 +11,10 @@ use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::server::{http, parse_response};
+use common::server::{http, http_unix_as_nobody, parse_response};
 use common::Sandbox;
 
-const TOKEN: &str = "abuse-token-0123456789";
+use common::TOKEN;
 
 fn swap_with_auth(server: &common::server::Server, auth: &str) -> u16 {
     http(
@@ -30,7 +30,7 @@ fn swap_with_auth(server: &common::server::Server, auth: &str) -> u16 {
 #[test]
 fn malformed_and_overlong_tokens_never_swap() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let long = format!("Bearer {}", "x".repeat(100_000));
     let cases: [(&str, &[u16]); 8] = [
@@ -67,48 +67,30 @@ fn malformed_and_overlong_tokens_never_swap() {
 #[ignore = "needs root (runs a client as uid 65534 with setpriv); run by .ci/run"]
 fn a_peer_of_another_uid_cannot_swap_through_the_admin_socket() {
     let s = Sandbox::ready();
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
-    let _server = s.serve(None);
-    common::wait_for("the socket", Duration::from_secs(10), || socket.exists());
+    let _server = s.serve_on_socket(None);
+    let socket = s.admin_socket();
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     // Let uid 65534 reach the socket's directory.
     std::fs::set_permissions(s.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let client = |sock: &std::path::Path| {
-        let out = std::process::Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c"])
-            .arg(
-                "import socket, sys\n\
-                 s = socket.socket(socket.AF_UNIX)\n\
-                 try:\n    s.connect(sys.argv[1])\n\
-                 except PermissionError:\n    print('EACCES'); sys.exit(0)\n\
-                 s.sendall(b'POST /api/v1/swap HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 10\\r\\nConnection: close\\r\\n\\r\\n{\"to\":\"b\"}')\n\
-                 data = b''\n\
-                 while True:\n    chunk = s.recv(65536)\n    if not chunk: break\n    data += chunk\n\
-                 print(data.decode())\n",
-            )
-            .arg(sock)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{out:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let swap = "POST /api/v1/swap HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n{\"to\":\"b\"}";
     // Mode 0600: the kernel refuses the connection outright.
-    assert_eq!(client(&socket).trim(), "EACCES");
+    assert!(
+        http_unix_as_nobody(&socket, swap).is_none(),
+        "connected to a 0600 socket"
+    );
     // Even if someone loosens the mode, the peer-uid check refuses.
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let answer = client(&socket);
-    let r = parse_response(answer.as_bytes());
-    assert_eq!(r.status, 403, "{answer}");
-    assert!(r.text().contains("peer uid 65534"), "{answer}");
+    let r = http_unix_as_nobody(&socket, swap).expect("connected to the 0666 socket");
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("peer uid 65534"), "{}", r.text());
     assert_eq!(s.active_target().unwrap(), s.home("a"), "nothing swapped");
 }
 
 #[test]
 fn a_chunked_body_over_64_kib_gets_413_and_no_swap() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let mut stream = TcpStream::connect(server.admin.unwrap()).unwrap();
     write!(
@@ -135,7 +117,7 @@ fn a_chunked_body_over_64_kib_gets_413_and_no_swap() {
 #[test]
 fn a_slowloris_client_is_cut_off_while_others_are_served() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let mut slow = Vec::new();
     for addr in [server.addr, server.admin.unwrap()] {
@@ -173,18 +155,17 @@ fn a_slowloris_client_is_cut_off_while_others_are_served() {
 #[test]
 fn a_request_flood_on_the_scrape_port_during_a_swap_is_answered_and_mutates_nothing() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
-    // The swap holds its lock (and its intent record) for 2 s after the
-    // flip: the flood below starts inside that window.
-    let server = std::sync::Arc::new(s.serve(Some("swap::after_flip=sleep(2000)")));
+    s.add_serve_section();
+    // The swap is held after its flip (its lock and its intent record
+    // kept) until the flood below has been answered.
+    let hold = s.hold("swap::after_flip");
+    let server = std::sync::Arc::new(s.serve(Some(&hold.failpoint())));
     let swap = {
         let server = server.clone();
         std::thread::spawn(move || server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#))
     };
     let intent = s.state().join("intent.json");
-    common::wait_for("the swap's intent record", Duration::from_secs(20), || {
-        intent.exists()
-    });
+    hold.wait_reached();
     let flooders: Vec<_> = (0..4)
         .map(|_| {
             let server = server.clone();
@@ -215,6 +196,14 @@ fn a_request_flood_on_the_scrape_port_during_a_swap_is_answered_and_mutates_noth
             })
         })
         .collect();
+    // A request that waited for the swap would wait for ever: fail (and
+    // release the swap on the way out) rather than hang.
+    common::wait_for(
+        "the flood to be answered while the swap is held",
+        Duration::from_secs(60),
+        || flooders.iter().all(|f| f.is_finished()),
+    );
+    hold.release();
     let mut answers = [(0, 0); 4];
     for f in flooders {
         for (total, one) in answers.iter_mut().zip(f.join().unwrap()) {
@@ -234,10 +223,9 @@ fn a_request_flood_on_the_scrape_port_during_a_swap_is_answered_and_mutates_noth
             .zip(["/metrics", "/readyz", "/api/v1/status", "POST /api/v1/swap"])
     {
         assert_eq!(*total, 100, "{kind}");
-        // A scrape that waited for the swap would only be answered after
-        // it: most must have been answered while it ran.
-        assert!(
-            *during >= 50,
+        // Answered while the swap was held, every one: none waited for it.
+        assert_eq!(
+            *during, *total,
             "only {during} of {total} {kind} requests were answered while the swap ran"
         );
     }

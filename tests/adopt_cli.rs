@@ -447,11 +447,7 @@ fn adopt_across_file_systems_copies_verifies_and_removes_the_original() {
         "the cross-file-system path is exercised"
     );
     let shared = other_fs.dir.path().join("shared");
-    let config = std::fs::read_to_string(&s.config).unwrap().replace(
-        &s.shared().display().to_string(),
-        &shared.display().to_string(),
-    );
-    std::fs::write(&s.config, config).unwrap();
+    s.set_config("shared_dir", &shared);
     std::fs::create_dir(s.link("b", "projects")).unwrap();
     let real = s.link("b", "projects");
     write(&real.join("new/a.jsonl"), b"aaa\n");

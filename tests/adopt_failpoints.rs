@@ -216,34 +216,13 @@ fn a_stopped_adoption_without_link_records_the_links_it_was_adopting_in_the_audi
     assert_eq!(entry["adopt"]["moved"], 1, "{entry}");
 }
 
-/// Rewrites the sandbox's configuration without account `gone` and with a
-/// new account `c` (its home created, its links ensured).
+/// Removes account `gone` from the configuration and adds a new account
+/// `c` (its home created, its links ensured).
 fn drop_account_and_add_c(s: &Sandbox, gone: &str) {
-    let config = std::fs::read_to_string(&s.config).unwrap();
-    let prefix = format!("  {gone}: ");
-    let mut out = String::new();
-    for line in config.lines() {
-        if line.starts_with(&prefix) {
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-        if line == "accounts:" {
-            out.push_str(&format!("  c: {}\n", s.home("c").display()));
-        }
-    }
-    std::fs::write(&s.config, out).unwrap();
+    s.remove_config(&format!("accounts.{gone}"));
+    s.set_config("accounts.c", s.home("c"));
     std::fs::create_dir(s.home("c")).unwrap();
     s.ok(&["ensure", "c"]);
-}
-
-/// Puts `gone` back into the configuration (after `c`).
-fn re_add_account(s: &Sandbox, gone: &str) {
-    let config = std::fs::read_to_string(&s.config).unwrap().replace(
-        "accounts:\n",
-        &format!("accounts:\n  {gone}: {}\n", s.home(gone).display()),
-    );
-    std::fs::write(&s.config, config).unwrap();
 }
 
 #[test]
@@ -322,7 +301,7 @@ fn a_leftover_journal_of_a_removed_account_does_not_hold_another_accounts_adopt_
     assert_eq!(std::fs::read(&journal).unwrap(), stale);
 
     // Re-added, b's adoption finishes with the choices it recorded.
-    re_add_account(&s, "b");
+    s.set_config("accounts.b", s.home("b"));
     let r = s.ok(&["adopt", "b"]);
     assert!(
         r.stderr

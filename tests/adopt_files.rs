@@ -11,9 +11,7 @@ use common::Sandbox;
 /// `history.jsonl` and `settings.json` as files, all links ok.
 fn sandbox() -> Sandbox {
     let s = Sandbox::new();
-    let mut c = std::fs::read_to_string(&s.config).unwrap();
-    c.push_str("shared_files: [history.jsonl, settings.json]\n");
-    std::fs::write(&s.config, c).unwrap();
+    s.set_config("shared_files", ["history.jsonl", "settings.json"]);
     s.ok(&["ensure"]);
     s.ok(&["swap", "a"]);
     s

@@ -8,10 +8,8 @@ mod common;
 
 use std::collections::HashMap;
 
-use homeswap::config::Config;
-use homeswap::ops::adopt::merge::{lines, merge_lines};
-use homeswap::ops::adopt::{adopt, AdoptRequest};
-use homeswap::ops::context::Context;
+use homeswap::merge::{lines, merge_lines};
+use homeswap::{adopt, AdoptRequest, Config, Context};
 use proptest::prelude::*;
 
 /// JSONL-ish files from few distinct lines (so they overlap often), some

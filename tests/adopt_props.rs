@@ -14,9 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::{snapshot, Entry};
-use homeswap::config::Config;
-use homeswap::ops::adopt::{adopt, AdoptError, AdoptRequest};
-use homeswap::ops::context::Context;
+use homeswap::{adopt, AdoptError, AdoptRequest, Config, Context};
 use proptest::prelude::*;
 
 /// One entry of a generated tree.

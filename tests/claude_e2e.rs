@@ -8,9 +8,9 @@
 //!
 //! `#[ignore]`d in a plain `cargo test` (they need root and the client);
 //! `.ci/run` installs the client and runs them with
-//! `HOMESWAP_CLAUDE_REQUIRED=1 cargo test --test claude_e2e -- --ignored`.
-//! Without the client they are skipped with a message saying how to
-//! install it.
+//! `cargo test --features failpoints --test claude_e2e -- --ignored`.
+//! Without the client (or root, unshare, ip, tmux) they fail with the line
+//! that installs it.
 
 mod claude;
 mod common;

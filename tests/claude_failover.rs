@@ -1,8 +1,9 @@
 //! The failover with the real Claude Code in the loop (issue 14's proof).
 //!
 //! Three accounts `a`, `b`, `c`, each home with its own credential and
-//! the README's hook snippet (`homeswap --config ... hook` for
-//! `SessionStart` and `StopFailure`) in its `settings.json`. The stand-in
+//! homeswap's hook (for `SessionStart` and `StopFailure`) and status line
+//! installed in its `settings.json` by `homeswap setup claude-code`, as a
+//! user installs them ([`hooks::set_up`]). The stand-in
 //! Messages API puts accounts at their limit ([`StandIn::limit`]); the
 //! pinned Claude Code meets the 429, shows the limit, runs its
 //! `StopFailure` hook, and homeswap fails over: by itself for `claude -p`
@@ -13,7 +14,7 @@
 //! What the real client does that matters here (2.1.328): `claude -p`
 //! sends its `StopFailure` hook SIGTERM as it exits, some 20-40 ms after
 //! starting it, waits for it about 1.5 s and then kills it; nothing the
-//! hook writes on stderr reaches `claude -p`'s output. So the hook is installed behind
+//! hook writes on stderr reaches `claude -p`'s output. So `setup` installs the hook behind
 //! `trap '' TERM; exec` ([`hooks::SHIELD`]), the tests read what happened
 //! from the audit log, the limits and the sidecar's metrics, and a turn
 //! whose hook was killed before homeswap did anything is run again (the
@@ -21,9 +22,8 @@
 //! ([`hooks::limited_turn`]).
 //!
 //! `#[ignore]`d like `tests/claude_e2e.rs` (root and the client needed;
-//! skipped with a message without them, a failure with
-//! `HOMESWAP_CLAUDE_REQUIRED=1`): run as root with
-//! `HOMESWAP_CLAUDE_REQUIRED=1 cargo test --test claude_failover -- --ignored`.
+//! a failure saying how to install them without them): run as root with
+//! `cargo test --features failpoints --test claude_failover -- --ignored`.
 //!
 //! [`StandIn::limit`]: claude::standin::StandIn::limit
 
@@ -33,17 +33,14 @@ mod common;
 use std::time::Duration;
 
 use claude::hooks::{
-    self, active, failovers, limited_turn, limits, reset_in_two_hours, three_accounts, Turn,
-    ACCOUNTS, HOOK_LIMIT, LIMIT_MESSAGE,
+    self, failovers, limited_turn, limits, reset_in_two_hours, three_accounts, Turn, ACCOUNTS,
+    HOOK_LIMIT, LIMIT_MESSAGE,
 };
 use claude::Rig;
 use common::{wait_for, Run, Sandbox};
 
 /// How many sessions of one account hit its limit together.
 const STORM: usize = 20;
-
-/// The admin token of the sidecar scenarios (the hook uses the socket).
-const TOKEN: &str = "claude-failover-token-0123456789";
 
 /// Held by each test around its run: the storm's 20 Claude Code
 /// processes load the machine enough to starve another scenario's hook.
@@ -131,7 +128,7 @@ fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
         reset,
         "the limit ends when Claude Code's message says: {f:#?}"
     );
-    assert_eq!(active(&rig.sb), "b");
+    assert_eq!(rig.sb.active_account(), "b");
     let l = limits(&rig.sb);
     assert_eq!(l["a"]["limited"], true, "{l:#?}");
     assert_eq!(l["a"]["reason"], "rate_limit", "{l:#?}");
@@ -176,12 +173,7 @@ fn the_hook_fails_over_a_limited_session_and_continue_carries_on_on_b() {
 
 /// Starts the sidecar with `serve.admin.socket`, so every hook asks it.
 fn sidecar(rig: &Rig) -> common::server::Server {
-    let socket = rig.sb.root().join("admin.sock");
-    rig.sb
-        .add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
-    let server = rig.sb.serve(None);
-    wait_for("the admin socket", HOOK_LIMIT, || socket.exists());
-    server
+    rig.sb.serve_on_socket(None)
 }
 
 /// Scenario 2, through the sidecar: `a` at its limit fails over to `b`;
@@ -207,7 +199,7 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!((&f[0]["from"], &f[0]["to"]), (&"a".into(), &"b".into()));
     assert_eq!(f[0]["pid"], sidecar_pid, "the sidecar made it: {f:#?}");
-    assert_eq!(active(&rig.sb), "b");
+    assert_eq!(rig.sb.active_account(), "b");
 
     // The storm on b: the stand-in answers none of the sessions until all
     // of them asked, so all meet b's limit at once.
@@ -270,7 +262,7 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     let by_sidecar = f.iter().filter(|e| e["pid"] == sidecar_pid).count();
     assert!(by_sidecar > 0, "the hooks asked the sidecar: {f:#?}");
     assert_eq!(swaps(&rig.sb), swaps_before + 1);
-    assert_eq!(active(&rig.sb), "c");
+    assert_eq!(rig.sb.active_account(), "c");
     let l = limits(&rig.sb);
     assert_eq!(l["b"]["limited"], true, "{l:#?}");
     assert_eq!(l["b"]["until_unix"], reset, "{l:#?}");
@@ -297,7 +289,7 @@ fn through_the_sidecar_a_storm_fails_over_once_and_the_last_account_is_exhausted
     assert_eq!(f[0]["outcome"], "exhausted", "{f:#?}");
     assert_eq!(f[0]["pid"], sidecar_pid, "{f:#?}");
     assert_eq!(swaps(&rig.sb), swaps_before, "nothing swapped");
-    assert_eq!(active(&rig.sb), "c");
+    assert_eq!(rig.sb.active_account(), "c");
     let l = limits(&rig.sb);
     for a in ACCOUNTS {
         assert_eq!(l[a]["limited"], true, "{l:#?}");
@@ -356,7 +348,7 @@ fn the_hook_finishes_its_failover_after_claude_codes_sigterm() {
         (&"a".into(), &"b".into(), &"swapped".into()),
         "{f:#?}"
     );
-    assert_eq!(active(&rig.sb), "b");
+    assert_eq!(rig.sb.active_account(), "b");
 }
 
 /// Scenario 3, interactive: a running session on `a` meets the limit; its
@@ -424,18 +416,9 @@ fn an_interactive_session_goes_on_on_b_after_its_hook_failed_over() {
     // swap (longer than failover.settle, 1 s here): its hook still names
     // the session's start account a, but the limit is b's, and homeswap
     // fails over from b.
-    let mut text = std::fs::read_to_string(&rig.sb.config).unwrap();
-    text.push_str("failover:\n  settle: 1s\n");
-    std::fs::write(&rig.sb.config, text).unwrap();
-    let link = rig.sb.active();
-    wait_for("the swap to be older than settle", HOOK_LIMIT, || {
-        std::fs::symlink_metadata(&link)
-            .unwrap()
-            .modified()
-            .unwrap()
-            .elapsed()
-            .is_ok_and(|age| age > Duration::from_millis(1100))
-    });
+    rig.sb.set_config("failover.settle", "1s");
+    rig.sb
+        .wait_active_link_older_than(Duration::from_millis(1100));
     rig.api.limit("b", reset);
     tmux.type_line("at b's limit");
     wait_for("the request at b's limit", screen_limit, || {

@@ -6,7 +6,7 @@
 //! status line, whose line shows under the prompt.
 //!
 //! `#[ignore]`d in a plain `cargo test` (root, tmux and the client);
-//! `.ci/run` runs it with `HOMESWAP_CLAUDE_REQUIRED=1 cargo test --test
+//! `.ci/run` runs it with `cargo test --features failpoints --test
 //! claude_statusline -- --ignored`.
 
 mod claude;
@@ -50,10 +50,8 @@ fn install(rig: &Rig) -> Server {
         )
         .unwrap();
     }
-    let mut text = std::fs::read_to_string(&rig.sb.config).unwrap();
-    text.push_str("failover:\n  threshold: 95\n");
-    std::fs::write(&rig.sb.config, text).unwrap();
-    rig.sb.add_serve_section("statusline-token", "");
+    rig.sb.set_config("failover.threshold", 95);
+    rig.sb.add_serve_section();
     rig.sb.serve(None)
 }
 

@@ -214,8 +214,7 @@ fn swap_refuses_when_the_active_link_is_a_real_directory() {
 #[test]
 fn config_errors_name_file_key_line_and_column_and_exit_2() {
     let s = Sandbox::new();
-    let text = std::fs::read_to_string(&s.config).unwrap();
-    std::fs::write(&s.config, format!("{text}colour: blue\n")).unwrap();
+    s.append_config("colour: blue\n");
     let r = s.run(&["validate"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
@@ -226,11 +225,8 @@ fn config_errors_name_file_key_line_and_column_and_exit_2() {
     assert!(r.stderr.contains("unknown field `colour`"), "{r:?}");
     assert!(r.stderr.contains("line 7 column 1"), "{r:?}");
 
-    std::fs::write(
-        &s.config,
-        text.replace(&s.home("b").display().to_string(), "relative/b"),
-    )
-    .unwrap();
+    s.remove_config("colour");
+    s.set_config("accounts.b", "relative/b");
     let r = s.run(&["swap", "a"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
@@ -432,11 +428,11 @@ fn a_swap_interrupted_before_the_flip_is_dropped() {
 }
 
 /// Swaps from separate processes contend for the state lock. The first
-/// holds it through a 1.5 s failpoint sleep after its flip; eleven more are
-/// started while it does (its intent record is on disk the whole time), so
-/// they certainly race it. Every one of them that swapped must have waited
-/// for the lock: it ends after the first, and after each other by at least
-/// its own failpoint sleep. Read in the order they ended, the swaps form one
+/// is held after its flip (a failpoint hold) until eleven more have been
+/// started and each is waiting for the lock, so they certainly race it.
+/// Every one of them that swapped must have waited for the lock: it ends
+/// after the first, and after each other by at least its own failpoint
+/// sleep. Read in the order they ended, the swaps form one
 /// chain (each starts from the account the previous one left), so no two
 /// ever mixed the state.
 #[cfg(feature = "failpoints")]
@@ -458,25 +454,27 @@ fn concurrent_swaps_are_serialized_and_never_mix_the_state() {
         let text = std::fs::read_to_string(s.state().join("intent.json")).ok()?;
         serde_json::from_str::<serde_json::Value>(&text).ok()?["pid"].as_u64()
     };
-    // Each waiter's own window; the lock gives up after 5 s, and 1.5 s +
-    // 11 × 200 ms stays inside that (busy is allowed anyway).
+    // Each waiter's own window; the lock gives up after 5 s, and the
+    // chain of 11 × 200 ms after the release stays inside that (busy is
+    // allowed anyway).
     let each = Duration::from_millis(200);
 
     let s = Sandbox::ready();
-    let (first_pid, first) = watch(s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(1500)")));
-    common::wait_for(
-        "the first swap's intent record",
-        Duration::from_secs(20),
-        || intent(&s) == Some(u64::from(first_pid)),
-    );
+    let hold = s.hold("swap::after_flip");
+    let (first_pid, first) = watch(s.spawn(&["swap", "b"], Some(&hold.failpoint())));
+    hold.wait_reached();
     let others: Vec<_> = (1..12)
         .map(|i| {
             let to = if i % 2 == 1 { "a" } else { "b" };
             watch(s.spawn(&["swap", to], Some("swap::after_flip=sleep(200)")))
         })
         .collect();
-    // The first is still in its window: every other swap started while it
-    // held the lock (its intent record is written and removed under it).
+    for (pid, _) in &others {
+        s.wait_at_lock(*pid);
+    }
+    // The first is still held: every other swap started, and reached the
+    // lock, while it held the lock (its intent record is written and
+    // removed under it).
     assert!(
         !first.is_finished(),
         "the first swap ended before the others were started: no race was tested"
@@ -487,6 +485,7 @@ fn concurrent_swaps_are_serialized_and_never_mix_the_state() {
         Some(u64::from(first_pid)),
         "the intent record is not the first swap's ({first_pid}): another swap got past the lock"
     );
+    hold.release();
 
     let (code, first_end) = first.join().unwrap();
     assert_eq!(code, 0, "the first swap");

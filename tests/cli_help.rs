@@ -10,7 +10,7 @@ use std::process::Command;
 use common::Run;
 
 /// The contract's CLI table (and the README's for serve and demo).
-const CONTRACT: [(&str, &[u8]); 16] = [
+const CONTRACT: [(&str, &[u8]); 17] = [
     ("validate", &[0, 1, 2]),
     ("ensure", &[0, 1, 2]),
     ("swap", &[0, 1, 2, 3, 4]),
@@ -28,6 +28,7 @@ const CONTRACT: [(&str, &[u8]); 16] = [
     ("demo", &[0, 1]),
     ("init", &[0, 1, 2]),
     ("completions", &[0, 2]),
+    ("setup claude-code", &[0, 1, 2]),
 ];
 
 fn homeswap(args: &[&str], env_config: Option<&str>) -> Run {
@@ -273,4 +274,38 @@ fn sandbox_script_builds_only_when_the_release_binary_is_missing_or_stale() {
     let r = s.run(&[("CARGO_TARGET_DIR", &target)]);
     assert!(s.cargo_ran(), "a stale release binary is rebuilt: {r:?}");
     assert_ne!(r.code, 0, "{r:?}");
+}
+
+/// The README's lines between the heading `start` and the next heading.
+fn readme_section(start: &str) -> String {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    text.lines()
+        .skip_while(|l| *l != start)
+        .skip(1)
+        .take_while(|l| !l.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_readme_tables_name_every_command() {
+    let commands = readme_section("## Commands");
+    let exits = readme_section("### Exit codes");
+    assert!(!exits.is_empty() && !commands.is_empty());
+    for (command, _) in CONTRACT {
+        // `latch show` and `latch clear` are rows of their own in both.
+        let named = format!("`{command}");
+        assert!(
+            commands
+                .lines()
+                .any(|l| l.starts_with("| `") && l.split(" | ").next().unwrap().contains(&named)),
+            "the Commands table has no row for {command}"
+        );
+        assert!(
+            exits
+                .lines()
+                .any(|l| l.starts_with(&format!("| `{command}`"))),
+            "the Exit codes table has no row for {command}"
+        );
+    }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::{wait_for, Sandbox};
 
-const TOKEN: &str = "concurrency-token";
+use common::TOKEN;
 const HTTP_SWAPS: usize = 64;
 const CLI_SWAPS: usize = 8;
 /// Each swap's failpoint sleep after its flip. About half the requests
@@ -27,7 +27,7 @@ const SLEEP_MS: u64 = 50;
 #[test]
 fn concurrent_http_and_cli_swaps_are_serialized_and_each_answered_once() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let failpoints = format!("swap::after_flip=sleep({SLEEP_MS})");
     let server = Arc::new(s.serve(Some(&failpoints)));
     let start = Arc::new(Barrier::new(HTTP_SWAPS + CLI_SWAPS));

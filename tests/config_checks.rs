@@ -7,10 +7,10 @@ mod common;
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use homeswap::config::{Config, ConfigError};
+use homeswap::{Config, ConfigError};
 
 const GOOD: &str = "\
 accounts:
@@ -284,6 +284,60 @@ fn a_shared_name_with_a_control_character_is_refused_escaped() {
     }
 }
 
+#[test]
+fn a_private_name_cannot_be_shared_and_the_error_says_why() {
+    for (lists, key, why) in [
+        (
+            "shared_files: [history.jsonl, .credentials.json]\n",
+            "shared_files: entry 2 \".credentials.json\"",
+            "merges two accounts into one",
+        ),
+        (
+            "shared: [projects, sessions]\n",
+            "shared: entry 2 \"sessions\"",
+            "per process",
+        ),
+        (
+            "shared: [projects, plugins]\n",
+            "shared: entry 2 \"plugins\"",
+            "absolute paths",
+        ),
+        (
+            "shared_files: [app.lock]\n",
+            "shared_files: entry 1 \"app.lock\"",
+            "\"*.lock\"",
+        ),
+        (
+            "shared_files: [.claude.json]\n",
+            "shared_files: entry 1 \".claude.json\"",
+            "per account",
+        ),
+        // The file's own list replaces the default for drift, never for
+        // what may be shared.
+        (
+            "shared_files: [.credentials.json]\nprivate: [todos]\n",
+            "shared_files: entry 1 \".credentials.json\"",
+            "merges two accounts into one",
+        ),
+        // And its own patterns count too.
+        (
+            "shared: [projects, notes-cache]\nprivate: ['*-cache']\n",
+            "shared: entry 2 \"notes-cache\"",
+            "your private list (\"*-cache\")",
+        ),
+    ] {
+        let m = refused(&format!("{GOOD}{lists}"));
+        assert!(m.contains(key), "{lists}: want {key}: {m}");
+        assert!(m.contains(why), "{lists}: want {why}: {m}");
+        assert!(m.contains("line 7, column 1"), "{lists}: {m}");
+    }
+    // `*` alone switches drift reports off; it keeps no link from being shared.
+    parse(&format!(
+        "{GOOD}shared_files: [history.jsonl]\nprivate: ['*']\n"
+    ))
+    .unwrap();
+}
+
 // ---- 10. many accounts ------------------------------------------------------
 
 fn many(n: usize) -> String {
@@ -341,22 +395,11 @@ fn run_with_deadline(config: &Path, limit: Duration) -> common::Run {
             Ok(())
         });
     }
-    let mut child: Child = cmd.spawn().unwrap();
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return common::Run::from(child.wait_with_output().unwrap());
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "homeswap --config {} did not exit within {limit:?}",
-                config.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    common::finish_within(
+        cmd.spawn().unwrap(),
+        limit,
+        &format!("homeswap --config {} validate", config.display()),
+    )
 }
 
 #[test]
@@ -418,16 +461,7 @@ fn a_configuration_reached_through_symlinks_is_read() {
 #[test]
 fn a_config_error_from_the_cli_exits_2_with_the_position() {
     let s = common::Sandbox::new();
-    let text = std::fs::read_to_string(&s.config).unwrap();
-    let a = s.home("a").display().to_string();
-    std::fs::write(
-        &s.config,
-        text.replace(
-            &format!("  b: {}", s.home("b").display()),
-            &format!("  b: {a}/projects"),
-        ),
-    )
-    .unwrap();
+    s.set_config("accounts.b", s.home("a").join("projects"));
     let r = s.run(&["validate"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use common::hold::Hold;
 use common::server::{http, Metrics};
 
 fn after<'a>(text: &'a str, marker: &str) -> &'a str {
@@ -38,18 +39,24 @@ impl Drop for Demo {
 }
 
 impl Demo {
-    /// Starts the demo (with `FAILPOINTS` if given) and reads its banner.
-    fn start(failpoints: Option<&str>) -> Demo {
+    /// Starts the demo (with `hold` armed, if given) and reads its banner.
+    fn start(hold: Option<&Hold>) -> Demo {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_homeswap"));
         cmd.args(["demo", "--log-format", "json"])
             .env_remove("HOMESWAP_CONFIG")
             .env_remove("FAILPOINTS")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        if let Some(f) = failpoints {
-            cmd.env("FAILPOINTS", f);
+        if let Some(hold) = hold {
+            cmd.env("FAILPOINTS", hold.failpoint());
         }
         let mut child = cmd.spawn().unwrap();
+        if let Some(hold) = hold {
+            // The demo's own swap to `a`, before its banner, passes the
+            // failpoint too: let it through.
+            hold.wait_reached();
+            hold.release();
+        }
         let logs = Arc::new(Mutex::new(Vec::new()));
         let stderr = BufReader::new(child.stderr.take().unwrap());
         let sink = logs.clone();
@@ -145,16 +152,19 @@ fn the_demo_serves_what_it_prints_and_cleans_up_on_sigterm() {
     );
 }
 
-/// SIGTERM while a swap is in flight (past its flip, inside a failpoint
-/// sleep): the swap is answered in full, and only then does the demo stop
-/// and remove its sandbox.
+/// SIGTERM while a swap is in flight (past its flip, held there by a
+/// failpoint): the swap is answered in full, and only then does the demo
+/// stop and remove its sandbox.
 #[cfg(feature = "failpoints")]
 #[test]
 fn sigterm_during_a_demo_swap_lets_it_finish_before_the_sandbox_goes() {
     use std::time::Duration;
     const SHUTTING_DOWN: &str = "shutting down: no new connections; finishing requests in flight";
 
-    let mut demo = Demo::start(Some("swap::after_flip=sleep(2000)"));
+    // The hold's files live outside the sandbox the demo removes.
+    let holds = tempfile::tempdir().unwrap();
+    let hold = Hold::new(holds.path(), "swap::after_flip");
+    let mut demo = Demo::start(Some(&hold));
     let (root, admin, token) = (demo.root.clone(), demo.admin, demo.token.clone());
     let swap = std::thread::spawn(move || {
         http(
@@ -166,10 +176,12 @@ fn sigterm_during_a_demo_swap_lets_it_finish_before_the_sandbox_goes() {
         )
     });
     let intent = root.join("state").join("intent.json");
-    common::wait_for("the demo swap's flip", Duration::from_secs(20), || {
-        intent.exists()
-            && std::fs::read_link(root.join("claude")).ok() == Some(root.join("claude-b"))
-    });
+    hold.wait_reached();
+    assert!(intent.exists());
+    assert_eq!(
+        std::fs::read_link(root.join("claude")).ok(),
+        Some(root.join("claude-b"))
+    );
     demo.sigterm();
     common::wait_for(
         "the demo to start shutting down",
@@ -186,6 +198,7 @@ fn sigterm_during_a_demo_swap_lets_it_finish_before_the_sandbox_goes() {
         root.exists(),
         "the sandbox was removed under a swap in flight"
     );
+    hold.release();
 
     let r = swap.join().unwrap();
     assert_eq!(r.status, 200, "{}", r.text());

@@ -8,12 +8,9 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use common::mount::Mount;
-use common::{snapshot, wait_for, Sandbox};
-
-const TOKEN: &str = "disk-token";
+use common::{snapshot, Sandbox, TOKEN};
 
 /// Entries of the state dir other than the filler and the lock: what a
 /// half-written write would leave.
@@ -40,35 +37,18 @@ fn a_full_state_dir_refuses_the_swap_before_the_flip() {
     assert!(!s.state().join("intent.json").exists());
 }
 
-/// The sidecar swaps with ensure and rollback failing; while it sleeps
+/// The sidecar swaps with ensure and rollback failing; while it is held
 /// after the flip, the state dir's file system breaks (`break_fs`). The
 /// latch cannot be written, yet the sidecar must hold it.
 fn latch_survives_a_broken_state_dir(break_fs: impl FnOnce(&Mount)) {
     let s = Sandbox::ready();
     let mount = Mount::tmpfs(&s.state(), "size=256k,nr_inodes=64");
-    s.add_serve_section(TOKEN, "");
-    let server = s.serve(Some(
-        "swap::after_flip=sleep(1500);swap::ensure=return;swap::rollback=return",
-    ));
-    let swap = std::thread::spawn({
-        let addr = server.admin.unwrap();
-        move || {
-            common::server::http(
-                addr,
-                "POST",
-                "/api/v1/swap",
-                &[("Authorization", "Bearer disk-token")],
-                br#"{"to":"b"}"#,
-            )
-        }
-    });
-    // The intent record is written before the flip: the swap is now in
-    // its failpoint sleep.
-    wait_for("the intent record", Duration::from_secs(10), || {
-        s.state().join("intent.json").exists()
-    });
+    s.add_serve_section();
+    // The hold's files are in the sandbox's root, not on the tmpfs.
+    let (server, swap) = s.serve_with_a_held_swap("b", "swap::ensure=return;swap::rollback=return");
+    assert!(s.state().join("intent.json").exists());
     break_fs(&mount);
-    let r = swap.join().unwrap();
+    let r = swap.release();
     assert_eq!(r.status, 500, "{}", r.text());
     let body = r.json();
     assert_eq!(body["outcome"], "partial");

@@ -9,12 +9,6 @@ use std::time::Duration;
 
 use common::{wait_for, Sandbox};
 
-fn add(s: &Sandbox, text: &str) {
-    let mut c = std::fs::read_to_string(&s.config).unwrap();
-    c.push_str(text);
-    std::fs::write(&s.config, c).unwrap();
-}
-
 /// What a Claude Code run leaves in a home besides the links.
 fn claude_code_entries(s: &Sandbox, account: &str) {
     let home = s.home(account);
@@ -89,7 +83,7 @@ fn a_configured_private_list_replaces_the_default_and_star_silences_drift() {
     let s = Sandbox::ready();
     claude_code_entries(&s, "a");
     std::fs::create_dir(s.home("a").join("todos")).unwrap();
-    add(&s, "private: [todos, '.claude*', '*.json']\n");
+    s.set_config("private", ["todos", ".claude*", "*.json"]);
     let r = s.ok(&["validate"]);
     let names: Vec<&str> = r
         .stderr_lines()
@@ -112,8 +106,35 @@ fn a_configured_private_list_replaces_the_default_and_star_silences_drift() {
 
     let s = Sandbox::ready();
     claude_code_entries(&s, "a");
-    add(&s, "private: ['*']\n");
+    s.set_config("private", ["*"]);
     assert!(s.ok(&["validate"]).stderr.is_empty());
+}
+
+#[test]
+fn an_entry_that_cannot_be_shared_is_only_advised_into_private() {
+    let s = Sandbox::ready();
+    let fifo = s.home("a").join("pipe");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let sock = s.home("a").join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::os::unix::fs::symlink("/elsewhere/notes", s.home("a").join("notes")).unwrap();
+    let r = s.ok(&["validate"]);
+    assert_eq!(
+        r.stderr_lines(),
+        [
+            "account a: unmanaged entry: notes (a symlink): neither shared nor private; a symlink is shared by what it names: put that in its place to share it, or add it to private",
+            "account a: unmanaged entry: pipe (a FIFO): neither shared nor private; a FIFO cannot be shared (a shared target is a directory or a regular file): add it to private",
+            "account a: unmanaged entry: sock (a socket): neither shared nor private; a socket cannot be shared (a shared target is a directory or a regular file): add it to private",
+        ],
+        "{r:?}"
+    );
+    let j = s.ok(&["validate", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(
+        doc["accounts"][0]["unmanaged"][1],
+        serde_json::json!({"name": "pipe", "kind": "a FIFO"}),
+        "no list to share it in"
+    );
 }
 
 #[test]
@@ -128,7 +149,7 @@ fn the_configuration_refuses_a_private_entry_that_is_shared_or_malformed() {
         ("private: [a/b]\n", "without '/'"),
     ] {
         let s = Sandbox::new();
-        add(&s, text);
+        s.append_config(text);
         let r = s.run(&["validate"]);
         assert_eq!(r.code, 2, "{text}: {r:?}");
         assert!(
@@ -142,7 +163,7 @@ fn the_configuration_refuses_a_private_entry_that_is_shared_or_malformed() {
 fn the_metric_counts_unmanaged_entries_within_a_second_and_readyz_stays_ready() {
     let s = Sandbox::ready();
     claude_code_entries(&s, "b");
-    s.add_serve_section("test-token-0123456789abcdef", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let m = server.metrics();
     assert_eq!(m.types["homeswap_unmanaged_entries"], "gauge");
@@ -187,12 +208,13 @@ fn the_metric_counts_unmanaged_entries_within_a_second_and_readyz_stays_ready() 
 
 #[test]
 fn the_claude_code_example_shares_the_recommended_set_and_leaves_private_to_the_default() {
-    use homeswap::config::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
+    use homeswap::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/claude-code.yaml");
-    let c = homeswap::config::Config::load(&path).unwrap();
+    let c = homeswap::Config::load(&path).unwrap();
     assert_eq!(c.shared.names(), RECOMMENDED_DIRS);
     assert_eq!(c.shared.file_names(), RECOMMENDED_FILES);
-    assert_eq!(c.shared.private(), &homeswap::config::Private::default());
+    assert_eq!(c.failover.threshold, Some(RECOMMENDED_THRESHOLD));
+    assert_eq!(c.shared.private(), &homeswap::Private::default());
     // Nothing recommended for sharing is private by default.
     for n in c.shared.all_names() {
         assert!(!c.shared.private().matches(std::ffi::OsStr::new(n)), "{n}");

@@ -10,8 +10,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use common::{snapshot, Entry};
-use homeswap::config::SharedLinks;
-use homeswap::links::{check_account, ensure_account, LinkState};
+use homeswap::{check_account, ensure_account, LinkState, SharedLinks};
 use proptest::prelude::*;
 
 const FILES: [&str; 2] = ["history.jsonl", "settings.json"];

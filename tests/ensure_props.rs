@@ -7,8 +7,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use common::{snapshot, Entry};
-use homeswap::config::SharedLinks;
-use homeswap::links::{check_account, ensure_account, LinkState};
+use homeswap::{check_account, ensure_account, LinkState, SharedLinks};
 use proptest::prelude::*;
 
 /// What sits at one `<home>/N` before ensure runs.

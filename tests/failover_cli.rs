@@ -20,12 +20,6 @@ fn abc() -> Sandbox {
     sandbox(&["a", "b", "c"], "")
 }
 
-fn active(s: &Sandbox) -> String {
-    let target = s.active_target().unwrap();
-    let name = target.file_name().unwrap().to_str().unwrap();
-    name.strip_prefix("home-").unwrap().to_string()
-}
-
 fn rfc3339(from_now: Duration) -> String {
     humantime::format_rfc3339_seconds(SystemTime::now() + from_now).to_string()
 }
@@ -65,7 +59,7 @@ fn a_failover_records_the_limit_and_swaps_to_the_next_account() {
     let s = abc();
     let until = rfc3339(Duration::from_secs(3600));
     let r = s.ok(&["failover", "--reason", "rate_limit", "--until", &until]);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     assert!(r.stdout.contains("failed over: a -> b"), "{r:?}");
     assert!(r.stdout.contains("claude --continue"), "{r:?}");
     assert!(
@@ -112,12 +106,12 @@ fn a_failover_records_the_limit_and_swaps_to_the_next_account() {
 fn a_from_that_is_no_longer_active_is_already_moved_but_still_recorded() {
     let s = abc();
     s.ok(&["failover", "--from", "a"]);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     // b hits its limit too, but the report names a: already handled.
     let r = s.ok(&["failover", "--from", "c", "--reason", "auth"]);
     assert!(r.stdout.contains("c is no longer active (b is)"), "{r:?}");
     assert!(r.stdout.contains("already moved: b is active"), "{r:?}");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     assert!(limited(&s, "c"));
     assert!(!limited(&s, "b"));
     assert_eq!(failovers(&s)[1]["outcome"], "already_moved");
@@ -127,13 +121,13 @@ fn a_from_that_is_no_longer_active_is_already_moved_but_still_recorded() {
 fn without_from_a_second_failover_within_settle_is_the_same_event() {
     let s = abc();
     s.ok(&["failover"]);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     let r = s.ok(&["failover", "--reason", "rate_limit"]);
     assert!(
         r.stdout.contains("less than failover.settle (1m) ago"),
         "{r:?}"
     );
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     // The late report must not mark the new account limited.
     assert!(!limited(&s, "b"));
     assert_eq!(swaps(&s), 2);
@@ -147,21 +141,21 @@ fn with_settle_zero_two_limits_fail_over_twice_in_order_and_wrap() {
     );
     // After a comes b in [c, a, b].
     s.ok(&["failover"]);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     // After b the order wraps to c.
     s.ok(&["failover"]);
-    assert_eq!(active(&s), "c");
+    assert_eq!(s.active_account(), "c");
     // a and b are limited, c is active: nothing is left.
     let r = s.run(&["failover"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert_eq!(active(&s), "c");
+    assert_eq!(s.active_account(), "c");
 }
 
 #[test]
 fn the_default_order_is_the_order_accounts_are_written_in() {
     let s = sandbox(&["a", "c", "b"], "");
     s.ok(&["failover"]);
-    assert_eq!(active(&s), "c");
+    assert_eq!(s.active_account(), "c");
 }
 
 #[test]
@@ -180,7 +174,7 @@ fn exhausted_names_every_account_and_why_and_swaps_nothing() {
     std::fs::create_dir(s.link("b", "projects")).unwrap();
     let r = s.run(&["failover", "--reason", "rate_limit"]);
     assert_eq!(r.code, 1, "{r:?}");
-    assert_eq!(active(&s), "a");
+    assert_eq!(s.active_account(), "a");
     assert!(
         r.stderr
             .contains("no account to fail over to from a, nothing swapped"),
@@ -205,7 +199,7 @@ fn an_account_whose_links_ensure_can_repair_is_eligible() {
     let s = abc();
     std::fs::remove_file(s.link("b", "projects")).unwrap();
     s.ok(&["failover"]);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     assert!(s.link("b", "projects").is_symlink());
 }
 
@@ -234,11 +228,11 @@ fn a_failed_swap_leaves_the_state_unchanged_with_exit_1() {
             .contains("failover a -> b did not happen: state unchanged"),
         "{r:?}"
     );
-    assert_eq!(active(&s), "a");
+    assert_eq!(s.active_account(), "a");
     assert_eq!(failovers(&s)[0]["outcome"], "failed");
     // A failed swap does not start the settle window: the next one runs.
     s.ok(&["failover"]);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
 }
 
 #[test]
@@ -247,7 +241,7 @@ fn the_after_choose_failpoint_stops_before_the_swap() {
     let s = abc();
     let r = s.run_with(&["failover"], "failover::after_choose=return");
     assert_eq!(r.code, 1, "{r:?}");
-    assert_eq!(active(&s), "a");
+    assert_eq!(s.active_account(), "a");
     assert!(
         r.stderr.contains("failpoint failover::after_choose"),
         "{r:?}"
@@ -258,14 +252,11 @@ fn the_after_choose_failpoint_stops_before_the_swap() {
 #[cfg(feature = "failpoints")]
 fn a_failover_waits_for_a_held_lock_then_reports_busy_with_exit_4() {
     let s = abc();
-    let mut holder = s.spawn(&["swap", "c"], Some("swap::after_flip=sleep(7000)"));
-    common::wait_for("the swap's intent record", Duration::from_secs(10), || {
-        s.state().join("intent.json").exists()
-    });
+    let holder = s.held_swap("c", "");
     let r = s.run(&["failover"]);
     assert_eq!(r.code, 4, "{r:?}");
     assert!(r.stderr.contains("another homeswap holds"), "{r:?}");
-    assert!(holder.wait().unwrap().success());
+    assert_eq!(holder.release().code, 0);
     assert_eq!(failovers(&s)[0]["outcome"], "busy");
 }
 
@@ -288,7 +279,7 @@ fn bad_input_is_a_usage_error() {
         assert_eq!(r.code, 2, "{args:?}: {r:?}");
         assert!(r.stderr.contains(want), "{args:?}: {r:?}");
     }
-    assert_eq!(active(&s), "a");
+    assert_eq!(s.active_account(), "a");
 }
 
 #[test]
@@ -352,7 +343,7 @@ fn an_unreadable_limits_file_is_reported_and_never_touches_the_latch() {
             .contains("no limits are known, and the file is written anew"),
         "{r:?}"
     );
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     assert!(limited(&s, "a"));
     assert!(!s.state().join("latch.json").exists());
 }
@@ -363,7 +354,7 @@ fn with_no_account_active_the_first_eligible_in_the_order_is_chosen() {
     std::fs::remove_file(s.active()).unwrap();
     let r = s.ok(&["failover"]);
     assert!(r.stdout.contains("failed over: (none) -> b"), "{r:?}");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     // Nothing was limited: there was no account to blame.
     assert!(!limits(&s)["accounts"]
         .as_array()

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::server::Server;
 use common::{wait_for, Sandbox};
 
-const TOKEN: &str = "failover-token-0123456789";
+use common::TOKEN;
 
 fn failover(server: &Server, body: &str) -> common::server::Response {
     server.admin_post("/api/v1/failover", Some(TOKEN), body)
@@ -38,7 +38,7 @@ fn reset_at(server: &Server, account: &str) -> f64 {
 #[test]
 fn a_failover_answers_200_counts_and_shows_the_limit() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     // Every label combination exists from the start.
     for reason in ["rate_limit", "auth", "usage", "manual"] {
@@ -128,7 +128,7 @@ fn a_failover_answers_200_counts_and_shows_the_limit() {
 #[test]
 fn bad_requests_get_the_contract_statuses() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     for (body, status, outcome) in [
         (r#"{"from":"zz"}"#, 404, "refused"),
@@ -160,7 +160,7 @@ fn bad_requests_get_the_contract_statuses() {
 #[test]
 fn a_partial_swap_answers_500_then_the_latch_423() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return;swap::rollback=return"));
     let r = failover(&server, "{}");
     assert_eq!(r.status, 500, "{}", r.text());
@@ -175,16 +175,13 @@ fn a_partial_swap_answers_500_then_the_latch_423() {
 #[test]
 fn a_held_lock_answers_503_and_a_failed_swap_409() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
-    let mut holder = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(7000)"));
-    wait_for("the swap's intent record", Duration::from_secs(10), || {
-        s.state().join("intent.json").exists()
-    });
+    let holder = s.held_swap("b", "");
     let r = failover(&server, r#"{"reason":"auth"}"#);
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.json()["outcome"], "busy");
-    assert!(holder.wait().unwrap().success());
+    assert_eq!(holder.release().code, 0);
     // The CLI's swap and failovers of other processes are counted too.
     let r = s.run_with(&["failover", "--reason", "usage"], "swap::ensure=return");
     assert_eq!(r.code, 1, "{r:?}");
@@ -197,7 +194,7 @@ fn a_held_lock_answers_503_and_a_failed_swap_409() {
 #[test]
 fn a_failover_stopped_after_choosing_answers_409() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("failover::after_choose=return"));
     let r = failover(&server, "{}");
     assert_eq!(r.status, 409, "{}", r.text());

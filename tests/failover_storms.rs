@@ -7,12 +7,10 @@
 mod common;
 
 use std::sync::Barrier;
-use std::time::Duration;
 
-use common::{wait_for, Sandbox};
+use common::Sandbox;
 
 const N: usize = 20;
-const TOKEN: &str = "storm-token-0123456789";
 
 /// Accounts a, b, c, links ensured, `a` active.
 fn abc(extra: &str) -> Sandbox {
@@ -142,12 +140,7 @@ fn twenty_hooks_of_unknown_sessions_end_in_one_swap_by_the_settle_rule() {
 #[test]
 fn twenty_hooks_through_the_sidecar_end_in_one_swap() {
     let s = abc("");
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
-    let server = s.serve(None);
-    wait_for("the admin socket", Duration::from_secs(5), || {
-        socket.exists()
-    });
+    let server = s.serve_on_socket(None);
     let sessions = start_sessions(&s, "a", N);
     storm(&s, sessions);
     assert_eq!(swaps(&s), [("a".to_string(), "b".to_string())]);

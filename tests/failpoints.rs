@@ -6,9 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{snapshot, wait_for, Sandbox};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use common::{snapshot, Sandbox};
 
 fn latch_file(s: &Sandbox) -> std::path::PathBuf {
     s.state().join("latch.json")
@@ -104,19 +102,8 @@ fn ensure_and_rollback_failing_set_a_latch_that_outlives_the_process() {
     s.ok(&["latch", "clear", "--reason", "relinked b/projects"]);
     assert!(!latch_file(&s).exists());
     s.ok(&["swap", "a"]);
-    let outcomes: Vec<String> = s
-        .audit()
-        .iter()
-        .map(|e| {
-            format!(
-                "{} {}",
-                e["action"].as_str().unwrap(),
-                e["outcome"].as_str().unwrap()
-            )
-        })
-        .collect();
     assert_eq!(
-        outcomes,
+        s.audit_outcomes(),
         [
             "swap swapped",
             "swap partial",
@@ -179,14 +166,7 @@ fn a_crash_after_the_flip_is_recovered_by_the_next_command() {
 #[test]
 fn a_process_killed_after_the_flip_is_recovered_by_the_next_swap() {
     let s = Sandbox::ready();
-    let child = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(60000)"));
-    wait_for("the flip", Duration::from_secs(20), || {
-        s.active_target().as_deref() == Some(s.home("b").as_path())
-    });
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), None, "killed by a signal");
-    assert!(intent_file(&s).exists());
+    s.interrupted_swap("b");
 
     // The kernel released the dead process's lock: no busy, no wait.
     let r = s.ok(&["swap", "a"]);
@@ -202,62 +182,48 @@ fn a_process_killed_after_the_flip_is_recovered_by_the_next_swap() {
 #[test]
 fn a_second_swap_reports_busy_while_the_first_holds_the_lock() {
     let s = Sandbox::ready();
-    let first = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(8000)"));
-    wait_for(
-        "the first swap's intent record",
-        Duration::from_secs(20),
-        || intent_file(&s).exists(),
-    );
+    let first = s.held_swap("b", "");
     let r = s.run(&["swap", "a"]);
     assert_eq!(r.code, 4, "{r:?}");
     assert!(r.stderr.contains("another homeswap holds"), "{r:?}");
     // The busy process did not take the live intent for a crashed one.
     assert!(intent_file(&s).exists());
-    let out = first.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = first.release();
+    assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(s.active_target().unwrap(), s.home("b"));
     assert!(!intent_file(&s).exists());
-    let outcomes: Vec<String> = s
-        .audit()
-        .iter()
-        .map(|e| e["outcome"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(outcomes, ["swapped", "busy", "swapped"]);
+    assert_eq!(
+        s.audit_outcomes(),
+        ["swap swapped", "swap busy", "swap swapped"]
+    );
 }
 
 #[test]
 fn a_second_swap_waits_for_a_short_first_one() {
     let s = Sandbox::ready();
-    let first = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(1000)"));
-    wait_for(
-        "the first swap's intent record",
-        Duration::from_secs(20),
-        || intent_file(&s).exists(),
-    );
-    let r = s.run(&["swap", "a"]);
+    let first = s.held_swap("b", "");
+    // The second is waiting for the lock when the first goes on.
+    let second = s.spawn(&["swap", "a"], None);
+    s.wait_at_lock(second.id());
+    assert_eq!(first.release().code, 0);
+    let r = common::finish_within(second, Duration::from_secs(20), "the second swap");
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
         r.stdout.trim(),
         "swapped: b -> a",
         "it ran after the first one finished"
     );
-    assert_eq!(first.wait_with_output().unwrap().status.code(), Some(0));
     assert_eq!(s.active_target().unwrap(), s.home("a"));
 }
 
 #[test]
 fn read_only_commands_do_not_recover_a_swap_that_is_still_running() {
     let s = Sandbox::ready();
-    let first = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(1500)"));
-    wait_for(
-        "the first swap's intent record",
-        Duration::from_secs(20),
-        || intent_file(&s).exists(),
-    );
+    let first = s.held_swap("b", "");
     let r = s.ok(&["status"]);
     assert!(r.stdout.contains("swap:     in progress"), "{r:?}");
     assert!(!r.stderr.contains("recovered"), "{r:?}");
-    assert_eq!(first.wait_with_output().unwrap().status.code(), Some(0));
+    assert_eq!(first.release().code, 0);
 }
 
 #[test]

@@ -29,9 +29,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::server::{http, Metrics, Server};
-use common::Sandbox;
-
-const TOKEN: &str = "fleet-e2e-token";
+use common::{tool, Sandbox};
 
 /// How long any one thing may take to show up before the test fails.
 const LIMIT: Duration = Duration::from_secs(60);
@@ -101,7 +99,7 @@ impl Prometheus {
     /// Starts it (again: same port, same storage) and waits until ready.
     fn start(&mut self) {
         let log = std::fs::File::create(self.work.path().join("prometheus.log")).unwrap();
-        let child = Command::new("prometheus")
+        let child = Command::new(tool::require("prometheus", "apt-get install -y prometheus"))
             .arg(format!(
                 "--config.file={}",
                 self.work.path().join("prometheus.yml").display()
@@ -115,7 +113,7 @@ impl Prometheus {
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .expect("cannot start prometheus (Debian's package; .ci/run installs it)");
+            .expect("start prometheus");
         self.child = Some(child);
         let addr = self.addr;
         wait_until("prometheus to be ready", || {
@@ -187,9 +185,7 @@ impl Host {
             "fleet:\n  prometheus: http://{prometheus}\n  interval: 1s\n  max_age: 6s\n  timeout: 500ms\n"
         );
         let s = Sandbox::with_accounts(&ACCOUNTS, &format!("{failover}{fleet}"));
-        let socket = s.root().join("admin.sock");
-        s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
-        let server = s.serve(None);
+        let server = s.serve_on_socket(None);
         Host { name, s, server }
     }
 

@@ -8,8 +8,7 @@ use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use homeswap::fs::temp::{is_temp, is_temp_of, temp_name};
-use homeswap::fs::{DirFd, EntryKind};
+use homeswap::{is_temp, is_temp_of, temp_name, DirFd, EntryKind};
 use nix::errno::Errno;
 
 // What kind an entry is: converted from its mode in one place.

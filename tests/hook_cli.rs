@@ -14,8 +14,6 @@ use std::time::Duration;
 
 use common::{wait_for, Run, Sandbox};
 
-const TOKEN: &str = "hook-token-0123456789";
-
 /// The contract's answer time for a hook.
 const HOOK_DEADLINE: Duration = Duration::from_secs(2);
 
@@ -33,11 +31,6 @@ fn stop_failure(id: &str, error: &str) -> Vec<u8> {
         r#"{{"session_id":"{id}","transcript_path":"/x/projects/p/{id}.jsonl","cwd":"/w","prompt_id":"p1","hook_event_name":"StopFailure","error":"{error}","last_assistant_message":"You've hit your 5-hour limit \u00b7 resets 9:46am (UTC)"}}"#
     )
     .into_bytes()
-}
-
-fn active(s: &Sandbox) -> String {
-    let t = s.active_target().unwrap();
-    t.file_name().unwrap().to_str().unwrap()["home-".len()..].to_string()
 }
 
 fn limits(s: &Sandbox) -> serde_json::Value {
@@ -62,7 +55,7 @@ fn a_session_that_hits_its_limit_fails_over_from_its_account() {
     );
     let (r, took) = hook(&s, &stop_failure("s-1", "rate_limit"));
     quiet_and_quick(&r, took);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
     assert!(r.stderr.contains("claude --continue"), "{r:?}");
     assert!(r.stderr.contains("(from Claude Code's message)"), "{r:?}");
@@ -112,7 +105,7 @@ fn bad_unknown_and_huge_input_is_ignored_with_one_line() {
         assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
         assert!(r.stderr.contains(want), "{want}: {r:?}");
     }
-    assert_eq!(active(&s), "a");
+    assert_eq!(s.active_account(), "a");
     // No configuration at all: still 0, one line.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_homeswap"))
         .arg("hook")
@@ -128,30 +121,22 @@ fn bad_unknown_and_huge_input_is_ignored_with_one_line() {
 #[test]
 fn the_hook_answers_within_two_seconds_while_another_process_holds_the_lock() {
     let s = Sandbox::ready();
-    let mut holder = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(5000)"));
-    wait_for("the swap's intent record", Duration::from_secs(10), || {
-        s.state().join("intent.json").exists()
-    });
+    let holder = s.held_swap("b", "");
     let (r, took) = hook(&s, &stop_failure("s-2", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(r.stderr.contains("failover did not happen (busy)"), "{r:?}");
-    assert!(holder.wait().unwrap().success());
+    assert_eq!(holder.release().code, 0);
 }
 
 #[test]
 fn the_hook_asks_the_sidecar_on_the_admin_socket() {
     let s = Sandbox::ready();
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
-    let server = s.serve(None);
-    wait_for("the admin socket", Duration::from_secs(5), || {
-        socket.exists()
-    });
+    let server = s.serve_on_socket(None);
     hook(&s, &session_start("s-3"));
     let (r, took) = hook(&s, &stop_failure("s-3", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     // The sidecar made it (its pid in the audit log) and counted it.
     let f: Vec<_> = s
         .audit()
@@ -176,12 +161,7 @@ fn the_hook_asks_the_sidecar_on_the_admin_socket() {
 fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
     let s = Sandbox::ready();
     let socket = s.root().join("hung.sock");
-    let text = std::fs::read_to_string(&s.config).unwrap();
-    std::fs::write(
-        &s.config,
-        format!("{text}serve:\n  admin:\n    socket: {}\n", socket.display()),
-    )
-    .unwrap();
+    s.set_config("serve.admin.socket", &socket);
     // Accepts and never answers.
     let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
     let _held = std::thread::spawn(move || {
@@ -193,7 +173,7 @@ fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
     quiet_and_quick(&r, took);
     assert!(r.stderr.contains("did not answer"), "{r:?}");
     assert!(r.stderr.contains("failed over a -> b"), "{r:?}");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     assert!(!Path::new(&s.state().join("latch.json")).exists());
 }
 
@@ -204,8 +184,9 @@ fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
 fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
     let s = Sandbox::ready();
     hook(&s, &session_start("s-term"));
+    let hold = s.hold("failover::after_choose");
     let mut child = s
-        .command(&["hook"], Some("failover::after_choose=sleep(300)"))
+        .command(&["hook"], Some(&hold.failpoint()))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -217,20 +198,20 @@ fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
         .unwrap()
         .write_all(&stop_failure("s-term", "rate_limit"))
         .unwrap();
-    // The limit is recorded before the target is chosen: the hook is in
-    // the middle of its failover now.
-    wait_for("a's limit recorded", Duration::from_secs(5), || {
-        s.state().join("limits.json").exists()
-    });
+    // Held after choosing its target: the hook is in the middle of its
+    // failover now (no swap yet).
+    hold.wait_reached();
+    assert_eq!(s.active_account(), "a");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
+    hold.release();
     let r = Run::from(child.wait_with_output().unwrap());
     assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{r:?}");
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
 }
 
 /// A session that started on `a` and went on after a swap to `b` (the real
@@ -241,9 +222,7 @@ fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
 #[test]
 fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_active_account() {
     let s = Sandbox::ready();
-    let mut text = std::fs::read_to_string(&s.config).unwrap();
-    text.push_str("failover:\n  settle: 1s\n");
-    std::fs::write(&s.config, text).unwrap();
+    s.set_config("failover.settle", "1s");
     hook(&s, &session_start("s-moved"));
     s.ok(&["swap", "b"]);
     // Within settle: the remembered account rules.
@@ -254,19 +233,7 @@ fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_a
     // a is free again here so that it can take over.)
     s.ok(&["limits", "clear", "a"]);
     // The active link has named b for longer than settle now.
-    let link = s.active();
-    wait_for(
-        "the swap to be older than settle",
-        Duration::from_secs(5),
-        || {
-            std::fs::symlink_metadata(&link)
-                .unwrap()
-                .modified()
-                .unwrap()
-                .elapsed()
-                .is_ok_and(|age| age > Duration::from_millis(1100))
-        },
-    );
+    s.wait_active_link_older_than(Duration::from_millis(1100));
     let (r, took) = hook(&s, &stop_failure("s-moved", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(
@@ -275,7 +242,7 @@ fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_a
         "{r:?}"
     );
     assert!(r.stderr.contains("rate_limit: failed over b -> a"), "{r:?}");
-    assert_eq!(active(&s), "a");
+    assert_eq!(s.active_account(), "a");
     assert_eq!(limits(&s)["accounts"][1]["limited"], true);
 }
 
@@ -286,12 +253,8 @@ fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_a
 #[test]
 fn a_slow_sidecar_holding_the_lock_is_named_when_the_hook_finds_it_busy() {
     let s = Sandbox::ready();
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
-    let _server = s.serve(Some("failover::after_choose=sleep(2500)"));
-    wait_for("the admin socket", Duration::from_secs(5), || {
-        socket.exists()
-    });
+    let hold = s.hold("failover::after_choose");
+    let _server = s.serve_on_socket(Some(&hold.failpoint()));
     hook(&s, &session_start("s-slow"));
     let (r, took) = hook(&s, &stop_failure("s-slow", "rate_limit"));
     quiet_and_quick(&r, took);
@@ -302,6 +265,8 @@ fn a_slow_sidecar_holding_the_lock_is_named_when_the_hook_finds_it_busy() {
             .contains("most likely by the sidecar still doing this failover"),
         "{r:?}"
     );
+    assert!(hold.reached(), "the sidecar's failover went on meanwhile");
+    hold.release();
     wait_for("the sidecar's failover", Duration::from_secs(10), || {
         s.active_target() == Some(s.home("b"))
     });

@@ -11,7 +11,6 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,29 +33,6 @@ fn assert_untouched(dir: &Path) {
     );
 }
 
-/// Runs homeswap and fails the test if it has not ended within 10 s (a
-/// FIFO opened for reading would block forever).
-fn run_bounded(s: &Sandbox, args: &[&str]) -> Run {
-    let mut child = s.spawn(args, None);
-    let start = Instant::now();
-    let status: ExitStatus = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("homeswap {args:?} hung");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let out = child.wait_with_output().unwrap();
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 /// The one stderr line about `account`'s `link`.
 fn line_about<'a>(r: &'a Run, account: &str, link: &str) -> &'a str {
     let prefix = format!("account {account}: {link}: ");
@@ -72,13 +48,13 @@ fn a_symlink_loop_where_a_link_belongs_is_reported_and_left() {
     let link = s.link("b", "projects");
     std::fs::remove_file(&link).unwrap();
     symlink(&link, &link).unwrap();
-    let r = run_bounded(&s, &["validate"]);
+    let r = s.run_bounded(&["validate"]);
     assert_eq!(r.code, 1);
     let line = line_about(&r, "b", "projects");
     assert!(line.contains("divergent"), "{line}");
-    assert_eq!(run_bounded(&s, &["ensure"]).code, 1);
+    assert_eq!(s.run_bounded(&["ensure"]).code, 1);
     assert_eq!(std::fs::read_link(&link).unwrap(), link);
-    assert_eq!(run_bounded(&s, &["swap", "b"]).code, 1);
+    assert_eq!(s.run_bounded(&["swap", "b"]).code, 1);
     assert_eq!(s.active_target().unwrap(), s.home("a"));
 }
 
@@ -88,7 +64,7 @@ fn a_home_that_is_a_symlink_loop_is_reported_and_nothing_is_created() {
     let home = s.home("b");
     std::fs::rename(&home, s.root().join("old-b")).unwrap();
     symlink(&home, &home).unwrap();
-    let r = run_bounded(&s, &["validate"]);
+    let r = s.run_bounded(&["validate"]);
     assert_eq!(r.code, 1);
     let line = line_about(&r, "b", "projects");
     assert!(line.contains(&home.display().to_string()), "{line}");
@@ -96,9 +72,9 @@ fn a_home_that_is_a_symlink_loop_is_reported_and_nothing_is_created() {
         line.contains("home_missing") || line.contains("error"),
         "{line}"
     );
-    assert_eq!(run_bounded(&s, &["ensure", "b"]).code, 1);
+    assert_eq!(s.run_bounded(&["ensure", "b"]).code, 1);
     assert_eq!(std::fs::read_link(&home).unwrap(), home);
-    assert_eq!(run_bounded(&s, &["swap", "b"]).code, 1);
+    assert_eq!(s.run_bounded(&["swap", "b"]).code, 1);
     assert_eq!(s.active_target().unwrap(), s.home("a"));
 }
 
@@ -114,7 +90,7 @@ fn dangling_links_and_links_through_dotdot_are_divergent_and_kept() {
     let roundabout = s.shared().join("..").join("shared").join("file-history");
     symlink(&roundabout, &dotdot).unwrap();
 
-    let r = run_bounded(&s, &["validate"]);
+    let r = s.run_bounded(&["validate"]);
     assert_eq!(r.code, 1);
     let l = line_about(&r, "b", "projects");
     assert!(
@@ -123,7 +99,7 @@ fn dangling_links_and_links_through_dotdot_are_divergent_and_kept() {
     );
     let l = line_about(&r, "b", "file-history");
     assert!(l.contains("divergent") && l.contains("/../"), "{l}");
-    assert_eq!(run_bounded(&s, &["ensure"]).code, 1);
+    assert_eq!(s.run_bounded(&["ensure"]).code, 1);
     assert_eq!(
         std::fs::read_link(&dangling).unwrap(),
         Path::new("/nonexistent/projects")
@@ -139,7 +115,7 @@ fn a_planted_symlink_as_the_shared_target_is_never_followed_into_creating_outsid
     // shared/projects is a dangling link to a directory outside: ensure's
     // "create the target" must not create it through the link.
     symlink(out.join("projects"), s.shared().join("projects")).unwrap();
-    let r = run_bounded(&s, &["ensure"]);
+    let r = s.run_bounded(&["ensure"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("projects"), "{r:?}");
     assert_untouched(&out);
@@ -162,13 +138,13 @@ fn fifos_and_sockets_where_links_belong_are_reported_without_hanging() {
     let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
 
     for args in [&["validate"][..], &["ensure"], &["swap", "b"]] {
-        let r = run_bounded(&s, args);
+        let r = s.run_bounded(args);
         assert_eq!(r.code, 1, "{args:?}: {r:?}");
     }
-    let r = run_bounded(&s, &["status"]);
+    let r = s.run_bounded(&["status"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("session-env=not_a_link"), "{r:?}");
-    let r = run_bounded(&s, &["validate"]);
+    let r = s.run_bounded(&["validate"]);
     let l = line_about(&r, "b", "projects");
     // Both: the state and what sits there ("a FIFO"), in any case.
     assert!(
@@ -185,15 +161,8 @@ fn a_newline_in_a_path_does_not_split_a_problem_line() {
     let s = Sandbox::ready();
     let odd = s.root().join("home\nc");
     std::fs::create_dir(&odd).unwrap();
-    let text = std::fs::read_to_string(&s.config).unwrap().replace(
-        "accounts:\n",
-        &format!(
-            "accounts:\n  c: {}\n",
-            serde_json::to_string(odd.to_str().unwrap()).unwrap()
-        ),
-    );
-    std::fs::write(&s.config, text).unwrap();
-    let r = run_bounded(&s, &["validate"]);
+    s.set_config("accounts.c", &odd);
+    let r = s.run_bounded(&["validate"]);
     assert_eq!(r.code, 1, "{r:?}");
     // Three links missing: three lines, each naming its account and link.
     let lines: Vec<&str> = r.stderr.lines().filter(|l| !l.is_empty()).collect();
@@ -202,7 +171,7 @@ fn a_newline_in_a_path_does_not_split_a_problem_line() {
         assert!(l.starts_with("account c: "), "{l}");
     }
     // And ensure makes them in the odd home, not anywhere else.
-    assert_eq!(run_bounded(&s, &["ensure", "c"]).code, 0);
+    assert_eq!(s.run_bounded(&["ensure", "c"]).code, 0);
     assert!(odd.join("projects").is_symlink());
 }
 
@@ -213,14 +182,14 @@ fn link_targets_that_are_not_utf8_are_reported_and_status_json_stays_valid() {
     std::fs::remove_file(&link).unwrap();
     let target = Path::new(OsStr::from_bytes(b"/tmp/\xff\xfe-not-utf8"));
     symlink(target, &link).unwrap();
-    let r = run_bounded(&s, &["validate"]);
+    let r = s.run_bounded(&["validate"]);
     assert_eq!(r.code, 1);
     assert!(line_about(&r, "b", "projects").contains("divergent"));
-    let r = run_bounded(&s, &["status", "--json"]);
+    let r = s.run_bounded(&["status", "--json"]);
     assert_eq!(r.code, 0, "{r:?}");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("valid JSON");
     assert_eq!(v["accounts"][1]["links"][2]["state"], "divergent", "{v}");
-    let r = run_bounded(&s, &["validate", "--json"]);
+    let r = s.run_bounded(&["validate", "--json"]);
     assert_eq!(r.code, 1);
     serde_json::from_str::<serde_json::Value>(&r.stdout).expect("valid JSON");
     assert_eq!(std::fs::read_link(&link).unwrap(), target);
@@ -260,7 +229,7 @@ fn a_link_that_flips_between_missing_and_a_planted_symlink_never_redirects_ensur
     let mut runs = 0;
     let start = Instant::now();
     while runs < 60 && start.elapsed() < Duration::from_secs(20) {
-        let r = run_bounded(&s, &["ensure", "b"]);
+        let r = s.run_bounded(&["ensure", "b"]);
         assert!(r.code == 0 || r.code == 1, "{r:?}");
         runs += 1;
     }
@@ -278,7 +247,7 @@ fn a_home_on_a_read_only_file_system_is_reported_and_a_swap_to_it_changes_nothin
     // cannot be created.
     let mount = Mount::tmpfs(&s.home("b"), "size=1m,mode=0755");
     mount.remount("ro");
-    let r = run_bounded(&s, &["ensure", "b"]);
+    let r = s.run_bounded(&["ensure", "b"]);
     assert_eq!(r.code, 1, "{r:?}");
     let l = line_about(&r, "b", "projects");
     assert!(
@@ -289,11 +258,47 @@ fn a_home_on_a_read_only_file_system_is_reported_and_a_swap_to_it_changes_nothin
         l.contains(&s.link("b", "projects").display().to_string()),
         "{l}"
     );
-    let r = run_bounded(&s, &["swap", "b"]);
+    let r = s.run_bounded(&["swap", "b"]);
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("Read-only file system"), "{r:?}");
     assert_eq!(s.active_target().unwrap(), s.home("a"));
     assert!(!s.state().join("latch.json").exists());
+    drop(mount);
+}
+
+#[test]
+#[ignore = "needs root (mounts a tmpfs); run by .ci/run"]
+fn init_of_a_home_that_is_a_mount_point_is_refused_with_advice_that_works() {
+    let root = tempfile::tempdir().unwrap();
+    let from = root.path().join("claude");
+    let mount = Mount::tmpfs(&from, "size=1m,mode=0700");
+    std::fs::write(from.join("history.jsonl"), b"{\"display\":\"x\"}\n").unwrap();
+    let config = root.path().join("homeswap.yaml");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_homeswap"))
+        .arg("--config")
+        .arg(&config)
+        .args(["init", "--from"])
+        .arg(&from)
+        .env("HOME", root.path())
+        .env_remove("HOMESWAP_CONFIG")
+        .output()
+        .unwrap();
+    let r = Run::from(out);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("is a mount point"), "{r:?}");
+    assert!(
+        !r.stderr.contains("choose a --shared-dir beside it"),
+        "a dead end: {r:?}"
+    );
+    assert!(
+        r.stderr.contains("mount that file system elsewhere"),
+        "{r:?}"
+    );
+    assert!(!config.exists());
+    assert_eq!(
+        std::fs::read(from.join("history.jsonl")).unwrap(),
+        b"{\"display\":\"x\"}\n"
+    );
     drop(mount);
 }
 
@@ -303,10 +308,10 @@ fn a_swap_away_from_an_active_link_that_is_not_utf8_works_and_reports_it() {
     let odd = Path::new(OsStr::from_bytes(b"/tmp/\xff-old-home"));
     std::fs::remove_file(s.active()).unwrap();
     symlink(odd, s.active()).unwrap();
-    let r = run_bounded(&s, &["status", "--json"]);
+    let r = s.run_bounded(&["status", "--json"]);
     assert_eq!(r.code, 0, "{r:?}");
     serde_json::from_str::<serde_json::Value>(&r.stdout).expect("valid JSON");
-    let r = run_bounded(&s, &["swap", "b"]);
+    let r = s.run_bounded(&["swap", "b"]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(s.active_target().unwrap(), s.home("b"));
 }
@@ -320,7 +325,7 @@ fn adopt_keeps_both_copies_of_a_file_whose_name_is_not_utf8() {
     std::fs::create_dir(&real).unwrap();
     std::fs::write(real.join(name), b"ours").unwrap();
     std::fs::write(s.shared().join("projects").join(name), b"theirs").unwrap();
-    let r = run_bounded(&s, &["adopt", "b", "--keep-both"]);
+    let r = s.run_bounded(&["adopt", "b", "--keep-both"]);
     assert_eq!(r.code, 0, "{r:?}");
     // Every line of the report is one line: the newline in the name is escaped.
     assert!(r.stdout.contains("t-\\xfe\\n.adopted-b-"), "{r:?}");
@@ -377,7 +382,7 @@ fn adopt_never_follows_a_subdirectory_swapped_for_a_symlink_while_it_runs() {
                 }
             })
         };
-        let r = run_bounded(&s, &["adopt", "b", "--keep-both"]);
+        let r = s.run_bounded(&["adopt", "b", "--keep-both"]);
         stop.store(true, Ordering::Relaxed);
         racer.join().unwrap();
         assert!(matches!(r.code, 0 | 1), "round {round}: {r:?}");

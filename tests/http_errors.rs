@@ -7,7 +7,7 @@ mod common;
 use common::server::{http, Response, Server};
 use common::Sandbox;
 
-const TOKEN: &str = "errors-token-0123456789";
+use common::TOKEN;
 
 /// Checks the status and the error shape; returns the body.
 fn assert_error(r: &Response, status: u16, outcome: &str) -> serde_json::Value {
@@ -45,7 +45,7 @@ fn admin(server: &Server, method: &str, path: &str, body: &str) -> Response {
 #[test]
 fn every_refusal_of_the_protocol_has_the_error_shape() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let swap = "/api/v1/swap";
 
@@ -105,7 +105,7 @@ fn every_refusal_of_the_protocol_has_the_error_shape() {
 #[test]
 fn a_partial_swap_the_latch_and_an_early_clear_have_the_error_shape() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return;swap::rollback=return"));
     let swap = |to: &str| {
         admin(
@@ -167,7 +167,7 @@ fn a_partial_swap_the_latch_and_an_early_clear_have_the_error_shape() {
 #[test]
 fn a_rolled_back_swap_and_a_busy_lock_have_the_error_shape() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return"));
     let swap = |to: &str| {
         admin(
@@ -179,15 +179,11 @@ fn a_rolled_back_swap_and_a_busy_lock_have_the_error_shape() {
     };
     assert_error(&swap("b"), 409, "rolled_back");
 
-    // A CLI swap holds the lock past the sidecar's 5 s wait.
-    let mut cli = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(7000)"));
-    common::wait_for(
-        "the CLI swap's intent record",
-        std::time::Duration::from_secs(20),
-        || s.state().join("intent.json").exists(),
-    );
+    // A CLI swap, held after its flip, keeps the lock through the
+    // sidecar's 5 s wait.
+    let cli = s.held_swap("b", "");
     assert_error(&swap("a"), 503, "busy");
-    assert!(cli.wait().unwrap().success());
+    assert_eq!(cli.release().code, 0);
 }
 
 #[test]
@@ -195,31 +191,16 @@ fn a_rolled_back_swap_and_a_busy_lock_have_the_error_shape() {
 fn a_refused_socket_peer_gets_the_error_shape() {
     use std::os::unix::fs::PermissionsExt;
     let s = Sandbox::ready();
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
-    let _server = s.serve(None);
-    common::wait_for("the socket", std::time::Duration::from_secs(10), || {
-        socket.exists()
-    });
+    let _server = s.serve_on_socket(None);
+    let socket = s.admin_socket();
     // Loosened by hand, so that only the peer-uid check stands in the way.
     std::fs::set_permissions(s.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).unwrap();
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c"])
-        .arg(
-            "import socket, sys\n\
-             s = socket.socket(socket.AF_UNIX)\n\
-             s.connect(sys.argv[1])\n\
-             s.sendall(b'GET /api/v1/status HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n')\n\
-             data = b''\n\
-             while True:\n    chunk = s.recv(65536)\n    if not chunk: break\n    data += chunk\n\
-             print(data.decode())\n",
-        )
-        .arg(&socket)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let r = common::server::parse_response(&out.stdout);
+    let r = common::server::http_unix_as_nobody(
+        &socket,
+        "GET /api/v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .expect("connected to the 0666 socket");
     let v = assert_error(&r, 403, "forbidden");
     assert!(
         v["error"].as_str().unwrap().contains("peer uid 65534"),

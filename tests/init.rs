@@ -219,10 +219,21 @@ fn a_filled_home_is_converted_losing_nothing() {
         !c.root().join("claude-state/init.json").exists(),
         "the journal is gone"
     );
-    // The written configuration is the recommended one.
-    let cfg = homeswap::config::Config::load(&c.config()).unwrap();
-    assert_eq!(cfg.shared.names(), homeswap::config::RECOMMENDED_DIRS);
-    assert_eq!(cfg.shared.file_names(), homeswap::config::RECOMMENDED_FILES);
+    // The written configuration is the recommended one: what
+    // examples/claude-code.yaml says, but for the paths.
+    let cfg = homeswap::Config::load(&c.config()).unwrap();
+    assert_eq!(cfg.shared.names(), homeswap::RECOMMENDED_DIRS);
+    assert_eq!(cfg.shared.file_names(), homeswap::RECOMMENDED_FILES);
+    let example = homeswap::Config::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/claude-code.yaml"),
+    )
+    .unwrap();
+    assert_eq!(cfg.shared.names(), example.shared.names());
+    assert_eq!(cfg.shared.file_names(), example.shared.file_names());
+    assert_eq!(cfg.shared.private(), example.shared.private());
+    assert_eq!(cfg.failover.threshold, example.failover.threshold);
+    assert_eq!(cfg.failover.cooldown, example.failover.cooldown);
+    assert_eq!(cfg.failover.settle, example.failover.settle);
 }
 
 #[test]
@@ -250,6 +261,53 @@ fn a_claude_json_already_in_the_home_is_kept_and_nothing_is_copied_over_it() {
         b"{\"inside\":true}"
     );
     assert!(!r.stdout.contains("copied"), "{r:?}");
+}
+
+#[test]
+fn a_claude_json_that_is_not_a_regular_file_is_reported_not_skipped_silently() {
+    /// What a `~/.claude.json` is, and how the test makes one.
+    type Kind = (&'static str, fn(&Path));
+    let kinds: [Kind; 4] = [
+        ("a FIFO", |p| {
+            nix::unistd::mkfifo(p, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap()
+        }),
+        ("a directory", |p| std::fs::create_dir(p).unwrap()),
+        (
+            "a symlink to /nowhere/.claude.json, which does not exist",
+            |p| std::os::unix::fs::symlink("/nowhere/.claude.json", p).unwrap(),
+        ),
+        ("a symlink to a directory", |p| {
+            std::os::unix::fs::symlink(p.parent().unwrap(), p).unwrap()
+        }),
+    ];
+    for (what, make) in kinds {
+        let c = Case::new(false);
+        let src = c.user_home().join(".claude.json");
+        std::fs::remove_file(&src).unwrap();
+        make(&src);
+        let want = format!(
+            "{} is {what}, not a regular file: not copied",
+            src.display()
+        );
+        let dry = c.init(&["--dry-run"]);
+        assert_eq!(dry.code, 0, "{what}: {dry:?}");
+        assert!(
+            dry.stdout.contains(&want),
+            "{what}: the plan says so: {dry:?}"
+        );
+        let r = c.init(&[]);
+        assert_eq!(r.code, 0, "{what}: {r:?}");
+        assert!(r.stderr.contains(&want), "{what}: {r:?}");
+        assert!(
+            r.stderr.contains(&format!(
+                "copy it by hand to {}",
+                c.home().join(".claude.json").display()
+            )),
+            "{what}: {r:?}"
+        );
+        assert!(!c.home().join(".claude.json").exists(), "{what}");
+        assert!(src.symlink_metadata().is_ok(), "{what}: left as it was");
+    }
 }
 
 #[test]

@@ -10,10 +10,9 @@ use std::time::Duration;
 
 use common::server::Server;
 use common::{make_link, wait_for, Sandbox};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
-const TOKEN: &str = "latch-test-token";
+use common::TOKEN;
 
 fn partial_swap(server: &Server) -> f64 {
     server.metrics().value("homeswap_partial_swap")
@@ -34,27 +33,15 @@ fn wait_for_a_new_validation(s: &Sandbox, server: &Server) {
     });
 }
 
-/// A swap a -> b killed right after its flip: the intent record is left
-/// and the active link points at b.
-fn interrupted_swap_to_b(s: &Sandbox) {
-    let child = s.spawn(&["swap", "b"], Some("swap::after_flip=sleep(60000)"));
-    wait_for("the flip", Duration::from_secs(20), || {
-        s.active_target().as_deref() == Some(s.home("b").as_path())
-    });
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
-    let _ = child.wait_with_output();
-    assert!(s.state().join("intent.json").exists());
-}
-
 #[test]
 fn a_latch_recovery_held_in_memory_at_start_is_the_sidecars_until_cleared() {
     let s = Sandbox::ready();
-    interrupted_swap_to_b(&s);
+    s.interrupted_swap("b");
     // b cannot be ensured, so recovery must roll back; the rollback and
     // the latch file both fail: the latch lives in memory only.
     std::fs::remove_file(s.link("b", "projects")).unwrap();
     make_link(&s.root().join("elsewhere"), &s.link("b", "projects"));
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::rollback=return;latch::write=return"));
 
     assert!(!s.state().join("latch.json").exists(), "memory only");
@@ -83,7 +70,7 @@ fn a_latch_recovery_held_in_memory_at_start_is_the_sidecars_until_cleared() {
 #[test]
 fn a_sidecar_latch_cleared_from_the_cli_is_clear_in_the_sidecar_within_a_second() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return;swap::rollback=return"));
     let r = server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#);
     assert_eq!(r.status, 500, "{}", r.text());
@@ -108,24 +95,13 @@ fn a_sidecar_latch_cleared_from_the_cli_is_clear_in_the_sidecar_within_a_second(
 #[test]
 fn a_swap_that_latches_after_a_reload_latches_the_reloaded_sidecar() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
-    let server = s.serve(Some(
-        "swap::after_flip=sleep(3000);swap::ensure=return;swap::rollback=return;latch::write=return",
-    ));
-    let addr = server.admin.unwrap();
-    let swap = std::thread::spawn(move || {
-        common::server::http(
-            addr,
-            "POST",
-            "/api/v1/swap",
-            &[("Authorization", &format!("Bearer {TOKEN}"))],
-            br#"{"to":"b"}"#,
-        )
-    });
-    // The swap is past its flip and asleep: reload under it.
-    wait_for("the flip", Duration::from_secs(20), || {
-        s.active_target().as_deref() == Some(s.home("b").as_path())
-    });
+    s.add_serve_section();
+    let (server, swap) = s.serve_with_a_held_swap(
+        "b",
+        "swap::ensure=return;swap::rollback=return;latch::write=return",
+    );
+    // The swap is past its flip and held there: reload under it.
+    assert_eq!(s.active_target(), Some(s.home("b")));
     server.signal(Signal::SIGHUP);
     wait_for("the reload", Duration::from_secs(10), || {
         server.logged("configuration reloaded")
@@ -134,7 +110,7 @@ fn a_swap_that_latches_after_a_reload_latches_the_reloaded_sidecar() {
         s.state().join("intent.json").exists(),
         "the swap was still running when the reload happened"
     );
-    let r = swap.join().unwrap();
+    let r = swap.release();
     assert_eq!(r.status, 500, "{}", r.text());
     assert!(!s.state().join("latch.json").exists(), "memory only");
     wait_for_a_new_validation(&s, &server);
@@ -145,7 +121,7 @@ fn a_swap_that_latches_after_a_reload_latches_the_reloaded_sidecar() {
 #[test]
 fn a_reload_that_moves_the_state_dir_keeps_a_latch_held_in_memory() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some(
         "swap::ensure=return;swap::rollback=return;latch::write=return",
     ));
@@ -154,11 +130,7 @@ fn a_reload_that_moves_the_state_dir_keeps_a_latch_held_in_memory() {
     assert_eq!(partial_swap(&server), 1.0);
 
     let moved = s.root().join("state-moved");
-    let text = std::fs::read_to_string(&s.config).unwrap().replace(
-        &format!("state_dir: {}", s.state().display()),
-        &format!("state_dir: {}", moved.display()),
-    );
-    std::fs::write(&s.config, text).unwrap();
+    s.set_config("state_dir", &moved);
     server.signal(Signal::SIGHUP);
     wait_for("the reload", Duration::from_secs(10), || {
         server.logged("configuration reloaded")

@@ -16,8 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The layers, lowest first: `cli` > `http` > `sidecar` > `metrics` >
-/// `ops` > {`links`, `state`} > `config` > `fs`.
-const LAYERS: [(&str, u8); 9] = [
+/// `ops` > {`links`, `state`} > `config` > `fs`. `failpoints` (tests only:
+/// `$FAILPOINTS`, called by `main.rs` alone) is a leaf beside `fs`.
+const LAYERS: [(&str, u8); 10] = [
+    ("failpoints", 0),
     ("fs", 0),
     ("config", 1),
     ("links", 2),

@@ -2,7 +2,7 @@
 //! what the kernel says about this very process (its own test binary, so no
 //! other test's threads burn CPU in it).
 
-use homeswap::metrics::Metrics;
+use homeswap::Metrics;
 
 /// CPU time (user + system) this process has used, from getrusage(2),
 /// which counts in microseconds.
@@ -39,7 +39,7 @@ fn sample(text: &str, name: &str) -> f64 {
 
 #[test]
 fn cpu_seconds_total_has_sub_second_resolution() {
-    let m = Metrics::new();
+    let m = Metrics::new().unwrap();
     burn_cpu(0.15);
 
     let before = cpu_seconds();
@@ -88,7 +88,7 @@ fn cpu_seconds_total_has_sub_second_resolution() {
 
 #[test]
 fn a_scrape_through_the_cache_serves_fractional_cpu_seconds() {
-    let m = Metrics::new();
+    let m = Metrics::new().unwrap();
     burn_cpu(0.15);
     // A change makes the next scrape encode afresh, as a refresh would.
     m.observe_latch(false);

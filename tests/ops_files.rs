@@ -9,8 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use common::Sandbox;
-use homeswap::config::Config;
-use homeswap::links::LinkState;
+use homeswap::{Config, LinkState};
 
 fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -72,10 +71,8 @@ fn exported_names() -> BTreeSet<String> {
         .unwrap()
         .local_addr()
         .unwrap();
-    let mut config = std::fs::read_to_string(&s.config).unwrap();
-    config.push_str(&format!("fleet:\n  prometheus: http://{nobody}\n"));
-    std::fs::write(&s.config, config).unwrap();
-    s.add_serve_section("dashboard-token", "");
+    s.set_config("fleet.prometheus", format!("http://{nobody}"));
+    s.add_serve_section();
     let server = s.serve(None);
     let m = server.metrics();
     let mut names: BTreeSet<String> = m

@@ -7,14 +7,14 @@ use std::os::unix::fs::symlink;
 use std::time::{Duration, Instant};
 
 use common::server::{http, http_unix, Metrics};
-use common::{wait_for, Sandbox, LINKS};
+use common::{wait_for, Sandbox, LINKS, LINK_STATES};
 use nix::sys::signal::Signal;
 
-const TOKEN: &str = "test-token-0123456789abcdef";
+use common::TOKEN;
 
 fn ready_server() -> (Sandbox, common::server::Server) {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     (s, server)
 }
@@ -47,15 +47,7 @@ fn metrics_expose_every_contract_series_with_the_validated_values() {
                 )),
                 1.0
             );
-            for state in [
-                "ok",
-                "missing",
-                "target_missing",
-                "divergent",
-                "not_a_link",
-                "home_missing",
-                "error",
-            ] {
+            for state in LINK_STATES {
                 let want = if state == "ok" { 1.0 } else { 0.0 };
                 let series = format!("homeswap_link_state{{account=\"{account}\",link=\"{link}\",state=\"{state}\"}}");
                 assert_eq!(m.value(&series), want, "{series}");
@@ -247,12 +239,8 @@ fn the_read_only_listener_never_accepts_a_mutating_request() {
 #[test]
 fn the_admin_socket_serves_the_same_swap_to_the_same_uid() {
     let s = Sandbox::ready();
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
-    let server = s.serve(None);
-    wait_for("the admin socket", Duration::from_secs(10), || {
-        socket.exists()
-    });
+    let server = s.serve_on_socket(None);
+    let socket = s.admin_socket();
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777,
@@ -270,8 +258,7 @@ fn the_admin_socket_serves_the_same_swap_to_the_same_uid() {
 #[test]
 fn sighup_with_a_broken_config_keeps_the_old_one_and_sigterm_exits_0() {
     let (s, mut server) = ready_server();
-    let good = std::fs::read_to_string(&s.config).unwrap();
-    std::fs::write(&s.config, format!("{good}bogus: 1\n")).unwrap();
+    s.append_config("bogus: 1\n");
     server.signal(Signal::SIGHUP);
     wait_for("the reload error", Duration::from_secs(10), || {
         server.logged("configuration not reloaded; keeping the one in force")
@@ -286,12 +273,8 @@ fn sighup_with_a_broken_config_keeps_the_old_one_and_sigterm_exits_0() {
 
     // A good change is picked up: a third account appears in the metrics.
     std::fs::create_dir(s.home("c")).unwrap();
-    let with_c = good.replacen(
-        "accounts:\n",
-        &format!("accounts:\n  c: {}\n", s.home("c").display()),
-        1,
-    );
-    std::fs::write(&s.config, with_c).unwrap();
+    s.remove_config("bogus");
+    s.set_config("accounts.c", s.home("c"));
     server.signal(Signal::SIGHUP);
     wait_for("account c in the metrics", Duration::from_secs(10), || {
         server
@@ -339,7 +322,7 @@ fn an_idle_connection_is_closed_by_the_server() {
 fn a_token_file_readable_by_others_stops_the_start() {
     use std::os::unix::fs::PermissionsExt;
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let token_file = s.root().join("admin-token");
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let r = s.run(&["serve"]);

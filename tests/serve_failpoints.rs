@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use common::{wait_for, Sandbox};
 
-const TOKEN: &str = "failpoint-token";
+use common::TOKEN;
 
 #[test]
 fn a_partial_swap_answers_500_latches_423_and_clears_back_to_ready() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return;swap::rollback=return"));
     let swap =
         |to: &str| server.admin_post("/api/v1/swap", Some(TOKEN), &format!(r#"{{"to":"{to}"}}"#));
@@ -72,7 +72,7 @@ fn a_partial_swap_answers_500_latches_423_and_clears_back_to_ready() {
 #[test]
 fn a_rolled_back_swap_answers_409_and_keeps_the_previous_account() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return"));
     let r = server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#);
     assert_eq!(r.status, 409, "{}", r.text());
@@ -90,61 +90,32 @@ fn a_rolled_back_swap_answers_409_and_keeps_the_previous_account() {
 #[test]
 fn cli_and_http_swaps_share_the_lock() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
-    let server = s.serve(Some("swap::after_flip=sleep(8000)"));
-    let admin = server.admin.unwrap();
-    let http_swap = std::thread::spawn(move || {
-        common::server::http(
-            admin,
-            "POST",
-            "/api/v1/swap",
-            &[("Authorization", &format!("Bearer {TOKEN}"))],
-            br#"{"to":"b"}"#,
-        )
-    });
-    wait_for(
-        "the HTTP swap's intent record",
-        Duration::from_secs(20),
-        || s.state().join("intent.json").exists(),
-    );
+    s.add_serve_section();
+    let (_server, http_swap) = s.serve_with_a_held_swap("b", "");
     let r = s.run(&["swap", "a"]);
     assert_eq!(
         r.code, 4,
         "the CLI must report busy while the sidecar swaps: {r:?}"
     );
-    let r = http_swap.join().unwrap();
+    let r = http_swap.release();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(s.active_target().unwrap(), s.home("b"));
-    let outcomes: Vec<String> = s
-        .audit()
-        .iter()
-        .map(|e| e["outcome"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(outcomes, ["swapped", "busy", "swapped"]);
+    assert_eq!(
+        s.audit_outcomes(),
+        ["swap swapped", "swap busy", "swap swapped"]
+    );
 }
 
 #[test]
 fn sigterm_lets_a_swap_in_flight_finish() {
     const SHUTTING_DOWN: &str = "shutting down: no new connections; finishing requests in flight";
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
-    let mut server = s.serve(Some("swap::after_flip=sleep(2000)"));
-    let admin = server.admin.unwrap();
-    let http_swap = std::thread::spawn(move || {
-        common::server::http(
-            admin,
-            "POST",
-            "/api/v1/swap",
-            &[("Authorization", &format!("Bearer {TOKEN}"))],
-            br#"{"to":"b"}"#,
-        )
-    });
-    // The swap is past its flip (the active link is b's) and inside its
-    // failpoint sleep (the intent record is still there).
+    s.add_serve_section();
+    let (mut server, http_swap) = s.serve_with_a_held_swap("b", "");
+    // The swap is past its flip (the active link is b's) and held there
+    // (the intent record is still there).
     let intent = s.state().join("intent.json");
-    wait_for("the HTTP swap's flip", Duration::from_secs(20), || {
-        intent.exists() && s.active_target() == Some(s.home("b"))
-    });
+    assert!(intent.exists() && s.active_target() == Some(s.home("b")));
     server.signal(nix::sys::signal::Signal::SIGTERM);
     wait_for(
         "the sidecar to start shutting down",
@@ -158,12 +129,12 @@ fn sigterm_lets_a_swap_in_flight_finish() {
         "the swap ended before the sidecar saw SIGTERM: nothing was tested"
     );
     assert!(
-        !http_swap.is_finished(),
+        !http_swap.is_answered(),
         "the swap was answered before SIGTERM"
     );
 
     // The answer still arrives, whole, and says what happened.
-    let r = http_swap.join().unwrap();
+    let r = http_swap.release();
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(
         r.header("content-length")

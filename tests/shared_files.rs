@@ -15,14 +15,8 @@ const FILES: [&str; 2] = ["history.jsonl", "settings.json"];
 /// `settings.json` as files.
 fn with_files() -> Sandbox {
     let s = Sandbox::new();
-    add(&s, "shared_files: [history.jsonl, settings.json]\n");
+    s.set_config("shared_files", FILES);
     s
-}
-
-fn add(s: &Sandbox, text: &str) {
-    let mut c = std::fs::read_to_string(&s.config).unwrap();
-    c.push_str(text);
-    std::fs::write(&s.config, c).unwrap();
 }
 
 #[test]
@@ -142,6 +136,86 @@ fn a_file_link_to_a_directory_and_a_directory_link_to_a_file_are_errors() {
 }
 
 #[test]
+fn a_shared_target_that_is_itself_a_symlink_is_an_error_never_followed() {
+    let s = with_files();
+    s.ok(&["ensure"]);
+    s.ok(&["swap", "b"]);
+    let elsewhere = s.root().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("history.jsonl"), b"{\"display\":\"x\"}\n").unwrap();
+    std::fs::create_dir(elsewhere.join("projects")).unwrap();
+    let before = common::snapshot(&elsewhere);
+    let settings = s.shared().join("settings.json");
+    std::fs::remove_file(&settings).unwrap();
+    symlink("/etc/hostname", &settings).unwrap();
+    std::fs::remove_file(s.shared().join("history.jsonl")).unwrap();
+    symlink(
+        elsewhere.join("history.jsonl"),
+        s.shared().join("history.jsonl"),
+    )
+    .unwrap();
+    std::fs::remove_dir(s.shared().join("projects")).unwrap();
+    symlink(elsewhere.join("projects"), s.shared().join("projects")).unwrap();
+
+    let v = s.run(&["validate", "--json"]);
+    assert_eq!(v.code, 1, "{v:?}");
+    let doc: serde_json::Value = serde_json::from_str(&v.stdout).unwrap();
+    for account in [0, 1] {
+        let links = doc["accounts"][account]["links"].as_array().unwrap();
+        for (name, to, kind) in [
+            (
+                "settings.json",
+                "/etc/hostname".to_string(),
+                "a regular file",
+            ),
+            (
+                "history.jsonl",
+                elsewhere.join("history.jsonl").display().to_string(),
+                "a regular file",
+            ),
+            (
+                "projects",
+                elsewhere.join("projects").display().to_string(),
+                "a directory",
+            ),
+        ] {
+            let l = links.iter().find(|l| l["link"] == name).unwrap();
+            assert_eq!(l["state"], "error", "{name}: {l}");
+            let detail = l["detail"].as_str().unwrap();
+            assert!(
+                detail.contains(&format!("is a symlink (to {to}), not {kind}")),
+                "{name}: {detail}"
+            );
+        }
+    }
+    // ensure refuses it and writes nothing through it; a swap onto it is
+    // refused before the flip; adopt refuses it too.
+    assert_eq!(s.run(&["ensure"]).code, 1);
+    assert_eq!(s.run(&["swap", "a"]).code, 1);
+    assert_eq!(s.active_target().unwrap(), s.home("b"));
+    std::fs::remove_file(s.link("a", "history.jsonl")).unwrap();
+    std::fs::write(s.link("a", "history.jsonl"), b"{\"display\":\"mine\"}\n").unwrap();
+    let r = s.run(&["adopt", "a"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(&format!(
+            "account a: history.jsonl: the target {} exists but is a symlink, not a regular file",
+            s.shared().join("history.jsonl").display()
+        )),
+        "{r:?}"
+    );
+    assert_eq!(
+        common::snapshot(&elsewhere),
+        before,
+        "nothing written through the links"
+    );
+    assert_eq!(
+        std::fs::read(s.link("a", "history.jsonl")).unwrap(),
+        b"{\"display\":\"mine\"}\n"
+    );
+}
+
+#[test]
 fn divergent_and_not_a_link_file_links_are_refused_and_left_alone() {
     let s = with_files();
     s.ok(&["ensure"]);
@@ -201,7 +275,7 @@ fn status_json_lists_file_links_with_the_directory_links() {
 #[test]
 fn the_configuration_refuses_a_name_in_both_lists_and_a_name_that_is_not_one_entry() {
     let s = Sandbox::new();
-    add(&s, "shared_files: [history.jsonl, projects]\n");
+    s.append_config("shared_files: [history.jsonl, projects]\n");
     let r = s.run(&["validate"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
@@ -216,7 +290,7 @@ fn the_configuration_refuses_a_name_in_both_lists_and_a_name_that_is_not_one_ent
         ("[x, x]", "listed twice"),
     ] {
         let s = Sandbox::new();
-        add(&s, &format!("shared_files: {bad}\n"));
+        s.append_config(&format!("shared_files: {bad}\n"));
         let r = s.run(&["validate"]);
         assert_eq!(r.code, 2, "{bad}: {r:?}");
         assert!(
@@ -231,7 +305,7 @@ fn file_links_show_in_the_metrics_within_a_second_of_a_change() {
     let s = with_files();
     s.ok(&["ensure"]);
     s.ok(&["swap", "a"]);
-    s.add_serve_section("test-token-0123456789abcdef", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let healthy = "homeswap_link_healthy{account=\"b\",link=\"history.jsonl\"}";
     assert_eq!(server.metrics().value(healthy), 1.0);

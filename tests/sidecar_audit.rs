@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::server::Server;
 use common::{wait_for, Sandbox};
 
-const TOKEN: &str = "audit-token-0123456789";
+use common::TOKEN;
 
 fn swaps(server: &Server, outcome: &str) -> f64 {
     server
@@ -28,7 +28,7 @@ fn cli_rollback(s: &Sandbox) {
 #[test]
 fn swaps_of_every_process_are_counted_once_and_not_again_after_a_restart() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     assert_eq!(
         swaps(&server, "swapped"),
@@ -89,7 +89,7 @@ fn swaps_of_every_process_are_counted_once_and_not_again_after_a_restart() {
 #[test]
 fn a_rotated_audit_log_is_followed() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let log = s.state().join("audit.jsonl");
     std::fs::rename(&log, s.state().join("audit.jsonl.1")).unwrap();

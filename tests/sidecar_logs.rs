@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{wait_for, Sandbox};
 
-const TOKEN: &str = "logs-token-0123456789";
+use common::TOKEN;
 
 /// Every string value of a log event, with its key.
 #[cfg(feature = "failpoints")]
@@ -24,7 +24,7 @@ fn strings(v: &serde_json::Value) -> Vec<(String, String)> {
 #[test]
 fn a_latch_is_logged_with_plain_fields_and_its_errors_as_an_array() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return;swap::rollback=return"));
     let r = server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#);
     assert_eq!(r.status, 500, "{}", r.text());
@@ -81,7 +81,7 @@ fn a_latch_is_logged_with_plain_fields_and_its_errors_as_an_array() {
 fn a_swap_from_no_configured_account_leaves_the_field_out() {
     let s = Sandbox::new();
     s.ok(&["ensure"]);
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let r = server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -101,7 +101,8 @@ fn replacing_a_stale_admin_socket_is_logged_with_its_path() {
     // A socket nothing serves on any more: its listener is gone.
     drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
     assert!(socket.exists());
-    s.add_serve_section(TOKEN, &format!("    socket: {}\n", socket.display()));
+    s.add_serve_section();
+    s.set_config("serve.admin.socket", &socket);
     let server = s.serve(None);
     let message = "replaced a stale admin socket that nothing was serving on";
     wait_for(

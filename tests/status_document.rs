@@ -26,7 +26,7 @@ fn shape(v: &Value) -> Value {
 #[test]
 fn status_json_and_the_api_give_the_same_document() {
     let s = Sandbox::ready();
-    s.add_serve_section("status-doc-token", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let api = server.get("/api/v1/status").json();
     let cli: Value = serde_json::from_str(&s.ok(&["status", "--json"]).stdout).unwrap();

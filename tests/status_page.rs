@@ -8,9 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use common::server::{http, Server};
-use common::{make_link, Sandbox, LINKS};
-
-const TOKEN: &str = "page-token";
+use common::{make_link, Sandbox, LINKS, LINK_STATES};
 
 /// GETs `/` and insists on a 200 HTML answer in UTF-8.
 fn page(server: &Server) -> String {
@@ -45,7 +43,7 @@ fn cell_of(state: &str) -> String {
 #[test]
 fn the_page_shows_the_active_account_every_link_and_the_last_swap_and_refreshes_itself() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let html = page(&server);
 
@@ -103,30 +101,13 @@ fn every_link_state_has_its_colour_class_and_its_name_in_its_cell() {
     make_link(&root.join("elsewhere"), &s.link("b", "session-env"));
     std::fs::create_dir(s.link("b", "file-history")).unwrap();
     std::fs::write(root.join("home-d"), "a file, not a home").unwrap();
-    let mut config = std::fs::read_to_string(&s.config).unwrap();
-    config = config.replacen(
-        "accounts:\n",
-        &format!(
-            "accounts:\n  c: {}\n  d: {}\n",
-            root.join("home-c").display(),
-            root.join("home-d").display()
-        ),
-        1,
-    );
-    std::fs::write(&s.config, config).unwrap();
-    s.add_serve_section(TOKEN, "");
+    s.set_config("accounts.c", root.join("home-c"));
+    s.set_config("accounts.d", root.join("home-d"));
+    s.add_serve_section();
     let server = s.serve(None);
     let html = page(&server);
 
-    for state in [
-        "ok",
-        "missing",
-        "target_missing",
-        "divergent",
-        "not_a_link",
-        "home_missing",
-        "error",
-    ] {
+    for state in LINK_STATES {
         let cell = cell_of(state);
         let at = html
             .find(&cell)
@@ -165,13 +146,9 @@ fn hostile_paths_and_link_names_show_as_text_never_as_markup() {
     let odd_target = Path::new(OsStr::from_bytes(b"/tmp/\xff<script>alert(2)</script>\"'&"));
     let link_name = "<img src=x onerror=alert(3)>\"'&";
     make_link(odd_target, &home.join(link_name));
-    // YAML single quotes: a quote inside is doubled.
-    let config = std::fs::read_to_string(&s.config).unwrap().replace(
-        &format!("  b: {}\n", s.home("b").display()),
-        &format!("  b: '{}'\n", home.display()),
-    ) + &format!("shared: ['{}', projects]\n", link_name.replace('\'', "''"));
-    std::fs::write(&s.config, config).unwrap();
-    s.add_serve_section(TOKEN, "");
+    s.set_config("accounts.b", &home);
+    s.set_config("shared", [link_name, "projects"]);
+    s.add_serve_section();
     let server = s.serve(None);
     let html = page(&server);
 
@@ -196,7 +173,7 @@ fn hostile_paths_and_link_names_show_as_text_never_as_markup() {
 #[test]
 fn other_methods_get_405_in_the_error_shape_and_unknown_pages_404() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     for method in ["POST", "PUT", "DELETE"] {
         let r = http(server.addr, method, "/", &[], b"");
@@ -215,7 +192,7 @@ fn other_methods_get_405_in_the_error_shape_and_unknown_pages_404() {
 #[test]
 fn loading_the_page_never_runs_a_validation() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let validations = || server.metrics().value("homeswap_validations_total");
     let before = validations();
@@ -233,9 +210,9 @@ fn loading_the_page_never_runs_a_validation() {
 #[test]
 fn a_set_latch_is_a_banner_with_its_accounts_and_errors() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(Some("swap::ensure=return;swap::rollback=return"));
-    let r = server.admin_post("/api/v1/swap", Some(TOKEN), r#"{"to":"b"}"#);
+    let r = server.admin_post("/api/v1/swap", Some(common::TOKEN), r#"{"to":"b"}"#);
     assert_eq!(r.status, 500, "{}", r.text());
     let latch = server.get("/api/v1/status").json()["latch"].clone();
     let html = page(&server);
@@ -267,7 +244,7 @@ fn a_set_latch_is_a_banner_with_its_accounts_and_errors() {
 #[test]
 fn limits_and_unmanaged_entries_are_shown_within_a_second() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     assert!(!page(&server).contains("LIMITED"));
     let until = humantime::format_rfc3339_seconds(
@@ -309,7 +286,7 @@ fn with_no_usage_reported_the_usage_section_says_how_to_install_the_statusline()
     // `http::page::sections::usage`, which build the usage document; here
     // the real sidecar, whose accounts have reported nothing, over HTTP.
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let html = page(&server);
     let usage = section(&html, "usage");
@@ -323,6 +300,14 @@ fn with_no_usage_reported_the_usage_section_says_how_to_install_the_statusline()
         usage.contains("&quot;statusLine&quot;: {&quot;type&quot;: &quot;command&quot;"),
         "the settings.json line, escaped: {usage}"
     );
+    // The line works pasted as it is: it names the configuration in force.
+    assert!(
+        usage.contains(&format!(
+            "&quot;command&quot;: &quot;homeswap --config {} statusline&quot;",
+            s.config.display()
+        )),
+        "{usage}"
+    );
     assert!(!usage.contains("class=\"bar\""), "no bar without usage");
     // Where a person reads it: before the problems.
     let at = |needle: &str| html.find(needle).unwrap_or(usize::MAX);
@@ -332,7 +317,7 @@ fn with_no_usage_reported_the_usage_section_says_how_to_install_the_statusline()
 #[test]
 fn usage_a_status_line_reports_shows_as_bars_within_a_second() {
     let s = Sandbox::ready();
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
     let out = s.report_usage("page-1", 42, 13);
     assert_eq!(out.stdout.trim(), "a · 5h 42% · 7d 13%");

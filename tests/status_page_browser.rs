@@ -4,44 +4,33 @@
 //! keeps them as artifacts). Ignored by default, like the other tests that
 //! need installed programs: `cargo test --features failpoints --test
 //! status_page_browser -- --ignored`. Without `chromium` on the PATH (or
-//! in `HOMESWAP_TEST_CHROMIUM`) it fails, saying so; set
-//! `HOMESWAP_TEST_SKIP_BROWSER=1` to skip it knowingly.
+//! in `HOMESWAP_TEST_CHROMIUM`) it fails with the line that installs it.
 #![cfg(feature = "failpoints")]
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::server::Server;
-use common::{make_link, Sandbox};
-
-const TOKEN: &str = "browser-token";
+use common::{make_link, tool, Sandbox};
 
 /// How long one Chromium run may take before the test gives up on it.
 const BROWSER_LIMIT: Duration = Duration::from_secs(90);
 
-/// The Chromium to run, or `None` when the test is skipped knowingly.
-fn chromium() -> Option<PathBuf> {
-    if std::env::var_os("HOMESWAP_TEST_SKIP_BROWSER").is_some() {
-        eprintln!("SKIPPED status_page_browser: HOMESWAP_TEST_SKIP_BROWSER is set");
-        return None;
-    }
+/// The Chromium to run: `$HOMESWAP_TEST_CHROMIUM`, else Debian's on the
+/// PATH; the test fails, saying how to install it, without one.
+fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("HOMESWAP_TEST_CHROMIUM") {
-        return Some(PathBuf::from(p));
+        return PathBuf::from(p);
     }
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
-            .find(|p| p.is_file())
-    });
-    Some(found.unwrap_or_else(|| {
-        panic!(
-            "chromium is not installed: apt-get install -y chromium (or name it in \
-             HOMESWAP_TEST_CHROMIUM; HOMESWAP_TEST_SKIP_BROWSER=1 skips this test)"
+    tool::find_any(&["chromium", "chromium-browser"]).unwrap_or_else(|| {
+        tool::missing(
+            "chromium is not installed",
+            "install it with `apt-get install -y chromium fonts-dejavu-core` (or name one in HOMESWAP_TEST_CHROMIUM)",
         )
-    }))
+    })
 }
 
 /// Where the screenshots go: `target/status-page/`.
@@ -59,7 +48,7 @@ fn artifacts() -> PathBuf {
 fn browse(chromium: &Path, server: &Server, args: &[&str]) -> String {
     let profile = tempfile::tempdir().unwrap();
     let url = format!("http://{}/", server.addr);
-    let mut child = Command::new(chromium)
+    let child = Command::new(chromium)
         .args([
             "--headless",
             "--no-sandbox",
@@ -78,35 +67,9 @@ fn browse(chromium: &Path, server: &Server, args: &[&str]) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium.display()));
-    // Read the pipes on threads, so a chatty browser cannot block on them.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut out, &mut s).map(|_| s)
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut err, &mut s).map(|_| s)
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > BROWSER_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium {args:?} did not finish within {BROWSER_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (out, err) = (
-        out.join().unwrap().unwrap_or_default(),
-        err.join().unwrap().unwrap_or_default(),
-    );
-    assert!(status.success(), "chromium {args:?}: {status}\n{err}");
-    out
+    let r = common::finish_within(child, BROWSER_LIMIT, &format!("chromium {args:?}"));
+    assert_eq!(r.code, 0, "chromium {args:?}: {r:?}");
+    r.stdout
 }
 
 /// Saves screenshots of the page at a desktop and a phone width, and one in
@@ -145,7 +108,7 @@ fn dom(chromium: &Path, server: &Server) -> String {
 #[test]
 #[ignore = "needs Debian's chromium; CI runs it with --ignored"]
 fn chromium_renders_a_broken_link_and_the_latch_banner() {
-    let Some(chromium) = chromium() else { return };
+    let chromium = chromium();
     let s = Sandbox::ready();
     // A partial swap a -> b (ensure and rollback both fail) sets the latch
     // and leaves b active; then one of b's links is broken by hand.
@@ -153,7 +116,7 @@ fn chromium_renders_a_broken_link_and_the_latch_banner() {
     assert_eq!(r.code, 3, "{r:?}");
     std::fs::remove_file(s.link("b", "projects")).unwrap();
     make_link(&s.root().join("somewhere-else"), &s.link("b", "projects"));
-    s.add_serve_section(TOKEN, "");
+    s.add_serve_section();
     let server = s.serve(None);
 
     let dom = dom(&chromium, &server);
@@ -180,13 +143,11 @@ fn chromium_renders_a_broken_link_and_the_latch_banner() {
 #[test]
 #[ignore = "needs Debian's chromium; CI runs it with --ignored"]
 fn chromium_renders_a_healthy_layout() {
-    let Some(chromium) = chromium() else { return };
+    let chromium = chromium();
     let s = Sandbox::ready();
     s.ok(&["swap", "b"]);
-    s.add_serve_section(TOKEN, "");
-    let mut text = std::fs::read_to_string(&s.config).unwrap();
-    text.push_str("failover:\n  threshold: 95\n");
-    std::fs::write(&s.config, text).unwrap();
+    s.add_serve_section();
+    s.set_config("failover.threshold", 95);
     let server = s.serve(None);
     // A status line reports b's usage: the page shows its bars.
     s.report_usage("browser", 42, 13);

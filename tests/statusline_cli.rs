@@ -66,18 +66,11 @@ fn status(session: Option<&str>, five: f64, five_resets: u64, seven: f64) -> Vec
 }
 
 fn with_threshold(s: &Sandbox, threshold: u8) {
-    let mut text = std::fs::read_to_string(&s.config).unwrap();
-    text.push_str(&format!("failover:\n  threshold: {threshold}\n"));
-    std::fs::write(&s.config, text).unwrap();
+    s.set_config("failover.threshold", threshold);
 }
 
 fn usage(s: &Sandbox) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(s.state().join("usage.json")).unwrap()).unwrap()
-}
-
-fn active(s: &Sandbox) -> String {
-    let t = s.active_target().unwrap();
-    t.file_name().unwrap().to_str().unwrap()["home-".len()..].to_string()
 }
 
 fn session_start(s: &Sandbox, id: &str) {
@@ -182,7 +175,7 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
     let resets = now() + 3600;
     let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
     let line = one_line(&r, took);
-    assert_eq!(active(&s), "b", "{r:?}");
+    assert_eq!(s.active_account(), "b", "{r:?}");
     assert!(
         line.starts_with("a · 5h 96% · 7d 13% · failed over to b"),
         "{line}"
@@ -204,7 +197,7 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
         assert!(line.contains("limited until"), "{line}");
     }
     assert_eq!(usage_failovers(&s).len(), 1);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     // Below the threshold re-arms; the next crossing requests again (a is
     // no longer active: already moved, nothing swapped).
     statusline(&s, &[], &status(Some("s-1"), 50.0, resets, 13.0));
@@ -213,7 +206,49 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
     let fired = usage_failovers(&s);
     assert_eq!(fired.len(), 2, "{fired:?}");
     assert_eq!(fired[1]["outcome"], "already_moved");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
+}
+
+#[test]
+fn just_below_the_threshold_does_not_fire_and_minus_zero_shows_as_zero() {
+    let s = Sandbox::ready();
+    with_threshold(&s, 95);
+    session_start(&s, "s-1");
+    let resets = now() + 3600;
+    // The last one is beyond f64's precision: read as the nearest double,
+    // it would be 95 exactly.
+    for (n, five) in [
+        "94.99999999999999",
+        "94.999999999999999",
+        "94.99999999999999999999",
+        "9.4999999999999999e1",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seven = if n % 2 == 0 { "-0.0" } else { "-0" };
+        let input = format!(
+            r#"{{"session_id":"s-1","rate_limits":{{"five_hour":{{"used_percentage":{five},"resets_at":{resets}}},"seven_day":{{"used_percentage":{seven},"resets_at":{resets}}}}}}}"#
+        );
+        let (r, took) = statusline(&s, &[], input.as_bytes());
+        let line = one_line(&r, took);
+        assert_eq!(line, "a · 5h 94% · 7d 0%", "{five}, {seven}: {r:?}");
+        assert_eq!(s.active_account(), "a", "{five}: no failover below 95");
+    }
+    assert!(usage_failovers(&s).is_empty());
+    let u = usage(&s);
+    assert!(
+        u["accounts"]["a"]["five_hour"]["used_percentage"]
+            .as_f64()
+            .unwrap()
+            < 95.0,
+        "{u}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&s.ok(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(doc["usage"]["accounts"][0]["at_threshold"], false, "{doc}");
+    // 95 itself fires.
+    let (r, took) = statusline(&s, &[], &status(Some("s-1"), 95.0, resets, 0.0));
+    assert!(one_line(&r, took).contains("failed over to b"), "{r:?}");
 }
 
 #[test]
@@ -352,10 +387,61 @@ fn a_wrapped_command_prints_first_and_a_hanging_one_is_cut_off() {
     assert!(took < DEADLINE);
 }
 
+/// True once `pid` has ended (gone, or a zombie waiting to be reaped).
+fn ended(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+#[test]
+fn a_wrapped_command_that_detaches_with_setsid_is_killed_with_it() {
+    let s = Sandbox::ready();
+    let input = status(Some("s-w"), 42.0, now() + 3600, 13.0);
+    for (n, how) in [
+        // In a new session, holding the output pipe.
+        "setsid sh -c 'echo $$ > PIDFILE; exec sleep 60' 2>/dev/null",
+        // In a new session in the background, its parent hanging.
+        "setsid sh -c 'echo $$ > PIDFILE; exec sleep 60' >/dev/null 2>&1 & sleep 30",
+        // A daemon's double fork: orphaned at once, in a new session.
+        "(setsid sh -c 'echo $$ > PIDFILE; exec sleep 60' 2>/dev/null &); sleep 30",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let pidfile = s.root().join(format!("detached-{n}.pid"));
+        let wrap = how.replace("PIDFILE", &pidfile.display().to_string());
+        let (r, took) = statusline(&s, &["--wrap", &wrap], &input);
+        assert_eq!(r.stdout, "a · 5h 42% · 7d 13%\n", "{how}: {r:?}");
+        assert!(took < DEADLINE, "{how}: {took:?}");
+        assert!(r.stderr.contains("did not finish in time"), "{how}: {r:?}");
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let gone = std::time::Instant::now() + Duration::from_secs(5);
+        while !ended(pid) && std::time::Instant::now() < gone {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let survived = !ended(pid);
+        if survived {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        assert!(!survived, "{how}: the detached process {pid} survived");
+    }
+}
+
 #[test]
 fn the_sidecar_shows_the_usage_within_a_second() {
     let s = Sandbox::ready();
-    s.add_serve_section("statusline-token-0123456789", "");
+    s.add_serve_section();
     let server = s.serve(None);
     let metrics = server.metrics();
     assert!(
@@ -394,15 +480,7 @@ fn the_sidecar_shows_the_usage_within_a_second() {
 fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
     let s = Sandbox::ready();
     with_threshold(&s, 95);
-    let socket = s.root().join("admin.sock");
-    s.add_serve_section(
-        "statusline-token-0123456789",
-        &format!("    socket: {}\n", socket.display()),
-    );
-    let server = s.serve(None);
-    wait_for("the admin socket", Duration::from_secs(5), || {
-        socket.exists()
-    });
+    let server = s.serve_on_socket(None);
     session_start(&s, "s-1");
     let resets = now() + 3600;
     let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
@@ -412,7 +490,7 @@ fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
         "{r:?}"
     );
     assert!(line.contains("failed over to b"), "{line}");
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
     let series = "homeswap_failovers_total{outcome=\"swapped\",reason=\"usage\"}";
     assert_eq!(server.metrics().value(series), 1.0);
     for _ in 0..3 {
@@ -430,8 +508,8 @@ fn a_panic_in_the_failover_still_prints_a_line_and_exits_0() {
     let input = status(None, 96.0, now() + 3600, 13.0);
     let (r, took) = statusline_with(&s, &[], &input, Some("failover::after_choose=panic"));
     assert_eq!(one_line(&r, took), "homeswap: internal error", "{r:?}");
-    assert_eq!(active(&s), "a", "nothing swapped");
+    assert_eq!(s.active_account(), "a", "nothing swapped");
     // The lock was released: the next failover works.
     s.ok(&["failover", "--from", "a"]);
-    assert_eq!(active(&s), "b");
+    assert_eq!(s.active_account(), "b");
 }

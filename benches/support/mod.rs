@@ -7,7 +7,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use homeswap::config::Config;
+use homeswap::Config;
 
 /// The required links of every home.
 pub const LINKS: [&str; 3] = ["session-env", "file-history", "projects"];

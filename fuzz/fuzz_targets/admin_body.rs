@@ -3,7 +3,7 @@
 //! thing when written back as JSON.
 #![no_main]
 
-use homeswap::http::{parse_body, ClearRequest, SwapRequest};
+use homeswap::{parse_body, ClearRequest, SwapRequest};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

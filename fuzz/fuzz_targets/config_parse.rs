@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use homeswap::config::{is_valid_account_name, Config};
+use homeswap::{is_valid_account_name, Config};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! plan printed first.
 
 use crate::cli::args::AdoptArgs;
-use crate::cli::exit::{self, EXIT_OK};
+use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
 use crate::fs::pathfmt::shown;
 use crate::ops::adopt::plan::{ItemAction, LinkPlan};
@@ -10,7 +10,7 @@ use crate::ops::adopt::{self, AdoptError, AdoptRequest};
 use crate::ops::context::Context;
 
 /// Adopts as `args` ask.
-pub(crate) fn adopt_cmd(ctx: &Context, args: AdoptArgs, out: &mut Output) -> u8 {
+pub(crate) fn adopt_cmd(ctx: &Context, args: AdoptArgs, out: &mut Output) -> Exit {
     let req = AdoptRequest {
         account: args.account,
         links: args.links,
@@ -21,7 +21,7 @@ pub(crate) fn adopt_cmd(ctx: &Context, args: AdoptArgs, out: &mut Output) -> u8 
     adopt_request(ctx, &req, out)
 }
 
-fn adopt_request(ctx: &Context, req: &AdoptRequest, out: &mut Output) -> u8 {
+fn adopt_request(ctx: &Context, req: &AdoptRequest, out: &mut Output) -> Exit {
     let account = &req.account;
     match adopt::adopt(ctx, req) {
         Ok(r) => {
@@ -37,7 +37,7 @@ fn adopt_request(ctx: &Context, req: &AdoptRequest, out: &mut Output) -> u8 {
             plan_lines(account, &r.plan, out);
             if r.dry_run {
                 out.line("dry run: nothing changed".to_string());
-                return EXIT_OK;
+                return Ok(());
             }
             let c = &r.counts;
             out.line(format!(
@@ -57,11 +57,11 @@ fn adopt_request(ctx: &Context, req: &AdoptRequest, out: &mut Output) -> u8 {
                 }
             }
             out.line(format!("ok: account {account} validates ok"));
-            EXIT_OK
+            Ok(())
         }
         Err(e) => {
             adopt_error_lines(&e, out);
-            exit::adopt(&e)
+            exit::failed(&e)
         }
     }
 }

@@ -6,20 +6,20 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::args::{Cli, CompletionShell};
-use crate::cli::exit::EXIT_OK;
+use crate::cli::exit::Exit;
 use crate::cli::manpage;
 use crate::cli::output::Output;
 
 /// Prints the completion script for `shell`.
-pub(crate) fn completions_cmd(shell: CompletionShell, out: &mut Output) -> u8 {
+pub(crate) fn completions_cmd(shell: CompletionShell, out: &mut Output) -> Exit {
     out.raw(&script(shell));
-    EXIT_OK
+    Ok(())
 }
 
 /// Prints the man page (roff).
-pub(crate) fn manpage_cmd(out: &mut Output) -> u8 {
+pub(crate) fn manpage_cmd(out: &mut Output) -> Exit {
     out.raw(&manpage::render(Cli::command()));
-    EXIT_OK
+    Ok(())
 }
 
 /// The script, generated into memory: clap_complete panics on a failed

@@ -7,10 +7,11 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
 use crate::cli::args::DemoArgs;
-use crate::cli::exit::{self, EXIT_OK};
+use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
 use crate::cli::serve::run_sidecar;
 use crate::fs::pathfmt::shown;
+use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::context::Context;
 use crate::ops::demo::{self, SandboxError, PREFERRED};
 use crate::sidecar::logging;
@@ -28,10 +29,18 @@ pub(crate) enum DemoError {
     Serve(#[from] ServeError),
 }
 
+impl Classified for DemoError {
+    /// The demo could not build its sandbox or serve it, whatever the
+    /// reason.
+    fn class(&self) -> ErrorClass {
+        ErrorClass::Refused
+    }
+}
+
 /// Builds and serves the demo sandbox. It writes its own configuration, so
 /// a `--config` given anyway is named as unused rather than silently
 /// ignored (`$HOMESWAP_CONFIG` is simply not consulted).
-pub(crate) fn demo_cmd(args: DemoArgs, global_config: Option<&Path>, out: &mut Output) -> u8 {
+pub(crate) fn demo_cmd(args: DemoArgs, global_config: Option<&Path>, out: &mut Output) -> Exit {
     logging::init(args.log_format);
     if let Some(c) = args.config.as_deref().or(global_config) {
         out.err(format!(
@@ -40,10 +49,10 @@ pub(crate) fn demo_cmd(args: DemoArgs, global_config: Option<&Path>, out: &mut O
         ));
     }
     match run(args.dir.as_deref()) {
-        Ok(()) => EXIT_OK,
+        Ok(()) => Ok(()),
         Err(e) => {
             out.err(format!("homeswap: {e}"));
-            exit::demo()
+            exit::failed(&e)
         }
     }
 }
@@ -162,15 +171,7 @@ fn bind_preferred(
     }
 }
 
-/// A path as a shell word: as is when it holds only characters no shell
-/// treats specially, else in single quotes, so the printed lines can be
-/// pasted as they are.
+/// A path as a shell word, so the printed lines can be pasted as they are.
 fn quoted(path: &Path) -> String {
-    let text = path.to_string_lossy();
-    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        text.into_owned()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
+    crate::fs::pathfmt::shell_word(path)
 }

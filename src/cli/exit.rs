@@ -1,107 +1,48 @@
-//! Exit codes: the one place where library results become a process's exit
-//! code, and the help text that promises them (the contract's CLI table).
+//! Exit codes: the one place where a command's end becomes a process's
+//! exit code (from the class of what failed, `ops::class`), and the help
+//! text that promises them (the contract's CLI table).
 
-use crate::config::ConfigError;
-use crate::ops::adopt::AdoptError;
-use crate::ops::failover::FailoverError;
-use crate::ops::limits::ClearLimitError;
-use crate::ops::swap::{ClearError, SwapError};
-use crate::sidecar::ServeError;
+use crate::ops::class::{Classified, ErrorClass};
 
 /// Exit code: success.
-pub(crate) const EXIT_OK: u8 = 0;
+const EXIT_OK: u8 = 0;
 /// Exit code: problems found, something refused, or a swap failed with the
 /// previous state in place.
-pub(crate) const EXIT_PROBLEMS: u8 = 1;
+const EXIT_PROBLEMS: u8 = 1;
 /// Exit code: usage or configuration error, unknown account.
-pub(crate) const EXIT_USAGE: u8 = 2;
+const EXIT_USAGE: u8 = 2;
 /// Exit code: partial swap (latched now or earlier).
-pub(crate) const EXIT_PARTIAL: u8 = 3;
+const EXIT_PARTIAL: u8 = 3;
 /// Exit code: another homeswap held the lock for 5 s.
-pub(crate) const EXIT_BUSY: u8 = 4;
+const EXIT_BUSY: u8 = 4;
 
-/// `validate` and `ensure`: 0 when everything is ok (now), else 1.
-pub(crate) fn report(all_ok: bool) -> u8 {
-    if all_ok {
-        EXIT_OK
+/// How a command ended: done, or the class of what failed.
+pub(crate) type Exit = Result<(), ErrorClass>;
+
+/// The exit code of a command that ended so.
+pub(crate) fn code(end: Exit) -> u8 {
+    match end {
+        Ok(()) => EXIT_OK,
+        Err(ErrorClass::Refused | ErrorClass::BusyRefused) => EXIT_PROBLEMS,
+        Err(ErrorClass::Usage | ErrorClass::Unknown) => EXIT_USAGE,
+        Err(ErrorClass::Latched | ErrorClass::Partial) => EXIT_PARTIAL,
+        Err(ErrorClass::Busy) => EXIT_BUSY,
+    }
+}
+
+/// The end of a command that failed with `e`.
+pub(crate) fn failed(e: &impl Classified) -> Exit {
+    Err(e.class())
+}
+
+/// The end of `validate` or `ensure`: done when everything is ok (now),
+/// else problems found.
+pub(crate) fn all_ok(ok: bool) -> Exit {
+    if ok {
+        Ok(())
     } else {
-        EXIT_PROBLEMS
+        Err(ErrorClass::Refused)
     }
-}
-
-/// A configuration that cannot be found, read or checked.
-pub(crate) fn config(_: &ConfigError) -> u8 {
-    EXIT_USAGE
-}
-
-/// A swap that did not succeed.
-pub(crate) fn swap(e: &SwapError) -> u8 {
-    match e {
-        SwapError::Refused { .. } | SwapError::RolledBack { .. } => EXIT_PROBLEMS,
-        SwapError::UnknownAccount { .. } => EXIT_USAGE,
-        SwapError::Latched(_) | SwapError::Partial { .. } => EXIT_PARTIAL,
-        SwapError::Busy { .. } => EXIT_BUSY,
-    }
-}
-
-/// A failover that did not swap or find the event already handled.
-pub(crate) fn failover(e: &FailoverError) -> u8 {
-    match e {
-        FailoverError::UnknownAccount(_) | FailoverError::BadRequest(_) => EXIT_USAGE,
-        FailoverError::Latched(_) => EXIT_PARTIAL,
-        FailoverError::Busy(_) => EXIT_BUSY,
-        FailoverError::Lock(_)
-        | FailoverError::NotStarted { .. }
-        | FailoverError::Exhausted { .. } => EXIT_PROBLEMS,
-        FailoverError::Swap { source, .. } => swap(source),
-    }
-}
-
-/// A limit that could not be cleared. The contract gives `limits clear`
-/// 0 and 2; a limits file that cannot be written (or a lock held too
-/// long) is neither, and is 1.
-pub(crate) fn clear_limit(e: &ClearLimitError) -> u8 {
-    match e {
-        ClearLimitError::UnknownAccount(_) => EXIT_USAGE,
-        ClearLimitError::Busy { .. } | ClearLimitError::Failed { .. } => EXIT_PROBLEMS,
-    }
-}
-
-/// An adoption that did not end with the account `ok`. Busy is a refusal
-/// here: the contract gives adopt no busy code.
-pub(crate) fn adopt(e: &AdoptError) -> u8 {
-    match e {
-        AdoptError::UnknownAccount { .. } | AdoptError::UnknownLink { .. } => EXIT_USAGE,
-        AdoptError::Latched { .. } => EXIT_PARTIAL,
-        AdoptError::Active { .. }
-        | AdoptError::Busy { .. }
-        | AdoptError::Refused { .. }
-        | AdoptError::Conflicts { .. }
-        | AdoptError::Stopped { .. } => EXIT_PROBLEMS,
-    }
-}
-
-/// A latch clear that was refused. Busy and a failed removal are refusals
-/// too: the contract gives `latch clear` only 0, 1 and 2.
-pub(crate) fn clear(e: &ClearError) -> u8 {
-    match e {
-        ClearError::NoReason => EXIT_USAGE,
-        _ => EXIT_PROBLEMS,
-    }
-}
-
-/// The sidecar stopped with an error: a token file that is missing, empty
-/// or loose is a configuration error; anything else (cannot listen) is 1.
-pub(crate) fn serve(e: &ServeError) -> u8 {
-    match e {
-        ServeError::Token(_) => EXIT_USAGE,
-        _ => EXIT_PROBLEMS,
-    }
-}
-
-/// The demo could not build its sandbox or serve it, whatever the reason.
-pub(crate) fn demo() -> u8 {
-    EXIT_PROBLEMS
 }
 
 /// Each command's `--help` lists its own exit codes, and only those.
@@ -127,6 +68,8 @@ Exit codes:
   serve         0 stopped gracefully · 1 cannot listen · 2 configuration or token file error
   demo          0 stopped with Ctrl-C · 1 cannot build or serve the sandbox
   init          0 converted · 1 refused or stopped, nothing lost · 2 usage
+  setup claude-code  0 done or nothing to do · 1 refused (a settings file that does not parse)
+                2 usage or configuration error
   completions   0 printed · 2 usage (no shell, or an unknown one)
 
 Each command's --help explains its own exit codes. Every command but demo, init and completions
@@ -218,10 +161,30 @@ Exit codes:
 Exit codes:
   0  always: a status line must never break Claude Code (problems go to stderr)
 
-Claude Code's settings.json:
-  {\"statusLine\": {\"type\": \"command\", \"command\": \"homeswap --config /etc/homeswap.yaml statusline\"}}
-Keeping your own status line (its output comes first):
-  ... \"command\": \"homeswap --config /etc/homeswap.yaml statusline --wrap '~/bin/my-status'\"";
+Installed in Claude Code's settings.json by 'homeswap setup claude-code':
+  {\"statusLine\": {\"type\": \"command\", \"command\": \"homeswap --config '/etc/homeswap.yaml' statusline\"}}
+Your own status line is kept (its output comes first):
+  ... \"command\": \"homeswap --config '/etc/homeswap.yaml' statusline --wrap '~/bin/my-status'\"";
+
+    /// `homeswap setup --help`: the codes are its subcommand's.
+    pub(crate) const SETUP: &str = "\
+Exit codes: see 'homeswap setup claude-code --help'.";
+
+    /// `homeswap setup claude-code --help`.
+    pub(crate) const SETUP_CLAUDE_CODE: &str = "\
+Exit codes:
+  0  done, or nothing to do (already set up; a dry run printed its diff)
+  1  refused: a settings file does not parse (its line and column named; nothing changed)
+  2  usage or configuration error
+
+What it writes (an example: the shared settings.json, no status line before):
+  \"hooks\": {
+    \"SessionStart\": [{\"hooks\": [{\"type\": \"command\",
+      \"command\": \"trap '' TERM; exec homeswap --config '/etc/homeswap.yaml' hook\"}]}],
+    \"StopFailure\": [ ...the same... ]
+  },
+  \"statusLine\": {\"type\": \"command\",
+    \"command\": \"homeswap --config '/etc/homeswap.yaml' statusline\"}";
 
     /// `homeswap serve --help`.
     pub(crate) const SERVE: &str = "\

@@ -2,20 +2,21 @@
 //! what is known about every account's limit.
 
 use crate::cli::args::{FailoverArgs, LimitsArgs, LimitsCommand};
-use crate::cli::exit::{self, EXIT_OK, EXIT_USAGE};
+use crate::cli::exit::{self, Exit};
 use crate::cli::fleet::fleet_lines;
 use crate::cli::output::Output;
+use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::context::Context;
 use crate::ops::failover::{self, FailoverError, FailoverOutcome, FailoverRequest, RESTART_HINT};
 use crate::ops::limits::{clear_limit, limits, AccountLimitView};
 use crate::state::limits::LimitReason;
 
 /// Fails over through the library's one failover function.
-pub(crate) fn failover_cmd(ctx: &Context, args: FailoverArgs, out: &mut Output) -> u8 {
+pub(crate) fn failover_cmd(ctx: &Context, args: FailoverArgs, out: &mut Output) -> Exit {
     let Some(reason) = LimitReason::parse(&args.reason) else {
         // clap allows only the four names.
         out.err(format!("homeswap: unknown reason {:?}", args.reason));
-        return EXIT_USAGE;
+        return Err(ErrorClass::Usage);
     };
     let req = FailoverRequest {
         from: args.from,
@@ -46,11 +47,11 @@ pub(crate) fn failover_cmd(ctx: &Context, args: FailoverArgs, out: &mut Output) 
             for w in &r.warnings {
                 out.err(format!("homeswap: warning: {w}"));
             }
-            EXIT_OK
+            Ok(())
         }
         Err(e) => {
             failover_error_lines(&e, out);
-            exit::failover(&e)
+            exit::failed(&e)
         }
     }
 }
@@ -90,27 +91,27 @@ pub(crate) fn failover_error_lines(e: &FailoverError, out: &mut Output) {
 }
 
 /// `limits [--json]` or `limits clear ACCOUNT`.
-pub(crate) fn limits_cmd(ctx: &Context, args: LimitsArgs, out: &mut Output) -> u8 {
+pub(crate) fn limits_cmd(ctx: &Context, args: LimitsArgs, out: &mut Output) -> Exit {
     if let Some(LimitsCommand::Clear { account }) = args.command {
         return match clear_limit(ctx, &account) {
             Ok(true) => {
                 out.line(format!("account {account}: limit cleared"));
-                EXIT_OK
+                Ok(())
             }
             Ok(false) => {
                 out.line(format!("account {account}: was not limited"));
-                EXIT_OK
+                Ok(())
             }
             Err(e) => {
                 out.err(format!("homeswap: {e}"));
-                exit::clear_limit(&e)
+                exit::failed(&e)
             }
         };
     }
     let view = limits(ctx);
     if args.json {
         out.json(&view);
-        return EXIT_OK;
+        return Ok(());
     }
     if let Some(e) = &view.error {
         out.err(format!("homeswap: {e}; no limits are known"));
@@ -129,7 +130,7 @@ pub(crate) fn limits_cmd(ctx: &Context, args: LimitsArgs, out: &mut Output) -> u
     for line in view.fleet.iter().flat_map(fleet_lines) {
         out.line(format!("fleet: {line}"));
     }
-    EXIT_OK
+    Ok(())
 }
 
 /// `a  limited (rate_limit) until ... (message), since ...` or `b  not limited`.

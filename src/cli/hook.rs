@@ -1,16 +1,20 @@
 //! `hook`: Claude Code's hook command. Reads one event on stdin (at most
 //! 1 MiB, within a second), loads the configuration and hands both to the
-//! library (`ops::hook`). Whatever happens it exits 0 within 2 s and writes
-//! only to stderr: Claude Code reads a hook's stdout.
+//! library (`ops::hook`), with the admin socket's client for a sidecar.
+//! Whatever happens it exits 0 within 2 s and writes only to stderr (Claude
+//! Code reads a hook's stdout), each line with its control characters
+//! escaped: much of what it says was read from elsewhere.
 
 use std::io::Read;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::cli::exit::EXIT_OK;
+use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 use crate::config::{self, Config};
+use crate::fs::pathfmt::one_line;
+use crate::http::AdminSocket;
 use crate::ops::hook::{self, MAX_EVENT};
 
 /// The whole hook's budget: under Claude Code's patience and the
@@ -20,27 +24,29 @@ const BUDGET: Duration = Duration::from_millis(1800);
 /// How long stdin may take to deliver the event and close.
 const STDIN_WAIT: Duration = Duration::from_secs(1);
 
-/// Handles one hook event; always 0.
-pub(crate) fn hook_cmd(config_flag: Option<&Path>, out: &mut Output) -> u8 {
+/// Handles one hook event; always done (exit 0).
+pub(crate) fn hook_cmd(config_flag: Option<&Path>, out: &mut Output) -> Exit {
     let deadline = Instant::now() + BUDGET;
     shield_from_sigterm();
     let input = match read_stdin() {
         Ok(bytes) => bytes,
         Err(why) => {
-            out.err(format!("homeswap hook: {why}; ignored"));
-            return EXIT_OK;
+            out.err(one_line(&format!("homeswap hook: {why}; ignored")));
+            return Ok(());
         }
     };
     let loaded = config::locate(config_flag).and_then(|p| Config::load(&p));
     match loaded {
         Ok(config) => {
-            for line in hook::handle(config, &input, deadline) {
-                out.err(line);
+            for line in hook::handle(config, &AdminSocket, &input, deadline) {
+                out.err(one_line(&line));
             }
         }
-        Err(e) => out.err(format!("homeswap hook: {e}; the event was not handled")),
+        Err(e) => out.err(one_line(&format!(
+            "homeswap hook: {e}; the event was not handled"
+        ))),
     }
-    EXIT_OK
+    Ok(())
 }
 
 /// Blocks SIGTERM for the rest of the process (threads started later

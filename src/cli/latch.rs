@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::cli::exit::{self, EXIT_OK};
+use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
 use crate::ops::context::Context;
 use crate::ops::swap::{self, ClearError};
@@ -26,7 +26,7 @@ pub(crate) fn latch_line(latch: Option<&LatchRecord>) -> String {
 }
 
 /// Shows the latch; exit 0 whether it is set or not.
-pub(crate) fn latch_show(ctx: &Context, json: bool, out: &mut Output) -> u8 {
+pub(crate) fn latch_show(ctx: &Context, json: bool, out: &mut Output) -> Exit {
     let latch = ctx.latch.current();
     if json {
         out.json(&LatchJson {
@@ -36,11 +36,11 @@ pub(crate) fn latch_show(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     } else {
         out.line(format!("latch: {}", latch_line(latch.as_ref())));
     }
-    EXIT_OK
+    Ok(())
 }
 
 /// Clears the latch through the library, which re-validates first.
-pub(crate) fn latch_clear(ctx: &Context, reason: &str, out: &mut Output) -> u8 {
+pub(crate) fn latch_clear(ctx: &Context, reason: &str, out: &mut Output) -> Exit {
     match swap::clear_latch(ctx, reason) {
         Ok(r) => {
             match &r.cleared {
@@ -62,7 +62,7 @@ pub(crate) fn latch_clear(ctx: &Context, reason: &str, out: &mut Output) -> u8 {
             for w in &r.warnings {
                 out.err(format!("homeswap: warning: {w}"));
             }
-            EXIT_OK
+            Ok(())
         }
         Err(e) => {
             if let ClearError::StillUnhealthy { problems } = &e {
@@ -76,7 +76,7 @@ pub(crate) fn latch_clear(ctx: &Context, reason: &str, out: &mut Output) -> u8 {
             } else {
                 out.err(format!("homeswap: {e}"));
             }
-            exit::clear(&e)
+            exit::failed(&e)
         }
     }
 }

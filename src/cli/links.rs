@@ -1,22 +1,23 @@
 //! `validate` and `ensure`: the shared links of every account, checked and
 //! repaired where that is safe (`ops::validate`, `ops::ensure`), printed.
 
-use crate::cli::exit::{self, EXIT_USAGE};
+use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
+use crate::ops::class::ErrorClass;
 use crate::ops::context::Context;
 use crate::ops::ensure::ensure;
 use crate::ops::validate::validate;
 
 /// Prints every problem and warning of `validate` (or its JSON) and a
 /// summary line.
-pub(crate) fn validate_cmd(ctx: &Context, json: bool, out: &mut Output) -> u8 {
+pub(crate) fn validate_cmd(ctx: &Context, json: bool, out: &mut Output) -> Exit {
     let v = validate(ctx);
     for line in v.problems.iter().chain(&v.warnings) {
         out.err(line.clone());
     }
     if json {
         out.json(&v);
-    } else if v.ok {
+    } else if v.ok() {
         out.line(format!(
             "ok: {} accounts, {} links each, active account {}",
             v.accounts.len(),
@@ -26,7 +27,7 @@ pub(crate) fn validate_cmd(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     } else {
         out.line(format!("{} problem(s) found", v.problems.len()));
     }
-    exit::report(v.ok)
+    exit::all_ok(v.ok())
 }
 
 /// Prints what `ensure` created for `accounts` (default: all) and what it
@@ -36,14 +37,14 @@ pub(crate) fn ensure_cmd(
     accounts: &[String],
     dry_run: bool,
     out: &mut Output,
-) -> u8 {
+) -> Exit {
     let ensured = match ensure(ctx, accounts, dry_run) {
         Ok(e) => e,
         Err(unknown) => {
-            for e in unknown {
+            for e in &unknown {
                 out.err(format!("homeswap: {e}"));
             }
-            return EXIT_USAGE;
+            return Err(ErrorClass::Unknown);
         }
     };
     for a in &ensured.accounts {
@@ -57,5 +58,5 @@ pub(crate) fn ensure_cmd(
     if ensured.change_count() == 0 && ensured.is_ok() {
         out.line("ok: nothing to do".to_string());
     }
-    exit::report(ensured.is_ok())
+    exit::all_ok(ensured.is_ok())
 }

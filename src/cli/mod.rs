@@ -16,6 +16,7 @@ mod links;
 mod manpage;
 mod output;
 mod serve;
+mod setup;
 mod status;
 mod statusline;
 mod swap;
@@ -25,7 +26,8 @@ use std::path::Path;
 pub use args::Cli;
 pub use statusline::fast_path as statusline_fast_path;
 
-use args::{Command, LatchCommand, OperatorCommand};
+use args::{Command, LatchCommand, OperatorCommand, SetupCommand};
+use exit::Exit;
 use output::Output;
 
 use crate::config::{self, Config};
@@ -35,6 +37,11 @@ use crate::sidecar::logging;
 
 /// Runs a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> u8 {
+    exit::code(run_command(cli))
+}
+
+/// Runs a parsed command line to its end.
+fn run_command(cli: Cli) -> Exit {
     let mut out = Output;
     match cli.command {
         Command::Demo(args) => demo::demo_cmd(args, cli.config.as_deref(), &mut out),
@@ -49,7 +56,7 @@ pub fn run(cli: Cli) -> u8 {
                 finish_interrupted_swap(&ctx, &mut out);
                 serve::serve_cmd(ctx, &mut out)
             }
-            Err(code) => code,
+            Err(end) => end,
         },
         // No recovery and no 5 s lock wait first: a hook answers within 2 s.
         Command::Hook => hook::hook_cmd(cli.config.as_deref(), &mut out),
@@ -62,18 +69,18 @@ pub fn run(cli: Cli) -> u8 {
                 finish_interrupted_swap(&ctx, &mut out);
                 dispatch(&ctx, command, &mut out)
             }
-            Err(code) => code,
+            Err(end) => end,
         },
     }
 }
 
 /// The configuration from `--config` or `$HOMESWAP_CONFIG`; an error is
-/// printed and returned as its exit code.
-fn load(flag: Option<&Path>, out: &mut Output) -> Result<Context, u8> {
+/// printed and returned as the command's end.
+fn load(flag: Option<&Path>, out: &mut Output) -> Result<Context, Exit> {
     let loaded = config::locate(flag).and_then(|path| Config::load(&path));
     loaded.map(Context::new).map_err(|e| {
         out.err(format!("homeswap: {e}"));
-        exit::config(&e)
+        exit::failed(&e)
     })
 }
 
@@ -86,7 +93,7 @@ fn finish_interrupted_swap(ctx: &Context, out: &mut Output) {
     }
 }
 
-fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> u8 {
+fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> Exit {
     match command {
         OperatorCommand::Validate { json } => links::validate_cmd(ctx, json, out),
         OperatorCommand::Ensure { accounts, dry_run } => {
@@ -101,5 +108,6 @@ fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> u8 {
         }
         OperatorCommand::Failover(args) => failover::failover_cmd(ctx, args, out),
         OperatorCommand::Limits(args) => failover::limits_cmd(ctx, args, out),
+        OperatorCommand::Setup(SetupCommand::ClaudeCode(args)) => setup::setup_cmd(ctx, &args, out),
     }
 }

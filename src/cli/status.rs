@@ -1,22 +1,22 @@
 //! `status`: the active account, the latch and every account's links, from
 //! the same document `GET /api/v1/status` answers.
 
-use crate::cli::exit::EXIT_OK;
+use crate::cli::exit::Exit;
 use crate::cli::failover::limit_line;
 use crate::cli::fleet::fleet_lines;
 use crate::cli::latch::latch_line;
 use crate::cli::output::Output;
 use crate::fs::pathfmt::shown;
 use crate::ops::context::Context;
-use crate::ops::status::status as status_document;
+use crate::ops::status::{status as status_document, StatusDocument};
 use crate::ops::usage::AccountUsageView;
 
 /// Shows the state; `--json` prints the status document.
-pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
+pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> Exit {
     let doc = status_document(ctx);
     if json {
         out.json(&doc);
-        return EXIT_OK;
+        return Ok(());
     }
     let active = &doc.active_link;
     out.line(format!("config:   {}", shown(&doc.config)));
@@ -43,6 +43,27 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
     for w in &doc.warnings {
         out.err(w.clone());
     }
+    account_lines(&doc, out);
+    if let Some(e) = &doc.limits_error {
+        out.line(format!("limits:   {e}; no limits are known"));
+    }
+    for l in doc.limits.iter().filter(|l| l.limited) {
+        out.line(format!("limit:    {}", limit_line(l)));
+    }
+    if let Some(e) = &doc.usage.error {
+        out.line(format!("usage:    {e}; no usage is known"));
+    }
+    for u in doc.usage.accounts.iter().filter(|u| u.updated.is_some()) {
+        out.line(format!("usage:    {}", usage_line(u, doc.usage.threshold)));
+    }
+    for line in doc.fleet.iter().flat_map(fleet_lines) {
+        out.line(format!("fleet:    {line}"));
+    }
+    Ok(())
+}
+
+/// `accounts:`, then one line per account: `* a  /home/a  projects=ok ...`.
+fn account_lines(doc: &StatusDocument, out: &mut Output) {
     out.line("accounts:".to_string());
     for a in &doc.accounts {
         let states: Vec<String> = a
@@ -62,22 +83,6 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> u8 {
             states.join(" ")
         ));
     }
-    if let Some(e) = &doc.limits_error {
-        out.line(format!("limits:   {e}; no limits are known"));
-    }
-    for l in doc.limits.iter().filter(|l| l.limited) {
-        out.line(format!("limit:    {}", limit_line(l)));
-    }
-    if let Some(e) = &doc.usage.error {
-        out.line(format!("usage:    {e}; no usage is known"));
-    }
-    for u in doc.usage.accounts.iter().filter(|u| u.updated.is_some()) {
-        out.line(format!("usage:    {}", usage_line(u, doc.usage.threshold)));
-    }
-    for line in doc.fleet.iter().flat_map(fleet_lines) {
-        out.line(format!("fleet:    {line}"));
-    }
-    EXIT_OK
 }
 
 /// `a: 5h 42% (resets 2026-...Z) · 7d 13% (...) · updated ...`, with the

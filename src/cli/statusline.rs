@@ -11,9 +11,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::cli::args::StatuslineArgs;
-use crate::cli::exit::EXIT_OK;
+use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
 use crate::config::{self, Config};
+use crate::fs::pathfmt::one_line;
+use crate::http::AdminSocket;
 use crate::ops::statusline::{self, wrap, MAX_INPUT};
 
 /// The whole call's budget: under the contract's 2 s, with room to exit.
@@ -33,11 +35,11 @@ const WRAP_BUDGET: Duration = Duration::from_millis(1500);
 /// through clap as usual, which parses these shapes the same way.
 pub fn fast_path(args: &[std::ffi::OsString]) -> Option<u8> {
     let (config, wrap) = fast_args(args)?;
-    Some(statusline_cmd(
+    Some(exit::code(statusline_cmd(
         StatuslineArgs { wrap },
         config.as_deref(),
         &mut Output,
-    ))
+    )))
 }
 
 /// The `--config` and `--wrap` of a plain statusline command line; `None`
@@ -65,12 +67,12 @@ fn fast_args(args: &[std::ffi::OsString]) -> Option<(Option<std::path::PathBuf>,
     seen_command.then_some((config, wrap))
 }
 
-/// Handles one status update; always 0.
+/// Handles one status update; always done (exit 0).
 pub(crate) fn statusline_cmd(
     args: StatuslineArgs,
     config_flag: Option<&Path>,
     out: &mut Output,
-) -> u8 {
+) -> Exit {
     let start = Instant::now();
     let deadline = start + BUDGET;
     let (input, stdin_problem) = match read_stdin(start + STDIN_WAIT) {
@@ -88,7 +90,7 @@ pub(crate) fn statusline_cmd(
             // code: a panic (reported on stderr by the panic hook) still
             // prints a line and exits 0.
             Ok(config) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                statusline::handle(&config, &input, deadline)
+                statusline::handle(&config, &AdminSocket, &input, deadline)
             }))
             .unwrap_or_else(|_| statusline::Statusline {
                 line: "homeswap: internal error".into(),
@@ -111,17 +113,20 @@ pub(crate) fn statusline_cmd(
                 }
             }
             if let Some(p) = w.problem {
-                out.err(format!("homeswap statusline: {p}"));
+                out.err(one_line(&format!("homeswap statusline: {p}")));
             }
         }
-        Some(Err(why)) => out.err(format!("homeswap statusline: {why}")),
+        Some(Err(why)) => out.err(one_line(&format!("homeswap statusline: {why}"))),
         None => {}
     }
+    // What homeswap says was partly read from elsewhere (the state, a
+    // sidecar's answer): never a control character from it. The wrapped
+    // command's output above is the person's own, colours and all.
     for n in result.notes {
-        out.err(n);
+        out.err(one_line(&n));
     }
-    out.line(result.line);
-    EXIT_OK
+    out.line(one_line(&result.line));
+    Ok(())
 }
 
 /// Stdin until it closes, at most [`MAX_INPUT`] bytes, by `deadline`: each

@@ -1,12 +1,13 @@
 //! `swap ACCOUNT`: the flip, with what it created, warned or rolled back.
 
-use crate::cli::exit::{self, EXIT_OK};
+use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
+use crate::ops::class::Classified;
 use crate::ops::context::Context;
 use crate::ops::swap::{self, SwapError, SwapOutcome};
 
 /// Makes `account` active through the library's one swap function.
-pub(crate) fn swap_cmd(ctx: &Context, account: &str, out: &mut Output) -> u8 {
+pub(crate) fn swap_cmd(ctx: &Context, account: &str, out: &mut Output) -> Exit {
     match swap::swap(ctx, account) {
         Ok(r) => {
             if let Some(rec) = &r.recovered {
@@ -25,11 +26,11 @@ pub(crate) fn swap_cmd(ctx: &Context, account: &str, out: &mut Output) -> u8 {
             for w in &r.warnings {
                 out.err(format!("homeswap: warning: {w}"));
             }
-            EXIT_OK
+            Ok(())
         }
         Err(e) => {
             swap_error_lines(&e, out);
-            exit::swap(&e)
+            exit::failed(&e)
         }
     }
 }

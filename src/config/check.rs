@@ -20,7 +20,7 @@ use super::model::{
 };
 use super::names::{check_name, DEFAULT_NAMES};
 use super::overlap::{self, Named};
-use super::private::{check_pattern, Private};
+use super::private::{check_pattern, default_reason, Private};
 use super::raw::{RawAdmin, RawConfig, RawServe};
 use super::shared::SharedLinks;
 
@@ -54,6 +54,7 @@ impl Checker<'_> {
         let names = self.shared_names(raw.shared)?;
         let files = self.file_names(raw.shared_files, &names)?;
         let private = self.private(raw.private, &names, &files)?;
+        self.nothing_private_shared(&names, &files, &private)?;
         let serve = self.serve(raw.serve.unwrap_or_default())?;
         let failover =
             failover::check(self, raw.failover.unwrap_or_default(), &raw.accounts.order)?;
@@ -185,6 +186,43 @@ impl Checker<'_> {
         Ok(Private::new(patterns))
     }
 
+    /// No link name that is private: by Claude Code's default list
+    /// (always: the file's own list replaces it for drift reports, but
+    /// never makes a per-account entry shareable) or by a pattern of the
+    /// file's own list (`*` alone excepted: it only silences drift).
+    fn nothing_private_shared(
+        &self,
+        dirs: &[String],
+        files: &[String],
+        private: &Private,
+    ) -> Result<(), ConfigError> {
+        let lists = [("shared", dirs), ("shared_files", files)];
+        for (key, names) in lists {
+            for (i, n) in names.iter().enumerate() {
+                let why = if let Some((pattern, why)) = default_reason(n) {
+                    let by = if pattern == n {
+                        String::new()
+                    } else {
+                        format!(" (by the pattern {pattern:?})")
+                    };
+                    format!("it is private by Claude Code's default list{by}: {why}")
+                } else if let Some(pattern) = private.naming(n) {
+                    format!("it matches your private list ({pattern:?}): an entry is either shared or private")
+                } else {
+                    continue;
+                };
+                return Err(self.invalid(
+                    &[key],
+                    format!(
+                        "entry {} {n:?} cannot be shared: {why}; remove it from {key}",
+                        i + 1
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn serve(&self, raw: RawServe) -> Result<ServeConfig, ConfigError> {
         let listen = raw.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
         self.socket_addr(&["serve", "listen"], &listen)?;
@@ -249,10 +287,9 @@ fn plain(p: &Path) -> PathBuf {
 mod tests {
     use std::path::Path;
 
+    use crate::config::model::{DEFAULT_INTERVAL, DEFAULT_LISTEN};
     use crate::config::names::DEFAULT_NAMES;
-    use crate::config::{
-        is_valid_account_name, Config, ConfigError, DEFAULT_INTERVAL, DEFAULT_LISTEN,
-    };
+    use crate::config::{is_valid_account_name, Config, ConfigError};
 
     const GOOD: &str = "\
 accounts:

@@ -9,9 +9,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Bounds {
     /// The shortest accepted duration.
-    pub min: Duration,
+    pub(crate) min: Duration,
     /// The longest accepted duration.
-    pub max: Duration,
+    pub(crate) max: Duration,
 }
 
 /// `serve.interval`: at least a second (a tighter loop only burns CPU; file
@@ -60,9 +60,38 @@ fn show(d: Duration) -> String {
     }
 }
 
+/// A duration in a message: humantime's format (`5h`, `1m 30s`), with a
+/// space before a long unit, which humantime glues on (`8days` is shown
+/// `8 days`, `1day 2h` is `1 day 2h`).
+pub(crate) fn human(d: Duration) -> String {
+    humantime::format_duration(d)
+        .to_string()
+        .split(' ')
+        .map(|token| {
+            let unit = token.trim_start_matches(|c: char| c.is_ascii_digit());
+            let long = matches!(unit, "day" | "days" | "month" | "months" | "year" | "years");
+            match long && unit.len() < token.len() {
+                true => format!("{} {unit}", &token[..token.len() - unit.len()]),
+                false => token.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_unit_is_set_apart_and_a_short_one_is_not() {
+        let h = |s: u64| human(Duration::from_secs(s));
+        assert_eq!(h(8 * 86_400), "8 days");
+        assert_eq!(h(86_400 + 7_200), "1 day 2h");
+        assert_eq!(h(5 * 3600), "5h");
+        assert_eq!(h(303), "5m 3s");
+        assert_eq!(h(0), "0s");
+    }
 
     #[test]
     fn the_interval_bounds_are_inclusive_and_overflow_is_an_error() {

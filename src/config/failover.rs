@@ -93,7 +93,7 @@ mod tests {
     use std::path::Path;
     use std::time::Duration;
 
-    use crate::config::{Config, DEFAULT_COOLDOWN, DEFAULT_SETTLE};
+    use crate::config::model::{Config, DEFAULT_COOLDOWN, DEFAULT_SETTLE};
 
     const GOOD: &str = "\
 accounts:

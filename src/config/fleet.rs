@@ -46,28 +46,28 @@ const SELECTOR_LIMIT: usize = 4096;
 pub(super) struct RawFleet {
     /// The Prometheus HTTP API's base URL.
     #[serde(default)]
-    pub prometheus: Option<String>,
+    pub(crate) prometheus: Option<String>,
     /// Label matchers in braces, e.g. `{job="homeswap"}`.
     #[serde(default)]
-    pub selector: Option<String>,
+    pub(crate) selector: Option<String>,
     /// How often the view is refreshed (humantime).
     #[serde(default)]
-    pub interval: Option<String>,
+    pub(crate) interval: Option<String>,
     /// The age past which a view is not used (humantime).
     #[serde(default)]
-    pub max_age: Option<String>,
+    pub(crate) max_age: Option<String>,
     /// The bound on each query (humantime).
     #[serde(default)]
-    pub timeout: Option<String>,
+    pub(crate) timeout: Option<String>,
     /// A file holding a bearer token.
     #[serde(default)]
-    pub bearer_token_file: Option<PathBuf>,
+    pub(crate) bearer_token_file: Option<PathBuf>,
     /// A file holding `USER:PASSWORD`.
     #[serde(default)]
-    pub basic_auth_file: Option<PathBuf>,
+    pub(crate) basic_auth_file: Option<PathBuf>,
     /// A PEM file of the CA certificates that sign the server's.
     #[serde(default)]
-    pub ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 /// The checked section.

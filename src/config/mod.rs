@@ -42,19 +42,17 @@ mod shared;
 
 use std::path::{Path, PathBuf};
 
+pub(crate) use duration::human as human_duration;
 pub use error::ConfigError;
-pub use model::{
-    is_valid_account_name, same_path, AdminConfig, Config, FailoverConfig, FleetAuth, FleetConfig,
-    ServeConfig, CONFIG_ENV, DEFAULT_COOLDOWN, DEFAULT_FLEET_INTERVAL, DEFAULT_FLEET_MAX_AGE,
-    DEFAULT_FLEET_SELECTOR, DEFAULT_FLEET_TIMEOUT, DEFAULT_INTERVAL, DEFAULT_LISTEN,
-    DEFAULT_SETTLE,
-};
-pub use names::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
-pub use private::{Private, DEFAULT_PRIVATE};
-pub use shared::{LinkKind, RequiredLink, SharedLinks};
+pub use model::{is_valid_account_name, Config, ServeConfig};
+pub(crate) use model::{same_path, FleetAuth, FleetConfig, CONFIG_ENV};
+pub use names::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
+pub use private::Private;
+pub use shared::SharedLinks;
+pub(crate) use shared::{LinkKind, RequiredLink};
 
 /// Where the configuration comes from: `--config`, else `$HOMESWAP_CONFIG`.
-pub fn locate(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
+pub(crate) fn locate(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(p) = flag {
         return Ok(p.to_path_buf());
     }

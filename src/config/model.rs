@@ -8,19 +8,19 @@ use std::time::Duration;
 use super::shared::SharedLinks;
 
 /// Environment variable read when `--config` is not given.
-pub const CONFIG_ENV: &str = "HOMESWAP_CONFIG";
+pub(crate) const CONFIG_ENV: &str = "HOMESWAP_CONFIG";
 
 /// Default `serve.listen` (read-only listener).
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 
 /// Default `serve.interval` between full validations.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A configuration that was loaded and passed every check.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file it came from (for messages).
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Account name → home, sorted by name. Homes are in plain form: no
     /// `.` component, no doubled or trailing `/`.
     pub accounts: BTreeMap<String, PathBuf>,
@@ -53,18 +53,18 @@ pub struct ServeConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
     /// TCP address of the admin listener (needs `token_file`).
-    pub listen: Option<String>,
+    pub(crate) listen: Option<String>,
     /// File holding the bearer token for the TCP admin listener.
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
     /// Unix socket of the admin listener (peer uid checked).
     pub socket: Option<PathBuf>,
 }
 
 /// Default `failover.cooldown`: Claude Code's five-hour window.
-pub const DEFAULT_COOLDOWN: Duration = Duration::from_secs(5 * 3600);
+pub(crate) const DEFAULT_COOLDOWN: Duration = Duration::from_secs(5 * 3600);
 
 /// Default `failover.settle`.
-pub const DEFAULT_SETTLE: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_SETTLE: Duration = Duration::from_secs(60);
 
 /// The checked `failover:` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,20 +81,20 @@ pub struct FailoverConfig {
 }
 
 /// Default `fleet.selector`: the job name the Prometheus examples use.
-pub const DEFAULT_FLEET_SELECTOR: &str = r#"{job="homeswap"}"#;
+pub(crate) const DEFAULT_FLEET_SELECTOR: &str = r#"{job="homeswap"}"#;
 
 /// Default `fleet.interval`.
-pub const DEFAULT_FLEET_INTERVAL: Duration = Duration::from_secs(15);
+pub(crate) const DEFAULT_FLEET_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Default `fleet.max_age`.
-pub const DEFAULT_FLEET_MAX_AGE: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_FLEET_MAX_AGE: Duration = Duration::from_secs(120);
 
 /// Default `fleet.timeout`.
-pub const DEFAULT_FLEET_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_FLEET_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How the sidecar authenticates to Prometheus.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FleetAuth {
+pub(crate) enum FleetAuth {
     /// No `Authorization` header.
     None,
     /// `Authorization: Bearer <the file's text>`, read at every refresh
@@ -110,19 +110,19 @@ pub enum FleetAuth {
 pub struct FleetConfig {
     /// The API's base URL: `http://` or `https://`, a host, an optional
     /// port and path prefix, no trailing `/`.
-    pub prometheus: String,
+    pub(crate) prometheus: String,
     /// Label matchers in braces, added to every metric queried.
-    pub selector: String,
+    pub(crate) selector: String,
     /// How often the sidecar refreshes the view.
-    pub interval: Duration,
+    pub(crate) interval: Duration,
     /// A view older than this is not used by the failover.
-    pub max_age: Duration,
+    pub(crate) max_age: Duration,
     /// The bound on each query of a refresh.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Credentials, if any.
-    pub auth: FleetAuth,
+    pub(crate) auth: FleetAuth,
     /// The CA certificates to trust for `https://` (default: the system's).
-    pub ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -132,7 +132,7 @@ impl Config {
     }
 
     /// The account whose home is exactly `target`, if any.
-    pub fn account_for_home(&self, target: &Path) -> Option<&str> {
+    pub(crate) fn account_for_home(&self, target: &Path) -> Option<&str> {
         self.accounts
             .iter()
             .find(|(_, home)| same_path(home, target))
@@ -142,7 +142,7 @@ impl Config {
 
 /// Compares two absolute paths component by component, so that a trailing
 /// slash or a doubled separator does not make them differ.
-pub fn same_path(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_path(a: &Path, b: &Path) -> bool {
     a.components().eq(b.components())
 }
 

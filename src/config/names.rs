@@ -28,6 +28,11 @@ pub const RECOMMENDED_FILES: [&str; 4] = [
     "keybindings.json",
 ];
 
+/// The `failover.threshold` recommended for Claude Code: the status line
+/// fails over at 95% of a window, before the hard limit
+/// (`examples/claude-code.yaml`, and what `init` configures).
+pub const RECOMMENDED_THRESHOLD: u8 = 95;
+
 /// A shared link name must be one plain directory entry name: it is joined
 /// to every home and to the shared dir, and printed in one-line messages.
 pub(crate) fn check_name(name: &str) -> Result<(), &'static str> {

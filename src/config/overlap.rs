@@ -16,19 +16,19 @@ use std::path::{Component, Path};
 /// One configured path and the key it was given under.
 pub(super) struct Named<'a> {
     /// Dotted key, e.g. `accounts.b`.
-    pub key: String,
+    pub(crate) key: String,
     /// The path as written.
-    pub path: &'a Path,
+    pub(crate) path: &'a Path,
 }
 
 /// Two configured paths that are not separate.
 pub(super) struct Overlap<'n, 'a> {
     /// The path inside the other (for equal paths: the one listed later).
-    pub inner: &'n Named<'a>,
+    pub(crate) inner: &'n Named<'a>,
     /// The path that contains `inner` or equals it.
-    pub outer: &'n Named<'a>,
+    pub(crate) outer: &'n Named<'a>,
     /// Whether the two are the same path.
-    pub equal: bool,
+    pub(crate) equal: bool,
 }
 
 impl Overlap<'_, '_> {

@@ -16,31 +16,31 @@ use super::fleet::RawFleet;
 pub(super) struct RawConfig {
     /// Account name → home. Duplicate names never reach this map: the
     /// `keys` walk refuses them first (serde would keep the last one).
-    pub accounts: RawAccounts,
+    pub(crate) accounts: RawAccounts,
     /// The symlink to the active account's home.
-    pub active_link: PathBuf,
+    pub(crate) active_link: PathBuf,
     /// The directory holding the shared targets.
-    pub shared_dir: PathBuf,
+    pub(crate) shared_dir: PathBuf,
     /// The shared link names; absent: Claude Code's defaults.
     #[serde(default)]
-    pub shared: Option<Vec<String>>,
+    pub(crate) shared: Option<Vec<String>>,
     /// The shared file link names; absent: none.
     #[serde(default)]
-    pub shared_files: Option<Vec<String>>,
+    pub(crate) shared_files: Option<Vec<String>>,
     /// The entries each home keeps for itself; absent: Claude Code's.
     #[serde(default)]
-    pub private: Option<Vec<String>>,
+    pub(crate) private: Option<Vec<String>>,
     /// Lock, intent record, latch and audit log.
-    pub state_dir: PathBuf,
+    pub(crate) state_dir: PathBuf,
     /// Sidecar settings; absent: the defaults.
     #[serde(default)]
-    pub serve: Option<RawServe>,
+    pub(crate) serve: Option<RawServe>,
     /// Failover settings; absent: the defaults.
     #[serde(default)]
-    pub failover: Option<RawFailover>,
+    pub(crate) failover: Option<RawFailover>,
     /// The fleet view's Prometheus; absent: no fleet view.
     #[serde(default)]
-    pub fleet: Option<RawFleet>,
+    pub(crate) fleet: Option<RawFleet>,
 }
 
 /// The `failover:` section.
@@ -49,16 +49,16 @@ pub(super) struct RawConfig {
 pub(super) struct RawFailover {
     /// Preference order of the accounts; absent: the order of `accounts`.
     #[serde(default)]
-    pub order: Option<Vec<String>>,
+    pub(crate) order: Option<Vec<String>>,
     /// How long a limit with no known reset time lasts (humantime).
     #[serde(default)]
-    pub cooldown: Option<String>,
+    pub(crate) cooldown: Option<String>,
     /// The window in which a failover naming no `from` is the same event.
     #[serde(default)]
-    pub settle: Option<String>,
+    pub(crate) settle: Option<String>,
     /// Statusline usage percent that triggers a failover (1..=100).
     #[serde(default)]
-    pub threshold: Option<u64>,
+    pub(crate) threshold: Option<u64>,
 }
 
 /// The `serve:` section.
@@ -67,13 +67,13 @@ pub(super) struct RawFailover {
 pub(super) struct RawServe {
     /// `IP:PORT` of the read-only listener.
     #[serde(default)]
-    pub listen: Option<String>,
+    pub(crate) listen: Option<String>,
     /// A humantime duration (`30s`, `5m`), bounded in `check`.
     #[serde(default)]
-    pub interval: Option<String>,
+    pub(crate) interval: Option<String>,
     /// The mutating API.
     #[serde(default)]
-    pub admin: Option<RawAdmin>,
+    pub(crate) admin: Option<RawAdmin>,
 }
 
 /// The `serve.admin:` section.
@@ -82,13 +82,13 @@ pub(super) struct RawServe {
 pub(super) struct RawAdmin {
     /// `IP:PORT` of the TCP admin listener.
     #[serde(default)]
-    pub listen: Option<String>,
+    pub(crate) listen: Option<String>,
     /// The bearer token's file (required with `listen`).
     #[serde(default)]
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
     /// The Unix socket of the admin API.
     #[serde(default)]
-    pub socket: Option<PathBuf>,
+    pub(crate) socket: Option<PathBuf>,
 }
 
 /// The `accounts:` mapping: sorted by name for the checks, and the names
@@ -96,19 +96,19 @@ pub(super) struct RawAdmin {
 #[derive(Default)]
 pub(super) struct RawAccounts {
     /// Name → home, sorted by name.
-    pub map: BTreeMap<String, PathBuf>,
+    pub(crate) map: BTreeMap<String, PathBuf>,
     /// The names in file order.
-    pub order: Vec<String>,
+    pub(crate) order: Vec<String>,
 }
 
 impl RawAccounts {
     /// True when no account is configured.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
     /// The accounts sorted by name.
-    pub fn iter(&self) -> std::collections::btree_map::Iter<'_, String, PathBuf> {
+    pub(crate) fn iter(&self) -> std::collections::btree_map::Iter<'_, String, PathBuf> {
         self.map.iter()
     }
 }

@@ -24,7 +24,7 @@ pub struct SharedLinks {
 
 /// What a link's target must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LinkKind {
+pub(crate) enum LinkKind {
     /// A directory (`shared`).
     Dir,
     /// A regular file (`shared_files`).
@@ -33,7 +33,7 @@ pub enum LinkKind {
 
 impl LinkKind {
     /// The target's kind as an operator reads it: "a directory".
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             LinkKind::Dir => "a directory",
             LinkKind::File => "a regular file",
@@ -49,7 +49,7 @@ pub struct RequiredLink {
     /// The absolute target the link must hold, `<shared_dir>/<name>`.
     pub target: PathBuf,
     /// Whether the target is a directory or a regular file.
-    pub kind: LinkKind,
+    pub(crate) kind: LinkKind,
 }
 
 impl SharedLinks {
@@ -72,7 +72,7 @@ impl SharedLinks {
     }
 
     /// The same set with this private list.
-    pub fn with_private(mut self, private: Private) -> SharedLinks {
+    pub(crate) fn with_private(mut self, private: Private) -> SharedLinks {
         self.private = private;
         self
     }
@@ -108,7 +108,7 @@ impl SharedLinks {
     }
 
     /// Whether `name` is one of the links (directory or file).
-    pub fn is_link(&self, name: &str) -> bool {
+    pub(crate) fn is_link(&self, name: &str) -> bool {
         self.all_names().any(|n| n == name)
     }
 

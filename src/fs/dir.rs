@@ -70,7 +70,7 @@ impl DirFd {
     }
 
     /// The path of the entry `name` in this directory (for messages).
-    pub fn join(&self, name: &OsStr) -> PathBuf {
+    pub(crate) fn join(&self, name: &OsStr) -> PathBuf {
         self.path.join(name)
     }
 
@@ -191,7 +191,7 @@ impl DirFd {
     /// `renameat2(RENAME_EXCHANGE)`: swaps `name` and `other` in `to` in
     /// one step (any kinds of entry, both must exist). Where the kernel,
     /// file system or C library cannot, fails with `EINVAL` (or `ENOSYS`).
-    pub fn exchange(&self, name: &OsStr, to: &DirFd, other: &OsStr) -> Result<(), FsError> {
+    pub(crate) fn exchange(&self, name: &OsStr, to: &DirFd, other: &OsStr) -> Result<(), FsError> {
         exchange(self.fd.as_fd(), name, to.fd.as_fd(), other)
             .fs("exchange an entry with", &to.join(other))
     }
@@ -223,7 +223,7 @@ impl DirFd {
     /// `None` where the file system does not say). Copies no name, so a
     /// scan that keeps few entries allocates little. The kind is a hint
     /// of the moment of the listing: the entry may change after it.
-    pub fn scan(&self, mut f: impl FnMut(&OsStr, Option<EntryKind>)) -> Result<(), FsError> {
+    pub(crate) fn scan(&self, mut f: impl FnMut(&OsStr, Option<EntryKind>)) -> Result<(), FsError> {
         let fd = self.fd.try_clone().fs("list", &self.path)?;
         let mut dir = Dir::from_fd(fd).fs("list", &self.path)?;
         // The borrowed iterator rewinds on drop: the duplicate shares the
@@ -236,6 +236,22 @@ impl DirFd {
             }
         }
         Ok(())
+    }
+
+    /// Sets the times of the entry `name` (a symlink itself, never its
+    /// target) to now: keeps a lock directory fresh for those who judge a
+    /// lock stale by its age.
+    pub fn touch(&self, name: &OsStr) -> Result<(), FsError> {
+        use nix::sys::stat::{utimensat, UtimensatFlags};
+        use nix::sys::time::TimeSpec;
+        utimensat(
+            self.fd.as_fd(),
+            name,
+            &TimeSpec::UTIME_NOW,
+            &TimeSpec::UTIME_NOW,
+            UtimensatFlags::NoFollowSymlink,
+        )
+        .fs("touch", &self.join(name))
     }
 
     /// `fsync` of the directory: makes the entries created, renamed or

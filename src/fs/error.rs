@@ -10,17 +10,17 @@ use std::path::{Path, PathBuf};
 #[error("cannot {op} {}: {source}", crate::fs::pathfmt::shown(path))]
 pub struct FsError {
     /// What was being done, e.g. "create the link".
-    pub op: &'static str,
+    pub(crate) op: &'static str,
     /// The path it was done to.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The underlying error.
     #[source]
-    pub source: io::Error,
+    pub(crate) source: io::Error,
 }
 
 impl FsError {
     /// Wraps `source` with the operation and path.
-    pub fn new(op: &'static str, path: &Path, source: impl Into<io::Error>) -> FsError {
+    pub(crate) fn new(op: &'static str, path: &Path, source: impl Into<io::Error>) -> FsError {
         FsError {
             op,
             path: path.to_path_buf(),
@@ -34,7 +34,7 @@ impl FsError {
     }
 
     /// True when the OS reported `errno`, e.g. `e.is(Errno::ENOENT)`.
-    pub fn is(&self, errno: nix::errno::Errno) -> bool {
+    pub(crate) fn is(&self, errno: nix::errno::Errno) -> bool {
         self.errno() == Some(errno as i32)
     }
 

@@ -52,7 +52,7 @@ impl EntryKind {
     }
 
     /// The kind a directory listing gives (`d_type`).
-    pub fn of_listed(t: Type) -> EntryKind {
+    pub(crate) fn of_listed(t: Type) -> EntryKind {
         match t {
             Type::Directory => EntryKind::Dir,
             Type::File => EntryKind::File,
@@ -72,7 +72,7 @@ impl EntryKind {
     }
 
     /// The kind as an operator reads it in a sentence: "a directory".
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             EntryKind::Dir => "a directory",
             EntryKind::File => "a regular file",

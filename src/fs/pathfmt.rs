@@ -20,6 +20,20 @@ pub(crate) fn shown(path: &Path) -> Shown<'_> {
     Shown(path)
 }
 
+/// A path as one shell word, to paste into a command line: as it is when it
+/// holds only characters no shell treats specially, else in single quotes
+/// (a `'` inside as `'\''`). Control characters and stray bytes are
+/// escaped as in [`shown`] first.
+pub(crate) fn shell_word(path: &Path) -> String {
+    let text = shown(path).to_string();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 impl fmt::Display for Shown<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for chunk in self.0.as_os_str().as_bytes().utf8_chunks() {
@@ -36,6 +50,20 @@ impl fmt::Display for Shown<'_> {
         }
         Ok(())
     }
+}
+
+/// `text` on one line: control characters (newline, escape, ...) escaped,
+/// so nothing another process wrote can split a line or drive a terminal.
+pub(crate) fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `serialize_with` for a path: its text, or the escaped form when it is

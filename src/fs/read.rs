@@ -16,7 +16,7 @@ use crate::fs::EntryKind;
 
 /// Why a bounded read failed.
 #[derive(Debug, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     /// The path could not be opened or read.
     #[error(transparent)]
     Fs(#[from] FsError),
@@ -65,7 +65,11 @@ fn open_regular(path: &Path, nofollow: bool) -> Result<Option<(File, FileStat)>,
 
 /// Reads the regular file at `path`, at most `limit` bytes; `Ok(None)` when
 /// nothing is there (see [`open_regular`] for how it is opened).
-pub fn read_regular(path: &Path, limit: u64, nofollow: bool) -> Result<Option<Vec<u8>>, ReadError> {
+pub(crate) fn read_regular(
+    path: &Path,
+    limit: u64,
+    nofollow: bool,
+) -> Result<Option<Vec<u8>>, ReadError> {
     let Some((file, _)) = open_regular(path, nofollow)? else {
         return Ok(None);
     };

@@ -10,13 +10,13 @@ use hyper::header::AUTHORIZATION;
 use hyper::{Method, Request, StatusCode};
 use serde::Serialize;
 
-use crate::http::body::{read_json, ClearRequest, FailoverBody, SwapRequest};
+use crate::http::body::{read_json, ClearRequest, FailoverAnswer, FailoverBody, SwapRequest};
 use crate::http::errors::{
     clear_failure, failover_failure, not_allowed, refuse, swap_failure, unauthorized, Refusal,
 };
 use crate::http::read_only::status;
 use crate::http::response::{json, HttpResponse};
-use crate::ops::failover::{FailoverOutcome, FailoverRequest, RecordedLimit, RESTART_HINT};
+use crate::ops::failover::FailoverRequest;
 use crate::ops::swap::SwapOutcome;
 use crate::sidecar::token::AdminToken;
 use crate::sidecar::Api;
@@ -69,25 +69,6 @@ struct Swapped<'a> {
     warnings: &'a [String],
 }
 
-/// The 200 answer of `POST /api/v1/failover`.
-#[derive(Debug, Serialize)]
-struct FailedOver<'a> {
-    /// `swapped` or `already_moved`.
-    outcome: FailoverOutcome,
-    /// The account active now.
-    active: Option<&'a str>,
-    /// The account failed over from.
-    from: Option<&'a str>,
-    /// The limit recorded (none under the settle rule).
-    limit: Option<&'a RecordedLimit>,
-    /// What was decided and why, one sentence each.
-    notes: &'a [String],
-    /// What went wrong without failing the failover.
-    warnings: &'a [String],
-    /// That running Claude Code sessions must be restarted to move.
-    hint: &'static str,
-}
-
 /// The 200 answer of `POST /api/v1/latch/clear`.
 #[derive(Debug, Serialize)]
 struct Cleared<'a> {
@@ -105,85 +86,83 @@ struct Cleared<'a> {
 pub(crate) async fn route(api: Arc<dyn Api>, req: Request<Incoming>) -> HttpResponse {
     let path = req.uri().path().to_string();
     match (path.as_str(), req.method().clone()) {
-        ("/api/v1/swap", Method::POST) => {
-            let body: SwapRequest = match read_json(req).await {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            match blocking(move || api.swap(&body.to)).await {
-                Ok(r) => json(
-                    StatusCode::OK,
-                    &Swapped {
-                        active: &r.active,
-                        outcome: r.outcome,
-                        from: r.from.as_deref(),
-                        warnings: &r.warnings,
-                    },
-                ),
-                Err(e) => swap_failure(&e),
-            }
-        }
-        ("/api/v1/latch/clear", Method::POST) => {
-            let body: ClearRequest = match read_json(req).await {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            match blocking(move || api.clear_latch(&body.reason)).await {
-                Ok(r) => json(
-                    StatusCode::OK,
-                    &Cleared {
-                        cleared: r.cleared.is_some(),
-                        latch: r.cleared.as_ref(),
-                        active: r.active.as_deref(),
-                        warnings: &r.warnings,
-                    },
-                ),
-                Err(e) => clear_failure(&e),
-            }
-        }
-        ("/api/v1/failover", Method::POST) => {
-            let body: FailoverBody = match read_json(req).await {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let reason = match body.reason.as_deref() {
-                None => LimitReason::Manual,
-                Some(r) => match LimitReason::parse(r) {
-                    Some(r) => r,
-                    None => {
-                        return refuse(
-                            Refusal::BadRequest,
-                            format!("unknown reason {r:?}: give rate_limit, auth, usage or manual"),
-                        )
-                    }
-                },
-            };
-            let req = FailoverRequest {
-                from: body.from,
-                reason,
-                until: body.until,
-                message: None,
-            };
-            match blocking(move || api.failover(&req)).await {
-                Ok(r) => json(
-                    StatusCode::OK,
-                    &FailedOver {
-                        outcome: r.outcome,
-                        active: r.active.as_deref(),
-                        from: r.from.as_deref(),
-                        limit: r.limit.as_ref(),
-                        notes: &r.notes,
-                        warnings: &r.warnings,
-                        hint: RESTART_HINT,
-                    },
-                ),
-                Err(e) => failover_failure(&e),
-            }
-        }
+        ("/api/v1/swap", Method::POST) => swap(api, req).await,
+        ("/api/v1/latch/clear", Method::POST) => clear_latch(api, req).await,
+        ("/api/v1/failover", Method::POST) => failover(api, req).await,
         ("/api/v1/status", Method::GET) => status(api.as_ref()),
         ("/api/v1/swap" | "/api/v1/latch/clear" | "/api/v1/failover", _) => not_allowed("POST"),
         ("/api/v1/status", _) => not_allowed("GET"),
         _ => refuse(Refusal::NotFound, format!("no route {path}")),
+    }
+}
+
+/// `POST /api/v1/swap`.
+async fn swap(api: Arc<dyn Api>, req: Request<Incoming>) -> HttpResponse {
+    let body: SwapRequest = match read_json(req).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match blocking(move || api.swap(&body.to)).await {
+        Ok(r) => json(
+            StatusCode::OK,
+            &Swapped {
+                active: &r.active,
+                outcome: r.outcome,
+                from: r.from.as_deref(),
+                warnings: &r.warnings,
+            },
+        ),
+        Err(e) => swap_failure(&e),
+    }
+}
+
+/// `POST /api/v1/latch/clear`.
+async fn clear_latch(api: Arc<dyn Api>, req: Request<Incoming>) -> HttpResponse {
+    let body: ClearRequest = match read_json(req).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    match blocking(move || api.clear_latch(&body.reason)).await {
+        Ok(r) => json(
+            StatusCode::OK,
+            &Cleared {
+                cleared: r.cleared.is_some(),
+                latch: r.cleared.as_ref(),
+                active: r.active.as_deref(),
+                warnings: &r.warnings,
+            },
+        ),
+        Err(e) => clear_failure(&e),
+    }
+}
+
+/// `POST /api/v1/failover`.
+async fn failover(api: Arc<dyn Api>, req: Request<Incoming>) -> HttpResponse {
+    let body: FailoverBody = match read_json(req).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let reason = match body.reason.as_deref() {
+        None => LimitReason::Manual,
+        Some(r) => match LimitReason::parse(r) {
+            Some(r) => r,
+            None => {
+                return refuse(
+                    Refusal::BadRequest,
+                    format!("unknown reason {r:?}: give rate_limit, auth, usage or manual"),
+                )
+            }
+        },
+    };
+    let req = FailoverRequest {
+        from: body.from,
+        reason,
+        until: body.until,
+        message: None,
+    };
+    match blocking(move || api.failover(&req)).await {
+        Ok(r) => json(StatusCode::OK, &FailoverAnswer::of(r)),
+        Err(e) => failover_failure(&e),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Request bodies of the admin routes: their types, and reading one within
-//! the size and time limits.
+//! The bodies of the admin routes: the requests' types and reading one
+//! within the size and time limits, and the failover's answer; the hook's
+//! client (`client`) sends and reads the same types.
 
 use std::time::Duration;
 
@@ -7,10 +8,13 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::CONTENT_LENGTH;
 use hyper::Request;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::http::errors::{refuse, Refusal};
 use crate::http::response::HttpResponse;
+use crate::ops::failover::{
+    FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit, RESTART_HINT,
+};
 
 /// Largest request body accepted; larger ones get 413.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
@@ -36,19 +40,71 @@ pub struct ClearRequest {
 
 /// The body of `POST /api/v1/failover`: `{"from": "a", "reason":
 /// "rate_limit", "until": "<RFC 3339>"}`, every key optional.
-#[derive(Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FailoverBody {
+pub(crate) struct FailoverBody {
     /// The account that hit its limit (default: the active one, with the
     /// settle rule).
-    #[serde(default)]
-    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) from: Option<String>,
     /// `rate_limit`, `auth`, `usage` or `manual` (default `manual`).
-    #[serde(default)]
-    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<String>,
     /// When the limit ends (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) until: Option<String>,
+}
+
+impl FailoverBody {
+    /// The body that asks for `req` (its message is not sent).
+    pub(crate) fn of(req: &FailoverRequest) -> FailoverBody {
+        FailoverBody {
+            from: req.from.clone(),
+            reason: Some(req.reason.as_str().to_string()),
+            until: req.until.clone(),
+        }
+    }
+}
+
+/// The 200 answer of `POST /api/v1/failover`. Read leniently (every field
+/// but `outcome` may be absent), so a client reads a newer sidecar's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FailoverAnswer {
+    /// `swapped` or `already_moved`.
+    pub(crate) outcome: FailoverOutcome,
+    /// The account active now.
     #[serde(default)]
-    pub until: Option<String>,
+    pub(crate) active: Option<String>,
+    /// The account failed over from.
+    #[serde(default)]
+    pub(crate) from: Option<String>,
+    /// The limit recorded (none under the settle rule).
+    #[serde(default)]
+    pub(crate) limit: Option<RecordedLimit>,
+    /// What was decided and why, one sentence each.
+    #[serde(default)]
+    pub(crate) notes: Vec<String>,
+    /// What went wrong without failing the failover.
+    #[serde(default)]
+    pub(crate) warnings: Vec<String>,
+    /// That running Claude Code sessions follow at their next request.
+    #[serde(default)]
+    pub(crate) hint: String,
+}
+
+impl FailoverAnswer {
+    /// The answer for a failover that succeeded.
+    pub(crate) fn of(r: FailoverReport) -> FailoverAnswer {
+        FailoverAnswer {
+            outcome: r.outcome,
+            active: r.active,
+            from: r.from,
+            limit: r.limit,
+            notes: r.notes,
+            warnings: r.warnings,
+            hint: RESTART_HINT.to_string(),
+        }
+    }
 }
 
 /// Parses an admin request body: JSON of exactly the expected fields.

@@ -1,6 +1,6 @@
-//! The one place where errors become HTTP answers: the library's swap and
-//! latch-clear errors, and the protocol's own refusals (bad body, auth,
-//! route, method, size, time).
+//! The one place where errors become HTTP answers: the library's errors
+//! (their status from their class, `ops::class`, in one `match`), and the
+//! protocol's own refusals (bad body, auth, route, method, size, time).
 //!
 //! Every error answer has one shape, [`ErrorBody`]:
 //! `{"error": "...", "outcome": "...", "errors": ["...", ...]}`. `error` is
@@ -11,42 +11,46 @@
 
 use hyper::header::{HeaderValue, ALLOW, WWW_AUTHENTICATE};
 use hyper::StatusCode;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::http::response::{json, HttpResponse};
+use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::failover::FailoverError;
+use crate::ops::skeleton::Ended;
 use crate::ops::swap::{ClearError, SwapError};
 use crate::state::latch::LatchRecord;
 
-/// The body of every error answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The body of every error answer (and what the hook's client reads of
+/// one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ErrorBody {
     /// One line for a person.
-    pub error: String,
+    pub(crate) error: String,
     /// A fixed word a program can branch on (README: "Error answers").
-    pub outcome: &'static str,
+    pub(crate) outcome: String,
     /// The individual errors; never empty.
-    pub errors: Vec<String>,
+    #[serde(default)]
+    pub(crate) errors: Vec<String>,
 }
 
 impl ErrorBody {
     /// An error whose only error is its message.
-    pub fn single(outcome: &'static str, message: String) -> ErrorBody {
+    pub(crate) fn single(outcome: &str, message: String) -> ErrorBody {
         ErrorBody {
             errors: vec![message.clone()],
             error: message,
-            outcome,
+            outcome: outcome.to_string(),
         }
     }
 
     /// An error with its individual errors (the message alone when none).
-    pub fn with_errors(outcome: &'static str, message: String, errors: Vec<String>) -> ErrorBody {
+    pub(crate) fn with_errors(outcome: &str, message: String, errors: Vec<String>) -> ErrorBody {
         if errors.is_empty() {
             return ErrorBody::single(outcome, message);
         }
         ErrorBody {
             error: message,
-            outcome,
+            outcome: outcome.to_string(),
             errors,
         }
     }
@@ -120,14 +124,15 @@ pub(crate) fn not_allowed(allow: &'static str) -> HttpResponse {
 const CLEAR_HINT: &str =
     "repair the links, then POST /api/v1/latch/clear with {\"reason\": \"what was repaired\"}";
 
-/// The status of a swap error.
-pub(crate) fn swap_status(e: &SwapError) -> StatusCode {
-    match e {
-        SwapError::UnknownAccount { .. } => StatusCode::NOT_FOUND,
-        SwapError::Refused { .. } | SwapError::RolledBack { .. } => StatusCode::CONFLICT,
-        SwapError::Latched(_) => StatusCode::LOCKED,
-        SwapError::Partial { .. } => StatusCode::INTERNAL_SERVER_ERROR,
-        SwapError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+/// The status of an error of this class.
+pub(crate) fn status(class: ErrorClass) -> StatusCode {
+    match class {
+        ErrorClass::Usage => StatusCode::BAD_REQUEST,
+        ErrorClass::Unknown => StatusCode::NOT_FOUND,
+        ErrorClass::Refused => StatusCode::CONFLICT,
+        ErrorClass::Latched => StatusCode::LOCKED,
+        ErrorClass::Partial => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorClass::Busy | ErrorClass::BusyRefused => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -154,12 +159,12 @@ pub(crate) fn swap_body(e: &SwapError) -> ErrorBody {
         ),
         other => other.to_string(),
     };
-    ErrorBody::with_errors(e.outcome(), message, e.errors())
+    ErrorBody::with_errors(e.outcome().as_str(), message, e.errors())
 }
 
 /// The answer to a swap error.
 pub(crate) fn swap_failure(e: &SwapError) -> HttpResponse {
-    json(swap_status(e), &swap_body(e))
+    json(status(e.class()), &swap_body(e))
 }
 
 /// ` since <time> (swap a -> b)`, when the record says.
@@ -176,20 +181,6 @@ fn since(l: &LatchRecord) -> String {
         l.from.as_deref().unwrap_or("(none)"),
         l.to
     )
-}
-
-/// The status of a failover error.
-pub(crate) fn failover_status(e: &FailoverError) -> StatusCode {
-    match e {
-        FailoverError::UnknownAccount(_) => StatusCode::NOT_FOUND,
-        FailoverError::BadRequest(_) => StatusCode::BAD_REQUEST,
-        FailoverError::Latched(_) => StatusCode::LOCKED,
-        FailoverError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
-        FailoverError::Lock(_)
-        | FailoverError::NotStarted { .. }
-        | FailoverError::Exhausted { .. } => StatusCode::CONFLICT,
-        FailoverError::Swap { source, .. } => swap_status(source),
-    }
 }
 
 /// The body of a failover error; `outcome` is the failover's (the metric
@@ -225,16 +216,7 @@ pub(crate) fn failover_body(e: &FailoverError) -> ErrorBody {
 
 /// The answer to a failover error.
 pub(crate) fn failover_failure(e: &FailoverError) -> HttpResponse {
-    json(failover_status(e), &failover_body(e))
-}
-
-/// The status of a latch-clear error.
-pub(crate) fn clear_status(e: &ClearError) -> StatusCode {
-    match e {
-        ClearError::NoReason => StatusCode::BAD_REQUEST,
-        ClearError::StillUnhealthy { .. } | ClearError::Fs(_) => StatusCode::CONFLICT,
-        ClearError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
-    }
+    json(status(e.class()), &failover_body(e))
 }
 
 /// The body of a latch-clear error.
@@ -254,7 +236,7 @@ pub(crate) fn clear_body(e: &ClearError) -> ErrorBody {
 
 /// The answer to a latch-clear error.
 pub(crate) fn clear_failure(e: &ClearError) -> HttpResponse {
-    json(clear_status(e), &clear_body(e))
+    json(status(e.class()), &clear_body(e))
 }
 
 #[cfg(test)]

@@ -13,10 +13,14 @@
 //! listener (`accept`); each request goes to the routes of the listener it
 //! came in through (`route`). The sidecar is reached only through its
 //! narrow interface, `sidecar::Api`.
+//!
+//! The client side: the hook and the status line ask a running sidecar
+//! over its admin socket (`client`), with the same body types (`body`).
 
 mod accept;
 mod admin;
 mod body;
+mod client;
 mod errors;
 mod page;
 mod read_only;
@@ -25,4 +29,5 @@ mod route;
 mod server;
 
 pub use body::{parse_body, ClearRequest, SwapRequest};
+pub(crate) use client::AdminSocket;
 pub(crate) use server::serve;

@@ -22,7 +22,7 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Starts serving `api` on `listeners` until `stop` changes (inside the
 /// runtime). The future it returns ends when, after the stop, every
 /// request in flight has finished.
-pub fn serve(
+pub(crate) fn serve(
     listeners: Listeners,
     api: Arc<dyn Api>,
     stop: watch::Receiver<bool>,

@@ -11,24 +11,24 @@ use crate::fs::pathfmt::{self, shown};
 
 /// What the active link holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ActiveLink {
+pub(crate) struct ActiveLink {
     /// The configured path of the active link.
     #[serde(serialize_with = "pathfmt::path")]
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The target it holds, when it is a symlink.
     #[serde(serialize_with = "pathfmt::opt_path")]
-    pub target: Option<PathBuf>,
+    pub(crate) target: Option<PathBuf>,
     /// The configured account whose home is that target.
-    pub account: Option<String>,
+    pub(crate) account: Option<String>,
     /// What is wrong when no configured account is active.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<ActiveProblem>,
+    pub(crate) problem: Option<ActiveProblem>,
 }
 
 /// Why no configured account is active.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
-pub enum ActiveProblem {
+pub(crate) enum ActiveProblem {
     /// Nothing exists at the active link's path.
     Missing,
     /// A file or directory sits where the link belongs.

@@ -50,13 +50,19 @@ pub(crate) struct TargetCheck {
     detail: Option<String>,
 }
 
-/// Looks at one shared target (following it: the shared dir is the
-/// operator's). A target of the wrong kind (a file where a directory link
-/// points, or the reverse) is an `error`: no link can make it right.
+/// Looks at one shared target, not following it (the shared dir itself,
+/// a configured path, may be a symlink). A target of the wrong kind (a file
+/// where a directory link points, or the reverse) or a symlink is an
+/// `error`: no link can make it right, and a link to a link is not what
+/// the kind says (Claude Code breaks a `settings.json` link to a link when
+/// it rewrites the file; the target may lead anywhere).
 pub(crate) fn check_target(req: &RequiredLink) -> TargetCheck {
-    let (state, detail) = match std::fs::metadata(&req.target) {
+    let (state, detail) = match std::fs::symlink_metadata(&req.target) {
         Ok(m) if m.is_dir() && req.kind == LinkKind::Dir => (LinkState::Ok, None),
         Ok(m) if m.is_file() && req.kind == LinkKind::File => (LinkState::Ok, None),
+        Ok(m) if m.file_type().is_symlink() => {
+            (LinkState::Error, Some(symlinked_target(req)))
+        }
         Ok(m) => (
             LinkState::Error,
             Some(format!(
@@ -77,6 +83,27 @@ pub(crate) fn check_target(req: &RequiredLink) -> TargetCheck {
         ),
     };
     TargetCheck { state, detail }
+}
+
+/// The detail of a shared target that is itself a symlink.
+fn symlinked_target(req: &RequiredLink) -> String {
+    let to = match std::fs::read_link(&req.target) {
+        Ok(to) => shown(&to).to_string(),
+        Err(_) => "?".to_string(),
+    };
+    format!(
+        "the target {} is a symlink (to {to}), not {}; homeswap never follows it: put {} itself in its place, or move the link aside so 'homeswap ensure' can create {}",
+        shown(&req.target),
+        req.kind.describe(),
+        match req.kind {
+            LinkKind::Dir => "the directory",
+            LinkKind::File => "the file",
+        },
+        match req.kind {
+            LinkKind::Dir => "an empty directory",
+            LinkKind::File => "an empty file",
+        }
+    )
 }
 
 /// Classifies one link, given its home's descriptor and its target's check.

@@ -20,33 +20,47 @@ use crate::fs::{DirFd, EntryKind, FsError};
 
 /// An entry of a home that is neither a link nor private.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnmanagedEntry {
+pub(crate) struct UnmanagedEntry {
     /// The entry's name: its text, or its escaped form (`\xff`) when it
     /// is not UTF-8.
-    pub name: String,
+    pub(crate) name: String,
     /// What it is: `a directory`, `a regular file`, ...
-    pub kind: String,
-    /// The list it would belong to if shared: `shared` or `shared_files`.
-    pub share_as: &'static str,
+    pub(crate) kind: String,
+    /// The list it would belong to if shared: `shared` or `shared_files`;
+    /// none for what no link can share (a FIFO, a socket, a device, a
+    /// symlink itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) share_as: Option<&'static str>,
 }
 
 impl UnmanagedEntry {
     /// The warning line of `account`'s entry.
-    pub fn line(&self, account: &str) -> String {
+    pub(crate) fn line(&self, account: &str) -> String {
         format!("account {account}: unmanaged entry: {self}")
     }
 }
 
-/// `todos (a directory): neither shared nor private; add it to shared or private`.
+/// `todos (a directory): neither shared nor private; add it to shared or
+/// private`; for what cannot be shared, what can be done instead.
 impl fmt::Display for UnmanagedEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} ({}): neither shared nor private; add it to {} or private",
+            "{} ({}): neither shared nor private; ",
             shown(Path::new(&self.name)),
             self.kind,
-            self.share_as
-        )
+        )?;
+        match self.share_as {
+            Some(list) => write!(f, "add it to {list} or private"),
+            None if self.kind == EntryKind::Symlink.describe() => f.write_str(
+                "a symlink is shared by what it names: put that in its place to share it, or add it to private",
+            ),
+            None => write!(
+                f,
+                "{} cannot be shared (a shared target is a directory or a regular file): add it to private",
+                self.kind
+            ),
+        }
     }
 }
 
@@ -75,9 +89,11 @@ pub(crate) fn describe(
         let Some(kind) = home.kind(&name)? else {
             continue;
         };
+        // A link's target must be a directory or a regular file.
         let share_as = match kind {
-            EntryKind::Dir => "shared",
-            _ => "shared_files",
+            EntryKind::Dir => Some("shared"),
+            EntryKind::File => Some("shared_files"),
+            _ => None,
         };
         let name = match name.into_string() {
             Ok(text) => text,

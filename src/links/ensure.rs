@@ -33,7 +33,7 @@ pub(crate) const TARGET_FILE_MODE: u32 = 0o600;
 /// What ensure does (or would do) for one link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum EnsureAction {
+pub(crate) enum EnsureAction {
     /// Already `ok`.
     Nothing,
     /// Create the link (and its target directory if absent).
@@ -61,13 +61,13 @@ pub struct EnsureStep {
     /// The state before.
     pub before: LinkReport,
     /// The action chosen from that state.
-    pub action: EnsureAction,
+    pub(crate) action: EnsureAction,
     /// The state after (absent in a dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<LinkReport>,
+    pub(crate) after: Option<LinkReport>,
     /// Why the action failed, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl EnsureStep {
@@ -102,12 +102,12 @@ impl EnsureStep {
 #[derive(Debug, Clone, Serialize)]
 pub struct EnsureReport {
     /// The account name.
-    pub account: String,
+    pub(crate) account: String,
     /// Its home.
     #[serde(serialize_with = "pathfmt::path")]
-    pub home: PathBuf,
+    pub(crate) home: PathBuf,
     /// True when nothing was changed on purpose (`--dry-run`).
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// One step per required link.
     pub steps: Vec<EnsureStep>,
 }

@@ -16,16 +16,18 @@
 
 pub(crate) mod active;
 pub(crate) mod check;
-pub mod drift;
+pub(crate) mod drift;
 pub(crate) mod ensure;
 pub(crate) mod state;
-pub mod validate;
+pub(crate) mod validate;
 
 pub use check::check_account;
 pub(crate) use check::check_accounts;
+pub use ensure::ensure_account;
 pub(crate) use ensure::TARGET_DIR_MODE;
-pub use ensure::{ensure_account, EnsureAction, EnsureReport, EnsureStep};
-pub use state::{AccountReport, LinkReport, LinkState};
+pub(crate) use ensure::{EnsureAction, EnsureReport, EnsureStep};
+pub use state::LinkState;
+pub(crate) use state::{AccountReport, LinkReport};
 
 /// A temporary home and shared dir for the unit tests of this folder.
 #[cfg(test)]

@@ -68,15 +68,15 @@ impl fmt::Display for LinkState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkReport {
     /// The account the link belongs to.
-    pub account: String,
+    pub(crate) account: String,
     /// The required name, e.g. `projects`.
     pub link: String,
     /// Where the link sits: `<home>/<link>`.
     #[serde(serialize_with = "pathfmt::path")]
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Where it must point: `<shared_dir>/<link>`.
     #[serde(serialize_with = "pathfmt::path")]
-    pub expected: PathBuf,
+    pub(crate) expected: PathBuf,
     /// The classification.
     pub state: LinkState,
     /// What a divergent link points to.
@@ -84,10 +84,10 @@ pub struct LinkReport {
         skip_serializing_if = "Option::is_none",
         serialize_with = "pathfmt::opt_path"
     )]
-    pub points_to: Option<PathBuf>,
+    pub(crate) points_to: Option<PathBuf>,
     /// What sits there instead (`not_a_link`), or the error (`error`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub(crate) detail: Option<String>,
 }
 
 impl LinkReport {
@@ -160,14 +160,14 @@ impl fmt::Display for LinkReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountReport {
     /// The account name.
-    pub account: String,
+    pub(crate) account: String,
     /// Its home.
     #[serde(serialize_with = "pathfmt::path")]
-    pub home: PathBuf,
+    pub(crate) home: PathBuf,
     /// One report per required link, in configured order.
     pub links: Vec<LinkReport>,
     /// Entries of the home in no list (warnings, not problems), by name.
-    pub unmanaged: Vec<UnmanagedEntry>,
+    pub(crate) unmanaged: Vec<UnmanagedEntry>,
 }
 
 impl AccountReport {
@@ -177,7 +177,7 @@ impl AccountReport {
     }
 
     /// One warning line per unmanaged entry.
-    pub fn warnings(&self) -> impl Iterator<Item = String> + '_ {
+    pub(crate) fn warnings(&self) -> impl Iterator<Item = String> + '_ {
         self.unmanaged.iter().map(|u| u.line(&self.account))
     }
 

@@ -11,9 +11,9 @@ use crate::links::{check_accounts, AccountReport};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidationReport {
     /// The active link.
-    pub active: ActiveLink,
+    pub(crate) active: ActiveLink,
     /// One report per configured account, sorted by name.
-    pub accounts: Vec<AccountReport>,
+    pub(crate) accounts: Vec<AccountReport>,
 }
 
 impl ValidationReport {
@@ -37,7 +37,7 @@ impl ValidationReport {
 
     /// One warning line per unmanaged entry of every account (drift: not a
     /// problem, so neither the exit code nor readiness changes).
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         self.accounts
             .iter()
             .flat_map(AccountReport::warnings)

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 /// The exposition format's content type.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// How old the `process_*` values in a served exposition may be.
-pub const PROCESS_REFRESH: Duration = Duration::from_secs(1);
+pub(crate) const PROCESS_REFRESH: Duration = Duration::from_secs(1);
 
 /// The latest encoded exposition and the generation counter it is checked
 /// against.
@@ -84,7 +84,7 @@ mod tests {
 
     #[test]
     fn a_scrape_without_a_change_serves_the_cached_bytes() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         let first = m.encode();
         let second = m.encode();
         assert_eq!(first.as_ptr(), second.as_ptr(), "encoded twice");
@@ -92,13 +92,16 @@ mod tests {
 
     #[test]
     fn a_change_is_in_the_very_next_scrape() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         let before = m.encode();
         m.observe_latch(true);
         let after = String::from_utf8(m.encode().to_vec()).unwrap();
         assert_ne!(before.as_ptr(), after.as_ptr());
         assert!(after.contains("homeswap_partial_swap 1\n"), "{after}");
-        m.observe_swap("busy", Duration::from_millis(3));
+        m.observe_swap(
+            crate::state::outcome::Outcome::Busy,
+            Duration::from_millis(3),
+        );
         let again = String::from_utf8(m.encode().to_vec()).unwrap();
         assert!(
             again.contains("homeswap_swaps_total{outcome=\"busy\"} 1\n"),
@@ -108,7 +111,7 @@ mod tests {
 
     #[test]
     fn process_values_are_refreshed_after_process_refresh() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         let first = m.encode();
         std::thread::sleep(PROCESS_REFRESH + Duration::from_millis(50));
         assert_ne!(first.as_ptr(), m.encode().as_ptr());

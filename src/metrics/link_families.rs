@@ -246,7 +246,7 @@ mod tests {
         let report = crate::links::validate::validate_all(&config);
         let accounts: Vec<String> = config.accounts.keys().cloned().collect();
 
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         m.observe_validation(&report, &accounts, Duration::from_millis(1));
         let ours = String::from_utf8(m.encode_now()).unwrap();
         let expected = as_registry_metrics(&report, &accounts);
@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn before_the_first_validation_no_link_series_are_written() {
-        let text = String::from_utf8(Metrics::new().encode_now()).unwrap();
+        let text = String::from_utf8(Metrics::new().unwrap().encode_now()).unwrap();
         assert!(!text.contains("homeswap_link_"), "{text}");
         assert!(text.contains("homeswap_build_info{version="), "{text}");
     }

@@ -8,6 +8,8 @@
 //!   (`process`: CPU time in fractions of a second).
 //! - `link_families`: the per-link and per-account gauges, kept as the
 //!   last validation's states and written straight into the text.
+//! - `fleet`: the fleet view's age and refresh counts, present only while
+//!   `fleet` is configured.
 //! - `exposition`: the encoded text, cached until the next change (or
 //!   until its `process_*` values are [`PROCESS_REFRESH`] old).
 //!
@@ -15,6 +17,7 @@
 //! families in name order, so the exposition reads as one registry's would.
 
 mod exposition;
+mod fleet;
 mod link_families;
 mod process;
 mod registry;
@@ -28,33 +31,34 @@ use prometheus::{Encoder, TextEncoder};
 
 use crate::links::validate::ValidationReport;
 use crate::ops::usage::UsageView;
+use crate::state::limits::LimitReason;
+use crate::state::outcome::Outcome;
 use crate::state::usage::Window;
 
 use exposition::ExpositionCache;
-pub use exposition::{CONTENT_TYPE, PROCESS_REFRESH};
+pub(crate) use exposition::CONTENT_TYPE;
 use link_families::LinkSeries;
 use registry::Families;
-pub use registry::{FAILOVER_OUTCOMES, FAILOVER_REASONS, FLEET_OUTCOMES, SWAP_OUTCOMES};
 
 /// One account's window for the usage gauges.
 #[derive(Debug, Clone, PartialEq)]
-pub struct UsageSeries {
+pub(crate) struct UsageSeries {
     /// The account.
-    pub account: String,
+    pub(crate) account: String,
     /// `five_hour` or `seven_day`.
-    pub window: &'static str,
+    pub(crate) window: &'static str,
     /// Usage, 0..=1.
-    pub ratio: f64,
+    pub(crate) ratio: f64,
     /// Unix seconds the window resets; 0 when not reported.
-    pub resets_at: u64,
+    pub(crate) resets_at: u64,
     /// Unix seconds of the account's last usage report (0: unknown).
-    pub updated: u64,
+    pub(crate) updated: u64,
 }
 
 impl UsageSeries {
     /// The usage gauges' series of a usage view: each window reported, per
     /// account.
-    pub fn of(view: &UsageView) -> Vec<UsageSeries> {
+    pub(crate) fn of(view: &UsageView) -> Vec<UsageSeries> {
         let mut out = Vec::new();
         for a in &view.accounts {
             for (window, w) in Window::ALL
@@ -101,22 +105,23 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric, plus the `process_*` collector.
-    pub fn new() -> Metrics {
-        Metrics {
-            families: Families::new(),
+    /// Registers every metric, plus the `process_*` collector. An error
+    /// is a defect in a name or help text (or a duplicate name).
+    pub fn new() -> Result<Metrics, MetricsError> {
+        Ok(Metrics {
+            families: Families::new().map_err(MetricsError)?,
             links: RwLock::new(LinkSeries::default()),
             exposition: ExpositionCache::default(),
             limit_accounts: Mutex::new(BTreeSet::new()),
             usage_series: Mutex::new(BTreeSet::new()),
             fleet_since: Mutex::new(None),
-        }
+        })
     }
 
     /// Records a completed validation: every link's health and state, the
     /// active account, the time and the duration. Series of accounts or
     /// links no longer configured are dropped.
-    pub fn observe_validation(
+    pub(crate) fn observe_validation(
         &self,
         report: &ValidationReport,
         accounts: &[String],
@@ -141,24 +146,27 @@ impl Metrics {
     }
 
     /// Records one swap attempt.
-    pub fn observe_swap(&self, outcome: &str, duration: Duration) {
-        self.families.swaps.with_label_values(&[outcome]).inc();
+    pub(crate) fn observe_swap(&self, outcome: Outcome, duration: Duration) {
+        self.families
+            .swaps
+            .with_label_values(&[outcome.as_str()])
+            .inc();
         self.families.swap_duration.observe(duration.as_secs_f64());
         self.exposition.changed();
     }
 
     /// Records one failover attempt.
-    pub fn observe_failover(&self, reason: &str, outcome: &str) {
+    pub(crate) fn observe_failover(&self, reason: LimitReason, outcome: Outcome) {
         self.families
             .failovers
-            .with_label_values(&[reason, outcome])
+            .with_label_values(&[reason.as_str(), outcome.as_str()])
             .inc();
         self.exposition.changed();
     }
 
     /// Records every configured account's limit: (account, limited, Unix
     /// time it ends or 0). Series of accounts no longer configured go.
-    pub fn observe_limits(&self, limits: &[(String, bool, u64)]) {
+    pub(crate) fn observe_limits(&self, limits: &[(String, bool, u64)]) {
         let f = &self.families;
         // Series are set in place and only those of accounts no longer
         // configured removed, so a scrape never sees a family half empty.
@@ -186,7 +194,7 @@ impl Metrics {
     /// Records the usage the statusline reported: one entry per account
     /// and window reported. A window not reported has no series (absent
     /// until reported); series no longer in the list go.
-    pub fn observe_usage(&self, usage: &[UsageSeries]) {
+    pub(crate) fn observe_usage(&self, usage: &[UsageSeries]) {
         let f = &self.families;
         let mut known = self.usage_series.lock().unwrap_or_else(|p| p.into_inner());
         let now: BTreeSet<(String, String)> = usage
@@ -218,48 +226,6 @@ impl Metrics {
         self.exposition.changed();
     }
 
-    /// `fleet` is configured: the fleet families are exported (each
-    /// refresh outcome from 0), the view's age counting from `since`.
-    pub fn fleet_on(&self, since: u64) {
-        for outcome in FLEET_OUTCOMES {
-            self.families.fleet_queries.with_label_values(&[outcome]);
-        }
-        *self.fleet_since.lock().unwrap_or_else(|p| p.into_inner()) = Some(since);
-        self.exposition.changed();
-    }
-
-    /// `fleet` is not configured (any more): the fleet families are absent.
-    pub fn fleet_off(&self) {
-        let mut since = self.fleet_since.lock().unwrap_or_else(|p| p.into_inner());
-        if since.take().is_some() {
-            let _ = self
-                .families
-                .fleet_view_age
-                .remove_label_values(&[] as &[&str]);
-            self.families.fleet_queries.reset();
-            self.exposition.changed();
-        }
-    }
-
-    /// Records one fleet refresh: its outcome (`ok`, `error`, `timeout`)
-    /// and the Unix time of the view's data now (0: there is none yet, and
-    /// the age keeps counting from where it did).
-    pub fn observe_fleet_refresh(&self, outcome: &str, refreshed: u64) {
-        let since = {
-            let since = self.fleet_since.lock().unwrap_or_else(|p| p.into_inner());
-            match (refreshed, *since) {
-                (0, Some(s)) => s,
-                (0, None) => now_unix(),
-                (r, _) => r,
-            }
-        };
-        self.fleet_on(since);
-        self.families
-            .fleet_queries
-            .with_label_values(&[outcome])
-            .inc();
-    }
-
     /// The text exposition of every metric: the cached one while nothing
     /// changed and its `process_*` values are under [`PROCESS_REFRESH`]
     /// old, else a fresh one (which then becomes the cached one).
@@ -270,18 +236,7 @@ impl Metrics {
     /// Encodes every metric, bypassing the cache: the registry's families
     /// and the link families, merged in name order.
     pub fn encode_now(&self) -> Vec<u8> {
-        // The view ages between refreshes: its age is taken at encoding
-        // (so at most PROCESS_REFRESH old, like the process_* values).
-        if let Some(since) = *self.fleet_since.lock().unwrap_or_else(|p| p.into_inner()) {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs_f64();
-            self.families
-                .fleet_view_age
-                .with_label_values(&[] as &[&str])
-                .set((now - since as f64).max(0.0));
-        }
+        self.set_fleet_view_age();
         let links = self.links.read().unwrap_or_else(|p| p.into_inner());
         let mut buf = Vec::with_capacity(8 * 1024 + links.encoded_size_hint());
         let mut own = LinkSeries::FAMILIES.iter().peekable();
@@ -303,19 +258,11 @@ impl Metrics {
     }
 }
 
-/// The current Unix time in seconds.
-fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new()
-    }
-}
+/// The metrics could not be registered: a defect in a name, a help text
+/// or a label (or a name used twice), found at start.
+#[derive(Debug, thiserror::Error)]
+#[error("the metrics could not be registered: {0}")]
+pub struct MetricsError(prometheus::Error);
 
 #[cfg(test)]
 mod tests {
@@ -323,7 +270,7 @@ mod tests {
 
     #[test]
     fn limit_gauges_follow_the_configured_accounts() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         m.observe_limits(&[("a".into(), true, 1_800_000_000), ("b".into(), false, 0)]);
         let text = String::from_utf8(m.encode_now()).unwrap();
         assert!(
@@ -345,7 +292,7 @@ mod tests {
 
     #[test]
     fn usage_gauges_are_absent_until_reported_and_follow_the_record() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         let text = String::from_utf8(m.encode_now()).unwrap();
         assert!(!text.contains("homeswap_account_usage_ratio{"), "{text}");
         let five = UsageSeries {
@@ -376,52 +323,5 @@ mod tests {
         m.observe_usage(&[]);
         let text = String::from_utf8(m.encode_now()).unwrap();
         assert!(!text.contains("account=\"a\""), "{text}");
-    }
-
-    #[test]
-    fn the_fleet_families_exist_only_while_fleet_is_configured() {
-        let m = Metrics::new();
-        let text = || String::from_utf8(m.encode_now()).unwrap();
-        assert!(!text().contains("homeswap_fleet_"), "{}", text());
-        let now = now_unix();
-        m.fleet_on(now - 30);
-        let t = text();
-        let age: f64 = t
-            .lines()
-            .find_map(|l| l.strip_prefix("homeswap_fleet_view_age_seconds "))
-            .unwrap_or_else(|| panic!("{t}"))
-            .parse()
-            .unwrap();
-        assert!((29.0..40.0).contains(&age), "{age}");
-        for outcome in ["ok", "error", "timeout"] {
-            assert!(
-                t.contains(&format!(
-                    "homeswap_fleet_queries_total{{outcome=\"{outcome}\"}} 0\n"
-                )),
-                "{t}"
-            );
-        }
-        m.observe_fleet_refresh("error", 0);
-        m.observe_fleet_refresh("timeout", 0);
-        assert!(text().contains("homeswap_fleet_queries_total{outcome=\"error\"} 1\n"));
-        let t = text();
-        let age: f64 = t
-            .lines()
-            .find_map(|l| l.strip_prefix("homeswap_fleet_view_age_seconds "))
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(
-            age >= 29.0,
-            "a failed refresh does not make the view younger: {age}"
-        );
-        m.observe_fleet_refresh("ok", now_unix());
-        assert!(
-            text().contains("homeswap_fleet_view_age_seconds 0"),
-            "{}",
-            text()
-        );
-        m.fleet_off();
-        assert!(!text().contains("homeswap_fleet_"), "{}", text());
     }
 }

@@ -29,19 +29,17 @@ pub(super) struct ProcessMetrics {
 
 impl ProcessMetrics {
     /// The collector of the calling process.
-    pub(super) fn for_self() -> ProcessMetrics {
+    pub(super) fn for_self() -> prometheus::Result<ProcessMetrics> {
         let cpu = Desc::new(
             CPU_NAME.to_string(),
             CPU_HELP.to_string(),
             Vec::new(),
             Default::default(),
-        )
-        // Name and help are constants, valid and non-empty.
-        .expect("the CPU family's descriptor is valid");
-        ProcessMetrics {
+        )?;
+        Ok(ProcessMetrics {
             inner: ProcessCollector::for_self(),
             cpu,
-        }
+        })
     }
 }
 
@@ -101,7 +99,7 @@ mod tests {
 
     #[test]
     fn the_cpu_family_replaces_the_integer_one_and_the_others_stay() {
-        let p = ProcessMetrics::for_self();
+        let p = ProcessMetrics::for_self().unwrap();
         let names: Vec<String> = p.desc().iter().map(|d| d.fq_name.clone()).collect();
         let inner: Vec<String> = ProcessCollector::for_self()
             .desc()

@@ -17,11 +17,11 @@ pub struct Context {
     /// The loaded configuration.
     pub config: Config,
     /// Paths of the lock, intent record, latch and audit log.
-    pub state: StateDir,
+    pub(crate) state: StateDir,
     /// The partial-swap latch (one per process).
-    pub latch: PartialSwapLatch,
+    pub(crate) latch: PartialSwapLatch,
     /// How long a swap waits for the lock before reporting busy.
-    pub lock_timeout: Duration,
+    pub(crate) lock_timeout: Duration,
 }
 
 impl Context {
@@ -39,7 +39,7 @@ impl Context {
     /// A context for a reloaded configuration that shares `previous`'s
     /// latch, so a swap still running on the old configuration latches the
     /// same latch the new one reads.
-    pub fn reloaded(config: Config, previous: &Context) -> Context {
+    pub(crate) fn reloaded(config: Config, previous: &Context) -> Context {
         let state = StateDir::new(&config.state_dir);
         Context {
             latch: previous.latch.rebind(state.clone()),

@@ -13,21 +13,21 @@ use crate::ops::swap;
 
 /// The addresses the demo tries first (the contract's defaults): the
 /// read-only listener, then the admin listener.
-pub const PREFERRED: [&str; 2] = ["127.0.0.1:9464", "127.0.0.1:9465"];
+pub(crate) const PREFERRED: [&str; 2] = ["127.0.0.1:9464", "127.0.0.1:9465"];
 
 /// Why the sandbox could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the demo sandbox in {}: {message}", dir.display())]
-pub struct SandboxError {
+pub(crate) struct SandboxError {
     /// The sandbox directory.
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// What failed.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl SandboxError {
     /// The error of `dir` for `e`.
-    pub fn new(dir: &Path, e: impl std::fmt::Display) -> SandboxError {
+    pub(crate) fn new(dir: &Path, e: impl std::fmt::Display) -> SandboxError {
         SandboxError {
             dir: dir.to_path_buf(),
             message: e.to_string(),
@@ -37,17 +37,17 @@ impl SandboxError {
 
 /// A built sandbox.
 #[derive(Debug)]
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     /// Its configuration file.
-    pub config_path: PathBuf,
+    pub(crate) config_path: PathBuf,
     /// The admin token (also in `<root>/admin-token`).
-    pub token: String,
+    pub(crate) token: String,
 }
 
 /// Creates homes, shared dir, state dir, token and configuration in the
 /// empty or new directory `root`, ensures both accounts and makes `a`
 /// active.
-pub fn build(root: &Path) -> Result<Sandbox, SandboxError> {
+pub(crate) fn build(root: &Path) -> Result<Sandbox, SandboxError> {
     let err = |e: &dyn std::fmt::Display| SandboxError::new(root, e);
     std::fs::create_dir_all(root).map_err(|e| err(&e))?;
     if std::fs::read_dir(root)
@@ -111,7 +111,7 @@ serve:
 /// Rewrites the sandbox's configuration to name the addresses actually
 /// bound, so the CLI and a SIGHUP reload see the same sidecar; returns it
 /// loaded.
-pub fn use_addresses(
+pub(crate) fn use_addresses(
     root: &Path,
     config_path: &Path,
     read_only: &str,

@@ -10,30 +10,30 @@ use crate::ops::{home_of, UnknownAccount};
 
 /// What ensure did to one account.
 #[derive(Debug, Clone)]
-pub struct AccountEnsured {
+pub(crate) struct AccountEnsured {
     /// What it found, did and left, link by link.
-    pub report: EnsureReport,
+    pub(crate) report: EnsureReport,
     /// One line per change made (in a dry run: that would be made), e.g.
     /// `account a: projects: created the link <home>/projects -> <target>`.
-    pub changes: Vec<String>,
+    pub(crate) changes: Vec<String>,
 }
 
 /// What ensure did to every chosen account, in the order asked.
 #[derive(Debug, Clone)]
-pub struct Ensured {
+pub(crate) struct Ensured {
     /// One entry per account.
-    pub accounts: Vec<AccountEnsured>,
+    pub(crate) accounts: Vec<AccountEnsured>,
 }
 
 impl Ensured {
     /// True when every link of every chosen account is (or, in a dry run,
     /// would be) `ok`.
-    pub fn is_ok(&self) -> bool {
+    pub(crate) fn is_ok(&self) -> bool {
         self.accounts.iter().all(|a| a.report.is_ok())
     }
 
     /// One line per link that is not `ok` afterwards, account by account.
-    pub fn problems(&self) -> Vec<String> {
+    pub(crate) fn problems(&self) -> Vec<String> {
         self.accounts
             .iter()
             .flat_map(|a| a.report.problems())
@@ -41,14 +41,14 @@ impl Ensured {
     }
 
     /// How many changes were made (or would be).
-    pub fn change_count(&self) -> usize {
+    pub(crate) fn change_count(&self) -> usize {
         self.accounts.iter().map(|a| a.changes.len()).sum()
     }
 }
 
 /// Ensures `accounts` (empty: every configured account, by name). Names
 /// that are not configured refuse the whole command, each named.
-pub fn ensure(
+pub(crate) fn ensure(
     ctx: &Context,
     accounts: &[String],
     dry_run: bool,

@@ -129,85 +129,85 @@ fn unusable(fleet: &FleetConfig, view: &FleetHeader, now: u64) -> Option<String>
 
 /// The `fleet` object of the status document and of `limits --json`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FleetStatus {
+pub(crate) struct FleetStatus {
     /// `fleet.prometheus`.
-    pub prometheus: String,
+    pub(crate) prometheus: String,
     /// `fleet.selector`.
-    pub selector: String,
+    pub(crate) selector: String,
     /// True when a failover now would use the view.
-    pub used: bool,
+    pub(crate) used: bool,
     /// Why it would not (`null` when it would).
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// RFC 3339 time of the last successful refresh; `null`: none yet.
-    pub refreshed: Option<String>,
+    pub(crate) refreshed: Option<String>,
     /// Seconds since then; `null`: none yet.
-    pub age_seconds: Option<u64>,
+    pub(crate) age_seconds: Option<u64>,
     /// `fleet.max_age` in seconds.
-    pub max_age_seconds: u64,
+    pub(crate) max_age_seconds: u64,
     /// The last refresh, when it failed after the data was taken.
-    pub last_error: Option<FleetErrorView>,
+    pub(crate) last_error: Option<FleetErrorView>,
     /// Prometheus's warnings at the last refresh (a partial answer).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// Series ignored at the last refresh (NaN, out of range, bad labels).
-    pub dropped: usize,
+    pub(crate) dropped: usize,
     /// Every configured account limited somewhere, in `failover.order`.
-    pub limits: Vec<FleetLimitView>,
+    pub(crate) limits: Vec<FleetLimitView>,
     /// Every configured account's freshest usage report, in `failover.order`.
-    pub usage: Vec<FleetUsageView>,
+    pub(crate) usage: Vec<FleetUsageView>,
 }
 
 /// A failed refresh, as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FleetErrorView {
+pub(crate) struct FleetErrorView {
     /// RFC 3339 time of the attempt.
-    pub at: String,
+    pub(crate) at: String,
     /// `error` or `timeout`.
-    pub outcome: &'static str,
+    pub(crate) outcome: &'static str,
     /// What failed.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// One account limited somewhere in the fleet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FleetLimitView {
+pub(crate) struct FleetLimitView {
     /// The account.
-    pub account: String,
+    pub(crate) account: String,
     /// RFC 3339 end of the latest limit reported (what the choice uses).
-    pub until: String,
+    pub(crate) until: String,
     /// Unix seconds of the same.
-    pub until_unix: u64,
+    pub(crate) until_unix: u64,
     /// How many instances report it limited.
-    pub limited_on: usize,
+    pub(crate) limited_on: usize,
     /// The instances, latest reset first (the first eight).
-    pub instances: Vec<FleetInstanceLimit>,
+    pub(crate) instances: Vec<FleetInstanceLimit>,
 }
 
 /// One instance's limit of an account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FleetInstanceLimit {
+pub(crate) struct FleetInstanceLimit {
     /// The `instance` label.
-    pub instance: String,
+    pub(crate) instance: String,
     /// RFC 3339 end of its limit.
-    pub until: String,
+    pub(crate) until: String,
     /// Unix seconds of the same.
-    pub until_unix: u64,
+    pub(crate) until_unix: u64,
 }
 
 /// An account's freshest usage report in the fleet.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FleetUsageView {
+pub(crate) struct FleetUsageView {
     /// The account.
-    pub account: String,
+    pub(crate) account: String,
     /// The instance that reported it.
-    pub instance: String,
+    pub(crate) instance: String,
     /// RFC 3339 time it was reported.
-    pub updated: String,
+    pub(crate) updated: String,
     /// Unix seconds of the same.
-    pub updated_unix: u64,
+    pub(crate) updated_unix: u64,
     /// The five-hour window; `null` when not reported.
-    pub five_hour: Option<UsageWindowView>,
+    pub(crate) five_hour: Option<UsageWindowView>,
     /// The seven-day window; `null` when not reported.
-    pub seven_day: Option<UsageWindowView>,
+    pub(crate) seven_day: Option<UsageWindowView>,
 }
 
 /// The `fleet` object for `config` at `now`; `None` without `fleet`.

@@ -3,58 +3,62 @@
 
 use serde::Serialize;
 
+use crate::fs::error::FsError;
+use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::context::Context;
 use crate::ops::fleet::{self, FleetStatus};
+use crate::ops::skeleton::{self, Ended, Operation};
 use crate::ops::{home_of, UnknownAccount};
-use crate::state::audit::{self, AuditEntry};
+use crate::state::audit::{Action, Outcome, Subject};
+use crate::state::latch::LatchRecord;
 use crate::state::limits::{rfc3339, unix_now, LimitReason, LimitsRecord, UntilSource};
 use crate::state::lock::{LockError, StateLock};
 
 /// One account's limit, as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccountLimitView {
+pub(crate) struct AccountLimitView {
     /// The account.
-    pub account: String,
+    pub(crate) account: String,
     /// True while the account is limited.
-    pub limited: bool,
+    pub(crate) limited: bool,
     /// Why (`null` when not limited).
-    pub reason: Option<LimitReason>,
+    pub(crate) reason: Option<LimitReason>,
     /// RFC 3339 start of the limit.
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
     /// RFC 3339 end of the limit.
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
     /// Unix seconds of the end (0 when not limited; the metric's value).
-    pub until_unix: u64,
+    pub(crate) until_unix: u64,
     /// Where the end came from.
-    pub source: Option<UntilSource>,
+    pub(crate) source: Option<UntilSource>,
 }
 
 /// Every configured account's limit, in `failover.order`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LimitsView {
+pub(crate) struct LimitsView {
     /// One entry per account.
-    pub accounts: Vec<AccountLimitView>,
+    pub(crate) accounts: Vec<AccountLimitView>,
     /// Why the limits file could not be read (then no limits are known).
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// The last swap a failover made: RFC 3339 time, from, to.
-    pub last_failover: Option<LastFailoverView>,
+    pub(crate) last_failover: Option<LastFailoverView>,
     /// Limits seen on other instances (the fleet view); `null` without `fleet`.
-    pub fleet: Option<FleetStatus>,
+    pub(crate) fleet: Option<FleetStatus>,
 }
 
 /// The last swap a failover made, as shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LastFailoverView {
+pub(crate) struct LastFailoverView {
     /// RFC 3339 time of the swap.
-    pub time: String,
+    pub(crate) time: String,
     /// The account failed over from.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The account failed over to.
-    pub to: String,
+    pub(crate) to: String,
 }
 
 /// Reads the limits now.
-pub fn limits(ctx: &Context) -> LimitsView {
+pub(crate) fn limits(ctx: &Context) -> LimitsView {
     let (record, error) = LimitsRecord::read_or_empty(&ctx.state);
     let now = unix_now();
     LimitsView {
@@ -64,7 +68,12 @@ pub fn limits(ctx: &Context) -> LimitsView {
 }
 
 /// The view of `record` at `now`.
-pub fn view(ctx: &Context, record: &LimitsRecord, error: Option<String>, now: u64) -> LimitsView {
+pub(crate) fn view(
+    ctx: &Context,
+    record: &LimitsRecord,
+    error: Option<String>,
+    now: u64,
+) -> LimitsView {
     let accounts = ctx
         .config
         .failover
@@ -105,7 +114,7 @@ pub fn view(ctx: &Context, record: &LimitsRecord, error: Option<String>, now: u6
 
 /// Why a limit could not be cleared.
 #[derive(Debug, thiserror::Error)]
-pub enum ClearLimitError {
+pub(crate) enum ClearLimitError {
     /// Not a configured account.
     #[error(transparent)]
     UnknownAccount(#[from] UnknownAccount),
@@ -127,35 +136,107 @@ pub enum ClearLimitError {
     },
 }
 
+impl Ended for ClearLimitError {
+    fn outcome(&self) -> Outcome {
+        match self {
+            ClearLimitError::Busy { .. } => Outcome::Busy,
+            ClearLimitError::UnknownAccount(_) | ClearLimitError::Failed { .. } => Outcome::Refused,
+        }
+    }
+}
+
+impl Classified for ClearLimitError {
+    /// The contract gives `limits clear` 0 and 2; a limits file that
+    /// cannot be written (or a lock held too long) is neither, and is 1.
+    fn class(&self) -> ErrorClass {
+        match self {
+            ClearLimitError::UnknownAccount(_) => ErrorClass::Unknown,
+            ClearLimitError::Busy { .. } => ErrorClass::BusyRefused,
+            ClearLimitError::Failed { .. } => ErrorClass::Refused,
+        }
+    }
+}
+
 /// Ends `account`'s limit; true if it was limited.
-pub fn clear_limit(ctx: &Context, account: &str) -> Result<bool, ClearLimitError> {
-    let start = std::time::Instant::now();
-    home_of(&ctx.config, account)?;
-    let failed = |message: String| ClearLimitError::Failed {
-        account: account.to_string(),
-        message,
-    };
-    let _lock = StateLock::acquire_or(
-        &ctx.state,
-        ctx.lock_timeout,
-        |source| ClearLimitError::Busy {
-            account: account.to_string(),
+pub(crate) fn clear_limit(ctx: &Context, account: &str) -> Result<bool, ClearLimitError> {
+    skeleton::run(ctx, &mut ClearLimit { account }).map(|c| c.0)
+}
+
+/// Whether the account cleared was limited.
+struct WasLimited(bool);
+
+impl Ended for WasLimited {
+    fn outcome(&self) -> Outcome {
+        if self.0 {
+            Outcome::Cleared
+        } else {
+            Outcome::NotLimited
+        }
+    }
+}
+
+/// A limit ended by hand, as the skeleton runs it: the latch does not
+/// refuse it.
+struct ClearLimit<'a> {
+    /// The account whose limit ends.
+    account: &'a str,
+}
+
+impl ClearLimit<'_> {
+    fn failed(&self, message: String) -> ClearLimitError {
+        ClearLimitError::Failed {
+            account: self.account.to_string(),
+            message,
+        }
+    }
+}
+
+impl Operation for ClearLimit<'_> {
+    type Report = WasLimited;
+    type Error = ClearLimitError;
+    const ACTION: Action = Action::LimitsClear;
+
+    fn latched(&self, _: LatchRecord) -> Option<ClearLimitError> {
+        None
+    }
+
+    fn busy(&self, source: LockError) -> ClearLimitError {
+        ClearLimitError::Busy {
+            account: self.account.to_string(),
             source,
-        },
-        |e| failed(e.to_string()),
-    )?;
-    let now = unix_now();
-    // An unreadable file is replaced: it held no usable limit anyway.
-    let (mut record, _) = LimitsRecord::read_or_empty(&ctx.state);
-    let was = record.clear(account, now);
-    record
-        .write(&ctx.state, now)
-        .map_err(|e| failed(e.to_string()))?;
-    // An operator's act, like a latch clear: it goes into the audit log
-    // (best effort: the limit is cleared either way).
-    let outcome = if was { "cleared" } else { "not_limited" };
-    let mut entry = AuditEntry::new("limits_clear", outcome, start.elapsed());
-    entry.from = Some(account.to_string());
-    let _ = audit::append(&ctx.state, &entry);
-    Ok(was)
+        }
+    }
+
+    fn lock_failed(&self, e: FsError) -> ClearLimitError {
+        self.failed(e.to_string())
+    }
+
+    fn check(&mut self, ctx: &Context) -> Result<(), ClearLimitError> {
+        home_of(&ctx.config, self.account)?;
+        Ok(())
+    }
+
+    fn run(&mut self, ctx: &Context, _lock: &StateLock) -> Result<WasLimited, ClearLimitError> {
+        let now = unix_now();
+        // An unreadable file is replaced: it held no usable limit anyway.
+        let (mut record, _) = LimitsRecord::read_or_empty(&ctx.state);
+        let was = record.clear(self.account, now);
+        record
+            .write(&ctx.state, now)
+            .map_err(|e| self.failed(e.to_string()))?;
+        Ok(WasLimited(was))
+    }
+
+    /// An operator's act, like a latch clear: a limit cleared goes into
+    /// the audit log (best effort: it is cleared either way).
+    fn subject(
+        &self,
+        _: &Context,
+        result: &Result<WasLimited, ClearLimitError>,
+    ) -> Option<Subject> {
+        result.as_ref().ok().map(|_| Subject {
+            from: Some(self.account.to_string()),
+            ..Subject::default()
+        })
+    }
 }

@@ -1,19 +1,24 @@
 //! The operations, one library function each, shared by the CLI and the
-//! HTTP API: they differ only in how a result is printed.
+//! HTTP API: they differ only in how a result is printed. Those that
+//! change state run in one skeleton (`skeleton`: latch check, lock, one
+//! typed audit record); their errors are classified once (`class`).
 
-pub mod adopt;
-pub mod context;
+pub(crate) mod adopt;
+pub(crate) mod class;
+pub(crate) mod context;
 pub(crate) mod demo;
 pub(crate) mod ensure;
-pub mod failover;
-pub mod fleet;
-pub mod hook;
-pub mod init;
-pub mod limits;
+pub(crate) mod failover;
+pub(crate) mod fleet;
+pub(crate) mod hook;
+pub(crate) mod init;
+pub(crate) mod limits;
+pub(crate) mod setup;
+pub(crate) mod skeleton;
 pub(crate) mod status;
-pub mod statusline;
-pub mod swap;
-pub mod usage;
+pub(crate) mod statusline;
+pub(crate) mod swap;
+pub(crate) mod usage;
 pub(crate) mod validate;
 
 use std::path::Path;
@@ -26,13 +31,13 @@ use crate::config::Config;
 #[error("unknown account {account:?}: configured accounts are {}", .known.join(", "))]
 pub struct UnknownAccount {
     /// The name asked for.
-    pub account: String,
+    pub(crate) account: String,
     /// The configured names.
-    pub known: Vec<String>,
+    pub(crate) known: Vec<String>,
 }
 
 /// The home of a configured account, or the error naming the configured ones.
-pub fn home_of<'c>(config: &'c Config, account: &str) -> Result<&'c Path, UnknownAccount> {
+pub(crate) fn home_of<'c>(config: &'c Config, account: &str) -> Result<&'c Path, UnknownAccount> {
     config.home(account).ok_or_else(|| UnknownAccount {
         account: account.to_string(),
         known: config.accounts.keys().cloned().collect(),

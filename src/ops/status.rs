@@ -20,51 +20,51 @@ use crate::state::limits::unix_now;
 
 /// The status of every account, the active link and the latch.
 #[derive(Debug, Clone, Serialize)]
-pub struct StatusDocument {
+pub(crate) struct StatusDocument {
     /// The configuration file in force.
     #[serde(serialize_with = "pathfmt::path")]
-    pub config: PathBuf,
+    pub(crate) config: PathBuf,
     /// The state directory (latch, lock, audit log).
     #[serde(serialize_with = "pathfmt::path")]
-    pub state_dir: PathBuf,
+    pub(crate) state_dir: PathBuf,
     /// The active account's name; `null` when no configured account is.
-    pub active: Option<String>,
+    pub(crate) active: Option<String>,
     /// The active link: its path, its target and what is wrong with it.
-    pub active_link: ActiveLink,
+    pub(crate) active_link: ActiveLink,
     /// The partial-swap latch; `null` when clear.
-    pub latch: Option<LatchRecord>,
+    pub(crate) latch: Option<LatchRecord>,
     /// Whether a swap's intent record is present (a swap running, or one a
     /// crash interrupted).
-    pub swap_in_progress: bool,
+    pub(crate) swap_in_progress: bool,
     /// True when every link is `ok`, a configured account is active and the
     /// latch is clear (what `/readyz` answers 200 for).
-    pub ok: bool,
+    pub(crate) ok: bool,
     /// Why it is not ok, one line each: the latch first, then every link
     /// problem (the `/readyz` reasons).
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
     /// Other things an operator should know (an interrupted adoption).
-    pub notices: Vec<String>,
+    pub(crate) notices: Vec<String>,
     /// Warnings that do not make the layout unready, one line each: every
     /// unmanaged entry (each account's `unmanaged` list has them too).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// Every account's links and their states, sorted by account.
-    pub accounts: Vec<AccountReport>,
+    pub(crate) accounts: Vec<AccountReport>,
     /// Every account's limit, in `failover.order`.
-    pub limits: Vec<AccountLimitView>,
+    pub(crate) limits: Vec<AccountLimitView>,
     /// Why the limits file could not be read (then no limits are known).
-    pub limits_error: Option<String>,
+    pub(crate) limits_error: Option<String>,
     /// Every account's last known usage (from the statusline), in
     /// `failover.order`, with `failover.threshold`.
-    pub usage: UsageView,
+    pub(crate) usage: UsageView,
     /// What the fleet view says (limits and usage seen on other
     /// instances, whether it is used and why not); `null` without `fleet`.
-    pub fleet: Option<FleetStatus>,
+    pub(crate) fleet: Option<FleetStatus>,
     /// RFC 3339 time of the validation shown.
-    pub last_validation: String,
+    pub(crate) last_validation: String,
 }
 
 /// Why a layout is not ready: the latch first, then each link problem.
-pub fn problems(report: &ValidationReport, latch: Option<&LatchRecord>) -> Vec<String> {
+pub(crate) fn problems(report: &ValidationReport, latch: Option<&LatchRecord>) -> Vec<String> {
     latch
         .map(LatchRecord::problem_line)
         .into_iter()
@@ -74,7 +74,7 @@ pub fn problems(report: &ValidationReport, latch: Option<&LatchRecord>) -> Vec<S
 
 impl StatusDocument {
     /// The document for a validation made at `at` and the latch as read then.
-    pub fn new(
+    pub(crate) fn new(
         ctx: &Context,
         report: &ValidationReport,
         latch: Option<LatchRecord>,
@@ -109,7 +109,7 @@ impl StatusDocument {
 }
 
 /// Validates now and returns the status document (the CLI's `status`).
-pub fn status(ctx: &Context) -> StatusDocument {
+pub(crate) fn status(ctx: &Context) -> StatusDocument {
     let report = validate_all(&ctx.config);
     let latch = ctx.latch.current();
     StatusDocument::new(ctx, &report, latch, SystemTime::now())

@@ -11,54 +11,59 @@ use crate::state::usage::{UsageRecord, Window, WindowUsage};
 
 /// One window's last known usage, as shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UsageWindowView {
+pub(crate) struct UsageWindowView {
     /// Percent used as Claude Code reported it (0..=100).
-    pub used_percentage: f64,
+    pub(crate) used_percentage: f64,
     /// The same as a ratio, 0..=1 (the metric's value).
-    pub ratio: f64,
+    pub(crate) ratio: f64,
     /// RFC 3339 time the window resets; `null` when not reported.
-    pub resets_at: Option<String>,
+    pub(crate) resets_at: Option<String>,
     /// Unix seconds of the reset (0 when not reported; the metric's value).
-    pub resets_at_unix: u64,
+    pub(crate) resets_at_unix: u64,
 }
 
 /// One account's last known usage, as shown.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AccountUsageView {
+pub(crate) struct AccountUsageView {
     /// The account.
-    pub account: String,
+    pub(crate) account: String,
     /// The five-hour window; `null` until reported.
-    pub five_hour: Option<UsageWindowView>,
+    pub(crate) five_hour: Option<UsageWindowView>,
     /// The seven-day window; `null` until reported.
-    pub seven_day: Option<UsageWindowView>,
+    pub(crate) seven_day: Option<UsageWindowView>,
     /// RFC 3339 time the usage was last recorded; `null` until reported.
-    pub updated: Option<String>,
+    pub(crate) updated: Option<String>,
     /// Unix seconds of the same (0 until reported; the metric's value).
-    pub updated_unix: u64,
+    pub(crate) updated_unix: u64,
     /// True when a window is at or above `failover.threshold`.
-    pub at_threshold: bool,
+    pub(crate) at_threshold: bool,
 }
 
 /// Every configured account's usage, in `failover.order`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UsageView {
+pub(crate) struct UsageView {
     /// One entry per account.
-    pub accounts: Vec<AccountUsageView>,
+    pub(crate) accounts: Vec<AccountUsageView>,
     /// `failover.threshold`, when set.
-    pub threshold: Option<u8>,
+    pub(crate) threshold: Option<u8>,
     /// Why the usage file could not be read (then no usage is known).
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// Reads the usage record now and builds the view.
-pub fn usage(ctx: &Context) -> UsageView {
+pub(crate) fn usage(ctx: &Context) -> UsageView {
     let (record, error) = UsageRecord::read_or_empty(&ctx.state);
     view(&ctx.config, &record, error, unix_now())
 }
 
 /// The view of `record` at `now`: every configured account in
 /// `failover.order`, reported or not.
-pub fn view(config: &Config, record: &UsageRecord, error: Option<String>, now: u64) -> UsageView {
+pub(crate) fn view(
+    config: &Config,
+    record: &UsageRecord,
+    error: Option<String>,
+    now: u64,
+) -> UsageView {
     let threshold = config.failover.threshold;
     let accounts = config
         .failover

@@ -15,27 +15,34 @@ use crate::state::latch::LatchRecord;
 
 /// What `validate` found; also the document of `validate --json`.
 #[derive(Debug, Clone, Serialize)]
-pub struct Validation {
-    /// True when there is no problem at all.
-    pub ok: bool,
+pub(crate) struct Validation {
+    /// True when there is no problem at all (`problems` is empty).
+    ok: bool,
     /// The configuration file validated.
     #[serde(serialize_with = "pathfmt::path")]
-    pub config: PathBuf,
+    pub(crate) config: PathBuf,
     /// The active link.
-    pub active: ActiveLink,
+    pub(crate) active: ActiveLink,
     /// The partial-swap latch, when set.
-    pub latch: Option<LatchRecord>,
+    pub(crate) latch: Option<LatchRecord>,
     /// Every account's link states.
-    pub accounts: Vec<AccountReport>,
+    pub(crate) accounts: Vec<AccountReport>,
     /// One line per problem: the latch first, then the active link, then
     /// each link.
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
     /// One line per unmanaged entry (drift: a warning, not a problem).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Validation {
+    /// True when there is no problem at all.
+    pub(crate) fn ok(&self) -> bool {
+        self.ok
+    }
 }
 
 /// Checks everything, read-only.
-pub fn validate(ctx: &Context) -> Validation {
+pub(crate) fn validate(ctx: &Context) -> Validation {
     let report = validate_all(&ctx.config);
     let latch = ctx.latch.current();
     let mut problems = Vec::new();

@@ -11,14 +11,27 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::failover::{self, FailoverError, FailoverReport, FailoverRequest};
+use crate::ops::skeleton::Ended;
 use crate::ops::status::StatusDocument;
 use crate::ops::swap::{self, ClearError, ClearReport, SwapError, SwapReport};
 use crate::sidecar::logging::List;
 use crate::sidecar::state::{Sidecar, Snapshot};
 
+/// Logs a failed operation at the level its class gives ([`severe`]).
+macro_rules! failed {
+    ($class:expr, $($event:tt)+) => {
+        if severe($class) {
+            tracing::error!($($event)+)
+        } else {
+            tracing::warn!($($event)+)
+        }
+    };
+}
+
 /// The sidecar as the read-only and admin routes see it.
-pub trait Api: Send + Sync {
+pub(crate) trait Api: Send + Sync {
     /// The document of `GET /api/v1/status` (the same as `status --json`),
     /// from the latest validation.
     fn status(&self) -> StatusDocument;
@@ -77,17 +90,20 @@ impl Api for Sidecar {
         let start = Instant::now();
         let result = swap::swap(&ctx, to);
         let outcome = match &result {
-            Ok(r) => r.outcome.as_str(),
+            Ok(r) => r.outcome(),
             Err(e) => e.outcome(),
         };
         self.metrics.observe_swap(outcome, start.elapsed());
+        let outcome = outcome.as_str();
         match &result {
             Ok(r) => tracing::info!(to, from = r.from.as_deref(), outcome, "swap"),
             Err(e) => {
                 let errors = e.errors();
-                tracing::warn!(
+                let from = e.left_active().and_then(Option::as_deref);
+                failed!(
+                    e.class(),
                     to,
-                    from = swap_from(e),
+                    from,
                     outcome,
                     error = %e,
                     error_count = errors.len(),
@@ -113,21 +129,21 @@ impl Api for Sidecar {
         let ctx = self.context();
         let start = Instant::now();
         let result = failover::failover(&ctx, req);
-        let reason = req.reason.as_str();
         let (outcome, swap_outcome) = match &result {
-            Ok(r) => (r.outcome.as_str(), r.swap_outcome),
+            Ok(r) => (r.outcome(), r.swap_outcome),
             Err(e) => (
-                e.outcome().as_str(),
+                e.outcome(),
                 match e {
                     FailoverError::Swap { source, .. } => Some(source.outcome()),
                     _ => None,
                 },
             ),
         };
-        self.metrics.observe_failover(reason, outcome);
+        self.metrics.observe_failover(req.reason, outcome);
         if let Some(o) = swap_outcome {
             self.metrics.observe_swap(o, start.elapsed());
         }
+        let (reason, outcome) = (req.reason.as_str(), outcome.as_str());
         match &result {
             Ok(r) => tracing::info!(
                 reason,
@@ -138,7 +154,8 @@ impl Api for Sidecar {
             ),
             Err(e) => {
                 let errors = e.errors();
-                tracing::warn!(
+                failed!(
+                    e.class(),
                     reason,
                     from = req.from.as_deref(),
                     outcome,
@@ -161,11 +178,14 @@ impl Api for Sidecar {
             Ok(r) if r.cleared.is_some() => tracing::info!(reason, "latch cleared"),
             Ok(_) => {}
             Err(e) => {
+                // Only the health problems are a list; other refusals are
+                // their message.
                 let problems = match e {
                     ClearError::StillUnhealthy { problems } => problems.as_slice(),
                     _ => &[],
                 };
-                tracing::warn!(
+                failed!(
+                    e.class(),
                     reason,
                     error = %e,
                     error_count = problems.len(),
@@ -179,10 +199,17 @@ impl Api for Sidecar {
     }
 }
 
-/// The account a failed swap left active, where the error says.
-fn swap_from(e: &SwapError) -> Option<&str> {
-    match e {
-        SwapError::RolledBack { from, .. } | SwapError::Partial { from, .. } => from.as_deref(),
-        _ => None,
+/// Whether a failure is logged as an error rather than a warning: only
+/// when it left the latch set (its class says so). The one place the
+/// sidecar decides how loud a failed operation is.
+fn severe(class: ErrorClass) -> bool {
+    match class {
+        ErrorClass::Partial => true,
+        ErrorClass::Usage
+        | ErrorClass::Unknown
+        | ErrorClass::Refused
+        | ErrorClass::Latched
+        | ErrorClass::Busy
+        | ErrorClass::BusyRefused => false,
     }
 }

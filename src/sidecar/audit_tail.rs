@@ -8,9 +8,9 @@
 //! read. A line whose newline has not arrived yet waits for it. A file
 //! replaced (another inode) is first read to its end, then the new one is
 //! read from its beginning; a file shorter than what was read (truncated
-//! in place) is read again from its beginning. Lines that are not JSON
-//! objects with an `action` are skipped and counted as garbage, never a
-//! panic.
+//! in place) is read again from its beginning. Lines that are not audit
+//! records (the writer's own type, `state::audit::AuditRecord`) are skipped
+//! and counted as garbage, never a panic.
 //!
 //! The reader is generic: it hands every record, whatever its `action`,
 //! to its caller, which picks the actions it counts.
@@ -19,7 +19,7 @@ use std::fs::File;
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use crate::state::audit::AuditRecord;
 
 /// A line longer than this is garbage: dropped up to its newline, so a
 /// runaway writer cannot make the sidecar hold an unbounded line.
@@ -27,25 +27,6 @@ pub(crate) const MAX_LINE: usize = 1024 * 1024;
 
 /// How much one read asks for.
 const CHUNK: usize = 64 * 1024;
-
-/// What the sidecar reads of one audit line; other fields are ignored.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub(crate) struct AuditRecord {
-    /// `swap`, `recover`, `latch_clear`, `adopt`, `failover`...
-    pub action: String,
-    /// How it ended, e.g. `swapped`, `rolled_back`.
-    #[serde(default)]
-    pub outcome: String,
-    /// Wall time of the action.
-    #[serde(default)]
-    pub duration_seconds: Option<f64>,
-    /// The process that wrote it.
-    #[serde(default)]
-    pub pid: Option<u32>,
-    /// Why (a latch clear's or a failover's reason).
-    #[serde(default)]
-    pub reason: Option<String>,
-}
 
 /// The file being followed.
 #[derive(Debug)]
@@ -76,14 +57,14 @@ pub(crate) struct AuditTail {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PollStats {
     /// Complete lines handed to the caller.
-    pub records: usize,
+    pub(crate) records: usize,
     /// Complete lines that were not audit records.
-    pub garbage: usize,
+    pub(crate) garbage: usize,
 }
 
 impl AuditTail {
     /// A tail of `path` from its current end.
-    pub fn at_end(path: PathBuf) -> AuditTail {
+    pub(crate) fn at_end(path: PathBuf) -> AuditTail {
         let followed = open(&path).map(|mut f| {
             f.offset = f.file.metadata().map(|m| m.len()).unwrap_or(0);
             f
@@ -97,12 +78,12 @@ impl AuditTail {
     }
 
     /// The file this tail follows.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Hands every complete line appended since the last call to `each`.
-    pub fn poll(&mut self, mut each: impl FnMut(AuditRecord)) -> PollStats {
+    pub(crate) fn poll(&mut self, mut each: impl FnMut(AuditRecord)) -> PollStats {
         let mut stats = PollStats::default();
         let now = std::fs::symlink_metadata(&self.path)
             .ok()
@@ -230,12 +211,13 @@ mod tests {
     }
 
     fn line(outcome: &str) -> String {
+        // Outcomes are the contract's words.
         format!("{{\"action\":\"swap\",\"outcome\":\"{outcome}\",\"pid\":7,\"duration_seconds\":0.5}}\n")
     }
 
     fn outcomes(t: &mut AuditTail) -> (Vec<String>, PollStats) {
         let mut seen = Vec::new();
-        let stats = t.poll(|r| seen.push(r.outcome));
+        let stats = t.poll(|r| seen.push(r.outcome.as_str().to_string()));
         (seen, stats)
     }
 

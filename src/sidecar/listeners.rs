@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Config;
 use crate::fs::pathfmt::shown;
+use crate::ops::class::{Classified, ErrorClass};
 use crate::sidecar::token::{AdminToken, TokenError};
 
 /// Why the sidecar could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum ServeError {
+pub(crate) enum ServeError {
     /// The admin token file is unusable.
     #[error(transparent)]
     Token(#[from] TokenError),
@@ -36,23 +37,37 @@ pub enum ServeError {
     /// The runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    /// The metrics could not be registered (a defect).
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
+}
+
+impl Classified for ServeError {
+    /// A token file that is missing, empty or loose is a configuration
+    /// error; anything else (cannot listen) is a failure.
+    fn class(&self) -> ErrorClass {
+        match self {
+            ServeError::Token(_) => ErrorClass::Usage,
+            _ => ErrorClass::Refused,
+        }
+    }
 }
 
 /// The sockets the sidecar serves on, bound before it starts.
 #[derive(Debug)]
-pub struct Listeners {
+pub(crate) struct Listeners {
     /// The read-only listener.
-    pub read_only: std::net::TcpListener,
+    pub(crate) read_only: std::net::TcpListener,
     /// The TCP admin listener and its token.
-    pub admin_tcp: Option<(std::net::TcpListener, AdminToken)>,
+    pub(crate) admin_tcp: Option<(std::net::TcpListener, AdminToken)>,
     /// The Unix admin socket and its path (removed at shutdown).
-    pub admin_unix: Option<(std::os::unix::net::UnixListener, PathBuf)>,
+    pub(crate) admin_unix: Option<(std::os::unix::net::UnixListener, PathBuf)>,
 }
 
 impl Listeners {
     /// Binds every listener the configuration names. The token file is
     /// checked here, so a bad one stops the start.
-    pub fn bind(config: &Config) -> Result<Listeners, ServeError> {
+    pub(crate) fn bind(config: &Config) -> Result<Listeners, ServeError> {
         let read_only = bind_tcp(&config.serve.listen, "read-only listener")?;
         let mut admin_tcp = None;
         let mut admin_unix = None;
@@ -79,7 +94,10 @@ impl Listeners {
 }
 
 /// Binds a TCP address, non-blocking for tokio.
-pub fn bind_tcp(addr: &str, what: &'static str) -> Result<std::net::TcpListener, ServeError> {
+pub(crate) fn bind_tcp(
+    addr: &str,
+    what: &'static str,
+) -> Result<std::net::TcpListener, ServeError> {
     let bind_err = |source| ServeError::Bind {
         addr: addr.to_string(),
         what,

@@ -20,7 +20,7 @@ use tracing_subscriber::EnvFilter;
 
 /// How log events are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// One human-readable line per event.
     Text,
     /// One JSON object per line.
@@ -28,7 +28,7 @@ pub enum LogFormat {
 }
 
 /// Installs the global subscriber; a second call is a no-op.
-pub fn init(format: LogFormat) {
+pub(crate) fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -47,7 +47,7 @@ const LIST_FIELDS: [&str; 2] = ["errors", "problems"];
 /// A list of strings as one log field: a JSON array in JSON lines, the
 /// same array text in text logs. Log it with `?` under one of
 /// [`LIST_FIELDS`]: `errors = ?List(&e)`.
-pub struct List<'a>(pub &'a [String]);
+pub(crate) struct List<'a>(pub(crate) &'a [String]);
 
 impl fmt::Debug for List<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -18,4 +18,4 @@ pub(crate) mod watch;
 
 pub(crate) use api::Api;
 pub(crate) use listeners::{bind_tcp, Listeners, ServeError};
-pub use state::{Sidecar, Snapshot};
+pub use state::Sidecar;

@@ -31,7 +31,7 @@ use crate::sidecar::watch::{self as fs_watch, Notifiers, Watcher};
 /// sidecar's latch. `server` is called once, inside the runtime, after the
 /// first validation, with the sidecar and the stop signal; the future it
 /// returns ends when, after the stop, its requests in flight are done.
-pub fn run<S, F>(ctx: Context, server: S) -> Result<(), ServeError>
+pub(crate) fn run<S, F>(ctx: Context, server: S) -> Result<(), ServeError>
 where
     S: FnOnce(Arc<dyn Api>, watch::Receiver<bool>) -> Result<F, ServeError>,
     F: Future<Output = ()>,
@@ -42,7 +42,7 @@ where
         .build()
         .map_err(ServeError::Runtime)?;
     let config_path = ctx.config.path.clone();
-    let sidecar = Sidecar::new(&config_path, ctx);
+    let sidecar = Sidecar::new(&config_path, ctx)?;
     // Before anything else: what the log holds now was counted by whoever
     // ran then (an earlier sidecar among them).
     let tail = AuditTail::at_end(sidecar.context().state.audit());

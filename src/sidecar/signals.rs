@@ -22,7 +22,7 @@ pub(crate) struct Signals {
 
 impl Signals {
     /// Installs the three handlers.
-    pub fn install() -> Result<Signals, ServeError> {
+    pub(crate) fn install() -> Result<Signals, ServeError> {
         Ok(Signals {
             term: signal(SignalKind::terminate()).map_err(ServeError::Runtime)?,
             int: signal(SignalKind::interrupt()).map_err(ServeError::Runtime)?,
@@ -31,7 +31,7 @@ impl Signals {
     }
 
     /// Returns on SIGTERM or SIGINT; reloads the configuration on SIGHUP.
-    pub async fn wait_for_stop(self, sidecar: &Arc<Sidecar>, watcher: Option<&Watcher>) {
+    pub(crate) async fn wait_for_stop(self, sidecar: &Arc<Sidecar>, watcher: Option<&Watcher>) {
         let Signals {
             mut term,
             mut int,

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 use crate::config::{Config, ConfigError};
 use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::LinkState;
-use crate::metrics::{Metrics, UsageSeries};
+use crate::metrics::{Metrics, MetricsError, UsageSeries};
 use crate::ops::context::Context;
 use crate::sidecar::logging::List;
 use crate::state::latch::LatchRecord;
@@ -25,18 +25,18 @@ use crate::state::limits::unix_now;
 
 /// The result of the latest validation, with the latch read at that time.
 #[derive(Debug, Clone)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// Every account's links and the active link.
-    pub report: ValidationReport,
+    pub(crate) report: ValidationReport,
     /// The latch, if set.
-    pub latch: Option<LatchRecord>,
+    pub(crate) latch: Option<LatchRecord>,
     /// When the validation completed.
-    pub at: SystemTime,
+    pub(crate) at: SystemTime,
 }
 
 impl Snapshot {
     /// Why the sidecar is not ready; empty when it is.
-    pub fn not_ready_reasons(&self) -> Vec<String> {
+    pub(crate) fn not_ready_reasons(&self) -> Vec<String> {
         crate::ops::status::problems(&self.report, self.latch.as_ref())
     }
 }
@@ -47,10 +47,10 @@ pub struct Sidecar {
     ctx: RwLock<Arc<Context>>,
     latest: RwLock<Option<Snapshot>>,
     /// The metrics, fed from validations, swaps and the latch.
-    pub metrics: Metrics,
+    pub(crate) metrics: Metrics,
     heartbeat: AtomicU64,
     /// Wakes the validation loop (file-system events, swaps, reloads).
-    pub validate_now: Notify,
+    pub(crate) validate_now: Notify,
 }
 
 impl std::fmt::Debug for Sidecar {
@@ -64,24 +64,24 @@ impl std::fmt::Debug for Sidecar {
 impl Sidecar {
     /// A sidecar for the configuration loaded from `config_path`, with the
     /// context start-up recovery used: its latch is the process's latch.
-    pub fn new(config_path: &Path, ctx: Context) -> Arc<Sidecar> {
-        Arc::new(Sidecar {
+    pub fn new(config_path: &Path, ctx: Context) -> Result<Arc<Sidecar>, MetricsError> {
+        Ok(Arc::new(Sidecar {
             config_path: config_path.to_path_buf(),
             ctx: RwLock::new(Arc::new(ctx)),
             latest: RwLock::new(None),
-            metrics: Metrics::new(),
+            metrics: Metrics::new()?,
             heartbeat: AtomicU64::new(unix_now()),
             validate_now: Notify::new(),
-        })
+        }))
     }
 
     /// The configuration and state in force now.
-    pub fn context(&self) -> Arc<Context> {
+    pub(crate) fn context(&self) -> Arc<Context> {
         self.ctx.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The latest validation, if one has completed.
-    pub fn latest(&self) -> Option<Snapshot> {
+    pub(crate) fn latest(&self) -> Option<Snapshot> {
         self.latest
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -89,12 +89,12 @@ impl Sidecar {
     }
 
     /// Marks the validation loop as alive.
-    pub fn beat(&self) {
+    pub(crate) fn beat(&self) {
         self.heartbeat.store(unix_now(), Ordering::Relaxed);
     }
 
     /// Whether the validation loop has run within its liveness limit.
-    pub fn is_alive(&self) -> bool {
+    pub(crate) fn is_alive(&self) -> bool {
         let limit = self.liveness_limit();
         unix_now().saturating_sub(self.heartbeat.load(Ordering::Relaxed)) <= limit.as_secs()
     }
@@ -108,7 +108,7 @@ impl Sidecar {
 
     /// Validates everything, updates the metrics and the snapshot, and logs
     /// what changed since the previous validation.
-    pub fn revalidate(&self) -> Snapshot {
+    pub(crate) fn revalidate(&self) -> Snapshot {
         self.validate_and_record().0
     }
 
@@ -165,7 +165,7 @@ impl Sidecar {
     /// Reloads the configuration file. On error the old configuration stays
     /// in force. Listener addresses are bound at start and keep their
     /// sockets until a restart.
-    pub fn reload(&self) -> Result<(), ConfigError> {
+    pub(crate) fn reload(&self) -> Result<(), ConfigError> {
         let config = Config::load(&self.config_path)?;
         let mut guard = self.ctx.write().unwrap_or_else(|p| p.into_inner());
         let new = Context::reloaded(config, &guard);
@@ -186,57 +186,11 @@ fn liveness_limit(interval: Duration) -> Duration {
 
 /// One log event per link, active account or latch change.
 fn log_changes(previous: Option<&Snapshot>, now: &Snapshot) {
-    let old_states: BTreeMap<(&str, &str), LinkState> = previous
-        .map(|p| {
-            p.report
-                .accounts
-                .iter()
-                .flat_map(|a| {
-                    a.links
-                        .iter()
-                        .map(|l| ((l.account.as_str(), l.link.as_str()), l.state))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if previous.is_none() {
-        let links: usize = now.report.accounts.iter().map(|a| a.links.len()).sum();
-        let problems = now.report.problems();
-        tracing::info!(
-            accounts = now.report.accounts.len(),
-            links,
-            problems = problems.len(),
-            "first validation"
-        );
-        for p in problems {
-            tracing::warn!(problem = %p, "link problem");
-        }
+    match previous {
+        None => log_first(now),
+        Some(p) => log_link_changes(p, now),
     }
-    for a in &now.report.accounts {
-        for l in &a.links {
-            let before = old_states
-                .get(&(l.account.as_str(), l.link.as_str()))
-                .copied();
-            if before.is_none() || before == Some(l.state) {
-                continue;
-            }
-            let from = before.map(LinkState::as_str).unwrap_or_default();
-            if l.state == LinkState::Ok {
-                tracing::info!(account = %l.account, link = %l.link, from, state = %l.state, "link state changed");
-            } else {
-                tracing::warn!(account = %l.account, link = %l.link, from, state = %l.state, problem = %l, "link state changed");
-            }
-        }
-    }
-    // Drift: a warning per unmanaged entry when it first shows.
-    for a in &now.report.accounts {
-        let before = previous.and_then(|p| p.report.account(&a.account));
-        for u in &a.unmanaged {
-            if before.is_none_or(|b| !b.unmanaged.contains(u)) {
-                tracing::warn!(account = %a.account, entry = %u.name, warning = %u.line(&a.account), "unmanaged entry");
-            }
-        }
-    }
+    log_new_drift(previous, now);
     let old_active = previous.map(|p| &p.report.active);
     if old_active.map(|a| (&a.account, &a.problem))
         != Some((&now.report.active.account, &now.report.active.problem))
@@ -246,22 +200,83 @@ fn log_changes(previous: Option<&Snapshot>, now: &Snapshot) {
             None => tracing::warn!(problem = %now.report.active, "no configured account is active"),
         }
     }
-    let was_set = previous.map(|p| p.latch.is_some());
-    if was_set != Some(now.latch.is_some()) {
-        match &now.latch {
-            Some(l) => {
-                tracing::error!(
-                    from = l.from.as_deref(),
-                    to = %l.to,
-                    set_at = %l.set_at,
-                    error_count = l.errors.len(),
-                    errors = ?List(&l.errors),
-                    "partial-swap latch is set"
-                );
-            }
-            None if was_set == Some(true) => tracing::info!("partial-swap latch is clear"),
-            None => {}
+    log_latch(previous.map(|p| p.latch.is_some()), now.latch.as_ref());
+}
+
+/// The first validation: a summary, and each problem.
+fn log_first(now: &Snapshot) {
+    let links: usize = now.report.accounts.iter().map(|a| a.links.len()).sum();
+    let problems = now.report.problems();
+    tracing::info!(
+        accounts = now.report.accounts.len(),
+        links,
+        problems = problems.len(),
+        "first validation"
+    );
+    for p in problems {
+        tracing::warn!(problem = %p, "link problem");
+    }
+}
+
+/// Each link whose state changed since `previous` (a link new since then
+/// is not a change).
+fn log_link_changes(previous: &Snapshot, now: &Snapshot) {
+    let old_states: BTreeMap<(&str, &str), LinkState> = previous
+        .report
+        .accounts
+        .iter()
+        .flat_map(|a| {
+            a.links
+                .iter()
+                .map(|l| ((l.account.as_str(), l.link.as_str()), l.state))
+        })
+        .collect();
+    for l in now.report.accounts.iter().flat_map(|a| &a.links) {
+        let Some(&before) = old_states.get(&(l.account.as_str(), l.link.as_str())) else {
+            continue;
+        };
+        if before == l.state {
+            continue;
         }
+        let from = before.as_str();
+        if l.state == LinkState::Ok {
+            tracing::info!(account = %l.account, link = %l.link, from, state = %l.state, "link state changed");
+        } else {
+            tracing::warn!(account = %l.account, link = %l.link, from, state = %l.state, problem = %l, "link state changed");
+        }
+    }
+}
+
+/// Drift: a warning per unmanaged entry when it first shows.
+fn log_new_drift(previous: Option<&Snapshot>, now: &Snapshot) {
+    for a in &now.report.accounts {
+        let before = previous.and_then(|p| p.report.account(&a.account));
+        for u in &a.unmanaged {
+            if before.is_none_or(|b| !b.unmanaged.contains(u)) {
+                tracing::warn!(account = %a.account, entry = %u.name, warning = %u.line(&a.account), "unmanaged entry");
+            }
+        }
+    }
+}
+
+/// The latch, when it changed (`was_set`: `None` at the first validation).
+fn log_latch(was_set: Option<bool>, now: Option<&LatchRecord>) {
+    if was_set == Some(now.is_some()) {
+        return;
+    }
+    match now {
+        Some(l) => {
+            tracing::error!(
+                from = l.from.as_deref(),
+                to = %l.to,
+                set_at = %l.set_at,
+                error_count = l.errors.len(),
+                errors = ?List(&l.errors),
+                "partial-swap latch is set"
+            );
+        }
+        None if was_set == Some(true) => tracing::info!("partial-swap latch is clear"),
+        None => {}
     }
 }
 

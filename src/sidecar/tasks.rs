@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 
-use crate::metrics::{Metrics, FAILOVER_OUTCOMES, FAILOVER_REASONS, SWAP_OUTCOMES};
-use crate::sidecar::audit_tail::{AuditRecord, AuditTail};
+use crate::metrics::Metrics;
+use crate::sidecar::audit_tail::AuditTail;
 use crate::sidecar::watch::Watcher;
 use crate::sidecar::Sidecar;
+use crate::state::audit::{Action, AuditRecord, Outcome};
+use crate::state::limits::LimitReason;
 
 /// How long after a notification the loop waits, so that a burst of
 /// changes (a whole home re-created) costs one validation, not hundreds.
@@ -112,37 +114,43 @@ pub(crate) async fn audit_loop(
 /// The sidecar's own swaps (`pid` its own) were counted when it made them,
 /// with the outcome even if the audit log could not be written.
 pub(crate) fn count(metrics: &Metrics, r: &AuditRecord, own_pid: u32) {
-    if r.pid == Some(own_pid) {
+    if r.pid == own_pid {
         return;
     }
-    if r.action == "failover" {
-        count_failover(metrics, r);
-        return;
+    match r.action {
+        Action::Failover => count_failover(metrics, r),
+        Action::Swap => count_swap(metrics, r),
+        _ => {}
     }
-    if r.action != "swap" {
-        return;
-    }
+}
+
+/// A swap another process made; only the contract's labels count.
+fn count_swap(metrics: &Metrics, r: &AuditRecord) {
     // Only the contract's labels: a stray line must not add series.
-    let Some(outcome) = SWAP_OUTCOMES.iter().find(|o| **o == r.outcome) else {
-        tracing::warn!(outcome = %r.outcome, "audit log: a swap with an unknown outcome was not counted");
+    if !Outcome::SWAP.contains(&r.outcome) {
+        tracing::warn!(
+            outcome = r.outcome.as_str(),
+            "audit log: a swap with an unknown outcome was not counted"
+        );
         return;
-    };
-    let duration = r
-        .duration_seconds
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .unwrap_or_default();
-    metrics.observe_swap(outcome, duration);
+    }
+    let duration = Duration::try_from_secs_f64(r.duration_seconds).unwrap_or_default();
+    metrics.observe_swap(r.outcome, duration);
 }
 
 /// A failover another process made; only the contract's labels count.
 fn count_failover(metrics: &Metrics, r: &AuditRecord) {
     let reason = r.reason.as_deref().unwrap_or_default();
-    let known = FAILOVER_REASONS.iter().find(|x| **x == reason);
-    let outcome = FAILOVER_OUTCOMES.iter().find(|o| **o == r.outcome);
-    match (known, outcome) {
-        (Some(reason), Some(outcome)) => metrics.observe_failover(reason, outcome),
+    match LimitReason::parse(reason) {
+        Some(reason) if Outcome::FAILOVER.contains(&r.outcome) => {
+            metrics.observe_failover(reason, r.outcome)
+        }
         _ => {
-            tracing::warn!(reason, outcome = %r.outcome, "audit log: a failover with an unknown reason or outcome was not counted")
+            tracing::warn!(
+                reason,
+                outcome = r.outcome.as_str(),
+                "audit log: a failover with an unknown reason or outcome was not counted"
+            )
         }
     }
 }
@@ -151,14 +159,13 @@ fn count_failover(metrics: &Metrics, r: &AuditRecord) {
 mod tests {
     use super::*;
 
-    fn record(action: &str, outcome: &str, pid: u32, duration: Option<f64>) -> AuditRecord {
-        AuditRecord {
-            action: action.into(),
-            outcome: outcome.into(),
-            duration_seconds: duration,
-            pid: Some(pid),
-            reason: None,
-        }
+    /// The record of an audit line with these fields; `None` when the
+    /// line is not an audit record (the tail counts it as garbage).
+    fn record(action: &str, outcome: &str, pid: u32, duration: f64) -> Option<AuditRecord> {
+        serde_json::from_value(serde_json::json!({
+            "action": action, "outcome": outcome, "pid": pid, "duration_seconds": duration
+        }))
+        .ok()
     }
 
     fn swaps(m: &Metrics, outcome: &str) -> bool {
@@ -171,34 +178,39 @@ mod tests {
 
     #[test]
     fn other_processes_swaps_count_and_the_sidecars_own_do_not_twice() {
-        let m = Metrics::new();
-        count(&m, &record("swap", "rolled_back", 10, Some(0.2)), 99);
+        let m = Metrics::new().unwrap();
+        count(&m, &record("swap", "rolled_back", 10, 0.2).unwrap(), 99);
         assert!(swaps(&m, "rolled_back"));
-        count(&m, &record("swap", "partial", 99, Some(0.2)), 99);
+        count(&m, &record("swap", "partial", 99, 0.2).unwrap(), 99);
         assert!(!swaps(&m, "partial"), "its own were counted already");
-        count(&m, &record("adopt", "adopted", 10, None), 99);
-        count(&m, &record("swap", "made_up", 10, None), 99);
+        count(&m, &record("adopt", "adopted", 10, 0.0).unwrap(), 99);
+        // A word that is no outcome makes no record; one that is another
+        // action's outcome is not a swap's.
+        assert!(record("swap", "made_up", 10, 0.0).is_none());
+        count(&m, &record("swap", "cleared", 10, 0.0).unwrap(), 99);
         let text = String::from_utf8(m.encode_now()).unwrap();
-        assert!(!text.contains("made_up"), "no new series from a stray line");
+        assert!(!text.contains("cleared"), "no new series from a stray line");
     }
 
     #[test]
     fn absurd_durations_in_the_log_do_not_panic() {
-        let m = Metrics::new();
+        let m = Metrics::new().unwrap();
         for d in [f64::NAN, -1.0, f64::INFINITY, 1e300] {
-            count(&m, &record("swap", "busy", 10, Some(d)), 99);
+            let mut r = record("swap", "busy", 10, 0.0).unwrap();
+            r.duration_seconds = d;
+            count(&m, &r, 99);
         }
     }
 
     #[test]
     fn other_processes_failovers_count_by_reason_and_outcome() {
-        let m = Metrics::new();
-        let mut r = record("failover", "swapped", 10, Some(0.1));
+        let m = Metrics::new().unwrap();
+        let mut r = record("failover", "swapped", 10, 0.1).unwrap();
         r.reason = Some("rate_limit".into());
         count(&m, &r, 99);
-        r.pid = Some(99);
+        r.pid = 99;
         count(&m, &r, 99); // its own: counted when made
-        r.pid = Some(10);
+        r.pid = 10;
         r.reason = Some("made_up".into());
         count(&m, &r, 99);
         let text = String::from_utf8(m.encode_now()).unwrap();

@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 use crate::fs::read::{read_regular, ReadError};
 
 /// The token the TCP admin listener requires.
-pub struct AdminToken(Vec<u8>);
+pub(crate) struct AdminToken(Vec<u8>);
 
 impl std::fmt::Debug for AdminToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20,7 +20,7 @@ impl std::fmt::Debug for AdminToken {
 
 /// Why the token file cannot be used; the sidecar refuses to start.
 #[derive(Debug, thiserror::Error)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// Missing or unreadable.
     #[error("admin token file {}: {source}; create it with 'umask 077; head -c 32 /dev/urandom | base64 > {}'", path.display(), path.display())]
     Read {
@@ -51,7 +51,7 @@ const MAX_TOKEN_FILE: u64 = 64 * 1024;
 impl AdminToken {
     /// Reads and checks the token file (leading and trailing white space,
     /// such as a final newline, is not part of the token).
-    pub fn load(path: &Path) -> Result<AdminToken, TokenError> {
+    pub(crate) fn load(path: &Path) -> Result<AdminToken, TokenError> {
         let read_err = |source| TokenError::Read {
             path: path.to_path_buf(),
             source,
@@ -86,13 +86,13 @@ impl AdminToken {
     }
 
     /// A token from memory (the demo makes its own).
-    pub fn from_bytes(token: &[u8]) -> AdminToken {
+    pub(crate) fn from_bytes(token: &[u8]) -> AdminToken {
         AdminToken(token.to_vec())
     }
 
     /// Whether `presented` is the token, in time independent of where they
     /// differ.
-    pub fn matches(&self, presented: &[u8]) -> bool {
+    pub(crate) fn matches(&self, presented: &[u8]) -> bool {
         bool::from(self.0.as_slice().ct_eq(presented))
     }
 }

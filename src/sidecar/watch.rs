@@ -38,21 +38,21 @@ use crate::state::StateDir;
 
 /// Which entries of a watched directory matter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Relevant {
+pub(crate) struct Relevant {
     /// Every entry matters (the state dir).
-    pub all: bool,
+    pub(crate) all: bool,
     /// The entry names that matter.
-    pub names: BTreeSet<OsString>,
+    pub(crate) names: BTreeSet<OsString>,
     /// In a home: every entry that is not private matters too (an
     /// unmanaged entry appearing or going changes the drift count).
-    pub private: Option<Private>,
+    pub(crate) private: Option<Private>,
     /// Files whose appends matter to the audit-log reader (the audit log).
-    pub appended: BTreeSet<OsString>,
+    pub(crate) appended: BTreeSet<OsString>,
 }
 
 impl Relevant {
     /// Whether an event naming `name` (`None`: the directory itself) matters.
-    pub fn covers(&self, name: Option<&OsStr>) -> bool {
+    pub(crate) fn covers(&self, name: Option<&OsStr>) -> bool {
         match name {
             None => true,
             Some(n) => {
@@ -69,7 +69,7 @@ impl Relevant {
 
 /// The directories whose entries decide the links' states, and which of
 /// their entries do.
-pub fn watch_plan(config: &Config) -> BTreeMap<PathBuf, Relevant> {
+pub(crate) fn watch_plan(config: &Config) -> BTreeMap<PathBuf, Relevant> {
     let mut plan: BTreeMap<PathBuf, Relevant> = BTreeMap::new();
     // The parent sees the entry itself appear, vanish or be replaced.
     let add_entry = |plan: &mut BTreeMap<PathBuf, Relevant>, p: &Path| {
@@ -126,7 +126,7 @@ impl AsRawFd for InotifyFd {
 }
 
 /// The inotify instance, readable from tokio.
-pub struct Watcher {
+pub(crate) struct Watcher {
     fd: AsyncFd<InotifyFd>,
     /// What matters in each watched directory, by its watch descriptor.
     relevant: Mutex<HashMap<WatchDescriptor, Relevant>>,
@@ -137,7 +137,7 @@ impl Watcher {
     // The crate's one exception to deny(unsafe_code): tokio's safe
     // AsyncFd constructors are deprecated as unsound; register is the way in.
     #[allow(unsafe_code)]
-    pub fn new() -> Option<Watcher> {
+    pub(crate) fn new() -> Option<Watcher> {
         let inotify = match Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC) {
             Ok(i) => i,
             Err(e) => {
@@ -163,7 +163,7 @@ impl Watcher {
     /// (Re)adds a watch on every directory that exists now. Adding a watch
     /// that exists is a no-op, so this is called after every validation to
     /// pick up directories created since.
-    pub fn refresh(&self, config: &Config) {
+    pub(crate) fn refresh(&self, config: &Config) {
         let mut relevant: HashMap<WatchDescriptor, Relevant> = HashMap::new();
         for (dir, r) in watch_plan(config) {
             // A missing directory is watched through its parent until it appears.
@@ -207,7 +207,7 @@ impl Watcher {
 
     /// Waits for events and drains them; returns whom they concern once
     /// at least one concerns someone.
-    pub async fn changed(&self) -> std::io::Result<Wakes> {
+    pub(crate) async fn changed(&self) -> std::io::Result<Wakes> {
         loop {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|fd| fd.get_ref().0.read_events().map_err(std::io::Error::from)) {
@@ -227,11 +227,11 @@ impl Watcher {
 
 /// Whom a batch of events concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wakes {
+pub(crate) struct Wakes {
     /// The validation loop: an entry that decides a link's state changed.
-    pub links: bool,
+    pub(crate) links: bool,
     /// The audit-log reader: the log was appended to, created or replaced.
-    pub audit_log: bool,
+    pub(crate) audit_log: bool,
 }
 
 impl Wakes {
@@ -254,15 +254,15 @@ impl Wakes {
 
 /// What the watcher wakes: it knows nothing else of the sidecar.
 #[derive(Debug, Clone)]
-pub struct Notifiers {
+pub(crate) struct Notifiers {
     /// Wakes the validation loop.
-    pub links: Arc<Notify>,
+    pub(crate) links: Arc<Notify>,
     /// Wakes the audit-log reader.
-    pub audit_log: Arc<Notify>,
+    pub(crate) audit_log: Arc<Notify>,
 }
 
 /// Forwards notifications to the validation loop until the watcher fails.
-pub async fn run(watcher: Arc<Watcher>, notify: Notifiers) {
+pub(crate) async fn run(watcher: Arc<Watcher>, notify: Notifiers) {
     loop {
         match watcher.changed().await {
             Ok(w) => {

@@ -12,31 +12,31 @@ use crate::state::StateDir;
 
 /// A swap in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IntentRecord {
+pub(crate) struct IntentRecord {
     /// The account active before, if the active link was on one.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// What the active link held before (restored by a rollback); `None`
     /// when there was no active link. Kept byte for byte.
     #[serde(default, with = "crate::fs::pathfmt::exact")]
-    pub from_target: Option<PathBuf>,
+    pub(crate) from_target: Option<PathBuf>,
     /// The account being swapped to.
-    pub to: String,
+    pub(crate) to: String,
     /// Its home, the flip's target.
-    pub to_home: PathBuf,
+    pub(crate) to_home: PathBuf,
     /// RFC 3339 start time.
-    pub started: String,
+    pub(crate) started: String,
     /// The process that started it.
-    pub pid: u32,
+    pub(crate) pid: u32,
 }
 
 impl IntentRecord {
     /// Writes the record durably before the flip.
-    pub fn write(&self, state: &StateDir) -> Result<(), FsError> {
+    pub(crate) fn write(&self, state: &StateDir) -> Result<(), FsError> {
         state.write_record(&state.intent(), "write the intent record", self)
     }
 
     /// Reads the record left by an unfinished swap, if any.
-    pub fn read(state: &StateDir) -> Result<Option<IntentRecord>, FsError> {
+    pub(crate) fn read(state: &StateDir) -> Result<Option<IntentRecord>, FsError> {
         StateDir::read_record(
             &state.intent(),
             "read the intent record",
@@ -45,7 +45,7 @@ impl IntentRecord {
     }
 
     /// Removes the record when the swap has ended.
-    pub fn remove(state: &StateDir) -> Result<(), FsError> {
+    pub(crate) fn remove(state: &StateDir) -> Result<(), FsError> {
         atomic::remove_file(&state.intent())
     }
 }

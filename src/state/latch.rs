@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fs::atomic;
 use crate::fs::error::FsError;
+use crate::fs::pathfmt::one_line;
 use crate::fs::pathfmt::shown;
 use crate::state::StateDir;
 
@@ -31,30 +32,30 @@ use crate::state::StateDir;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LatchRecord {
     /// RFC 3339 time it was set.
-    pub set_at: String,
+    pub(crate) set_at: String,
     /// The account that was active before the failed swap.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The account the swap went to.
-    pub to: String,
+    pub(crate) to: String,
     /// The errors of the ensure and the rollback.
-    pub errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
     /// The process that set it.
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// Set when the latch file exists but cannot be read or parsed: the
     /// latch then counts as set (refusing swaps is the safe side) and this
     /// says why; the other fields are empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unreadable: Option<String>,
+    pub(crate) unreadable: Option<String>,
     /// Set when the latch could not be written to its file and holds in
     /// the memory of the process that set it only: says which process and
     /// how to clear it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory_only: Option<String>,
+    pub(crate) memory_only: Option<String>,
 }
 
 impl LatchRecord {
     /// A latch set now by this process for a swap `from` -> `to`.
-    pub fn new(from: Option<String>, to: &str, errors: Vec<String>) -> LatchRecord {
+    pub(crate) fn new(from: Option<String>, to: &str, errors: Vec<String>) -> LatchRecord {
         LatchRecord {
             set_at: crate::state::audit::now_rfc3339(),
             from,
@@ -80,7 +81,7 @@ impl LatchRecord {
 
     /// The latch as one problem line (validate, `/readyz`, status), in
     /// words that fit the CLI and the API alike.
-    pub fn problem_line(&self) -> String {
+    pub(crate) fn problem_line(&self) -> String {
         let end = match self.unreadable {
             Some(_) => "until it is cleared",
             None => "until the links are repaired and it is cleared",
@@ -91,9 +92,23 @@ impl LatchRecord {
         )
     }
 
+    /// Its errors one per line (and the memory-only note), or why the file
+    /// could not be read.
+    pub(crate) fn errors_or_why(&self) -> Vec<String> {
+        match &self.unreadable {
+            Some(why) => vec![why.clone()],
+            None => self
+                .errors
+                .iter()
+                .cloned()
+                .chain(self.memory_only.clone())
+                .collect(),
+        }
+    }
+
     /// What set it, after "set" (` since T (swap a -> b) by pid N: errors`),
     /// or, for an unreadable file, `: why` and what clearing does.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self.unreadable {
             Some(_) => format!(
                 "{}; it counts as set, so every swap is refused; read it, repair the links, then 'homeswap latch clear --reason TEXT' removes the file",
@@ -135,20 +150,6 @@ impl LatchRecord {
     }
 }
 
-/// `s` with control characters escaped.
-fn one_line(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
-}
-
 /// The process-wide memory of the latch.
 #[derive(Debug)]
 struct Held {
@@ -160,7 +161,7 @@ struct Held {
 /// The latch as seen from one state directory; clones of the process's
 /// latch share one memory.
 #[derive(Debug)]
-pub struct PartialSwapLatch {
+pub(crate) struct PartialSwapLatch {
     state: StateDir,
     held: Arc<Mutex<Option<Held>>>,
 }
@@ -168,7 +169,7 @@ pub struct PartialSwapLatch {
 impl PartialSwapLatch {
     /// A new process latch backed by `state`; nothing is read until
     /// [`Self::current`].
-    pub fn new(state: StateDir) -> PartialSwapLatch {
+    pub(crate) fn new(state: StateDir) -> PartialSwapLatch {
         PartialSwapLatch {
             state,
             held: Arc::new(Mutex::new(None)),
@@ -178,7 +179,7 @@ impl PartialSwapLatch {
     /// The same latch seen from another state directory (a reload): a latch
     /// held in memory keeps holding; one persisted under the old directory
     /// holds while its file is there.
-    pub fn rebind(&self, state: StateDir) -> PartialSwapLatch {
+    pub(crate) fn rebind(&self, state: StateDir) -> PartialSwapLatch {
         PartialSwapLatch {
             state,
             held: Arc::clone(&self.held),
@@ -187,7 +188,7 @@ impl PartialSwapLatch {
 
     /// The latch as set now; `None` when clear. See the module docs for how
     /// the file and the memory decide.
-    pub fn current(&self) -> Option<LatchRecord> {
+    pub(crate) fn current(&self) -> Option<LatchRecord> {
         let path = self.state.latch();
         let on_disk = read_file(&path);
         if let Some(FileLatch::Valid(found)) = on_disk {
@@ -222,7 +223,7 @@ impl PartialSwapLatch {
 
     /// Sets the latch: in memory first, then on disk. An error means the
     /// latch holds in this process only; the record then says so.
-    pub fn set(&self, mut record: LatchRecord) -> Result<(), FsError> {
+    pub(crate) fn set(&self, mut record: LatchRecord) -> Result<(), FsError> {
         let path = self.state.latch();
         let written = self.persist(&record);
         if let Err(e) = &written {
@@ -250,7 +251,7 @@ impl PartialSwapLatch {
 
     /// Clears the latch on disk and in memory. The caller has checked that
     /// clearing is safe.
-    pub fn clear(&self) -> Result<(), FsError> {
+    pub(crate) fn clear(&self) -> Result<(), FsError> {
         atomic::remove_file(&self.state.latch())?;
         let mut held = self.memory();
         // Written under a state dir a reload has moved away from: that file

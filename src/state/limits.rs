@@ -20,7 +20,7 @@ use crate::state::StateDir;
 /// Why an account is limited (the `reason` label of the metrics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum LimitReason {
+pub(crate) enum LimitReason {
     /// Claude Code's usage limit (`StopFailure` `rate_limit`).
     RateLimit,
     /// The credential was refused or the billing failed.
@@ -33,7 +33,7 @@ pub enum LimitReason {
 
 impl LimitReason {
     /// Every reason, in the contract's order (the metric's label values).
-    pub const ALL: [LimitReason; 4] = [
+    pub(crate) const ALL: [LimitReason; 4] = [
         LimitReason::RateLimit,
         LimitReason::Auth,
         LimitReason::Usage,
@@ -41,7 +41,7 @@ impl LimitReason {
     ];
 
     /// The contract's name.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             LimitReason::RateLimit => "rate_limit",
             LimitReason::Auth => "auth",
@@ -51,7 +51,7 @@ impl LimitReason {
     }
 
     /// The reason named `s`, if it is one.
-    pub fn parse(s: &str) -> Option<LimitReason> {
+    pub(crate) fn parse(s: &str) -> Option<LimitReason> {
         LimitReason::ALL.into_iter().find(|r| r.as_str() == s)
     }
 }
@@ -59,7 +59,7 @@ impl LimitReason {
 /// Where a limit's end came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum UntilSource {
+pub(crate) enum UntilSource {
     /// Given by the caller (`--until`, the API's `until`).
     Given,
     /// Read from Claude Code's message (`resets 9:46am (UTC)`).
@@ -70,7 +70,7 @@ pub enum UntilSource {
 
 impl UntilSource {
     /// The name used in JSON and messages.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             UntilSource::Given => "given",
             UntilSource::Message => "message",
@@ -81,49 +81,49 @@ impl UntilSource {
 
 /// One account's limit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountLimit {
+pub(crate) struct AccountLimit {
     /// Why.
-    pub reason: LimitReason,
+    pub(crate) reason: LimitReason,
     /// Unix seconds the limit was first reported.
-    pub since: u64,
+    pub(crate) since: u64,
     /// Unix seconds it ends.
-    pub until: u64,
+    pub(crate) until: u64,
     /// Where `until` came from.
-    pub source: UntilSource,
+    pub(crate) source: UntilSource,
 }
 
 /// The last swap a failover made: a failover naming no `from` within
 /// `failover.settle` of it is the same event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LastFailover {
+pub(crate) struct LastFailover {
     /// Unix seconds of the swap.
-    pub time: u64,
+    pub(crate) time: u64,
     /// The account failed over from.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The account failed over to.
-    pub to: String,
+    pub(crate) to: String,
 }
 
 /// The whole record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LimitsRecord {
+pub(crate) struct LimitsRecord {
     /// Account → its limit (expired ones may linger until the next write).
     #[serde(default)]
-    pub accounts: BTreeMap<String, AccountLimit>,
+    pub(crate) accounts: BTreeMap<String, AccountLimit>,
     /// The last swap by failover.
     #[serde(default)]
-    pub last_failover: Option<LastFailover>,
+    pub(crate) last_failover: Option<LastFailover>,
 }
 
 impl LimitsRecord {
     /// Reads `<state_dir>/limits.json`; no file is no limits.
-    pub fn read(state: &StateDir) -> Result<LimitsRecord, FsError> {
+    pub(crate) fn read(state: &StateDir) -> Result<LimitsRecord, FsError> {
         StateDir::read_record(&state.limits(), "read the limits", "parse the limits")
             .map(Option::unwrap_or_default)
     }
 
     /// Reads the record; an unreadable one is empty, with why it was.
-    pub fn read_or_empty(state: &StateDir) -> (LimitsRecord, Option<String>) {
+    pub(crate) fn read_or_empty(state: &StateDir) -> (LimitsRecord, Option<String>) {
         match LimitsRecord::read(state) {
             Ok(r) => (r, None),
             Err(e) => (LimitsRecord::default(), Some(e.to_string())),
@@ -131,19 +131,19 @@ impl LimitsRecord {
     }
 
     /// Writes the record atomically, without the limits expired at `now`.
-    pub fn write(&mut self, state: &StateDir, now: u64) -> Result<(), FsError> {
+    pub(crate) fn write(&mut self, state: &StateDir, now: u64) -> Result<(), FsError> {
         self.accounts.retain(|_, l| l.until > now);
         state.write_record(&state.limits(), "write the limits", self)
     }
 
     /// `account`'s limit if it holds at `now`.
-    pub fn limited(&self, account: &str, now: u64) -> Option<&AccountLimit> {
+    pub(crate) fn limited(&self, account: &str, now: u64) -> Option<&AccountLimit> {
         self.accounts.get(account).filter(|l| l.until > now)
     }
 
     /// Records a limit of `account`. A limit that already holds keeps its
     /// `since`; the new end replaces the old one.
-    pub fn record(&mut self, account: &str, mut limit: AccountLimit) {
+    pub(crate) fn record(&mut self, account: &str, mut limit: AccountLimit) {
         if let Some(old) = self.limited(account, limit.since) {
             limit.since = old.since;
         }
@@ -151,13 +151,13 @@ impl LimitsRecord {
     }
 
     /// Ends `account`'s limit; true if it had one that held at `now`.
-    pub fn clear(&mut self, account: &str, now: u64) -> bool {
+    pub(crate) fn clear(&mut self, account: &str, now: u64) -> bool {
         self.accounts.remove(account).is_some_and(|l| l.until > now)
     }
 }
 
 /// The current Unix time in seconds (0 for a clock before 1970).
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -171,7 +171,7 @@ pub(crate) const LAST_RFC3339_SECOND: u64 = 253_402_300_799;
 /// Unix seconds as RFC 3339 (UTC). A time past the year 9999 (only a
 /// corrupt or hand-edited file holds one) is shown as the last second of
 /// 9999 rather than panicking the formatter.
-pub fn rfc3339(secs: u64) -> String {
+pub(crate) fn rfc3339(secs: u64) -> String {
     let secs = secs.min(LAST_RFC3339_SECOND);
     humantime::format_rfc3339_seconds(UNIX_EPOCH + std::time::Duration::from_secs(secs)).to_string()
 }

@@ -17,14 +17,14 @@ use crate::fs::EntryKind;
 use crate::state::StateDir;
 
 /// How long a swap waits for another one before giving up as busy.
-pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How often a waiting process tries again.
 const RETRY_EVERY: Duration = Duration::from_millis(25);
 
 /// Holding this means holding the lock.
 #[derive(Debug)]
-pub struct StateLock {
+pub(crate) struct StateLock {
     _flock: Flock<File>,
 }
 
@@ -48,7 +48,7 @@ impl StateLock {
     /// Takes the lock for an operation, telling its two failures apart in
     /// one place: another homeswap holding it (`busy`: try again later) and
     /// the lock file failing (`failed`: refused before anything changed).
-    pub fn acquire_or<E>(
+    pub(crate) fn acquire_or<E>(
         state: &StateDir,
         timeout: Duration,
         busy: impl FnOnce(LockError) -> E,
@@ -61,7 +61,7 @@ impl StateLock {
     }
 
     /// Takes the lock, waiting up to `timeout` for another holder.
-    pub fn acquire(state: &StateDir, timeout: Duration) -> Result<StateLock, LockError> {
+    pub(crate) fn acquire(state: &StateDir, timeout: Duration) -> Result<StateLock, LockError> {
         state.create()?;
         let path = state.lock();
         let start = Instant::now();

@@ -1,14 +1,15 @@
 //! The state directory: where the lock, the intent record, the latch, the
 //! adoption journal, the limits, the usage, the fleet view, the sessions and the audit log live. Only this module knows the file names.
 
-pub mod audit;
+pub(crate) mod audit;
 pub(crate) mod fleet;
-pub mod intent;
-pub mod latch;
-pub mod limits;
-pub mod lock;
-pub mod sessions;
-pub mod usage;
+pub(crate) mod intent;
+pub(crate) mod latch;
+pub(crate) mod limits;
+pub(crate) mod lock;
+pub(crate) mod outcome;
+pub(crate) mod sessions;
+pub(crate) mod usage;
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -22,39 +23,39 @@ use crate::fs::read::{read_regular, ReadError};
 
 /// The largest state record (intent, latch, journal) that is read: they
 /// are a few hundred bytes; anything larger is not one of ours.
-pub const RECORD_LIMIT: u64 = 1024 * 1024;
+pub(crate) const RECORD_LIMIT: u64 = 1024 * 1024;
 
 /// Paths inside `state_dir`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StateDir {
+pub(crate) struct StateDir {
     dir: PathBuf,
 }
 
 impl StateDir {
     /// Wraps the configured directory.
-    pub fn new(dir: &Path) -> StateDir {
+    pub(crate) fn new(dir: &Path) -> StateDir {
         StateDir {
             dir: dir.to_path_buf(),
         }
     }
 
     /// The directory itself.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The `flock` file serializing swaps, clears and recoveries.
-    pub fn lock(&self) -> PathBuf {
+    pub(crate) fn lock(&self) -> PathBuf {
         self.dir.join("lock")
     }
 
     /// The record of a swap in progress (from, to).
-    pub fn intent(&self) -> PathBuf {
+    pub(crate) fn intent(&self) -> PathBuf {
         self.dir.join("intent.json")
     }
 
     /// The persisted partial-swap latch.
-    pub fn latch(&self) -> PathBuf {
+    pub(crate) fn latch(&self) -> PathBuf {
         self.dir.join("latch.json")
     }
 
@@ -62,7 +63,7 @@ impl StateDir {
     /// blocking recovery, kept for the operator to read: a new name each
     /// time (the time in nanoseconds and the pid), so a long-running
     /// sidecar never moves a second one over the first.
-    pub fn intent_aside(&self) -> PathBuf {
+    pub(crate) fn intent_aside(&self) -> PathBuf {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
@@ -74,49 +75,44 @@ impl StateDir {
     }
 
     /// The journal of an adoption in progress (`homeswap adopt`).
-    pub fn adopt_journal(&self) -> PathBuf {
+    pub(crate) fn adopt_journal(&self) -> PathBuf {
         self.dir.join("adopt.json")
     }
 
     /// The accounts' limits and the last failover.
-    pub fn limits(&self) -> PathBuf {
+    pub(crate) fn limits(&self) -> PathBuf {
         self.dir.join("limits.json")
     }
 
     /// The accounts' last known usage (the statusline's record).
-    pub fn usage(&self) -> PathBuf {
+    pub(crate) fn usage(&self) -> PathBuf {
         self.dir.join("usage.json")
     }
 
     /// The `flock` file serializing writes of the usage record (not the
     /// swaps' lock: a statusline must never wait for a swap).
-    pub fn usage_lock(&self) -> PathBuf {
+    pub(crate) fn usage_lock(&self) -> PathBuf {
         self.dir.join("usage.lock")
     }
 
     /// The fleet view: what the fleet's Prometheus knew of every
     /// account's limits and usage (written by the sidecar).
-    pub fn fleet(&self) -> PathBuf {
+    pub(crate) fn fleet(&self) -> PathBuf {
         self.dir.join("fleet.json")
     }
 
-    /// One small record per Claude Code session: the account it started on.
-    pub fn sessions(&self) -> PathBuf {
-        self.dir.join("sessions")
-    }
-
     /// The journal of an init in progress (`homeswap init`).
-    pub fn init_journal(&self) -> PathBuf {
+    pub(crate) fn init_journal(&self) -> PathBuf {
         self.dir.join("init.json")
     }
 
     /// The append-only audit log.
-    pub fn audit(&self) -> PathBuf {
+    pub(crate) fn audit(&self) -> PathBuf {
         self.dir.join("audit.jsonl")
     }
 
     /// Creates the directory (mode 0700) if it does not exist yet.
-    pub fn create(&self) -> Result<(), FsError> {
+    pub(crate) fn create(&self) -> Result<(), FsError> {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -127,7 +123,7 @@ impl StateDir {
     /// Writes a record as JSON at `path`, one of this directory's files,
     /// durably and privately (temp + rename + fsync, mode 0600). `op` says
     /// what is done in errors, e.g. "write the intent record".
-    pub fn write_record<T: Serialize>(
+    pub(crate) fn write_record<T: Serialize>(
         &self,
         path: &Path,
         op: &'static str,
@@ -143,7 +139,7 @@ impl StateDir {
     /// Reads a record written by [`Self::write_record`]; `None` when there
     /// is none. A FIFO, a device, a symlink or a file over [`RECORD_LIMIT`]
     /// is an error, never a hang or an unbounded read.
-    pub fn read_record<T: DeserializeOwned>(
+    pub(crate) fn read_record<T: DeserializeOwned>(
         path: &Path,
         read_op: &'static str,
         parse_op: &'static str,

@@ -27,7 +27,7 @@ use crate::state::StateDir;
 
 /// One of the two windows Claude Code reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Window {
+pub(crate) enum Window {
     /// The five-hour window.
     FiveHour,
     /// The seven-day window.
@@ -36,10 +36,10 @@ pub enum Window {
 
 impl Window {
     /// Both, in the order they are shown.
-    pub const ALL: [Window; 2] = [Window::FiveHour, Window::SevenDay];
+    pub(crate) const ALL: [Window; 2] = [Window::FiveHour, Window::SevenDay];
 
     /// The contract's name (the metrics' `window` label, the JSON key).
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Window::FiveHour => "five_hour",
             Window::SevenDay => "seven_day",
@@ -47,7 +47,7 @@ impl Window {
     }
 
     /// The short name shown in the status line.
-    pub const fn short(self) -> &'static str {
+    pub(crate) const fn short(self) -> &'static str {
         match self {
             Window::FiveHour => "5h",
             Window::SevenDay => "7d",
@@ -57,48 +57,48 @@ impl Window {
 
 /// One window's last known usage.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WindowUsage {
+pub(crate) struct WindowUsage {
     /// Percent used, 0..=100 (may be fractional).
-    pub used_percentage: f64,
+    pub(crate) used_percentage: f64,
     /// Unix seconds the window resets, when reported.
     #[serde(default)]
-    pub resets_at: Option<u64>,
+    pub(crate) resets_at: Option<u64>,
     /// The threshold failover fired for this crossing (disarmed until the
     /// usage drops below the threshold or the window resets).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub fired: bool,
+    pub(crate) fired: bool,
 }
 
 impl WindowUsage {
     /// Whether the numbers still describe the current window: a window
     /// whose reset time has passed was reset since (its usage is stale).
-    pub fn current(&self, now: u64) -> bool {
+    pub(crate) fn current(&self, now: u64) -> bool {
         self.resets_at.is_none_or(|r| r > now)
     }
 
     /// Whether the window is at or above `threshold` percent now.
-    pub fn at_or_above(&self, threshold: u8, now: u64) -> bool {
+    pub(crate) fn at_or_above(&self, threshold: u8, now: u64) -> bool {
         self.current(now) && self.used_percentage >= f64::from(threshold)
     }
 }
 
 /// One account's last known usage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AccountUsage {
+pub(crate) struct AccountUsage {
     /// Unix seconds the usage last changed.
     #[serde(default)]
-    pub updated: u64,
+    pub(crate) updated: u64,
     /// The five-hour window, once reported.
     #[serde(default)]
-    pub five_hour: Option<WindowUsage>,
+    pub(crate) five_hour: Option<WindowUsage>,
     /// The seven-day window, once reported.
     #[serde(default)]
-    pub seven_day: Option<WindowUsage>,
+    pub(crate) seven_day: Option<WindowUsage>,
 }
 
 impl AccountUsage {
     /// One window.
-    pub fn window(&self, w: Window) -> Option<&WindowUsage> {
+    pub(crate) fn window(&self, w: Window) -> Option<&WindowUsage> {
         match w {
             Window::FiveHour => self.five_hour.as_ref(),
             Window::SevenDay => self.seven_day.as_ref(),
@@ -106,7 +106,7 @@ impl AccountUsage {
     }
 
     /// One window, to change it.
-    pub fn window_mut(&mut self, w: Window) -> &mut Option<WindowUsage> {
+    pub(crate) fn window_mut(&mut self, w: Window) -> &mut Option<WindowUsage> {
         match w {
             Window::FiveHour => &mut self.five_hour,
             Window::SevenDay => &mut self.seven_day,
@@ -114,7 +114,7 @@ impl AccountUsage {
     }
 
     /// Whether either window is at or above `threshold` percent now.
-    pub fn at_or_above(&self, threshold: u8, now: u64) -> bool {
+    pub(crate) fn at_or_above(&self, threshold: u8, now: u64) -> bool {
         Window::ALL
             .iter()
             .filter_map(|w| self.window(*w))
@@ -123,7 +123,7 @@ impl AccountUsage {
 
     /// When the seven-day window is used up (100 %) and resets in the
     /// future: the account can do nothing until then.
-    pub fn exhausted_until(&self, now: u64) -> Option<u64> {
+    pub(crate) fn exhausted_until(&self, now: u64) -> Option<u64> {
         let w = self.seven_day.as_ref()?;
         let until = w.resets_at.filter(|r| *r > now)?;
         (w.used_percentage >= 100.0).then_some(until)
@@ -132,21 +132,21 @@ impl AccountUsage {
 
 /// The whole record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct UsageRecord {
+pub(crate) struct UsageRecord {
     /// Account → its last known usage.
     #[serde(default)]
-    pub accounts: BTreeMap<String, AccountUsage>,
+    pub(crate) accounts: BTreeMap<String, AccountUsage>,
 }
 
 impl UsageRecord {
     /// Reads `<state_dir>/usage.json`; no file is no usage known.
-    pub fn read(state: &StateDir) -> Result<UsageRecord, FsError> {
+    pub(crate) fn read(state: &StateDir) -> Result<UsageRecord, FsError> {
         StateDir::read_record(&state.usage(), "read the usage", "parse the usage")
             .map(Option::unwrap_or_default)
     }
 
     /// Reads the record; an unreadable one is empty, with why it was.
-    pub fn read_or_empty(state: &StateDir) -> (UsageRecord, Option<String>) {
+    pub(crate) fn read_or_empty(state: &StateDir) -> (UsageRecord, Option<String>) {
         match UsageRecord::read(state) {
             Ok(r) => (r, None),
             Err(e) => (UsageRecord::default(), Some(e.to_string())),
@@ -155,14 +155,14 @@ impl UsageRecord {
 
     /// Writes the record atomically (temp + rename + fsync); the caller
     /// holds the [`UsageLock`].
-    pub fn write(&self, state: &StateDir, _lock: &UsageLock) -> Result<(), FsError> {
+    pub(crate) fn write(&self, state: &StateDir, _lock: &UsageLock) -> Result<(), FsError> {
         state.write_record(&state.usage(), "write the usage", self)
     }
 }
 
 /// Holding this means holding `<state_dir>/usage.lock`.
 #[derive(Debug)]
-pub struct UsageLock {
+pub(crate) struct UsageLock {
     _flock: Flock<File>,
 }
 
@@ -172,7 +172,10 @@ const RETRY_EVERY: Duration = Duration::from_millis(5);
 impl UsageLock {
     /// Takes the lock, waiting at most `wait`; `Ok(None)` when another
     /// writer held it all that time (the caller skips its write).
-    pub fn try_acquire(state: &StateDir, wait: Duration) -> Result<Option<UsageLock>, FsError> {
+    pub(crate) fn try_acquire(
+        state: &StateDir,
+        wait: Duration,
+    ) -> Result<Option<UsageLock>, FsError> {
         state.create()?;
         let ops = ("open the usage lock", "inspect the usage lock");
         let flock = flock_within(&state.usage_lock(), ops, wait, RETRY_EVERY)?;

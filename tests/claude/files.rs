@@ -19,12 +19,7 @@ pub const SHARED_FILES: [&str; 2] = ["history.jsonl", "settings.json"];
 /// Adds `shared_files: [history.jsonl, settings.json]` to the sandbox's
 /// configuration (the directories stay the default three).
 pub fn share_files(sb: &Sandbox) {
-    let mut text = std::fs::read_to_string(&sb.config).unwrap();
-    text.push_str("shared_files:\n");
-    for name in SHARED_FILES {
-        text.push_str(&format!("  - {name}\n"));
-    }
-    std::fs::write(&sb.config, text).unwrap();
+    sb.set_config("shared_files", SHARED_FILES);
 }
 
 /// An interactive Claude Code under a tmux server of its own.
@@ -112,7 +107,7 @@ pub fn example_lists() -> (Vec<String>, Vec<String>) {
 
 /// Whether homeswap's default `private` list covers `name`.
 pub fn default_private(name: &str) -> bool {
-    homeswap::config::Private::default().matches(std::ffi::OsStr::new(name))
+    homeswap::Private::default().matches(std::ffi::OsStr::new(name))
 }
 
 /// Sends tmux key names (`Down`, `Enter`, `Escape`) to a session.

@@ -20,15 +20,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::common::{snapshot, Entry, Run, Sandbox};
+use crate::common::{snapshot, tool, Entry, Run, Sandbox};
 use standin::{token_of, StandIn};
 
 /// The Claude Code release the suite is pinned to (`tests/claude/install.sh`).
 pub const PINNED_VERSION: &str = "2.1.328";
 /// Names the suite's own environment variable for the client.
 pub const BIN_VAR: &str = "HOMESWAP_CLAUDE_BIN";
-/// Set (to 1) where a missing client must fail the suite instead of skipping it (CI).
-pub const REQUIRED_VAR: &str = "HOMESWAP_CLAUDE_REQUIRED";
 /// Marks the re-run of a test inside its private network namespace.
 const NETNS_VAR: &str = "HOMESWAP_E2E_NETNS";
 /// Longest a single `claude -p` may take before the test fails.
@@ -53,19 +51,8 @@ pub fn claude_bin() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Says loudly why the test did not run; fails instead where CI requires it.
-fn skip(why: &str) {
-    let msg = format!(
-        "SKIPPED: real Claude Code end-to-end test: {why}\n  install the pinned client with: bash tests/claude/install.sh\n  (or set {BIN_VAR}=/path/to/claude), then run as root: cargo test --test claude_e2e -- --ignored"
-    );
-    if std::env::var(REQUIRED_VAR).is_ok_and(|v| v == "1") {
-        panic!("{msg}\n  ({REQUIRED_VAR}=1: a skip is a failure here)");
-    }
-    loud(&format!("\n{msg}\n"));
-}
-
 /// Writes to the process's stderr itself: libtest captures `eprintln!`,
-/// and a skip or the client's version must show in every run's log.
+/// and the client's version must show in every run's log.
 fn loud(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{text}");
@@ -73,8 +60,9 @@ fn loud(text: &str) {
 
 /// Runs the calling test `name` inside a private network namespace.
 /// Returns true in the re-run (inside), where the test does its work;
-/// false in the outer run, after the inner run passed (or the test was
-/// skipped), where the test must return at once.
+/// false in the outer run, after the inner run passed, where the test
+/// must return at once. Without the client, root, unshare or ip the test
+/// fails, saying how to get them (`common::tool`'s policy).
 pub fn isolated(name: &str) -> bool {
     isolated_with(name, &[])
 }
@@ -112,23 +100,28 @@ fn isolated_in(name: &str, tools: &[&str], names: &[&str]) -> bool {
         assert_only_loopback();
         return true;
     }
+    let install = "install the pinned client with `bash tests/claude/install.sh`";
     let Some(bin) = claude_bin() else {
-        skip(&format!(
-            "no client found (${BIN_VAR} unset, nothing under target/claude-code/)"
-        ));
-        return false;
+        tool::missing(
+            &format!("Claude Code is not installed (${BIN_VAR} unset, nothing under target/claude-code/)"),
+            install,
+        );
     };
     if !bin.is_file() {
-        skip(&format!("{BIN_VAR}={} is not a file", bin.display()));
-        return false;
+        tool::missing(
+            &format!("{BIN_VAR}={} is not a file", bin.display()),
+            install,
+        );
     }
-    if !nix_is_root() || !succeeds("unshare --net -- ip link set lo up") {
-        skip("needs root, unshare (util-linux) and ip (iproute2) for a private network namespace");
-        return false;
-    }
-    if let Some(tool) = tools.iter().find(|t| !succeeds(&format!("command -v {t}"))) {
-        skip(&format!("needs {tool} (Debian's package {tool})"));
-        return false;
+    tool::require_root("a private network namespace");
+    tool::require("unshare", "apt-get install -y util-linux");
+    tool::require("ip", "apt-get install -y iproute2");
+    assert!(
+        succeeds("unshare --net -- ip link set lo up"),
+        "`unshare --net -- ip link set lo up` failed: no private network namespace here"
+    );
+    for t in tools {
+        tool::require(t, &format!("apt-get install -y {t}"));
     }
     let start = Instant::now();
     // The private hosts file lives as long as the run; unshare's --mount
@@ -191,10 +184,6 @@ fn isolated_in(name: &str, tools: &[&str], names: &[&str]) -> bool {
         start.elapsed()
     ));
     false
-}
-
-fn nix_is_root() -> bool {
-    nix::unistd::geteuid().is_root()
 }
 
 /// Inside the namespace: the only network interface is loopback.
@@ -305,29 +294,23 @@ impl Rig {
     /// Runs `claude ARGS` with `CLAUDE_CONFIG_DIR=config_dir`; fails the
     /// test when it takes longer than [`TURN_LIMIT`].
     pub fn claude_on(&self, config_dir: &Path, args: &[&str]) -> Run {
+        self.claude_with_env(config_dir, &[], args)
+    }
+
+    /// [`Rig::claude_on`] with `extra` added to the environment (which
+    /// the client's hooks inherit).
+    pub fn claude_with_env(&self, config_dir: &Path, extra: &[(&str, &str)], args: &[&str]) -> Run {
         let mut c = Command::new(&self.bin);
         c.args(args)
             .current_dir(&self.work)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .envs(self.env(config_dir))
+            .envs(extra.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if start.elapsed() > TURN_LIMIT {
-                let _ = child.kill();
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "claude {args:?} still running after {TURN_LIMIT:?}: {:?}",
-                    Run::from(out)
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Run::from(child.wait_with_output().unwrap())
+        crate::common::finish_within(c.spawn().unwrap(), TURN_LIMIT, &format!("claude {args:?}"))
     }
 
     /// `claude ARGS` that must exit 0.

@@ -2,9 +2,14 @@
 //! run the real `homeswap` binary on it.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod child;
+pub mod hold;
 pub mod mount;
 pub mod rng;
 pub mod server;
+pub mod tool;
+
+pub use child::finish_within;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;
@@ -13,6 +18,21 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const LINKS: [&str; 3] = ["session-env", "file-history", "projects"];
+
+/// Every state a link can be in, as the JSON, the metrics and the page
+/// name them.
+pub const LINK_STATES: [&str; 7] = [
+    "ok",
+    "missing",
+    "target_missing",
+    "divergent",
+    "not_a_link",
+    "home_missing",
+    "error",
+];
+
+/// The admin token of every sidecar a test starts (`add_serve_section`).
+pub const TOKEN: &str = "test-token-0123456789abcdef";
 
 /// Two account homes `a` and `b` (created, empty), a shared dir, an active
 /// link path and a state dir, with a config file naming them.
@@ -102,6 +122,57 @@ impl Sandbox {
         std::fs::read_link(self.active()).ok()
     }
 
+    /// The account the active link names (its home is `home-ACCOUNT`).
+    pub fn active_account(&self) -> String {
+        let target = self.active_target().expect("no active link");
+        let name = target.file_name().unwrap().to_str().unwrap();
+        name.strip_prefix("home-").unwrap().to_string()
+    }
+
+    /// Sets `key`, a dotted path (`failover.threshold`, `accounts.c`), in
+    /// the configuration file to `value`, creating the mappings on the
+    /// way; every other key keeps its value and its place.
+    pub fn set_config(&self, key: &str, value: impl serde::Serialize) {
+        let value = serde_yaml::to_value(value).unwrap();
+        self.edit_config(key, |map, last| {
+            map.insert(last.into(), value);
+        });
+    }
+
+    /// Removes `key`, a dotted path, from the configuration file; fails
+    /// the test if it is not there.
+    pub fn remove_config(&self, key: &str) {
+        self.edit_config(key, |map, last| {
+            assert!(map.remove(last).is_some(), "no {key} in the configuration");
+        });
+    }
+
+    /// Appends `text` to the configuration file as it is: for the tests of
+    /// what homeswap says about a line it refuses (its line and column).
+    pub fn append_config(&self, text: &str) {
+        let mut config = std::fs::read_to_string(&self.config).unwrap();
+        config.push_str(text);
+        std::fs::write(&self.config, config).unwrap();
+    }
+
+    fn edit_config(&self, key: &str, edit: impl FnOnce(&mut serde_yaml::Mapping, &str)) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let mut doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let (path, last) = key.rsplit_once('.').map_or(("", key), |(p, l)| (p, l));
+        let mut map = doc
+            .as_mapping_mut()
+            .expect("the configuration is a mapping");
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            map = map
+                .entry(part.into())
+                .or_insert_with(|| serde_yaml::Mapping::new().into())
+                .as_mapping_mut()
+                .unwrap_or_else(|| panic!("{part} in {key} is not a mapping"));
+        }
+        edit(map, last);
+        std::fs::write(&self.config, serde_yaml::to_string(&doc).unwrap()).unwrap();
+    }
+
     pub fn command(&self, args: &[&str], failpoints: Option<&str>) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_homeswap"));
         c.arg("--config").arg(&self.config).args(args);
@@ -180,6 +251,38 @@ impl Sandbox {
         let r = self.run(args);
         assert_eq!(r.code, 0, "homeswap {args:?}: {r:?}");
         r
+    }
+
+    /// Each audit entry's action and outcome (`swap busy`), in order.
+    pub fn audit_outcomes(&self) -> Vec<String> {
+        self.audit()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["action"].as_str().unwrap(),
+                    e["outcome"].as_str().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    /// Waits until the active link was last flipped longer than `age`
+    /// ago (e.g. past `failover.settle`).
+    pub fn wait_active_link_older_than(&self, age: Duration) {
+        let link = self.active();
+        wait_for(
+            "the active link to be old enough",
+            age + Duration::from_secs(10),
+            || {
+                std::fs::symlink_metadata(&link)
+                    .unwrap()
+                    .modified()
+                    .unwrap()
+                    .elapsed()
+                    .is_ok_and(|a| a > age)
+            },
+        );
     }
 
     /// The audit log's entries.

@@ -9,13 +9,14 @@ pub struct Mount(PathBuf);
 impl Mount {
     /// Mounts a tmpfs with `options` (e.g. `size=64k`) at `at`.
     pub fn tmpfs(at: &Path, options: &str) -> Mount {
+        super::tool::require_root("mounts a tmpfs");
         std::fs::create_dir_all(at).unwrap();
         let st = Command::new("mount")
             .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(at)
             .status()
             .unwrap();
-        assert!(st.success(), "mount needs root");
+        assert!(st.success(), "mount -t tmpfs at {}: {st}", at.display());
         Mount(at.to_path_buf())
     }
 

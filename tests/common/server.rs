@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::Sandbox;
+use super::{Sandbox, TOKEN};
 
 /// A running sidecar; killed on drop if the test did not stop it.
 pub struct Server {
@@ -29,20 +30,41 @@ impl Drop for Server {
 }
 
 impl Sandbox {
-    /// Appends a `serve:` section: both listeners on free ports, an hour's
+    /// Adds a `serve:` section: both listeners on free ports, an hour's
     /// interval (so only notifications can make a test pass quickly), and
-    /// a 0600 token file with `token`.
-    pub fn add_serve_section(&self, token: &str, extra_admin: &str) {
+    /// a 0600 token file with [`TOKEN`].
+    pub fn add_serve_section(&self) {
         use std::os::unix::fs::PermissionsExt;
         let token_file = self.root().join("admin-token");
-        std::fs::write(&token_file, format!("{token}\n")).unwrap();
+        std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
         std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let mut text = std::fs::read_to_string(&self.config).unwrap();
-        text.push_str(&format!(
-            "serve:\n  listen: 127.0.0.1:0\n  interval: 1h\n  admin:\n    listen: 127.0.0.1:0\n    token_file: {}\n{extra_admin}",
-            token_file.display()
-        ));
-        std::fs::write(&self.config, text).unwrap();
+        self.set_config(
+            "serve",
+            serde_json::json!({
+                "listen": "127.0.0.1:0",
+                "interval": "1h",
+                "admin": { "listen": "127.0.0.1:0", "token_file": token_file },
+            }),
+        );
+    }
+
+    /// Where [`Sandbox::serve_on_socket`] puts the admin socket.
+    pub fn admin_socket(&self) -> PathBuf {
+        self.root().join("admin.sock")
+    }
+
+    /// Adds a `serve:` section with the admin socket at
+    /// [`Sandbox::admin_socket`] too, starts the sidecar and waits until
+    /// the socket is there.
+    pub fn serve_on_socket(&self, failpoints: Option<&str>) -> Server {
+        self.add_serve_section();
+        let socket = self.admin_socket();
+        self.set_config("serve.admin.socket", &socket);
+        let server = self.serve(failpoints);
+        super::wait_for("the admin socket", Duration::from_secs(10), || {
+            socket.exists()
+        });
+        server
     }
 
     /// Starts `homeswap serve --log-format json` and waits for its
@@ -88,9 +110,9 @@ impl Sandbox {
     }
 
     fn has_admin_listen(&self) -> bool {
-        std::fs::read_to_string(&self.config)
-            .unwrap()
-            .contains("    listen:")
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        !doc["serve"]["admin"]["listen"].is_null()
     }
 }
 
@@ -116,6 +138,22 @@ impl Server {
         let headers: Vec<(&str, &str)> =
             auth.iter().map(|a| ("Authorization", a.as_str())).collect();
         http(self.admin.unwrap(), "POST", path, &headers, body.as_bytes())
+    }
+
+    /// POSTs JSON to the admin listener with [`TOKEN`] from a thread of
+    /// its own, for a request the test holds at a failpoint meanwhile.
+    pub fn admin_post_in_background(&self, path: &str, body: &str) -> JoinHandle<Response> {
+        let (admin, path, body) = (self.admin.unwrap(), path.to_string(), body.to_string());
+        std::thread::spawn(move || {
+            let auth = format!("Bearer {TOKEN}");
+            http(
+                admin,
+                "POST",
+                &path,
+                &[("Authorization", &auth)],
+                body.as_bytes(),
+            )
+        })
     }
 
     /// Sends a signal to the sidecar.
@@ -205,6 +243,43 @@ pub fn http(
 pub fn http_unix(socket: &Path, method: &str, path: &str, body: &[u8]) -> Response {
     let stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
     exchange(stream, method, path, &[], body)
+}
+
+/// What a peer of uid 65534 gets for `request` (raw HTTP) on the Unix
+/// socket `socket`: the client runs under `setpriv` (root only) and the
+/// socket's directory must let that uid in. `None` when the kernel
+/// refuses the connection (EACCES).
+pub fn http_unix_as_nobody(socket: &Path, request: &str) -> Option<Response> {
+    super::tool::require_root("a client of another uid through setpriv");
+    let setpriv = super::tool::require("setpriv", "apt-get install -y util-linux");
+    // The system's, which uid 65534 can run (not a shim under /root).
+    let python = Path::new("/usr/bin/python3");
+    if !python.is_file() {
+        super::tool::missing(
+            "/usr/bin/python3 is not installed",
+            "install it with `apt-get install -y python3`",
+        );
+    }
+    let out = std::process::Command::new(setpriv)
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(python)
+        .arg("-c")
+        .arg(
+            "import socket, sys\n\
+             s = socket.socket(socket.AF_UNIX)\n\
+             try:\n    s.connect(sys.argv[1])\n\
+             except PermissionError:\n    print('EACCES'); sys.exit(0)\n\
+             s.sendall(sys.argv[2].encode())\n\
+             data = b''\n\
+             while True:\n    chunk = s.recv(65536)\n    if not chunk: break\n    data += chunk\n\
+             sys.stdout.buffer.write(data)\n",
+        )
+        .arg(socket)
+        .arg(request)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    (out.stdout != b"EACCES\n").then(|| parse_response(&out.stdout))
 }
 
 fn exchange(

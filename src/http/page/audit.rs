@@ -1,52 +1,38 @@
 //! The last entries of the audit log (`<state_dir>/audit.jsonl`) for the
 //! page: only the file's tail is read (at most [`TAIL_BYTES`]), whatever
 //! the log's size, and lines are parsed leniently (a line that is not an
-//! audit entry is counted, never an error).
+//! audit record is counted, never an error). Homeswap's own lines are far
+//! shorter than the tail ([`crate::state::audit::MAX_LINE`]); a longer one
+//! at the end is said to be there, not taken for an empty log.
 
 use std::path::Path;
 
-use serde::Deserialize;
-
 use crate::fs::read::read_tail;
+use crate::state::audit::AuditRecord;
 
 /// How much of the log's end is read: enough for the last dozen entries
 /// even with long error lists, and small enough for every page load.
 pub(crate) const TAIL_BYTES: u64 = 64 * 1024;
 
-/// What the page shows of one audit line; other fields are ignored.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub(crate) struct AuditLine {
-    /// RFC 3339 time the action ended.
-    #[serde(default)]
-    pub time: Option<String>,
-    /// `swap`, `recover`, `latch_clear`, `adopt`, `failover`...
-    pub action: String,
-    /// The account active before.
-    #[serde(default)]
-    pub from: Option<String>,
-    /// The account asked for.
-    #[serde(default)]
-    pub to: Option<String>,
-    /// How it ended.
-    #[serde(default)]
-    pub outcome: Option<String>,
-    /// Every error met on the way.
-    #[serde(default)]
-    pub errors: Vec<String>,
-    /// The operator's or the failover's reason.
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
 /// The last entries of the log, and what could not be shown.
 #[derive(Debug, Default)]
 pub(crate) struct RecentAudit {
     /// The last entries, oldest first.
-    pub entries: Vec<AuditLine>,
+    pub(crate) entries: Vec<AuditRecord>,
     /// Complete lines of the tail that were not audit entries.
-    pub unreadable: usize,
+    pub(crate) unreadable: usize,
+    /// True when the log's last line is longer than the tail: the latest
+    /// entries cannot be shown at all.
+    pub(crate) overlong: bool,
     /// Why the log could not be read at all.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
+}
+
+impl RecentAudit {
+    /// True when the log holds nothing: no entry, nothing unreadable.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.unreadable == 0 && !self.overlong
+    }
 }
 
 /// The last `keep` entries of the log at `path` (none when it is absent).
@@ -63,14 +49,18 @@ pub(crate) fn recent(path: &Path, keep: usize) -> RecentAudit {
     };
     let mut lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
     // The last piece follows the last newline: empty, or a line still
-    // being written. The first is cut when the tail starts mid-file.
+    // being written. The first is cut when the tail starts mid-file; when
+    // it is the only line, the last line is longer than the tail.
     lines.pop();
+    let mut recent = RecentAudit {
+        overlong: cut && lines.len() == 1,
+        ..RecentAudit::default()
+    };
     if cut && !lines.is_empty() {
         lines.remove(0);
     }
-    let mut recent = RecentAudit::default();
     for line in lines.iter().filter(|l| !l.trim_ascii().is_empty()) {
-        match serde_json::from_slice::<AuditLine>(line) {
+        match serde_json::from_slice::<AuditRecord>(line) {
             Ok(entry) => recent.entries.push(entry),
             Err(_) => recent.unreadable += 1,
         }
@@ -96,7 +86,7 @@ mod tests {
         let text: String = (0..30).map(line).collect();
         std::fs::write(&p, text).unwrap();
         let r = recent(&p, 10);
-        let times: Vec<_> = r.entries.iter().map(|e| e.time.clone().unwrap()).collect();
+        let times: Vec<_> = r.entries.iter().map(|e| e.time.clone()).collect();
         assert_eq!(times.first().unwrap(), "t20");
         assert_eq!(times.last().unwrap(), "t29");
         assert_eq!((r.unreadable, r.error), (0, None));
@@ -115,8 +105,21 @@ mod tests {
         }
         let r = recent(&p, 10);
         assert_eq!(r.entries.len(), 10);
-        assert_eq!(r.entries[9].time.as_deref(), Some("t1999"));
+        assert_eq!(r.entries[9].time, "t1999");
         assert_eq!(r.unreadable, 0, "the line cut by the tail is dropped");
+        assert!(!r.overlong);
+    }
+
+    #[test]
+    fn a_last_line_longer_than_the_tail_is_said_to_be_there() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("audit.jsonl");
+        let mut text = line(1);
+        text.push_str(&"x".repeat(TAIL_BYTES as usize + 10));
+        text.push('\n');
+        std::fs::write(&p, text).unwrap();
+        let r = recent(&p, 10);
+        assert!(r.overlong && r.entries.is_empty() && !r.is_empty(), "{r:?}");
     }
 
     #[test]

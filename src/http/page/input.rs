@@ -9,12 +9,12 @@ use crate::ops::status::StatusDocument;
 #[derive(Debug)]
 pub(crate) struct PageInput<'a> {
     /// The status document, as `/api/v1/status` serves it.
-    pub doc: &'a StatusDocument,
+    pub(crate) doc: &'a StatusDocument,
     /// The last entries of the audit log.
-    pub audit: &'a RecentAudit,
+    pub(crate) audit: &'a RecentAudit,
     /// The time the page is rendered at (for ages).
-    pub now: SystemTime,
+    pub(crate) now: SystemTime,
     /// A validation older than this is shown as stale (the `/healthz`
     /// limit).
-    pub stale_after: Duration,
+    pub(crate) stale_after: Duration,
 }

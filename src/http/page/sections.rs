@@ -8,10 +8,12 @@ mod usage;
 use std::time::{Duration, SystemTime};
 
 use crate::http::page::age::human_age;
-use crate::http::page::audit::{AuditLine, RecentAudit};
+use crate::http::page::audit::{RecentAudit, TAIL_BYTES};
 use crate::http::page::escape::{esc, esc_path};
 use crate::http::page::input::PageInput;
 use crate::ops::status::StatusDocument;
+use crate::state::audit::AuditRecord;
+use crate::state::outcome::Tone;
 
 /// Usage bars per account and window (its own file: the bars, the reset,
 /// the threshold).
@@ -189,7 +191,7 @@ pub(crate) fn problems_section(doc: &StatusDocument) -> String {
     html
 }
 
-/// The last audit entries, newest first.
+/// The last audit entries, newest first, and what could not be shown.
 pub(crate) fn audit_section(audit: &RecentAudit) -> String {
     let mut html = String::from("<section id=\"audit\">\n<h2>Recent actions</h2>\n");
     if let Some(e) = &audit.error {
@@ -197,9 +199,16 @@ pub(crate) fn audit_section(audit: &RecentAudit) -> String {
             "<p class=\"bad\">The audit log cannot be read: {}</p>\n",
             esc(e)
         ));
-    } else if audit.entries.is_empty() {
+    } else if audit.is_empty() {
         html.push_str("<p>No swap, failover or latch clear recorded yet.</p>\n");
-    } else {
+    }
+    if audit.overlong {
+        html.push_str(&format!(
+            "<p class=\"warn\">The latest audit entries cannot be shown: the last line of the audit log is longer than the {} KiB the page reads of it.</p>\n",
+            TAIL_BYTES / 1024
+        ));
+    }
+    if !audit.entries.is_empty() {
         html.push_str(
             "<div class=\"scroll\"><table class=\"audit\">\n<thead><tr><th scope=\"col\">time</th>\
              <th scope=\"col\">action</th><th scope=\"col\">from &rarr; to</th>\
@@ -221,13 +230,11 @@ pub(crate) fn audit_section(audit: &RecentAudit) -> String {
 }
 
 /// One audit entry as a table row.
-fn audit_row(e: &AuditLine) -> String {
-    let outcome = e.outcome.as_deref().unwrap_or("");
-    let class = match outcome {
-        "swapped" | "already_active" | "already_moved" | "cleared" | "not_set" | "adopted"
-        | "cleaned" | "not_flipped" | "superseded" => "good",
-        "partial" | "failed" | "exhausted" => "bad",
-        _ => "warn",
+fn audit_row(e: &AuditRecord) -> String {
+    let class = match e.outcome.tone() {
+        Tone::Good => "good",
+        Tone::Warn => "warn",
+        Tone::Bad => "bad",
     };
     let mut notes: Vec<String> = e
         .reason
@@ -235,13 +242,17 @@ fn audit_row(e: &AuditLine) -> String {
         .map(|r| format!("reason: {}", esc(r)))
         .collect();
     notes.extend(e.errors.iter().map(|x| esc(x).to_string()));
+    if e.errors_omitted > 0 {
+        notes.push(format!("and {} more", e.errors_omitted));
+    }
+    let time = if e.time.is_empty() { "?" } else { &e.time };
     format!(
         "<tr><td>{}</td><td>{}</td><td>{} &rarr; {}</td><td class=\"{class}\">{}</td><td>{}</td></tr>\n",
-        esc(e.time.as_deref().unwrap_or("?")),
-        esc(&e.action),
+        esc(time),
+        esc(e.action.as_str()),
         esc(e.from.as_deref().unwrap_or("-")),
         esc(e.to.as_deref().unwrap_or("-")),
-        esc(outcome),
+        esc(e.outcome.as_str()),
         notes.join("<br>")
     )
 }

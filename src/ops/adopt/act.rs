@@ -53,33 +53,28 @@ pub(crate) enum ActError {
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
     /// Entries moved into a target.
-    pub moved: usize,
+    pub(crate) moved: usize,
     /// Account copies removed as byte-identical duplicates.
-    pub duplicates: usize,
+    pub(crate) duplicates: usize,
 }
 
-/// One adoption's act: its choices and its tally.
+/// One adoption's act: its choices (the journal's) and its tally.
 pub(crate) struct Act<'a> {
-    /// The account, for kept-both names.
-    pub account: &'a str,
-    /// The stamp for kept-both names.
-    pub stamp: &'a str,
-    /// Keep conflicting entries beside the target's.
-    pub keep_both: bool,
+    /// The journal: the account and the stamp for kept-both names, whether
+    /// to keep both, and where each kept-both entry is recorded before it
+    /// moves (its `kept_both` is the list the operator is shown).
+    pub(crate) journal: &'a mut AdoptJournal,
     /// Remove temporary copies a crashed run left in the target.
-    pub resumed: bool,
+    pub(crate) resumed: bool,
     /// What was done.
-    pub tally: Tally,
-    /// The journal, where each kept-both entry is recorded before it moves
-    /// (its `kept_both` is the list the operator is shown).
-    pub journal: &'a mut AdoptJournal,
+    pub(crate) tally: Tally,
     /// Where the journal is written.
-    pub state: &'a StateDir,
+    pub(crate) state: &'a StateDir,
 }
 
 impl Act<'_> {
     /// Moves everything in `real` into `target`; on success `real` is empty.
-    pub fn adopt_dir(&mut self, real: &DirFd, target: &DirFd) -> Result<(), ActError> {
+    pub(crate) fn adopt_dir(&mut self, real: &DirFd, target: &DirFd) -> Result<(), ActError> {
         if self.resumed {
             remove_temporaries(target)?;
         }
@@ -99,7 +94,7 @@ impl Act<'_> {
                     self.tally.duplicates += 1;
                 }
                 Decision::Conflict(kind, clash) => {
-                    if !self.keep_both {
+                    if !self.journal.keep_both {
                         return Err(ActError::NewConflict {
                             ours: real.join(&name),
                             theirs: target.join(&name),
@@ -127,7 +122,8 @@ impl Act<'_> {
         kind: EntryKind,
     ) -> Result<PathBuf, ActError> {
         for n in 1..=u32::MAX {
-            let kept = kept_name(name, self.account, self.stamp, n, kind == EntryKind::Dir);
+            let j = &self.journal;
+            let kept = kept_name(name, &j.account, &j.stamp, n, kind == EntryKind::Dir);
             let kept_path = target.join(&kept);
             match target.kind(&kept)? {
                 None => {
@@ -205,7 +201,13 @@ impl Act<'_> {
 /// `x.adopted-b-20261124T1200Z.jsonl` (the extension stays last, so tools
 /// still recognize the file), then `...-2.jsonl` and so on if taken. A
 /// directory, or a name without an extension, gets the suffix at the end.
-pub fn kept_name(name: &OsStr, account: &str, stamp: &str, n: u32, is_dir: bool) -> OsString {
+pub(crate) fn kept_name(
+    name: &OsStr,
+    account: &str,
+    stamp: &str,
+    n: u32,
+    is_dir: bool,
+) -> OsString {
     let bytes = name.as_bytes();
     let mut suffix = format!(".adopted-{account}-{stamp}").into_bytes();
     if n > 1 {

@@ -8,16 +8,16 @@
 //! - a `*.jsonl` file that differs: merged into the target line by line
 //!   ([`super::merge`]), written crash-safely (a temporary file, fsynced,
 //!   renamed over the target, the shared dir fsynced), then the account's
-//!   copy is removed. The old target is read again after the rename and
-//!   what a session appended to it meanwhile is merged too (up to 5
-//!   rounds; if it still changes, those lines go into the account's copy
-//!   and adopt stops asking for a re-run). A session that opened the old
-//!   file before the last rename and writes to it after the last read
-//!   still loses its line: with a writer appending without pause, 4 of
-//!   369,612 lines in 20 runs (without the re-reads: 12,585 of 53,864).
-//!   Adopt a `*.jsonl` file link while no session appends to it. A crash
-//!   leaves the account's copy in place; the re-run merges again, which
-//!   adds nothing, and removes it;
+//!   copy is removed, all under Claude Code's own lock on both copies
+//!   (`append_lock`), so none of its appends falls in between. A process
+//!   that keeps either file open for writing is refused (`writers`): it
+//!   would write on into the replaced file. For writers that take no lock,
+//!   the old target is read again after the rename and what was appended
+//!   to it meanwhile is merged too (up to 5 rounds; if it still changes,
+//!   those lines go into the account's copy and adopt stops asking for a
+//!   re-run). The README has the numbers. A crash leaves the account's
+//!   copy in place; the re-run merges again, which adds nothing, and
+//!   removes it;
 //! - any other difference: a conflict; with `--keep-both` the account's
 //!   copy moves beside the target as `NAME.adopted-ACCOUNT-STAMP.EXT`.
 
@@ -29,8 +29,10 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 
 use super::act::{after_move, Act, ActError};
+use super::append_lock::{self, while_locked, AppendLock};
 use super::merge::{is_jsonl, merge_lines};
 use super::plan::{same_bytes, Clash, ItemAction, LinkPlan, PlanItem};
+use super::writers::keeping_open;
 use crate::fs::atomic::{self, split};
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::temp::temp_name;
@@ -146,10 +148,32 @@ pub(crate) fn adopt_file(
     // A merge or copy a crash interrupted left a temporary file.
     atomic::remove_leftovers(target)?;
     let shared = DirFd::open_following(dir).map_err(|e| e.doing("open the shared directory"))?;
-    match decide(home, Some(&shared), n)? {
+    if !is_jsonl(name) {
+        return adopt_file_in(act, home, &shared, n, target);
+    }
+    // Claude Code appends to a JSONL file (history.jsonl) under its own
+    // lock: held on both copies while the file is decided, merged and the
+    // account's copy removed, no append of Claude Code falls in between.
+    let locks = [
+        AppendLock::take(home, n, append_lock::WAIT)?,
+        AppendLock::take(&shared, n, append_lock::WAIT)?,
+    ];
+    while_locked(&locks, || adopt_file_in(act, home, &shared, n, target))
+}
+
+/// [`adopt_file`] once the shared dir is open (and, for a JSONL file, its
+/// locks held).
+fn adopt_file_in(
+    act: &mut Act,
+    home: &DirFd,
+    shared: &DirFd,
+    n: &OsStr,
+    target: &Path,
+) -> Result<(), ActError> {
+    match decide(home, Some(shared), n)? {
         None => return Ok(()),
         Some(ItemAction::Move { kind }) => {
-            act.move_entry(home, &shared, n, n, kind)?;
+            act.move_entry(home, shared, n, n, kind)?;
             act.tally.moved += 1;
             after_move(target)?;
         }
@@ -158,21 +182,21 @@ pub(crate) fn adopt_file(
             act.tally.duplicates += 1;
         }
         Some(ItemAction::Merge { .. }) => {
-            merge_into(home, &shared, n)?;
+            merge_into(home, shared, n)?;
             after_move(target)?;
             // Every line of the account's copy is in the target now.
             home.unlink(n)?;
             act.tally.moved += 1;
         }
         Some(ItemAction::Conflict { kind, clash }) => {
-            if !act.keep_both {
+            if !act.journal.keep_both {
                 return Err(ActError::NewConflict {
                     ours: home.join(n),
                     theirs: shared.join(n),
                     clash,
                 });
             }
-            let kept = act.keep_beside(home, &shared, n, kind)?;
+            let kept = act.keep_beside(home, shared, n, kind)?;
             after_move(&kept)?;
         }
     }
@@ -187,6 +211,8 @@ pub(crate) fn adopt_file(
 /// session): the old file, still open, is read again after the rename and
 /// whatever it gained is merged in the same way, until nothing more came.
 fn merge_into(home: &DirFd, shared: &DirFd, name: &OsStr) -> Result<(), FsError> {
+    refuse_if_kept_open(home, name)?;
+    refuse_if_kept_open(shared, name)?;
     let mut source = read(home, name)?;
     let path = shared.join(name);
     for _ in 0..MERGE_ATTEMPTS {
@@ -236,6 +262,31 @@ fn merge_into(home: &DirFd, shared: &DirFd, name: &OsStr) -> Result<(), FsError>
         &path,
         std::io::Error::other(format!(
             "the file kept changing during {MERGE_ATTEMPTS} merges; run adopt again when it is quieter"
+        )),
+    ))
+}
+
+/// Refuses a merge while a process keeps the file open for writing: it
+/// would go on writing into the replaced file, and every line from then
+/// on would be lost.
+fn refuse_if_kept_open(dir: &DirFd, name: &OsStr) -> Result<(), FsError> {
+    let Some(st) = dir.stat(name)? else {
+        return Ok(());
+    };
+    let writers = keeping_open(st.st_dev, st.st_ino);
+    if writers.is_empty() {
+        return Ok(());
+    }
+    let who: Vec<String> = writers
+        .iter()
+        .map(|w| format!("pid {} ({})", w.pid, w.name))
+        .collect();
+    Err(FsError::new(
+        "merge into",
+        &dir.join(name),
+        std::io::Error::other(format!(
+            "{} keeps it open for writing, not as Claude Code appends (open, write, close under its lock): a merge replaces the file, and every line written to the old one afterwards would be lost; stop it or let it close the file, then run adopt again",
+            who.join(", ")
         )),
     ))
 }

@@ -19,32 +19,33 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::fs::atomic;
 use crate::fs::error::FsError;
+use crate::state::audit::now_rfc3339;
 use crate::state::StateDir;
 
 /// An adoption in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AdoptJournal {
+pub(crate) struct AdoptJournal {
     /// The account whose real directories are being adopted.
-    pub account: String,
+    pub(crate) account: String,
     /// The links being adopted.
-    pub links: Vec<String>,
+    pub(crate) links: Vec<String>,
     /// Whether conflicting entries are kept beside the target's.
-    pub keep_both: bool,
+    pub(crate) keep_both: bool,
     /// The stamp in kept-both names (`20261124T1200Z`), kept across a
     /// resume so a re-run names the same way.
-    pub stamp: String,
+    pub(crate) stamp: String,
     /// The kept-both entries so far, each recorded before it is moved, so
     /// that the run which finishes still tells the operator about them.
     #[serde(default, serialize_with = "crate::fs::pathfmt::paths")]
-    pub kept_both: Vec<PathBuf>,
+    pub(crate) kept_both: Vec<PathBuf>,
     /// RFC 3339 start time.
-    pub started: String,
+    pub(crate) started: String,
     /// The process that started it.
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// The interrupted adoption of an account no longer configured, set
     /// aside while this one runs and written back when it ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parked: Option<Box<AdoptJournal>>,
+    pub(crate) parked: Option<Box<AdoptJournal>>,
 }
 
 /// What a journal found at the start of an adoption of `account` is.
@@ -73,13 +74,28 @@ impl Found {
 }
 
 impl AdoptJournal {
+    /// The journal of a new adoption of `account` (`links`: the ones
+    /// asked for), stamped now.
+    pub(crate) fn new(account: &str, links: &[String], keep_both: bool) -> AdoptJournal {
+        AdoptJournal {
+            account: account.to_string(),
+            links: links.to_vec(),
+            keep_both,
+            stamp: stamp_now(),
+            kept_both: Vec::new(),
+            started: now_rfc3339(),
+            pid: std::process::id(),
+            parked: None,
+        }
+    }
+
     /// Writes the journal durably (atomically replacing an older one).
-    pub fn write(&self, state: &StateDir) -> Result<(), FsError> {
+    pub(crate) fn write(&self, state: &StateDir) -> Result<(), FsError> {
         state.write_record(&state.adopt_journal(), "write the adoption journal", self)
     }
 
     /// Reads the journal an interrupted adoption left, if any.
-    pub fn read(state: &StateDir) -> Result<Option<AdoptJournal>, FsError> {
+    pub(crate) fn read(state: &StateDir) -> Result<Option<AdoptJournal>, FsError> {
         StateDir::read_record(
             &state.adopt_journal(),
             "read the adoption journal",
@@ -88,7 +104,7 @@ impl AdoptJournal {
     }
 
     /// Removes the journal once the adoption is complete.
-    pub fn remove(state: &StateDir) -> Result<(), FsError> {
+    pub(crate) fn remove(state: &StateDir) -> Result<(), FsError> {
         atomic::remove_file(&state.adopt_journal())
     }
 
@@ -104,7 +120,7 @@ impl AdoptJournal {
     /// What an operator needs to know about this record (`journal` is the
     /// file that holds it). When its account is no longer configured: what
     /// it is, how to finish it, how to drop it and what dropping loses.
-    pub fn notice(&self, config: &Config, journal: &Path) -> String {
+    pub(crate) fn notice(&self, config: &Config, journal: &Path) -> String {
         let (a, file) = (&self.account, crate::fs::pathfmt::shown(journal));
         let what = format!(
             "an interrupted adoption of account {a} (started {} by pid {}) is recorded in {file}",
@@ -120,7 +136,7 @@ impl AdoptJournal {
 
     /// One notice per interrupted adoption this record holds (itself, then
     /// what it set aside), e.g. for `homeswap status`.
-    pub fn notices(&self, config: &Config, journal: &Path) -> Vec<String> {
+    pub(crate) fn notices(&self, config: &Config, journal: &Path) -> Vec<String> {
         let mut lines = Vec::new();
         let mut next = Some(self);
         while let Some(j) = next {
@@ -129,6 +145,14 @@ impl AdoptJournal {
         }
         lines
     }
+}
+
+/// The stamp of kept-both names: UTC, to the minute, `20261124T1200Z`.
+fn stamp_now() -> String {
+    // "2026-11-24T12:00:05Z" -> "20261124T1200Z"
+    let digits: String = now_rfc3339().chars().filter(char::is_ascii_digit).collect();
+    let (date, time) = digits.split_at(digits.len().min(8));
+    format!("{date}T{}Z", time.get(..4).unwrap_or(time))
 }
 
 #[cfg(test)]

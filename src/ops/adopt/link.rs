@@ -50,11 +50,15 @@ pub(crate) fn select(
             LinkState::Ok | LinkState::Missing | LinkState::TargetMissing => {}
             LinkState::NotALink if adoptable && chosen => {
                 if let Ok(m) = std::fs::symlink_metadata(&link.expected) {
-                    if EntryKind::from_mode(m.mode()) != want {
+                    let kind = EntryKind::from_mode(m.mode());
+                    if kind != want {
+                        // Never followed: a merge or move through a link
+                        // would write wherever it leads.
                         problems.push(format!(
-                            "account {account}: {}: the target {} exists but is not {what}; move it aside first",
+                            "account {account}: {}: the target {} exists but is {}, not {what}; move it aside first",
                             link.link,
-                            crate::fs::pathfmt::shown(&link.expected)
+                            crate::fs::pathfmt::shown(&link.expected),
+                            kind.describe()
                         ));
                     }
                 }

@@ -51,7 +51,7 @@ pub fn merge_lines(target: &[u8], ours: &[u8]) -> (Vec<u8>, usize) {
 }
 
 /// Whether a file link's entry is merged line by line when it differs.
-pub fn is_jsonl(name: &str) -> bool {
+pub(crate) fn is_jsonl(name: &str) -> bool {
     name.ends_with(".jsonl")
 }
 

@@ -3,8 +3,9 @@
 //! regular file where a file link belongs is adopted the same way (`file`:
 //! moved, removed as a duplicate, merged line by line for `*.jsonl`
 //! ([`merge`]), or a conflict). The CLI
-//! calls [`adopt`]; this file runs the steps below in order, `link` does a
-//! step for one link, [`plan`] compares, [`act`] walks and decides,
+//! calls [`adopt`]; this file runs steps 1 and 2 below in the operations'
+//! skeleton (`ops::skeleton`: the latch, the lock, the audit line), `run`
+//! steps 3 to 7 for one account, `link` does a step for one link, [`plan`] compares, [`act`] walks and decides,
 //! `entry` moves one entry, `across` copies across file systems,
 //! [`journal`] makes it resumable and `request` holds what is asked and
 //! answered.
@@ -47,353 +48,218 @@
 //! it adopted.
 
 mod across;
-pub mod act;
+pub(crate) mod act;
+mod append_lock;
 mod entry;
 mod file;
-pub mod journal;
+pub(crate) mod journal;
 mod link;
 pub mod merge;
-pub mod plan;
+pub(crate) mod plan;
 mod request;
+mod run;
+mod writers;
 
-pub use request::{conflicts, AdoptError, AdoptReport, AdoptRequest};
+pub(crate) use request::{conflicts, AdoptReport};
+pub use request::{AdoptError, AdoptRequest};
 
 use std::path::PathBuf;
-use std::time::Instant;
 
-use crate::config::LinkKind;
 use crate::fs::atomic;
 use crate::fs::error::FsError;
-use crate::fs::DirFd;
 use crate::links::active::ActiveLink;
-use crate::links::ensure_account;
 use crate::ops::context::Context;
 use crate::ops::home_of;
-use crate::state::audit::{self, now_rfc3339, AdoptCounts, AuditEntry};
-use crate::state::lock::StateLock;
+use crate::ops::skeleton::{self, refuse_if_latched, Operation};
+use crate::state::audit::{Action, AdoptCounts, Subject};
+use crate::state::latch::LatchRecord;
+use crate::state::lock::{LockError, StateLock};
 
-use act::Act;
 use journal::{AdoptJournal, Found};
+use run::{refused, run, Run};
 
 /// Adopts the account's real directories. See the module documentation.
 pub fn adopt(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptError> {
-    let start = Instant::now();
-    let result = adopt_steps(ctx, req);
-    let logged = match &result {
-        _ if req.dry_run => false,
-        Err(AdoptError::UnknownAccount { .. } | AdoptError::UnknownLink { .. }) => false,
-        _ => true,
-    };
-    if !logged {
-        return result;
-    }
-    let mut entry = AuditEntry::new("adopt", "", start.elapsed());
-    entry.to = Some(req.account.clone());
-    let mut result = result;
-    match &result {
-        Ok(r) => {
-            entry.outcome = "adopted".to_string();
-            entry.adopt = Some(r.counts.clone());
-        }
-        Err(e) => {
-            entry.outcome = e.outcome().to_string();
-            entry.errors = e.errors();
-            if let AdoptError::Stopped { counts, .. } = e {
-                entry.adopt = Some(AdoptCounts::clone(counts));
-            }
-        }
-    }
-    if let Err(e) = audit::append(&ctx.state, &entry) {
-        if let Ok(r) = &mut result {
-            r.warnings.push(e.to_string());
-        }
-    }
-    result
+    skeleton::run(
+        ctx,
+        &mut Adopt {
+            req,
+            home: PathBuf::new(),
+        },
+    )
 }
 
-/// The choices one adoption runs with.
-struct Run {
-    /// The account adopted.
-    account: String,
-    /// Its home.
+/// One adoption, as the skeleton runs it.
+struct Adopt<'r> {
+    /// What was asked.
+    req: &'r AdoptRequest,
+    /// The account's home, once step 1 found it configured.
     home: PathBuf,
-    /// The links asked for (empty: every real directory).
-    links: Vec<String>,
-    /// Keep conflicting entries beside the target's.
-    keep_both: bool,
-    /// The stamp of kept-both names.
-    stamp: String,
-    /// Kept-both entries of the interrupted run being finished.
-    kept_both: Vec<PathBuf>,
-    /// True when this finishes an interrupted run.
-    resumed: bool,
-    /// A journal of an account no longer configured, written back at the end.
-    parked: Option<Box<AdoptJournal>>,
 }
 
-impl Run {
-    /// Finishes the interrupted adoption `j` of the account whose home is `home`.
-    fn resume(j: &AdoptJournal, home: PathBuf) -> Run {
-        Run {
-            account: j.account.clone(),
-            home,
-            links: j.links.clone(),
-            keep_both: j.keep_both,
-            stamp: j.stamp.clone(),
-            kept_both: j.kept_both.clone(),
-            resumed: true,
-            parked: j.parked.clone(),
-        }
-    }
-}
+impl Operation for Adopt<'_> {
+    type Report = AdoptReport;
+    type Error = AdoptError;
+    const ACTION: Action = Action::Adopt;
 
-/// Steps 1 and 2, then [`run`] for the steps under the lock.
-fn adopt_steps(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptError> {
-    let config = &ctx.config;
-    let account = req.account.clone();
-    // 1. Usage, latch.
-    let home = home_of(config, &account)?.to_path_buf();
-    if let Some(link) = req.links.iter().find(|l| !config.shared.is_link(l)) {
-        return Err(AdoptError::UnknownLink {
-            account,
-            link: link.clone(),
-            known: config.shared.all_names().map(str::to_string).collect(),
-        });
-    }
-    let latched = |latch| AdoptError::Latched {
-        account: account.clone(),
-        latch: Box::new(latch),
-    };
-    if let Some(l) = ctx.latch.current() {
-        return Err(latched(l));
-    }
-    // 2. Lock, latch again, a journal left by an interrupted adoption.
-    let _lock = StateLock::acquire_or(
-        &ctx.state,
-        ctx.lock_timeout,
-        |source| AdoptError::Busy {
-            account: account.clone(),
-            source,
-        },
-        |e| refused(&account, e),
-    )?;
-    if let Some(l) = ctx.latch.current() {
-        return Err(latched(l));
-    }
-    let journal_path = ctx.state.adopt_journal();
-    let _ = atomic::remove_leftovers(&journal_path);
-    let (mut finished, mut own, mut parked, mut warnings) = (None, None, None, Vec::new());
-    // Finishing another account's adoption writes back what it set aside,
-    // so look again until the journal is this account's, set aside or gone.
-    while let Some(j) = AdoptJournal::read(&ctx.state).map_err(|e| refused(&account, e))? {
-        match Found::of(j, &account, config) {
-            Found::Own(j) => {
-                if let Some(p) = &j.parked {
-                    warnings.push(p.notice(config, &journal_path));
-                }
-                own = Some(j);
-                break;
-            }
-            Found::Unconfigured(j) => {
-                warnings.push(j.notice(config, &journal_path));
-                parked = Some(Box::new(j));
-                break;
-            }
-            Found::Other(j, _) if req.dry_run => {
-                return Err(AdoptError::Refused {
-                    account,
-                    problems: vec![format!(
-                        "an adoption of account {} (started {} by pid {}) was interrupted; run 'homeswap adopt {}' to finish it first",
-                        j.account, j.started, j.pid, j.account
-                    )],
-                });
-            }
-            Found::Other(j, other_home) => {
-                run(ctx, &Run::resume(&j, other_home), false)?;
-                finished.get_or_insert(j);
-            }
-        }
-    }
-    let active = ActiveLink::read(config);
-    if own.is_none() && active.account.as_deref() == Some(account.as_str()) && !req.force_active {
-        return Err(AdoptError::Active {
-            account,
-            active_link: active.path,
-        });
-    }
-    let this = match &own {
-        Some(j) => {
-            let mut this = Run::resume(j, home);
-            this.keep_both |= req.keep_both;
-            for l in &req.links {
-                if !this.links.contains(l) {
-                    this.links.push(l.clone());
-                }
-            }
-            this
-        }
-        None => Run {
-            account,
-            home,
-            links: req.links.clone(),
-            keep_both: req.keep_both,
-            stamp: stamp_now(),
-            kept_both: Vec::new(),
-            resumed: false,
-            parked,
-        },
-    };
-    let mut report = run(ctx, &this, req.dry_run)?;
-    // A dry run finished nothing; it only planned what is left.
-    report.resumed = if req.dry_run { None } else { finished.or(own) };
-    warnings.append(&mut report.warnings);
-    report.warnings = warnings;
-    Ok(report)
-}
-
-/// Steps 3 to 7 for one account, under the lock.
-fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError> {
-    let shared = &ctx.config.shared;
-    // 3. Which links, and can the account end ok?
-    let selected = link::select(&r.account, &r.home, shared, &r.links).map_err(|problems| {
-        AdoptError::Refused {
-            account: r.account.clone(),
-            problems,
-        }
-    })?;
-    let links = || shared.links().filter(|l| selected.contains(&l.name));
-    // 4. Plan.
-    let home = DirFd::open_following(&r.home)
-        .map_err(|e| refused(&r.account, e.doing("open the home")))?;
-    let mut plans = Vec::new();
-    for l in links() {
-        let plan = match l.kind {
-            LinkKind::Dir => link::plan_link(&home, &l.name, &l.target),
-            LinkKind::File => file::plan_file(&home, &l.name, &l.target),
-        };
-        plans.push(plan.map_err(|e| refused(&r.account, e))?);
-    }
-    if !r.keep_both && plans.iter().any(|p| p.conflicts().next().is_some()) {
-        return Err(AdoptError::Conflicts {
-            account: r.account.clone(),
-            plan: plans,
-            dry_run,
-        });
-    }
-    let mut report = AdoptReport {
-        account: r.account.clone(),
-        dry_run,
-        plan: plans,
-        counts: AdoptCounts {
-            links: selected.clone(),
-            resumed: r.resumed,
-            ..AdoptCounts::default()
-        },
-        created: Vec::new(),
-        resumed: None,
-        warnings: Vec::new(),
-    };
-    if dry_run {
-        return Ok(report);
-    }
-    // 5. Journal.
-    let mut journal = AdoptJournal {
-        account: r.account.clone(),
-        links: selected.clone(),
-        keep_both: r.keep_both,
-        stamp: r.stamp.clone(),
-        kept_both: r.kept_both.clone(),
-        started: now_rfc3339(),
-        pid: std::process::id(),
-        parked: r.parked.clone(),
-    };
-    journal
-        .write(&ctx.state)
-        .map_err(|e| refused(&r.account, e))?;
-    // 6. Act.
-    let mut act = Act {
-        account: &r.account,
-        stamp: &r.stamp,
-        keep_both: r.keep_both,
-        resumed: r.resumed,
-        tally: Default::default(),
-        journal: &mut journal,
-        state: &ctx.state,
-    };
-    for l in links() {
-        let acted = match l.kind {
-            LinkKind::Dir => link::adopt_link(&mut act, &home, &l.name, &l.target),
-            LinkKind::File => file::adopt_file(&mut act, &home, &l.name, &l.target),
-        };
-        if let Err(e) = acted {
-            let errors = vec![e.to_string()];
-            return Err(stopped(ctx, r, &report.counts, Some(l.name), errors, &act));
-        }
-    }
-    report.counts.moved = act.tally.moved;
-    report.counts.duplicates = act.tally.duplicates;
-    report.counts.kept_both = act.journal.kept_both.len();
-    report.counts.kept_both_files = act.journal.kept_both.clone();
-    // 7. Link.
-    let ensured = ensure_account(&r.account, &r.home, shared, false);
-    if !ensured.is_ok() {
-        let errors = ensured.problems();
-        return Err(stopped(ctx, r, &report.counts, None, errors, &act));
-    }
-    report.created = ensured
-        .changes()
-        .map(|s| {
-            format!(
-                "{}: created the link {} -> {}",
-                s.before.link,
-                crate::fs::pathfmt::shown(&s.before.path),
-                crate::fs::pathfmt::shown(&s.before.expected)
-            )
+    fn latched(&self, latch: LatchRecord) -> Option<AdoptError> {
+        Some(AdoptError::Latched {
+            account: self.req.account.clone(),
+            latch: Box::new(latch),
         })
-        .collect();
-    if let Err(e) = journal.finish(&ctx.state) {
-        report.warnings.push(e.to_string());
     }
-    Ok(report)
+
+    fn busy(&self, source: LockError) -> AdoptError {
+        AdoptError::Busy {
+            account: self.req.account.clone(),
+            source,
+        }
+    }
+
+    fn lock_failed(&self, e: FsError) -> AdoptError {
+        refused(&self.req.account, e)
+    }
+
+    /// 1. Usage, then the latch.
+    fn check(&mut self, ctx: &Context) -> Result<(), AdoptError> {
+        let (config, req) = (&ctx.config, self.req);
+        self.home = home_of(config, &req.account)?.to_path_buf();
+        if let Some(link) = req.links.iter().find(|l| !config.shared.is_link(l)) {
+            return Err(AdoptError::UnknownLink {
+                account: req.account.clone(),
+                link: link.clone(),
+                known: config.shared.all_names().map(str::to_string).collect(),
+            });
+        }
+        refuse_if_latched(ctx, self)
+    }
+
+    /// Step 2 under the lock (the latch read again): a journal left by an
+    /// interrupted adoption, the active account; then steps 3 to 7.
+    fn run(&mut self, ctx: &Context, _lock: &StateLock) -> Result<AdoptReport, AdoptError> {
+        let _ = atomic::remove_leftovers(&ctx.state.adopt_journal());
+        let mut found = self.interrupted(ctx)?;
+        let active = ActiveLink::read(&ctx.config);
+        let account = &self.req.account;
+        if found.own.is_none()
+            && active.account.as_deref() == Some(account.as_str())
+            && !self.req.force_active
+        {
+            return Err(AdoptError::Active {
+                account: account.clone(),
+                active_link: active.path,
+            });
+        }
+        let this = self.this_run(&found);
+        let mut report = run(ctx, &this, self.req.dry_run)?;
+        // A dry run finished nothing; it only planned what is left.
+        report.resumed = if self.req.dry_run {
+            None
+        } else {
+            found.finished.or(found.own)
+        };
+        found.warnings.append(&mut report.warnings);
+        report.warnings = found.warnings;
+        Ok(report)
+    }
+
+    /// Every adoption that got past the usage checks is recorded, whatever
+    /// its end, naming the links it adopted; a dry run is not.
+    fn subject(&self, _: &Context, result: &Result<AdoptReport, AdoptError>) -> Option<Subject> {
+        let adopt = match result {
+            _ if self.req.dry_run => return None,
+            Err(AdoptError::UnknownAccount(_) | AdoptError::UnknownLink { .. }) => return None,
+            Ok(r) => Some(r.counts.clone()),
+            Err(AdoptError::Stopped { counts, .. }) => Some(AdoptCounts::clone(counts)),
+            Err(_) => None,
+        };
+        Some(Subject {
+            to: Some(self.req.account.clone()),
+            adopt,
+            ..Subject::default()
+        })
+    }
+
+    fn warn(report: &mut AdoptReport, warning: String) {
+        report.warnings.push(warning);
+    }
 }
 
-/// Refused before anything changed, for a file-system error.
-fn refused(account: &str, e: FsError) -> AdoptError {
-    AdoptError::Refused {
-        account: account.to_string(),
-        problems: vec![e.to_string()],
-    }
+/// What step 2 found of interrupted adoptions.
+#[derive(Debug, Default)]
+struct Interrupted {
+    /// Another configured account's, finished first.
+    finished: Option<AdoptJournal>,
+    /// This account's own: resumed.
+    own: Option<AdoptJournal>,
+    /// One of an account no longer configured: set aside.
+    parked: Option<Box<AdoptJournal>>,
+    /// What the operator is told about them.
+    warnings: Vec<String>,
 }
 
-/// Stopped part-way in step 6 or 7: what was done so far (`counts` names
-/// the links being adopted), what failed, and the journal left behind.
-fn stopped(
-    ctx: &Context,
-    r: &Run,
-    counts: &AdoptCounts,
-    link: Option<String>,
-    errors: Vec<String>,
-    act: &Act,
-) -> AdoptError {
-    AdoptError::Stopped {
-        account: r.account.clone(),
-        link,
-        errors,
-        journal: ctx.state.adopt_journal(),
-        counts: Box::new(AdoptCounts {
-            moved: act.tally.moved,
-            duplicates: act.tally.duplicates,
-            kept_both: act.journal.kept_both.len(),
-            kept_both_files: act.journal.kept_both.clone(),
-            ..counts.clone()
-        }),
+impl Adopt<'_> {
+    /// Step 2's journal: finishing another account's adoption writes back
+    /// what it set aside, so look again until the journal is this
+    /// account's, set aside or gone.
+    fn interrupted(&self, ctx: &Context) -> Result<Interrupted, AdoptError> {
+        let (config, account) = (&ctx.config, &self.req.account);
+        let journal_path = ctx.state.adopt_journal();
+        let mut found = Interrupted::default();
+        while let Some(j) = AdoptJournal::read(&ctx.state).map_err(|e| refused(account, e))? {
+            match Found::of(j, account, config) {
+                Found::Own(j) => {
+                    if let Some(p) = &j.parked {
+                        found.warnings.push(p.notice(config, &journal_path));
+                    }
+                    found.own = Some(j);
+                    break;
+                }
+                Found::Unconfigured(j) => {
+                    found.warnings.push(j.notice(config, &journal_path));
+                    found.parked = Some(Box::new(j));
+                    break;
+                }
+                Found::Other(j, _) if self.req.dry_run => {
+                    return Err(AdoptError::Refused {
+                        account: account.clone(),
+                        problems: vec![format!(
+                            "an adoption of account {} (started {} by pid {}) was interrupted; run 'homeswap adopt {}' to finish it first",
+                            j.account, j.started, j.pid, j.account
+                        )],
+                    });
+                }
+                Found::Other(j, other_home) => {
+                    run(ctx, &Run::resume(j.clone(), other_home), false)?;
+                    found.finished.get_or_insert(j);
+                }
+            }
+        }
+        Ok(found)
     }
-}
 
-/// The stamp of kept-both names: UTC, to the minute, `20261124T1200Z`.
-fn stamp_now() -> String {
-    // "2026-11-24T12:00:05Z" -> "20261124T1200Z"
-    let digits: String = now_rfc3339().chars().filter(char::is_ascii_digit).collect();
-    let (date, time) = digits.split_at(digits.len().min(8));
-    format!("{date}T{}Z", time.get(..4).unwrap_or(time))
+    /// This account's run: its own interrupted one resumed (with what this
+    /// request adds), or a new one.
+    fn this_run(&self, found: &Interrupted) -> Run {
+        let req = self.req;
+        let Some(own) = &found.own else {
+            let journal = AdoptJournal::new(&req.account, &req.links, req.keep_both);
+            return Run {
+                journal: AdoptJournal {
+                    parked: found.parked.clone(),
+                    ..journal
+                },
+                home: self.home.clone(),
+                resumed: false,
+            };
+        };
+        let mut this = Run::resume(own.clone(), self.home.clone());
+        this.journal.keep_both |= req.keep_both;
+        for l in &req.links {
+            if !this.journal.links.contains(l) {
+                this.journal.links.push(l.clone());
+            }
+        }
+        this
+    }
 }

@@ -20,7 +20,7 @@ use crate::fs::{DirFd, EntryKind};
 /// Why an entry of the account cannot simply join the target's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
-pub enum Clash {
+pub(crate) enum Clash {
     /// Both are regular files, with different bytes.
     DifferentBytes,
     /// Both are symlinks, holding different paths.
@@ -63,7 +63,7 @@ impl fmt::Display for Clash {
 /// `socket`, `char_device`, `block_device` or `other`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "action")]
-pub enum ItemAction {
+pub(crate) enum ItemAction {
     /// Absent from the target: moved there (a directory moves whole).
     Move {
         /// What it is.
@@ -95,35 +95,35 @@ pub enum ItemAction {
 
 /// One entry of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlanItem {
+pub(crate) struct PlanItem {
     /// The path relative to the real directory (and to the target); empty
     /// for the regular file of a file link, which is the item itself.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// What adopt does with it.
     #[serde(flatten)]
-    pub action: ItemAction,
+    pub(crate) action: ItemAction,
 }
 
 /// The plan for one link of one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkPlan {
     /// The required name, e.g. `projects`.
-    pub link: String,
+    pub(crate) link: String,
     /// The real directory: `<home>/<link>`.
-    pub real: PathBuf,
+    pub(crate) real: PathBuf,
     /// The shared target: `<shared_dir>/<link>`.
-    pub target: PathBuf,
+    pub(crate) target: PathBuf,
     /// False when the target does not exist yet (adopt creates it).
-    pub target_exists: bool,
+    pub(crate) target_exists: bool,
     /// Every entry that is moved, removed as a duplicate or in conflict,
     /// in walk order. Directories present on both sides are merged and
     /// not listed themselves.
-    pub items: Vec<PlanItem>,
+    pub(crate) items: Vec<PlanItem>,
 }
 
 impl LinkPlan {
     /// Where `item` sits in the account and in the target.
-    pub fn paths_of(&self, item: &PlanItem) -> (PathBuf, PathBuf) {
+    pub(crate) fn paths_of(&self, item: &PlanItem) -> (PathBuf, PathBuf) {
         if item.path.as_os_str().is_empty() {
             return (self.real.clone(), self.target.clone());
         }
@@ -131,17 +131,17 @@ impl LinkPlan {
     }
 
     /// How many entries move.
-    pub fn moves(&self) -> usize {
+    pub(crate) fn moves(&self) -> usize {
         self.count(|a| matches!(a, ItemAction::Move { .. }))
     }
 
     /// How many account copies are byte-identical duplicates.
-    pub fn duplicates(&self) -> usize {
+    pub(crate) fn duplicates(&self) -> usize {
         self.count(|a| matches!(a, ItemAction::Duplicate { .. }))
     }
 
     /// The conflicting entries.
-    pub fn conflicts(&self) -> impl Iterator<Item = &PlanItem> {
+    pub(crate) fn conflicts(&self) -> impl Iterator<Item = &PlanItem> {
         self.items
             .iter()
             .filter(|i| matches!(i.action, ItemAction::Conflict { .. }))

@@ -1,7 +1,6 @@
 //! What an adoption is asked ([`AdoptRequest`]) and what it answers: the
 //! report of a finished one ([`AdoptReport`]) or why it did not end with the
-//! account `ok` ([`AdoptError`], which the CLI maps to exit codes in one
-//! place).
+//! account `ok` ([`AdoptError`], classified here once).
 
 use std::path::PathBuf;
 
@@ -10,8 +9,10 @@ use serde::Serialize;
 use super::journal::AdoptJournal;
 use super::plan::{ItemAction, LinkPlan};
 use crate::fs::error::Joined;
+use crate::ops::class::{Classified, ErrorClass};
+use crate::ops::skeleton::Ended;
 use crate::ops::UnknownAccount;
-use crate::state::audit::AdoptCounts;
+use crate::state::audit::{AdoptCounts, Outcome};
 use crate::state::latch::LatchRecord;
 use crate::state::lock::LockError;
 
@@ -34,24 +35,24 @@ pub struct AdoptRequest {
 #[derive(Debug, Clone, Serialize)]
 pub struct AdoptReport {
     /// The account.
-    pub account: String,
+    pub(crate) account: String,
     /// True when nothing was changed on purpose (`--dry-run`).
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// The plan, one per adopted link.
-    pub plan: Vec<LinkPlan>,
+    pub(crate) plan: Vec<LinkPlan>,
     /// What was done (all zero in a dry run).
     pub counts: AdoptCounts,
     /// The links ensure created where the real directories were.
-    pub created: Vec<String>,
+    pub(crate) created: Vec<String>,
     /// An interrupted adoption finished first (its journal), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resumed: Option<AdoptJournal>,
+    pub(crate) resumed: Option<AdoptJournal>,
     /// Things that went wrong without failing the adoption (the audit log).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
-/// Why an adoption did not end with the account `ok`. The CLI maps these
-/// to exit codes in one place.
+/// Why an adoption did not end with the account `ok`; its class gives the
+/// exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum AdoptError {
     /// Not a configured account.
@@ -126,19 +127,42 @@ pub enum AdoptError {
     },
 }
 
-impl AdoptError {
+impl Ended for AdoptError {
     /// The audit log's outcome.
-    pub fn outcome(&self) -> &'static str {
+    fn outcome(&self) -> Outcome {
         match self {
-            AdoptError::Conflicts { .. } => "conflicts",
-            AdoptError::Busy { .. } => "busy",
-            AdoptError::Stopped { .. } => "stopped",
-            _ => "refused",
+            AdoptError::Conflicts { .. } => Outcome::Conflicts,
+            AdoptError::Busy { .. } => Outcome::Busy,
+            AdoptError::Stopped { .. } => Outcome::Stopped,
+            _ => Outcome::Refused,
+        }
+    }
+}
+
+impl Ended for AdoptReport {
+    fn outcome(&self) -> Outcome {
+        Outcome::Adopted
+    }
+}
+
+impl Classified for AdoptError {
+    /// Busy is a refusal here: the contract gives adopt no busy code.
+    fn class(&self) -> ErrorClass {
+        match self {
+            AdoptError::UnknownAccount { .. } | AdoptError::UnknownLink { .. } => {
+                ErrorClass::Unknown
+            }
+            AdoptError::Latched { .. } => ErrorClass::Latched,
+            AdoptError::Busy { .. } => ErrorClass::BusyRefused,
+            AdoptError::Active { .. }
+            | AdoptError::Refused { .. }
+            | AdoptError::Conflicts { .. }
+            | AdoptError::Stopped { .. } => ErrorClass::Refused,
         }
     }
 
     /// The individual errors, one line each.
-    pub fn errors(&self) -> Vec<String> {
+    fn errors(&self) -> Vec<String> {
         match self {
             AdoptError::Refused { problems, .. } => problems.clone(),
             AdoptError::Conflicts { account, plan, .. } => conflicts(plan)
@@ -152,7 +176,7 @@ impl AdoptError {
 }
 
 /// One line per conflict: link, both paths and how they differ.
-pub fn conflicts(plan: &[LinkPlan]) -> Vec<String> {
+pub(crate) fn conflicts(plan: &[LinkPlan]) -> Vec<String> {
     plan.iter()
         .flat_map(|l| {
             l.conflicts().filter_map(move |c| match &c.action {

@@ -16,13 +16,13 @@ use crate::state::StateDir;
 #[derive(Debug)]
 pub(crate) struct Chosen {
     /// The account, or why each one was skipped.
-    pub to: Result<String, Vec<String>>,
+    pub(crate) to: Result<String, Vec<String>>,
     /// The fleet's notes (passed over, or why the view was not used).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// What the audit line says of the fleet view (with `fleet` only).
-    pub fleet: Option<FleetAudit>,
+    pub(crate) fleet: Option<FleetAudit>,
     /// The usage file could not be read (no usage known for the choice).
-    pub warning: Option<String>,
+    pub(crate) warning: Option<String>,
 }
 
 /// Step 4: the next account after `active`, by `limits`, the usage the

@@ -22,7 +22,7 @@ use std::rc::Rc;
 
 use crate::config::Config;
 use crate::ops::fleet::FleetKnowledge;
-use crate::state::fleet::{FleetAccount, FleetAudit, FleetPass, SeenLimit};
+use crate::state::fleet::{FleetAccount, FleetAudit, FleetPass, PassedFor, SeenLimit};
 use crate::state::limits::{rfc3339, LimitsRecord};
 use crate::state::usage::{AccountUsage, UsageRecord, Window};
 use crate::state::StateDir;
@@ -215,7 +215,7 @@ impl FleetChoice {
                 format!("{}: passed over", self.limited_text(name, &seen, on)),
                 FleetPass {
                     account: name.to_string(),
-                    why: "limited",
+                    why: PassedFor::Limited,
                     until: Some(rfc3339(seen.until)),
                     instance: seen.instance,
                 },
@@ -228,7 +228,7 @@ impl FleetChoice {
                 ),
                 FleetPass {
                     account: name.to_string(),
-                    why: "usage",
+                    why: PassedFor::Usage,
                     instance,
                     until: None,
                 },
@@ -367,7 +367,7 @@ mod tests {
             audit.passed_over,
             [FleetPass {
                 account: "a".into(),
-                why: "limited",
+                why: PassedFor::Limited,
                 instance: "host1:9464".into(),
                 until: Some("2027-01-15T09:00:00Z".into()),
             }]
@@ -425,7 +425,7 @@ mod tests {
             notes,
             ["account a: its 5h usage (95%, reported on host1:9464) is at or above failover.threshold (90%): passed over"]
         );
-        assert_eq!(audit.unwrap().passed_over[0].why, "usage");
+        assert_eq!(audit.unwrap().passed_over[0].why, PassedFor::Usage);
         // This host's report is the fresher one: it counts, a is taken.
         let state = write(
             &c,

@@ -18,46 +18,82 @@
 //!    one at or above `failover.threshold` by its last known usage only
 //!    when no other is below it (see `choose`). With `fleet`, an account
 //!    limited on any instance is skipped too, and the usage is the
-//!    freshest known anywhere (see `fleet`). None: answer `exhausted`,
-//!    swap nothing.
+//!    freshest known anywhere (see `fleet`; both joined in `choice`).
+//!    None: answer `exhausted`, swap nothing.
 //! 5. Swap to it through the swap's own core (flip, ensure, rollback,
 //!    latch; its own `swap` audit line), remembering the swap for the
 //!    settle rule.
 //!
 //! Every attempt, whatever its end, is one `"action":"failover"` line in
-//! the audit log (from, to, reason, until, outcome).
+//! the audit log (from, to, reason, until, outcome): the failover runs in
+//! the operations' skeleton (`ops::skeleton`), which takes the lock,
+//! finishes any interrupted swap (`after_lock`) and reads the latch again.
+//! Here: the checks before the lock, then [`Failover::run`]: record the
+//! limit, choose, swap.
 
 mod choice;
 mod choose;
 mod fleet;
 mod outcome;
-pub mod reset;
+pub(crate) mod reset;
 
-use std::time::Instant;
-
+use crate::fs::error::FsError;
 use crate::links::active::ActiveLink;
 use crate::ops::context::Context;
 use crate::ops::home_of;
+use crate::ops::skeleton::{self, refuse_if_latched, Operation};
 use crate::ops::swap::{self, recover_locked, Recovery};
-use crate::state::audit::{self, AuditEntry};
+use crate::state::audit::{Action, Subject};
 use crate::state::fleet::FleetAudit;
+use crate::state::latch::LatchRecord;
 use crate::state::limits::{rfc3339, unix_now, AccountLimit, LastFailover, LimitsRecord};
-use crate::state::lock::StateLock;
+use crate::state::lock::{LockError, StateLock};
+
+use reset::ResetTime;
 
 pub use choice::choice;
-pub use outcome::{FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit};
+pub(crate) use outcome::{
+    FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit,
+};
 
 /// What a person is told wherever a failover is reported. The contract
 /// says running sessions keep the credentials they loaded; the real client
 /// (2.1.328, tests/claude_e2e.rs) reloads `.credentials.json` before a
 /// request when its modification time changed, so running sessions follow
 /// at their next request, except when two homes' files share an mtime.
-pub const RESTART_HINT: &str =
+pub(crate) const RESTART_HINT: &str =
     "running Claude Code sessions move to the new account at their next request (Claude Code reloads .credentials.json when its modification time changes); one that does not (two homes' .credentials.json with the same mtime) continues on it once restarted with 'claude --continue' (or --resume)";
 
-/// What the steps found out, for the report and the audit line.
-#[derive(Debug, Default)]
-struct Trail {
+/// Fails over from `req.from` (default: the active account). See the
+/// module documentation.
+pub(crate) fn failover(
+    ctx: &Context,
+    req: &FailoverRequest,
+) -> Result<FailoverReport, FailoverError> {
+    skeleton::run(ctx, &mut Failover::new(req))
+}
+
+/// Whether step 2 found the event handled already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handled {
+    /// No: go on to choose and swap.
+    No,
+    /// `from` is no longer active: its limit is recorded, nothing swapped.
+    Moved,
+    /// No `from`, and a failover swapped within `failover.settle`: the
+    /// same event; nothing recorded, nothing swapped.
+    Settled,
+}
+
+/// One failover attempt and what it found out on the way (for the report
+/// and the audit line).
+struct Failover<'r> {
+    /// What was asked.
+    req: &'r FailoverRequest,
+    /// The time of the attempt (Unix seconds).
+    now: u64,
+    /// The limit's end, worked out before the lock.
+    reset: Option<ResetTime>,
     /// The account failed over from.
     from: Option<String>,
     /// The account chosen.
@@ -74,227 +110,265 @@ struct Trail {
     fleet: Option<FleetAudit>,
 }
 
-/// Fails over from `req.from` (default: the active account). See the
-/// module documentation.
-pub fn failover(ctx: &Context, req: &FailoverRequest) -> Result<FailoverReport, FailoverError> {
-    let start = Instant::now();
-    let mut trail = Trail {
-        from: req.from.clone(),
-        ..Trail::default()
-    };
-    let result = steps(ctx, req, &mut trail);
-
-    let mut entry = AuditEntry::new("failover", "", start.elapsed());
-    entry.from = trail.from.clone();
-    entry.to = trail.to.clone();
-    entry.reason = Some(req.reason.as_str().to_string());
-    entry.until = trail.limit.as_ref().map(|l| l.until.clone());
-    entry.fleet = trail.fleet.clone();
-    match &result {
-        Ok(r) => entry.outcome = r.outcome.as_str().to_string(),
-        Err(e) => {
-            entry.outcome = e.outcome().as_str().to_string();
-            entry.errors = e.errors();
+impl<'r> Failover<'r> {
+    fn new(req: &'r FailoverRequest) -> Failover<'r> {
+        Failover {
+            req,
+            now: unix_now(),
+            reset: None,
+            from: req.from.clone(),
+            to: None,
+            limit: None,
+            notes: Vec::new(),
+            warnings: Vec::new(),
+            recovered: None,
+            fleet: None,
         }
     }
-    let audit_error = audit::append(&ctx.state, &entry).err();
-    result.map(|mut r| {
-        r.warnings.extend(audit_error.map(|e| e.to_string()));
-        r
-    })
 }
 
-fn steps(
-    ctx: &Context,
-    req: &FailoverRequest,
-    trail: &mut Trail,
-) -> Result<FailoverReport, FailoverError> {
-    let config = &ctx.config;
-    // Before the lock: what needs no state.
-    if let Some(l) = ctx.latch.current() {
-        return Err(FailoverError::Latched(Box::new(l)));
+impl Operation for Failover<'_> {
+    type Report = FailoverReport;
+    type Error = FailoverError;
+    const ACTION: Action = Action::Failover;
+
+    fn latched(&self, latch: LatchRecord) -> Option<FailoverError> {
+        Some(FailoverError::Latched(Box::new(latch)))
     }
-    if let Some(from) = &req.from {
-        home_of(config, from)?;
+
+    fn busy(&self, e: LockError) -> FailoverError {
+        FailoverError::Busy(e)
     }
-    let now = unix_now();
-    let reset = reset::reset_time(
-        req.until.as_deref(),
-        req.message.as_deref(),
-        now,
-        config.failover.cooldown,
-    )
-    .map_err(FailoverError::BadRequest)?;
-    let lock = StateLock::acquire_or(&ctx.state, ctx.lock_timeout, FailoverError::Busy, |e| {
+
+    fn lock_failed(&self, e: FsError) -> FailoverError {
         FailoverError::Lock(e.to_string())
-    })?;
-    trail.recovered = recover_locked(ctx);
-    // 1. The latch, read again under the lock.
-    if let Some(l) = ctx.latch.current() {
-        return Err(FailoverError::Latched(Box::new(l)));
     }
-    let (mut limits, unreadable) = LimitsRecord::read_or_empty(&ctx.state);
-    if let Some(why) = unreadable {
-        trail.warnings.push(format!(
-            "{why}; no limits are known, and the file is written anew"
-        ));
+
+    /// Before the lock: what needs no state (step 1 first).
+    fn check(&mut self, ctx: &Context) -> Result<(), FailoverError> {
+        refuse_if_latched(ctx, self)?;
+        if let Some(from) = &self.req.from {
+            home_of(&ctx.config, from)?;
+        }
+        let (given, message) = (self.req.until.as_deref(), self.req.message.as_deref());
+        let cooldown = ctx.config.failover.cooldown;
+        let reset = reset::reset_time(given, message, self.now, cooldown)
+            .map_err(FailoverError::BadRequest)?;
+        self.reset = Some(reset);
+        Ok(())
     }
-    let active = ActiveLink::read(config).account;
-    // 2. Already handled?
-    let already = match &req.from {
-        Some(from) => active.as_deref() != Some(from.as_str()),
-        None => limits
-            .last_failover
-            .as_ref()
-            .is_some_and(|last| now.saturating_sub(last.time) < config.failover.settle.as_secs()),
-    };
-    if req.from.is_none() {
-        trail.from = active.clone();
+
+    fn after_lock(&mut self, ctx: &Context) {
+        self.recovered = recover_locked(ctx);
     }
-    let settled = already && req.from.is_none();
-    let mut limit_unsaved = false;
-    // 3. Record the limit (not under the settle rule: the active account
-    // is the one just failed over to).
-    if !settled {
-        if let Some(from) = &trail.from {
-            limits.record(
-                from,
-                AccountLimit {
-                    reason: req.reason,
-                    since: now,
-                    until: reset.until,
-                    source: reset.source,
-                },
-            );
-            trail.limit = Some(RecordedLimit {
-                account: from.clone(),
-                until: rfc3339(reset.until),
-                source: reset.source,
-            });
-            trail.notes.push(format!("account {from}: {}", reset.note));
-            // Saved below: with the settle record in one write when a swap
-            // follows (one fsync pair less before the flip), else alone.
-            limit_unsaved = true;
+
+    /// Steps 2 to 5, under the lock (the latch was read again).
+    fn run(&mut self, ctx: &Context, lock: &StateLock) -> Result<FailoverReport, FailoverError> {
+        let mut limits = self.read_limits(ctx);
+        let active = ActiveLink::read(&ctx.config).account;
+        if self.req.from.is_none() {
+            self.from = active.clone();
+        }
+        let handled = self.handled(ctx, &limits, active.as_deref());
+        // 3. Not under the settle rule: the active account is the one just
+        // failed over to.
+        if handled != Handled::Settled {
+            self.record_limit(&mut limits);
+        }
+        let chosen = match handled {
+            Handled::No => self.choose(ctx, &limits, active.as_deref()).map(Some),
+            Handled::Moved | Handled::Settled => Ok(None),
+        };
+        match chosen {
+            Ok(Some(to)) => self.swap_to(ctx, lock, limits, to),
+            // No swap follows: the limit is saved alone (a swap saves it
+            // with the settle record, in one write).
+            stopped => {
+                self.save_limit(ctx, &mut limits);
+                stopped.map(|_| self.already_moved(ctx, handled, active))
+            }
         }
     }
-    if already {
-        if limit_unsaved {
-            save_limit(ctx, &mut limits, now, trail);
+
+    fn subject(&self, _: &Context, _: &Result<FailoverReport, FailoverError>) -> Option<Subject> {
+        Some(Subject {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            reason: Some(self.req.reason.as_str().to_string()),
+            until: self.limit.as_ref().map(|l| l.until.clone()),
+            fleet: self.fleet.clone(),
+            ..Subject::default()
+        })
+    }
+
+    fn warn(report: &mut FailoverReport, warning: String) {
+        report.warnings.push(warning);
+    }
+}
+
+impl Failover<'_> {
+    /// The limits as recorded; an unreadable file is none, written anew.
+    fn read_limits(&mut self, ctx: &Context) -> LimitsRecord {
+        let (limits, unreadable) = LimitsRecord::read_or_empty(&ctx.state);
+        if let Some(why) = unreadable {
+            self.warnings.push(format!(
+                "{why}; no limits are known, and the file is written anew"
+            ));
         }
-        trail.notes.push(match &req.from {
-            Some(from) => format!(
+        limits
+    }
+
+    /// Step 2: already handled?
+    fn handled(&self, ctx: &Context, limits: &LimitsRecord, active: Option<&str>) -> Handled {
+        let settle = ctx.config.failover.settle.as_secs();
+        match &self.req.from {
+            Some(from) if active != Some(from.as_str()) => Handled::Moved,
+            Some(_) => Handled::No,
+            None if limits
+                .last_failover
+                .as_ref()
+                .is_some_and(|last| self.now.saturating_sub(last.time) < settle) =>
+            {
+                Handled::Settled
+            }
+            None => Handled::No,
+        }
+    }
+
+    /// Step 3: records the limit of `from` in `limits` (saved by the
+    /// caller).
+    fn record_limit(&mut self, limits: &mut LimitsRecord) {
+        let (Some(from), Some(reset)) = (&self.from, &self.reset) else {
+            return;
+        };
+        let limit = AccountLimit {
+            reason: self.req.reason,
+            since: self.now,
+            until: reset.until,
+            source: reset.source,
+        };
+        limits.record(from, limit);
+        self.limit = Some(RecordedLimit {
+            account: from.clone(),
+            until: rfc3339(reset.until),
+            source: reset.source,
+        });
+        self.notes.push(format!("account {from}: {}", reset.note));
+    }
+
+    /// Writes the limit recorded in step 3, if one was; a failure is a
+    /// warning (the failover goes on from what is in memory).
+    fn save_limit(&mut self, ctx: &Context, limits: &mut LimitsRecord) {
+        if self.limit.is_none() {
+            return;
+        }
+        if let Err(e) = limits.write(&ctx.state, self.now) {
+            self.warnings.push(format!("the limit was not saved: {e}"));
+        }
+    }
+
+    /// Step 4: the next account, with the usage the statusline recorded
+    /// and what the fleet view knows (read from the state dir, never the
+    /// network); then the failpoint between choosing and swapping.
+    fn choose(
+        &mut self,
+        ctx: &Context,
+        limits: &LimitsRecord,
+        active: Option<&str>,
+    ) -> Result<String, FailoverError> {
+        let chosen = choice::choose(&ctx.config, &ctx.state, limits, active, self.now);
+        self.warnings.extend(chosen.warning);
+        self.notes.extend(chosen.notes);
+        self.fleet = chosen.fleet;
+        let to = chosen.to.map_err(|skipped| FailoverError::Exhausted {
+            from: self.from.clone(),
+            skipped,
+            limit: self.limit.clone(),
+        })?;
+        self.to = Some(to.clone());
+        after_choose(&to).map_err(|problem| FailoverError::NotStarted {
+            from: self.from.clone(),
+            to: to.clone(),
+            problem,
+        })?;
+        Ok(to)
+    }
+
+    /// Step 5: swaps to `to`; the settle window starts now, remembered
+    /// before the flip, so a crash after it cannot let a late hook limit
+    /// the new account.
+    fn swap_to(
+        &mut self,
+        ctx: &Context,
+        lock: &StateLock,
+        mut limits: LimitsRecord,
+        to: String,
+    ) -> Result<FailoverReport, FailoverError> {
+        let previous = limits.last_failover.replace(LastFailover {
+            time: self.now,
+            from: self.from.clone(),
+            to: to.clone(),
+        });
+        if let Err(e) = limits.write(&ctx.state, self.now) {
+            self.warnings.push(format!(
+                "the limit and the failover were not saved (for the settle rule): {e}"
+            ));
+        }
+        match swap::swap_locked(ctx, &to, lock) {
+            Ok(r) => {
+                self.warnings.extend(r.warnings.iter().cloned());
+                let mut report = self.report(FailoverOutcome::Swapped, Some(to));
+                report.swap_outcome = Some(r.outcome.into());
+                report.created = r.created;
+                Ok(report)
+            }
+            Err(source) => {
+                limits.last_failover = previous;
+                // Best effort: at worst a later failover without `from`
+                // waits out the settle window.
+                let _ = limits.write(&ctx.state, unix_now());
+                Err(FailoverError::Swap {
+                    from: self.from.clone(),
+                    to,
+                    source: Box::new(source),
+                })
+            }
+        }
+    }
+
+    /// The answer of step 2: already moved, and why.
+    fn already_moved(
+        &mut self,
+        ctx: &Context,
+        handled: Handled,
+        active: Option<String>,
+    ) -> FailoverReport {
+        self.notes.push(match (handled, &self.req.from) {
+            (Handled::Moved, Some(from)) => format!(
                 "{from} is no longer active ({} is): this limit was already handled",
                 active.as_deref().unwrap_or("none")
             ),
-            None => format!(
+            _ => format!(
                 "a failover swapped less than failover.settle ({}) ago: this is the same event",
-                humantime::format_duration(config.failover.settle)
+                crate::config::human_duration(ctx.config.failover.settle)
             ),
         });
-        return Ok(report(
-            FailoverOutcome::AlreadyMoved,
+        self.report(FailoverOutcome::AlreadyMoved, active)
+    }
+
+    fn report(&mut self, outcome: FailoverOutcome, active: Option<String>) -> FailoverReport {
+        FailoverReport {
+            outcome,
+            from: self.from.clone(),
             active,
-            req,
-            trail,
-            None,
-        ));
-    }
-    // 4. Choose, with the usage the statusline recorded and what the fleet
-    // view knows (`fleet`: read from the state dir, never the network).
-    let chosen = choice::choose(config, &ctx.state, &limits, active.as_deref(), now);
-    trail.warnings.extend(chosen.warning);
-    trail.notes.extend(chosen.notes);
-    trail.fleet = chosen.fleet;
-    let to = match chosen.to {
-        Ok(to) => to,
-        Err(skipped) => {
-            if limit_unsaved {
-                save_limit(ctx, &mut limits, now, trail);
-            }
-            return Err(FailoverError::Exhausted {
-                from: trail.from.clone(),
-                skipped,
-                limit: trail.limit.clone(),
-            });
+            reason: self.req.reason,
+            limit: self.limit.clone(),
+            notes: std::mem::take(&mut self.notes),
+            created: Vec::new(),
+            warnings: std::mem::take(&mut self.warnings),
+            recovered: self.recovered.take(),
+            swap_outcome: None,
         }
-    };
-    trail.to = Some(to.clone());
-    if let Err(problem) = after_choose(&to) {
-        if limit_unsaved {
-            save_limit(ctx, &mut limits, now, trail);
-        }
-        return Err(FailoverError::NotStarted {
-            from: trail.from.clone(),
-            to: to.clone(),
-            problem,
-        });
-    }
-    // 5. Swap; the settle window starts now. Remembered before the flip,
-    // so a crash after it cannot let a late hook limit the new account.
-    let previous = limits.last_failover.replace(LastFailover {
-        time: now,
-        from: trail.from.clone(),
-        to: to.clone(),
-    });
-    if let Err(e) = limits.write(&ctx.state, now) {
-        trail.warnings.push(format!(
-            "the limit and the failover were not saved (for the settle rule): {e}"
-        ));
-    }
-    match swap::swap_locked(ctx, &to, &lock) {
-        Ok(r) => {
-            trail.warnings.extend(r.warnings.iter().cloned());
-            let outcome = r.outcome.as_str();
-            let mut rep = report(
-                FailoverOutcome::Swapped,
-                Some(to),
-                req,
-                trail,
-                Some(outcome),
-            );
-            rep.created = r.created;
-            Ok(rep)
-        }
-        Err(source) => {
-            limits.last_failover = previous;
-            // Best effort: at worst a later failover without `from` waits
-            // out the settle window.
-            let _ = limits.write(&ctx.state, unix_now());
-            Err(FailoverError::Swap {
-                from: trail.from.clone(),
-                to,
-                source: Box::new(source),
-            })
-        }
-    }
-}
-
-/// Writes the limit recorded in step 3; a failure is a warning (the
-/// failover goes on from what is in memory).
-fn save_limit(ctx: &Context, limits: &mut LimitsRecord, now: u64, trail: &mut Trail) {
-    if let Err(e) = limits.write(&ctx.state, now) {
-        trail.warnings.push(format!("the limit was not saved: {e}"));
-    }
-}
-
-fn report(
-    outcome: FailoverOutcome,
-    active: Option<String>,
-    req: &FailoverRequest,
-    trail: &mut Trail,
-    swap_outcome: Option<&'static str>,
-) -> FailoverReport {
-    FailoverReport {
-        outcome,
-        from: trail.from.clone(),
-        active,
-        reason: req.reason,
-        limit: trail.limit.clone(),
-        notes: std::mem::take(&mut trail.notes),
-        created: Vec::new(),
-        warnings: std::mem::take(&mut trail.warnings),
-        recovered: trail.recovered.take(),
-        swap_outcome,
     }
 }
 

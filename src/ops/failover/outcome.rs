@@ -1,133 +1,113 @@
 //! How a failover ends: the request, the report of one that succeeded, the
-//! error of one that did not, and the outcome names the contract fixes
-//! (the `outcome` label of `homeswap_failovers_total` and the audit log).
+//! error of one that did not (with its class and its outcome, the `outcome`
+//! label of `homeswap_failovers_total` and of the audit log).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fs::error::Joined;
+use crate::ops::class::{Classified, ErrorClass};
+use crate::ops::skeleton::Ended;
 use crate::ops::swap::{Recovery, SwapError};
 use crate::ops::UnknownAccount;
+use crate::state::audit::Outcome;
 use crate::state::latch::LatchRecord;
 use crate::state::limits::{LimitReason, UntilSource};
 use crate::state::lock::LockError;
 
 /// What the CLI, the admin API and the hook ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailoverRequest {
+pub(crate) struct FailoverRequest {
     /// The account that hit its limit; `None`: the active one, with the
     /// settle rule.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Why.
-    pub reason: LimitReason,
+    pub(crate) reason: LimitReason,
     /// The limit's end as given (RFC 3339).
-    pub until: Option<String>,
+    pub(crate) until: Option<String>,
     /// Claude Code's message, read for a reset time when `until` is absent.
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
 }
 
-impl FailoverRequest {
-    /// A request with only a reason.
-    pub fn new(reason: LimitReason) -> FailoverRequest {
-        FailoverRequest {
-            from: None,
-            reason,
-            until: None,
-            message: None,
-        }
-    }
-}
-
-/// How any failover attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How a failover that succeeded ended (every outcome of an attempt is an
+/// [`Outcome`], [`Outcome::FAILOVER`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FailoverOutcome {
+pub(crate) enum FailoverOutcome {
     /// Swapped to the next account.
     Swapped,
     /// The event was already handled (the `from` account is no longer
     /// active, or a failover swapped within `failover.settle`).
     AlreadyMoved,
-    /// No eligible account: nothing swapped.
-    Exhausted,
-    /// The swap failed, state unchanged (rolled back).
-    Failed,
-    /// Refused before anything changed (the latch, an unknown account, a
-    /// bad request, a target the swap refused).
-    Refused,
-    /// The swap's ensure and rollback failed: latched.
-    Partial,
-    /// Another homeswap held the lock too long.
-    Busy,
 }
 
 impl FailoverOutcome {
-    /// Every outcome, in the contract's order (the metric's label values).
-    pub const ALL: [FailoverOutcome; 7] = [
-        FailoverOutcome::Swapped,
-        FailoverOutcome::AlreadyMoved,
-        FailoverOutcome::Exhausted,
-        FailoverOutcome::Failed,
-        FailoverOutcome::Refused,
-        FailoverOutcome::Partial,
-        FailoverOutcome::Busy,
-    ];
-
     /// The contract's name.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
-            FailoverOutcome::Swapped => "swapped",
-            FailoverOutcome::AlreadyMoved => "already_moved",
-            FailoverOutcome::Exhausted => "exhausted",
-            FailoverOutcome::Failed => "failed",
-            FailoverOutcome::Refused => "refused",
-            FailoverOutcome::Partial => "partial",
-            FailoverOutcome::Busy => "busy",
+            FailoverOutcome::Swapped => Outcome::Swapped.as_str(),
+            FailoverOutcome::AlreadyMoved => Outcome::AlreadyMoved.as_str(),
         }
     }
 }
 
+impl From<FailoverOutcome> for Outcome {
+    fn from(o: FailoverOutcome) -> Outcome {
+        match o {
+            FailoverOutcome::Swapped => Outcome::Swapped,
+            FailoverOutcome::AlreadyMoved => Outcome::AlreadyMoved,
+        }
+    }
+}
+
+impl Ended for FailoverReport {
+    fn outcome(&self) -> Outcome {
+        self.outcome.into()
+    }
+}
+
 /// The limit a failover recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RecordedLimit {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RecordedLimit {
     /// The limited account.
-    pub account: String,
+    pub(crate) account: String,
     /// RFC 3339 end of the limit.
-    pub until: String,
+    pub(crate) until: String,
     /// Where the end came from.
-    pub source: UntilSource,
+    pub(crate) source: UntilSource,
 }
 
 /// A failover that swapped or found the event already handled.
 #[derive(Debug, Clone, Serialize)]
-pub struct FailoverReport {
+pub(crate) struct FailoverReport {
     /// `swapped` or `already_moved`.
-    pub outcome: FailoverOutcome,
+    pub(crate) outcome: FailoverOutcome,
     /// The account failed over from (the limited one), if known.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The account active now.
-    pub active: Option<String>,
+    pub(crate) active: Option<String>,
     /// Why.
-    pub reason: LimitReason,
+    pub(crate) reason: LimitReason,
     /// The limit recorded (none under the settle rule).
-    pub limit: Option<RecordedLimit>,
+    pub(crate) limit: Option<RecordedLimit>,
     /// What was decided and why, one sentence each (the reset time used,
     /// the settle rule).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// What ensure created for the new account.
-    pub created: Vec<String>,
+    pub(crate) created: Vec<String>,
     /// Things that went wrong without failing the failover.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// An interrupted swap finished first, if there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovered: Option<Recovery>,
+    pub(crate) recovered: Option<Recovery>,
     /// The swap's own outcome, when one was attempted (for
     /// `homeswap_swaps_total`).
     #[serde(skip)]
-    pub swap_outcome: Option<&'static str>,
+    pub(crate) swap_outcome: Option<Outcome>,
 }
 
 /// Why a failover did not succeed.
 #[derive(Debug, thiserror::Error)]
-pub enum FailoverError {
+pub(crate) enum FailoverError {
     /// The partial-swap latch is set; nothing was changed.
     #[error("failover refused: the partial-swap latch is set {}; check 'homeswap latch show', repair the links, then run 'homeswap latch clear --reason TEXT'", .0.describe())]
     Latched(Box<LatchRecord>),
@@ -186,34 +166,44 @@ fn from_or_none(from: &Option<String>) -> &str {
     from.as_deref().unwrap_or("(none)")
 }
 
-impl FailoverError {
+impl Ended for FailoverError {
     /// The `homeswap_failovers_total` outcome.
-    pub fn outcome(&self) -> FailoverOutcome {
+    fn outcome(&self) -> Outcome {
         match self {
             FailoverError::Latched(_)
             | FailoverError::UnknownAccount(_)
             | FailoverError::BadRequest(_)
             | FailoverError::Lock(_)
-            | FailoverError::NotStarted { .. } => FailoverOutcome::Refused,
-            FailoverError::Busy(_) => FailoverOutcome::Busy,
-            FailoverError::Exhausted { .. } => FailoverOutcome::Exhausted,
-            FailoverError::Swap { source, .. } => match **source {
-                SwapError::Busy { .. } => FailoverOutcome::Busy,
-                SwapError::Partial { .. } => FailoverOutcome::Partial,
-                SwapError::RolledBack { .. } => FailoverOutcome::Failed,
-                SwapError::Latched(_)
-                | SwapError::UnknownAccount(_)
-                | SwapError::Refused { .. } => FailoverOutcome::Refused,
+            | FailoverError::NotStarted { .. } => Outcome::Refused,
+            FailoverError::Busy(_) => Outcome::Busy,
+            FailoverError::Exhausted { .. } => Outcome::Exhausted,
+            FailoverError::Swap { source, .. } => match source.outcome() {
+                Outcome::RolledBack => Outcome::Failed,
+                other => other,
             },
         }
     }
+}
 
-    /// The individual errors, for JSON answers and one-per-line output.
-    pub fn errors(&self) -> Vec<String> {
+impl Classified for FailoverError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            FailoverError::UnknownAccount(_) => ErrorClass::Unknown,
+            FailoverError::BadRequest(_) => ErrorClass::Usage,
+            FailoverError::Latched(_) => ErrorClass::Latched,
+            FailoverError::Busy(_) => ErrorClass::Busy,
+            FailoverError::Lock(_)
+            | FailoverError::NotStarted { .. }
+            | FailoverError::Exhausted { .. } => ErrorClass::Refused,
+            FailoverError::Swap { source, .. } => source.class(),
+        }
+    }
+
+    fn errors(&self) -> Vec<String> {
         match self {
             FailoverError::Exhausted { skipped, .. } => skipped.clone(),
             FailoverError::Swap { source, .. } => source.errors(),
-            FailoverError::Latched(l) => SwapError::Latched(l.clone()).errors(),
+            FailoverError::Latched(l) => l.errors_or_why(),
             other => vec![other.to_string()],
         }
     }

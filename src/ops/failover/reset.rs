@@ -15,22 +15,22 @@ use crate::state::limits::UntilSource;
 
 /// The furthest ahead a reset time is believed: Claude Code's longest
 /// window is seven days; a day of slack for zones and clocks.
-pub const MAX_AHEAD: Duration = Duration::from_secs(8 * 24 * 3600);
+pub(crate) const MAX_AHEAD: Duration = Duration::from_secs(8 * 24 * 3600);
 
 /// The end of a limit, where it came from, and a sentence saying so.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResetTime {
+pub(crate) struct ResetTime {
     /// Unix seconds.
-    pub until: u64,
+    pub(crate) until: u64,
     /// Given, read from the message, or the cooldown.
-    pub source: UntilSource,
+    pub(crate) source: UntilSource,
     /// What was used and why, for the person reading the output.
-    pub note: String,
+    pub(crate) note: String,
 }
 
 /// The end of a limit reported at `now` (Unix seconds). `Err` only for a
 /// given time that is not RFC 3339 (a usage error).
-pub fn reset_time(
+pub(crate) fn reset_time(
     given: Option<&str>,
     message: Option<&str>,
     now: u64,
@@ -41,7 +41,7 @@ pub fn reset_time(
         source: UntilSource::Cooldown,
         note: format!(
             "{why}; the limit lasts failover.cooldown ({})",
-            humantime::format_duration(cooldown)
+            crate::config::human_duration(cooldown)
         ),
     };
     if let Some(text) = given {
@@ -90,7 +90,7 @@ fn plausible(secs: i64, now: u64) -> Result<u64, String> {
     } else if secs - now > MAX_AHEAD.as_secs() {
         Err(format!(
             "is more than {} away",
-            humantime::format_duration(MAX_AHEAD)
+            crate::config::human_duration(MAX_AHEAD)
         ))
     } else {
         Ok(secs)
@@ -294,7 +294,7 @@ mod tests {
         // A date far away is not trusted.
         let r = from_msg("resets Dec 24, 9am (UTC)", "2026-11-25T04:00:00Z");
         assert_eq!(r.source, UntilSource::Cooldown);
-        assert!(r.note.contains("more than 8days away"), "{}", r.note);
+        assert!(r.note.contains("more than 8 days away"), "{}", r.note);
     }
 
     #[test]

@@ -7,26 +7,26 @@ use crate::state::limits::LimitReason;
 
 /// One hook event as Claude Code writes it on the hook's stdin.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct HookEvent {
+pub(crate) struct HookEvent {
     /// `SessionStart`, `StopFailure`, ...
     #[serde(default)]
-    pub hook_event_name: String,
+    pub(crate) hook_event_name: String,
     /// The session's id (a UUID).
     #[serde(default)]
-    pub session_id: Option<String>,
+    pub(crate) session_id: Option<String>,
     /// `StopFailure`'s error kind: `rate_limit`, `authentication_failed`,
     /// `billing_error`, ...
     #[serde(default)]
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// What Claude Code showed, e.g. `You've hit your 5-hour limit ·
     /// resets 9:46am (UTC)`.
     #[serde(default)]
-    pub last_assistant_message: Option<String>,
+    pub(crate) last_assistant_message: Option<String>,
 }
 
 /// What an event asks homeswap to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HookAction {
+pub(crate) enum HookAction {
     /// Remember the account the session starts on.
     Remember,
     /// Fail over, for this reason.
@@ -37,12 +37,12 @@ pub enum HookAction {
 
 impl HookEvent {
     /// Parses an event; the error is one line for stderr.
-    pub fn parse(bytes: &[u8]) -> Result<HookEvent, String> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<HookEvent, String> {
         serde_json::from_slice(bytes).map_err(|e| format!("not a hook event (JSON object): {e}"))
     }
 
     /// What to do about it.
-    pub fn action(&self) -> HookAction {
+    pub(crate) fn action(&self) -> HookAction {
         match self.hook_event_name.as_str() {
             "SessionStart" => HookAction::Remember,
             "StopFailure" => match self.error.as_deref() {

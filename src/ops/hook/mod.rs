@@ -11,12 +11,13 @@
 //!    `failover.settle` ago: the session has moved with the credentials
 //!    (`moved`), and the active account is `from`.
 //!    Ask the sidecar over `serve.admin.socket` when one answers (the reset
-//!    time read from the message is sent as `until`); else run the
-//!    library's failover here, with a lock timeout that ends at the
+//!    time read from the message is sent as `until`; `ask`: the answer is
+//!    checked, and one that cannot be believed counts as none); else run
+//!    the library's failover here, with a lock timeout that ends at the
 //!    deadline.
 
-pub mod admin_socket;
-pub mod event;
+pub(crate) mod ask;
+pub(crate) mod event;
 mod moved;
 pub(crate) mod route;
 
@@ -24,21 +25,38 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::links::active::ActiveLink;
+use crate::ops::class::Classified;
 use crate::ops::failover::{
     reset, FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RESTART_HINT,
 };
+use crate::ops::skeleton::Ended;
+use crate::state::audit::Outcome;
 use crate::state::limits::{rfc3339, unix_now, LimitReason, UntilSource};
 use crate::state::sessions;
 use crate::state::StateDir;
 
+use ask::{Answer, AskSidecar};
 use event::{HookAction, HookEvent};
 use route::Routed;
 
-/// The most of stdin a hook reads: an event is a few kilobytes.
-pub const MAX_EVENT: u64 = 1024 * 1024;
+/// The Claude Code hook events homeswap's hook needs, in the order
+/// `setup claude-code` installs them: `SessionStart` remembers the
+/// account a session started on, `StopFailure` fails over at a limit.
+/// The one list: `setup claude-code` installs the hook for exactly these
+/// (and takes it out of any other event).
+pub(crate) const EVENTS: &[&str] = &["SessionStart", "StopFailure"];
 
-/// Handles one event read from stdin; returns the lines for stderr.
-pub fn handle(config: Config, input: &[u8], deadline: Instant) -> Vec<String> {
+/// The most of stdin a hook reads: an event is a few kilobytes.
+pub(crate) const MAX_EVENT: u64 = 1024 * 1024;
+
+/// Handles one event read from stdin, asking `sidecar` first where one is
+/// configured; returns the lines for stderr.
+pub(crate) fn handle(
+    config: Config,
+    sidecar: &dyn AskSidecar,
+    input: &[u8],
+    deadline: Instant,
+) -> Vec<String> {
     let event = match HookEvent::parse(input) {
         Ok(e) => e,
         Err(e) => return vec![format!("homeswap hook: {e}; ignored")],
@@ -81,7 +99,7 @@ pub fn handle(config: Config, input: &[u8], deadline: Instant) -> Vec<String> {
                 until: None,
                 message: event.last_assistant_message.clone(),
             };
-            lines.extend(fail_over(config, req, deadline));
+            lines.extend(fail_over(config, sidecar, req, deadline));
             lines
         }
     }
@@ -109,7 +127,12 @@ fn remember(config: &Config, session: Option<&str>) -> Vec<String> {
 }
 
 /// Through the sidecar when one answers, else here.
-fn fail_over(config: Config, req: FailoverRequest, deadline: Instant) -> Vec<String> {
+fn fail_over(
+    config: Config,
+    sidecar: &dyn AskSidecar,
+    req: FailoverRequest,
+    deadline: Instant,
+) -> Vec<String> {
     let reason = req.reason;
     // The sidecar is sent the end the message gives (it has no message).
     let until = reset::reset_time(
@@ -121,19 +144,19 @@ fn fail_over(config: Config, req: FailoverRequest, deadline: Instant) -> Vec<Str
     .ok()
     .filter(|r| r.source == UntilSource::Message)
     .map(|r| rfc3339(r.until));
-    match route::route(config, &req, until.as_deref(), deadline) {
-        Routed::Sidecar(status, answer) => sidecar_lines(reason, status, answer),
+    match route::route(config, sidecar, &req, until.as_deref(), deadline) {
+        Routed::Sidecar(answer) => sidecar_lines(reason, answer.into_answer()),
         Routed::Here { result, fallback } => {
             let mut lines = Vec::new();
             let outcome = match &*result {
-                Ok(r) => r.outcome,
+                Ok(r) => r.outcome(),
                 Err(e) => e.outcome(),
             };
             if let Some(e) = &fallback {
                 lines.push(format!("homeswap hook: {e}; failing over here"));
                 // Busy here after a slow sidecar: the lock is most likely
                 // the sidecar's, still doing this very failover.
-                if outcome == FailoverOutcome::Busy {
+                if outcome == Outcome::Busy {
                     lines.push(
                         "homeswap hook: the lock is held, most likely by the sidecar still doing this failover: see 'homeswap status' or the audit log in a moment"
                             .to_string(),
@@ -168,28 +191,32 @@ fn here_lines(reason: LimitReason, result: Result<FailoverReport, FailoverError>
     }
 }
 
-fn sidecar_lines(reason: LimitReason, status: u16, a: admin_socket::Answer) -> Vec<String> {
-    let outcome = match a.outcome.as_str() {
-        "swapped" => Some(FailoverOutcome::Swapped),
-        "already_moved" => Some(FailoverOutcome::AlreadyMoved),
-        _ => None,
-    };
-    match (status, outcome) {
-        (200, Some(o)) => done_lines(
+/// The lines for what the sidecar answered.
+fn sidecar_lines(reason: LimitReason, answer: Answer) -> Vec<String> {
+    match answer {
+        Answer::Done {
+            outcome,
+            active,
+            from,
+            notes,
+        } => done_lines(
             reason,
-            o,
-            a.from.as_deref(),
-            a.active.as_deref(),
-            a.notes.iter(),
+            outcome,
+            from.as_deref(),
+            active.as_deref(),
+            notes.iter(),
         ),
-        _ => {
+        Answer::Refused {
+            status,
+            outcome,
+            error,
+            errors,
+        } => {
             let mut lines = vec![format!(
-                "homeswap hook: {}: the sidecar's failover did not happen ({status} {}): {}",
+                "homeswap hook: {}: the sidecar's failover did not happen ({status} {outcome}): {error}",
                 reason.as_str(),
-                a.outcome,
-                a.error.as_deref().unwrap_or("no message")
             )];
-            lines.extend(a.errors.iter().map(|x| format!("  {x}")));
+            lines.extend(errors.iter().map(|x| format!("  {x}")));
             lines
         }
     }
@@ -209,7 +236,7 @@ fn done_lines<'a>(
             reason.as_str(),
             from.unwrap_or("(none)")
         ),
-        _ => format!(
+        FailoverOutcome::AlreadyMoved => format!(
             "homeswap hook: {}: already moved to {active}",
             reason.as_str()
         ),

@@ -29,7 +29,7 @@ pub(super) fn moved_to(config: &Config, remembered: &str) -> Option<(String, Str
     }
     let line = format!(
         "homeswap hook: the session started on {remembered}, but the active link has named {active} for {} (longer than failover.settle): Claude Code reloads the credentials at its next request, so this limit is {active}'s",
-        humantime::format_duration(Duration::from_secs(age.as_secs()))
+        crate::config::human_duration(Duration::from_secs(age.as_secs()))
     );
     Some((active, line))
 }

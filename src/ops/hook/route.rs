@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::ops::context::Context;
 use crate::ops::failover::{self, FailoverError, FailoverReport, FailoverRequest};
 
-use super::admin_socket::{self, Answer, AskError, FailoverBody};
+use super::ask::{AskError, AskSidecar, Checked};
 
 /// How long the sidecar gets at most, so a hung one leaves time to act here.
 const SIDECAR_AT_MOST: Duration = Duration::from_millis(900);
@@ -19,8 +19,8 @@ const TO_REPORT: Duration = Duration::from_millis(100);
 
 /// Where the failover ran and how it ended.
 pub(crate) enum Routed {
-    /// The sidecar answered: its HTTP status and answer.
-    Sidecar(u16, Answer),
+    /// The sidecar answered, naming only configured accounts.
+    Sidecar(Checked),
     /// It ran here; `fallback` says why when a sidecar was there but did
     /// not answer in time (or properly).
     Here {
@@ -36,22 +36,26 @@ pub(crate) enum Routed {
 /// here works it out from `req` itself.
 pub(crate) fn route(
     config: Config,
+    sidecar: &dyn AskSidecar,
     req: &FailoverRequest,
     until: Option<&str>,
     deadline: Instant,
 ) -> Routed {
     let mut fallback = None;
     if let Some(socket) = config.serve.admin.as_ref().and_then(|a| a.socket.clone()) {
-        let body = FailoverBody {
-            from: req.from.as_deref(),
-            reason: req.reason.as_str(),
-            until,
+        let sent = FailoverRequest {
+            until: until.map(str::to_string),
+            message: None,
+            ..req.clone()
         };
         let budget = deadline
             .saturating_duration_since(Instant::now())
             .min(SIDECAR_AT_MOST);
-        match admin_socket::ask(&socket, &body, budget) {
-            Ok((status, answer)) => return Routed::Sidecar(status, answer),
+        let asked = sidecar
+            .failover(&socket, &sent, budget)
+            .and_then(|a| a.checked(&config, &socket));
+        match asked {
+            Ok(answer) => return Routed::Sidecar(answer),
             Err(e @ AskError::NotThere { .. }) => {
                 tracing::debug!(error = %e, "no sidecar; failing over here");
             }

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use crate::fs::pathfmt::shown;
+use crate::ops::class::{Classified, ErrorClass};
 
-/// Why init did not convert the home. The CLI maps these to exit codes.
+/// Why init did not convert the home; its class gives the exit code.
 #[derive(Debug, thiserror::Error)]
-pub enum InitError {
+pub(crate) enum InitError {
     /// Bad arguments (exit 2).
     #[error("{0}")]
     Usage(String),
@@ -21,4 +22,13 @@ pub enum InitError {
         /// The journal left for the re-run.
         journal: PathBuf,
     },
+}
+
+impl Classified for InitError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            InitError::Usage(_) => ErrorClass::Usage,
+            InitError::Refused(_) | InitError::Stopped { .. } => ErrorClass::Refused,
+        }
+    }
 }

@@ -19,7 +19,9 @@
 //! 6. **Ensure** the account: the links of the shared entries the home did
 //!    not hold, and their targets.
 //! 7. Copy `~/.claude.json` into the home (where Claude Code reads it once
-//!    `CLAUDE_CONFIG_DIR` is set); the original stays.
+//!    `CLAUDE_CONFIG_DIR` is set); the original stays. One that is not a
+//!    regular file (a FIFO, a directory, a dangling link) is not copied,
+//!    and the plan and the result say so.
 //! 8. Write the configuration (never replacing another file), validate
 //!    it, remove the journal.
 //!
@@ -29,7 +31,7 @@
 
 mod error;
 mod place;
-pub mod plan;
+pub(crate) mod plan;
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -48,33 +50,36 @@ use crate::links::validate::validate_all;
 use crate::links::{ensure_account, TARGET_DIR_MODE};
 use crate::state::StateDir;
 
-pub use error::InitError;
-pub use plan::{plan, InitPlan, InitRequest, Move};
+pub(crate) use error::InitError;
+pub(crate) use plan::{plan, InitPlan, InitRequest, Move};
 
 /// The journal: the request and the plan it is carrying out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InitJournal {
+pub(crate) struct InitJournal {
     /// What was asked.
-    pub request: InitRequest,
+    pub(crate) request: InitRequest,
     /// The entries that move into the shared dir.
-    pub moves: Vec<Move>,
+    pub(crate) moves: Vec<Move>,
     /// `~/.claude.json` to copy, if any.
-    pub claude_json: Option<PathBuf>,
+    pub(crate) claude_json: Option<PathBuf>,
+    /// Why a `~/.claude.json` that is there is not copied, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) claude_json_skipped: Option<String>,
 }
 
 /// What init did.
 #[derive(Debug, Clone)]
-pub struct InitReport {
+pub(crate) struct InitReport {
     /// What it carried out.
-    pub journal: InitJournal,
+    pub(crate) journal: InitJournal,
     /// True when it finished a run a crash had interrupted.
-    pub resumed: bool,
+    pub(crate) resumed: bool,
     /// Where `~/.claude.json` was copied to, if it was.
-    pub copied_claude_json: Option<PathBuf>,
+    pub(crate) copied_claude_json: Option<PathBuf>,
     /// The unmanaged entries validation warned about.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// True when there was nothing to do: the same init had finished.
-    pub already: bool,
+    pub(crate) already: bool,
 }
 
 /// Whether the init of `req` has finished before: `DIR` is the link to the
@@ -86,15 +91,23 @@ fn already_done(req: &InitRequest) -> bool {
         && text.is_some_and(|t| std::fs::read(&req.config).ok().as_deref() == Some(t.as_bytes()))
 }
 
+/// What init ended with.
+#[derive(Debug, Clone)]
+pub(crate) enum InitOutcome {
+    /// The home is converted (now, or it was already).
+    Done(InitReport),
+    /// A dry run: the plan, nothing changed.
+    Planned(InitPlan),
+}
+
 /// Plans, or with a journal in the state dir, resumes; then runs steps 3
 /// to 8. `home_env` is `$HOME` (where `~/.claude.json` is looked for).
-pub fn init(
+pub(crate) fn init(
     req: &InitRequest,
     home_env: Option<&Path>,
     dry_run: bool,
-) -> Result<Result<InitReport, InitPlan>, InitError> {
-    let state = StateDir::new(&req.state_dir);
-    let journal_path = state.init_journal();
+) -> Result<InitOutcome, InitError> {
+    let journal_path = StateDir::new(&req.state_dir).init_journal();
     let found: Option<InitJournal> = StateDir::read_record(
         &journal_path,
         "read the init journal",
@@ -103,48 +116,14 @@ pub fn init(
     .map_err(|e| InitError::Refused(vec![e.to_string()]))?;
     let (journal, resumed) = match found {
         Some(j) if j.request == *req => (j, true),
-        Some(j) => {
-            return Err(InitError::Refused(vec![format!(
-                "an interrupted init of {} (account {}, config {}) is recorded in {}; run it again with the same arguments to finish it",
-                shown(&j.request.from),
-                j.request.account,
-                shown(&j.request.config),
-                shown(&journal_path)
-            )]))
-        }
-        None if already_done(req) => {
-            let config = Config::load(&req.config).map_err(|e| InitError::Refused(vec![e.to_string()]))?;
-            let report = validate_all(&config);
-            if !report.is_ok() {
-                return Err(InitError::Refused(report.problems()));
-            }
-            return Ok(Ok(InitReport {
-                journal: InitJournal {
-                    request: req.clone(),
-                    moves: Vec::new(),
-                    claude_json: None,
-                },
-                resumed: false,
-                copied_claude_json: None,
-                warnings: report.warnings(),
-                already: true,
-            }));
-        }
+        Some(j) => return Err(another_init_recorded(&j, &journal_path)),
+        None if already_done(req) => return already_converted(req).map(InitOutcome::Done),
         None => {
             let p = plan(req, home_env)?;
             if dry_run {
-                return Ok(Err(p));
+                return Ok(InitOutcome::Planned(p));
             }
-            if !p.refusals.is_empty() {
-                return Err(InitError::Refused(p.refusals));
-            }
-            let j = InitJournal {
-                request: p.request,
-                moves: p.moves,
-                claude_json: p.claude_json,
-            };
-            create_state_dir(&j).map_err(|e| InitError::Refused(vec![e.to_string()]))?;
-            (j, false)
+            (start(p)?, false)
         }
     };
     if dry_run {
@@ -159,13 +138,60 @@ pub fn init(
     };
     let copied = steps(&journal).map_err(stopped)?;
     let warnings = finish(&journal, &journal_path).map_err(stopped)?;
-    Ok(Ok(InitReport {
+    Ok(InitOutcome::Done(InitReport {
         journal,
         resumed,
         copied_claude_json: copied,
         warnings,
         already: false,
     }))
+}
+
+/// The refusal while another init's journal is in the state dir.
+fn another_init_recorded(j: &InitJournal, journal_path: &Path) -> InitError {
+    InitError::Refused(vec![format!(
+        "an interrupted init of {} (account {}, config {}) is recorded in {}; run it again with the same arguments to finish it",
+        shown(&j.request.from),
+        j.request.account,
+        shown(&j.request.config),
+        shown(journal_path)
+    )])
+}
+
+/// The same init finished before: nothing to do, once it validates.
+fn already_converted(req: &InitRequest) -> Result<InitReport, InitError> {
+    let config = Config::load(&req.config).map_err(|e| InitError::Refused(vec![e.to_string()]))?;
+    let report = validate_all(&config);
+    if !report.is_ok() {
+        return Err(InitError::Refused(report.problems()));
+    }
+    Ok(InitReport {
+        journal: InitJournal {
+            request: req.clone(),
+            moves: Vec::new(),
+            claude_json: None,
+            claude_json_skipped: None,
+        },
+        resumed: false,
+        copied_claude_json: None,
+        warnings: report.warnings(),
+        already: true,
+    })
+}
+
+/// Step 2 for a plan without refusals: the journal, in a new state dir.
+fn start(p: InitPlan) -> Result<InitJournal, InitError> {
+    if !p.refusals.is_empty() {
+        return Err(InitError::Refused(p.refusals));
+    }
+    let j = InitJournal {
+        request: p.request,
+        moves: p.moves,
+        claude_json: p.claude_json,
+        claude_json_skipped: p.claude_json_skipped,
+    };
+    create_state_dir(&j).map_err(|e| InitError::Refused(vec![e.to_string()]))?;
+    Ok(j)
 }
 
 /// Step 2: the state dir, born with its journal inside.

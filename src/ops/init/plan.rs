@@ -8,31 +8,31 @@ use serde::{Deserialize, Serialize};
 
 use super::error::InitError;
 use crate::config::{is_valid_account_name, Config};
-use crate::config::{RECOMMENDED_DIRS, RECOMMENDED_FILES};
+use crate::config::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
 use crate::fs::pathfmt::shown;
 use crate::fs::EntryKind;
 
 /// What the operator asked for, with the defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InitRequest {
+pub(crate) struct InitRequest {
     /// The existing Claude Code home (`--from`), becomes the active link.
-    pub from: PathBuf,
+    pub(crate) from: PathBuf,
     /// The account's name (`--account`, default `a`).
-    pub account: String,
+    pub(crate) account: String,
     /// The account's home: `<from>-<account>`.
-    pub home: PathBuf,
+    pub(crate) home: PathBuf,
     /// The shared dir (`--shared-dir`, default `<from>-shared`).
-    pub shared_dir: PathBuf,
+    pub(crate) shared_dir: PathBuf,
     /// The state dir (`--state-dir`, default `<from>-state`).
-    pub state_dir: PathBuf,
+    pub(crate) state_dir: PathBuf,
     /// The configuration file to write (`--config`).
-    pub config: PathBuf,
+    pub(crate) config: PathBuf,
 }
 
 impl InitRequest {
     /// The request for these arguments; a usage error for a bad account
     /// name or a path that is not absolute.
-    pub fn new(
+    pub(crate) fn new(
         from: &Path,
         account: Option<&str>,
         shared_dir: Option<&Path>,
@@ -81,7 +81,7 @@ impl InitRequest {
 
     /// The configuration init writes: this account, the recommended
     /// shared set, the default private list.
-    pub fn config_text(&self) -> Result<String, InitError> {
+    pub(crate) fn config_text(&self) -> Result<String, InitError> {
         let q = |p: &Path| -> Result<String, InitError> {
             let s = p.to_str().ok_or_else(|| {
                 InitError::Usage(format!("{} is not UTF-8, which YAML cannot hold", shown(p)))
@@ -105,7 +105,9 @@ impl InitRequest {
              shared:\n{dirs}\
              shared_files:\n{files}\
              # private: the default list (README \"Drift\"); a list here replaces it.\n\
-             state_dir: {state}\n",
+             state_dir: {state}\n\
+             failover:\n  \
+             threshold: {threshold}      # the status line fails over at {threshold}% of a window (README \"Usage\")\n",
             from = shown(&self.from),
             account = self.account,
             home = q(&self.home)?,
@@ -114,34 +116,38 @@ impl InitRequest {
             dirs = list(&RECOMMENDED_DIRS),
             files = list(&RECOMMENDED_FILES),
             state = q(&self.state_dir)?,
+            threshold = RECOMMENDED_THRESHOLD,
         ))
     }
 }
 
 /// One entry of the existing home that moves into the shared dir.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Move {
+pub(crate) struct Move {
     /// The entry name, e.g. `projects`.
-    pub name: String,
+    pub(crate) name: String,
     /// True for a directory, false for a regular file.
-    pub dir: bool,
+    pub(crate) dir: bool,
 }
 
 /// What init will do, or why it will not.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InitPlan {
+pub(crate) struct InitPlan {
     /// The request.
-    pub request: InitRequest,
+    pub(crate) request: InitRequest,
     /// The shared entries the home holds, moved to the shared dir.
-    pub moves: Vec<Move>,
+    pub(crate) moves: Vec<Move>,
     /// `~/.claude.json`, copied into the home (which has none).
-    pub claude_json: Option<PathBuf>,
+    pub(crate) claude_json: Option<PathBuf>,
+    /// Why a `~/.claude.json` that is there is not copied (a FIFO, a
+    /// directory, a dangling link): said, never skipped silently.
+    pub(crate) claude_json_skipped: Option<String>,
     /// Why init refuses, one line each (empty: it can go ahead).
-    pub refusals: Vec<String>,
+    pub(crate) refusals: Vec<String>,
 }
 
 /// Plans init of `req`; read-only.
-pub fn plan(req: &InitRequest, home_env: Option<&Path>) -> Result<InitPlan, InitError> {
+pub(crate) fn plan(req: &InitRequest, home_env: Option<&Path>) -> Result<InitPlan, InitError> {
     let config_text = req.config_text()?;
     // The configuration it would write must itself be valid (separate
     // paths, names): a usage error otherwise.
@@ -190,16 +196,48 @@ pub fn plan(req: &InitRequest, home_env: Option<&Path>) -> Result<InitPlan, Init
         entries(req, &mut moves, &mut refusals);
         same_fs(req, &mut refusals);
     }
-    let claude_json = home_env
-        .map(|h| h.join(".claude.json"))
-        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
-        .filter(|_| !exists(&req.from.join(".claude.json")));
+    let (claude_json, claude_json_skipped) = match home_env {
+        // A home with its own `.claude.json` keeps it.
+        Some(h) if !exists(&req.from.join(".claude.json")) => {
+            claude_json(&h.join(".claude.json"), &req.home.join(".claude.json"))
+        }
+        _ => (None, None),
+    };
     Ok(InitPlan {
         request: req.clone(),
         moves,
         claude_json,
+        claude_json_skipped,
         refusals,
     })
+}
+
+/// `src` (`~/.claude.json`) when it is a regular file (or a link to one)
+/// to copy to `dest`; else why it is not copied. Nothing there: neither.
+fn claude_json(src: &Path, dest: &Path) -> (Option<PathBuf>, Option<String>) {
+    let what = match std::fs::symlink_metadata(src) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (None, None),
+        Err(e) => format!("not inspectable ({e})"),
+        Ok(m) if m.is_file() => return (Some(src.to_path_buf()), None),
+        Ok(m) if m.file_type().is_symlink() => match std::fs::metadata(src) {
+            Ok(t) if t.is_file() => return (Some(src.to_path_buf()), None),
+            Ok(t) => format!("a symlink to {}", EntryKind::from_mode(t.mode())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
+                "a symlink to {}, which does not exist",
+                std::fs::read_link(src)
+                    .map(|t| shown(&t).to_string())
+                    .unwrap_or_else(|_| "?".into())
+            ),
+            Err(e) => format!("a symlink that cannot be followed ({e})"),
+        },
+        Ok(m) => EntryKind::from_mode(m.mode()).to_string(),
+    };
+    let note = format!(
+        "{} is {what}, not a regular file: not copied (init never opens it), so Claude Code starts this home without it (onboarding and trust prompts again); if you keep that file elsewhere, copy it by hand to {}",
+        shown(src),
+        shown(dest)
+    );
+    (None, Some(note))
 }
 
 /// The recommended shared entries the home holds; one of the wrong kind
@@ -236,6 +274,18 @@ fn entries(req: &InitRequest, moves: &mut Vec<Move>, refusals: &mut Vec<String>)
 /// exchanging entries, which never copies.
 fn same_fs(req: &InitRequest, refusals: &mut Vec<String>) {
     let dev = |p: &Path| std::fs::metadata(p).map(|m| m.dev());
+    let from_parent = req.from.parent().unwrap_or(Path::new("/"));
+    if let (Ok(a), Ok(b)) = (dev(&req.from), dev(from_parent)) {
+        if a != b {
+            // Nothing beside it shares its file system, and a mount point
+            // cannot be renamed: no --shared-dir would help.
+            refusals.push(format!(
+                "{from} is a mount point (the root of its own file system): init cannot move it (a mount point cannot be renamed) and no --shared-dir beside it is on its file system; what works: mount that file system elsewhere (e.g. /srv/claude), move the home's entries into a directory on it (/srv/claude/claude), run 'homeswap init --from /srv/claude/claude' and use CLAUDE_CONFIG_DIR=/srv/claude/claude (once {from} is unmounted, it can be a symlink to that); or copy the home to a directory that is not a mount point and run init on the copy",
+                from = shown(&req.from)
+            ));
+            return;
+        }
+    }
     let parent = req.shared_dir.parent().unwrap_or(Path::new("/"));
     match (dev(&req.from), dev(parent)) {
         (Ok(a), Ok(b)) if a == b => {}

@@ -3,28 +3,31 @@
 //! not the whole document (the line is printed whatever arrives).
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::state::usage::Window;
 
 /// One window as the status JSON reported it.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Reported {
-    /// Percent used, 0..=100 (values above 100 are taken as 100).
-    pub used_percentage: f64,
+pub(crate) struct Reported {
+    /// Percent used, 0..=100 (values above 100 are taken as 100), never
+    /// rounded up across a whole percent: `94.99999999999999` stays below
+    /// 95 (see [`percent_of`]).
+    pub(crate) used_percentage: f64,
     /// Unix seconds the window resets, when given.
-    pub resets_at: Option<u64>,
+    pub(crate) resets_at: Option<u64>,
 }
 
 /// What one status update says about usage.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct StatusInput {
+pub(crate) struct StatusInput {
     /// The session, when the JSON names one.
-    pub session_id: Option<String>,
+    pub(crate) session_id: Option<String>,
     /// The windows reported (none for API-key users).
-    pub windows: Vec<(Window, Reported)>,
+    pub(crate) windows: Vec<(Window, Reported)>,
     /// Fields that were present but unusable, one line each.
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
 }
 
 /// The top-level keys that matter; everything else is skipped unparsed.
@@ -33,12 +36,12 @@ struct Raw {
     #[serde(default)]
     session_id: Option<Value>,
     #[serde(default)]
-    rate_limits: Option<Value>,
+    rate_limits: Option<Box<RawValue>>,
 }
 
 impl StatusInput {
     /// Parses a status update; `Err` only when it is not a JSON object.
-    pub fn parse(bytes: &[u8]) -> Result<StatusInput, String> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<StatusInput, String> {
         // serde would take an array as the struct's fields in order.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err("the status JSON on stdin is not a JSON object".into());
@@ -53,37 +56,106 @@ impl StatusInput {
                 .problems
                 .push(format!("session_id is not a string: {}", kind(&other))),
         }
-        match raw.rate_limits {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(map)) => {
-                for w in Window::ALL {
-                    match map.get(w.as_str()) {
-                        None | Some(Value::Null) => {}
-                        Some(v) => match window(v) {
-                            Ok(r) => input.windows.push((w, r)),
-                            Err(why) => input
-                                .problems
-                                .push(format!("rate_limits.{}: {why}", w.as_str())),
-                        },
-                    }
-                }
-            }
-            Some(other) => input
-                .problems
-                .push(format!("rate_limits is not an object: {}", kind(&other))),
+        if let Some(limits) = raw.rate_limits {
+            input.rate_limits(&limits);
         }
         Ok(input)
     }
 }
 
-fn window(v: &Value) -> Result<Reported, String> {
-    let Value::Object(map) = v else {
-        return Err(format!("not an object: {}", kind(v)));
+/// A JSON object whose values are kept as written.
+type RawObject = std::collections::HashMap<String, Box<RawValue>>;
+
+impl StatusInput {
+    /// Reads `rate_limits`: each window present, or a problem line.
+    fn rate_limits(&mut self, raw: &RawValue) {
+        let Ok(map) = serde_json::from_str::<RawObject>(raw.get()) else {
+            let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            if !v.is_null() {
+                self.problems
+                    .push(format!("rate_limits is not an object: {}", kind(&v)));
+            }
+            return;
+        };
+        for w in Window::ALL {
+            let Some(raw) = map.get(w.as_str()).filter(|r| r.get() != "null") else {
+                continue;
+            };
+            match window(raw) {
+                Ok(r) => self.windows.push((w, r)),
+                Err(why) => self
+                    .problems
+                    .push(format!("rate_limits.{}: {why}", w.as_str())),
+            }
+        }
+    }
+}
+
+/// A percent from its JSON text: the nearest double, unless that rounded
+/// it up to the next whole percent (`94.99999999999999`, or more nines
+/// than a double holds, would read as 95 and meet a threshold of 95): then
+/// the double just below. `-0` is 0. `None` for a negative or non-finite
+/// number, or no number at all.
+pub(crate) fn percent_of(text: &str) -> Option<f64> {
+    let text = text.trim();
+    // serde's grammar check; the value itself comes from the std parser,
+    // which rounds correctly.
+    serde_json::from_str::<f64>(text).ok()?;
+    let mut v: f64 = text.parse().ok()?;
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    if v == 0.0 {
+        return Some(0.0); // and not -0.0, shown as "-0%"
+    }
+    if let Some(floor) = decimal_floor(text) {
+        if v.floor() > floor as f64 {
+            // v is the whole number above the exact value: one step down.
+            v = f64::from_bits(v.to_bits() - 1);
+        }
+    }
+    Some(v)
+}
+
+/// The whole part of a non-negative JSON number, read from its digits
+/// (`9.4999e1` → 94); `None` when it is beyond any percent (or negative
+/// and not zero: refused anyway).
+fn decimal_floor(text: &str) -> Option<u64> {
+    if text.starts_with('-') {
+        return None;
+    }
+    let (mantissa, exp) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i64>().ok()?),
+        None => (text, 0),
     };
-    let used = map
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    let point = i64::try_from(int.len()).ok()?.checked_add(exp)?;
+    if point <= 0 {
+        return Some(0);
+    }
+    let mut whole: u64 = 0;
+    for i in 0..point {
+        let d = digits
+            .get(usize::try_from(i).ok()?)
+            .copied()
+            .unwrap_or(b'0');
+        whole = whole.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        if whole > 1_000_000 {
+            return None;
+        }
+    }
+    Some(whole)
+}
+
+fn window(raw: &RawValue) -> Result<Reported, String> {
+    let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+    let (Value::Object(map), Ok(text)) = (&v, serde_json::from_str::<RawObject>(raw.get())) else {
+        return Err(format!("not an object: {}", kind(&v)));
+    };
+    let used = text
         .get("used_percentage")
-        .and_then(Value::as_f64)
-        .filter(|p| p.is_finite() && *p >= 0.0)
+        .and_then(|t| percent_of(t.get()))
         .ok_or_else(|| "used_percentage is not a number from 0 to 100".to_string())?;
     let resets_at = match map.get("resets_at") {
         None | Some(Value::Null) => None,
@@ -191,6 +263,29 @@ mod tests {
                 resets_at: Some(1_900_000_000)
             }
         );
+    }
+
+    #[test]
+    fn a_percent_is_never_rounded_up_to_the_next_whole_one() {
+        for (text, floor) in [
+            ("94.99999999999999", 94.0),
+            ("94.999999999999999999999", 94.0),
+            ("9.4999999999999999999e1", 94.0),
+            ("9499.999999999999999999e-2", 94.0),
+            ("95", 95.0),
+            ("95.0", 95.0),
+            ("0.95e2", 95.0),
+            ("42.7", 42.0),
+            ("100", 100.0),
+        ] {
+            let p = percent_of(text).unwrap();
+            assert_eq!(p.floor(), floor, "{text}: {p}");
+        }
+        assert!(percent_of("-0").unwrap().is_sign_positive());
+        assert!(percent_of("-0.0").unwrap().is_sign_positive());
+        for bad in ["-1", "-0.5", "\"5\"", "true", "1e400", "NaN", ""] {
+            assert_eq!(percent_of(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -23,10 +23,11 @@
 //! 5. The line: account, windows, and marks (limited, latched, another
 //!    account active, failed over).
 
-pub mod input;
-pub mod request;
-pub mod update;
-pub mod wrap;
+pub(crate) mod input;
+pub(crate) mod request;
+mod tree;
+pub(crate) mod update;
+pub(crate) mod wrap;
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,7 @@ use jiff::Timestamp;
 
 use crate::config::Config;
 use crate::links::active::ActiveLink;
+use crate::ops::hook::ask::AskSidecar;
 use crate::state::latch::PartialSwapLatch;
 use crate::state::limits::{unix_now, LimitsRecord};
 use crate::state::sessions;
@@ -45,111 +47,182 @@ use input::{Reported, StatusInput};
 use update::{plan, Planned};
 
 /// The most of stdin read: a status update is a few kilobytes.
-pub const MAX_INPUT: u64 = 1024 * 1024;
+pub(crate) const MAX_INPUT: u64 = 1024 * 1024;
 
 /// How long a writer waits for another statusline's write at most.
 const USAGE_LOCK_WAIT: Duration = Duration::from_millis(50);
 
 /// What a status update produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statusline {
+pub(crate) struct Statusline {
     /// The one line for stdout.
-    pub line: String,
+    pub(crate) line: String,
     /// What happened, for stderr (Claude Code shows only stdout).
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
 }
 
-/// Handles one status update read from stdin.
-pub fn handle(config: &Config, bytes: &[u8], deadline: Instant) -> Statusline {
-    let now = unix_now();
-    let state = StateDir::new(&config.state_dir);
-    let mut notes = Vec::new();
-    let input = StatusInput::parse(bytes).unwrap_or_else(|e| {
-        notes.push(format!("homeswap statusline: {e}"));
-        StatusInput::default()
-    });
-    notes.extend(
-        input
-            .problems
-            .iter()
-            .map(|p| format!("homeswap statusline: {p}; ignored")),
-    );
+/// Handles one status update read from stdin; a failover it requests
+/// asks `sidecar` first where one is configured.
+pub(crate) fn handle(
+    config: &Config,
+    sidecar: &dyn AskSidecar,
+    bytes: &[u8],
+    deadline: Instant,
+) -> Statusline {
+    let mut u = Update {
+        config,
+        sidecar,
+        state: StateDir::new(&config.state_dir),
+        now: unix_now(),
+        deadline,
+        notes: Vec::new(),
+        marks: Vec::new(),
+    };
+    let input = u.parse(bytes);
     let active = ActiveLink::read(config).account;
-    let started_on = input
-        .session_id
-        .as_deref()
-        .filter(|id| sessions::is_safe_id(id))
-        .and_then(|id| match sessions::recall(&state, id) {
+    let Some(account) = u.session_account(&input).or_else(|| active.clone()) else {
+        u.latch_mark();
+        return u.finish(None, None);
+    };
+    let shown = u.usage(&account, &input);
+    u.account_marks(&account, active.as_deref());
+    u.finish(Some(&account), shown.as_ref())
+}
+
+/// One status update being handled: what it works with, and what it has
+/// found to say so far.
+struct Update<'a> {
+    /// The configuration.
+    config: &'a Config,
+    /// Who a failover is asked of first.
+    sidecar: &'a dyn AskSidecar,
+    /// The state dir.
+    state: StateDir,
+    /// The time of the update (Unix seconds).
+    now: u64,
+    /// When the status line must be printed.
+    deadline: Instant,
+    /// Lines for stderr.
+    notes: Vec<String>,
+    /// Marks for the line (`limited until 14:05`, `LATCHED`).
+    marks: Vec<String>,
+}
+
+impl Update<'_> {
+    /// Step 1: the status JSON, leniently.
+    fn parse(&mut self, bytes: &[u8]) -> StatusInput {
+        let input = StatusInput::parse(bytes).unwrap_or_else(|e| {
+            self.notes.push(format!("homeswap statusline: {e}"));
+            StatusInput::default()
+        });
+        self.notes.extend(
+            input
+                .problems
+                .iter()
+                .map(|p| format!("homeswap statusline: {p}; ignored")),
+        );
+        input
+    }
+
+    /// Step 2: the configured account the session started on, if known.
+    fn session_account(&mut self, input: &StatusInput) -> Option<String> {
+        let id = input
+            .session_id
+            .as_deref()
+            .filter(|id| sessions::is_safe_id(id))?;
+        let started_on = match sessions::recall(&self.state, id) {
             Ok(a) => a,
             Err(e) => {
-                notes.push(format!("homeswap statusline: {e}"));
+                self.notes.push(format!("homeswap statusline: {e}"));
                 None
             }
-        })
-        .filter(|a| config.home(a).is_some());
-    let Some(account) = started_on.or_else(|| active.clone()) else {
-        let mut marks = Vec::new();
-        latch_mark(&state, &mut marks);
-        return Statusline {
-            line: line(None, None, now, &marks),
-            notes,
         };
-    };
-    let (record, unreadable) = UsageRecord::read_or_empty(&state);
-    let mut shown = record.accounts.get(&account).cloned();
-    let mut marks = Vec::new();
-    if !input.windows.is_empty() {
-        if let Some(p) = plan(
-            shown.as_ref(),
+        started_on.filter(|a| self.config.home(a).is_some())
+    }
+
+    /// Steps 3 and 4: the account's usage as recorded, with this update's
+    /// change written, and a failover fired by a crossing.
+    fn usage(&mut self, account: &str, input: &StatusInput) -> Option<AccountUsage> {
+        let (record, unreadable) = UsageRecord::read_or_empty(&self.state);
+        let known = record.accounts.get(account).cloned();
+        let threshold = self.config.failover.threshold;
+        if input.windows.is_empty() {
+            return known;
+        }
+        let Some(p) = plan(known.as_ref(), &input.windows, threshold, self.now) else {
+            // Nothing changed, the common case: no lock, no write.
+            return known;
+        };
+        if let Some(why) = unreadable {
+            self.notes
+                .push(format!("homeswap statusline: {why}; it is written anew"));
+        }
+        let (config, now) = (self.config, self.now);
+        let changed = record_change(
+            &self.state,
+            account,
             &input.windows,
-            config.failover.threshold,
+            config,
             now,
-        ) {
-            if let Some(why) = unreadable {
-                notes.push(format!("homeswap statusline: {why}; it is written anew"));
+            USAGE_LOCK_WAIT,
+        );
+        let (fire, entry) = match changed {
+            Ok(Some(written)) => (written.fire, written.entry),
+            Ok(None) => (Vec::new(), p.entry),
+            Err(why) => {
+                self.notes
+                    .push(format!("homeswap statusline: usage not recorded: {why}"));
+                (Vec::new(), p.entry)
             }
-            let (fire, entry) = match record_change(
-                &state,
-                &account,
-                &input.windows,
-                config,
-                now,
-                USAGE_LOCK_WAIT,
-            ) {
-                Ok(Some(written)) => (written.fire, written.entry),
-                Ok(None) => (Vec::new(), p.entry),
-                Err(why) => {
-                    notes.push(format!("homeswap statusline: usage not recorded: {why}"));
-                    (Vec::new(), p.entry)
-                }
-            };
-            if !fire.is_empty() {
-                let until = fire
-                    .iter()
-                    .filter_map(|w| entry.window(*w).and_then(|u| u.resets_at))
-                    .max();
-                let r = request::request(config, &account, until, deadline);
-                notes.extend(r.lines);
-                if r.outcome == "swapped" {
-                    if let Some(to) = r.active {
-                        marks.push(format!("failed over to {to}"));
-                    }
-                }
-            }
-            shown = Some(entry);
+        };
+        if !fire.is_empty() {
+            self.fire(account, &fire, &entry);
+        }
+        Some(entry)
+    }
+
+    /// Step 4: the failover of a crossing, until the latest reset of the
+    /// windows that crossed.
+    fn fire(&mut self, account: &str, fired: &[Window], entry: &AccountUsage) {
+        let until = fired
+            .iter()
+            .filter_map(|w| entry.window(*w).and_then(|u| u.resets_at))
+            .max();
+        let r = request::request(self.config, self.sidecar, account, until, self.deadline);
+        self.notes.extend(r.lines);
+        if let Some(to) = r.swapped_to {
+            self.marks.push(format!("failed over to {to}"));
         }
     }
-    let limits = LimitsRecord::read_or_empty(&state).0;
-    if let Some(l) = limits.limited(&account, now) {
-        marks.push(format!("limited until {}", clock(l.until, now)));
+
+    /// Step 5's marks: limited, another account active, latched.
+    fn account_marks(&mut self, account: &str, active: Option<&str>) {
+        let limits = LimitsRecord::read_or_empty(&self.state).0;
+        if let Some(l) = limits.limited(account, self.now) {
+            self.marks
+                .push(format!("limited until {}", clock(l.until, self.now)));
+        }
+        if let Some(other) = active.filter(|a| self.marks.is_empty() && *a != account) {
+            self.marks.push(format!("active {other}"));
+        }
+        self.latch_mark();
     }
-    if marks.is_empty() && active.as_deref().is_some_and(|a| a != account) {
-        marks.push(format!("active {}", active.as_deref().unwrap_or_default()));
+
+    fn latch_mark(&mut self) {
+        if PartialSwapLatch::new(self.state.clone())
+            .current()
+            .is_some()
+        {
+            self.marks.push("LATCHED".into());
+        }
     }
-    latch_mark(&state, &mut marks);
-    Statusline {
-        line: line(Some(&account), shown.as_ref(), now, &marks),
-        notes,
+
+    /// Step 5: the line, and the notes.
+    fn finish(self, account: Option<&str>, usage: Option<&AccountUsage>) -> Statusline {
+        Statusline {
+            line: line(account, usage, self.now, &self.marks),
+            notes: self.notes,
+        }
     }
 }
 
@@ -184,14 +257,8 @@ fn record_change(
     Ok(Some(p))
 }
 
-fn latch_mark(state: &StateDir, marks: &mut Vec<String>) {
-    if PartialSwapLatch::new(state.clone()).current().is_some() {
-        marks.push("LATCHED".into());
-    }
-}
-
 /// The line: `a · 5h 42% · 7d 13% · limited until 14:05`.
-pub fn line(
+pub(crate) fn line(
     account: Option<&str>,
     usage: Option<&AccountUsage>,
     now: u64,
@@ -215,7 +282,8 @@ fn percent(p: f64) -> String {
     if p > 0.0 && p < 1.0 {
         format!("{p:.1}%")
     } else {
-        format!("{}%", p.floor())
+        // `+ 0.0` turns a -0 (from an older record) into 0, never "-0%".
+        format!("{}%", p.floor() + 0.0)
     }
 }
 
@@ -262,6 +330,7 @@ mod tests {
         assert_eq!(line(None, None, 0, &[]), "homeswap: no active account");
         assert_eq!(percent(100.0), "100%");
         assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(-0.0), "0%");
     }
 
     #[test]

@@ -7,23 +7,31 @@
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::ops::failover::{FailoverOutcome, FailoverRequest};
+use crate::ops::class::Classified;
+use crate::ops::failover::{FailoverError, FailoverOutcome, FailoverReport, FailoverRequest};
+use crate::ops::hook::ask::{Answer, AskError, AskSidecar};
 use crate::ops::hook::route::{route, Routed};
+use crate::ops::skeleton::Ended;
 use crate::state::limits::{rfc3339, LimitReason};
 
 /// How a requested failover ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Requested {
-    /// `swapped`, `already_moved`, `exhausted`, `busy`, ...
-    pub outcome: String,
-    /// The account active afterwards, when known.
-    pub active: Option<String>,
+pub(crate) struct Requested {
+    /// The account it swapped to, if it swapped.
+    pub(crate) swapped_to: Option<String>,
     /// What happened, for stderr.
-    pub lines: Vec<String>,
+    pub(crate) lines: Vec<String>,
 }
 
-/// Requests a failover from `from` until `until` (Unix seconds).
-pub fn request(config: &Config, from: &str, until: Option<u64>, deadline: Instant) -> Requested {
+/// Requests a failover from `from` until `until` (Unix seconds), asking
+/// `sidecar` first where one is configured.
+pub(crate) fn request(
+    config: &Config,
+    sidecar: &dyn AskSidecar,
+    from: &str,
+    until: Option<u64>,
+    deadline: Instant,
+) -> Requested {
     let until = until.map(rfc3339);
     let req = FailoverRequest {
         from: Some(from.to_string()),
@@ -31,22 +39,53 @@ pub fn request(config: &Config, from: &str, until: Option<u64>, deadline: Instan
         until: until.clone(),
         message: None,
     };
-    let (result, fallback) = match route(config.clone(), &req, until.as_deref(), deadline) {
-        Routed::Sidecar(status, a) => {
-            let mut lines = vec![format!(
-                "homeswap statusline: usage failover from {from} through the sidecar: {status} {}{}",
-                a.outcome,
-                a.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
-            )];
-            lines.extend(a.notes.iter().chain(&a.errors).map(|n| format!("  {n}")));
-            return Requested {
-                outcome: a.outcome,
-                active: a.active,
-                lines,
-            };
-        }
-        Routed::Here { result, fallback } => (*result, fallback),
+    match route(config.clone(), sidecar, &req, until.as_deref(), deadline) {
+        Routed::Sidecar(answer) => through_sidecar(from, answer.into_answer()),
+        Routed::Here { result, fallback } => here(from, *result, fallback),
+    }
+}
+
+/// What the sidecar answered.
+fn through_sidecar(from: &str, answer: Answer) -> Requested {
+    let head = |what: &str| {
+        format!("homeswap statusline: usage failover from {from} through the sidecar: {what}")
     };
+    match answer {
+        Answer::Done {
+            outcome,
+            active,
+            notes,
+            ..
+        } => {
+            let mut lines = vec![head(&format!("200 {}", outcome.as_str()))];
+            lines.extend(notes.iter().map(|n| format!("  {n}")));
+            Requested {
+                swapped_to: active.filter(|_| outcome == FailoverOutcome::Swapped),
+                lines,
+            }
+        }
+        Answer::Refused {
+            status,
+            outcome,
+            error,
+            errors,
+        } => {
+            let mut lines = vec![head(&format!("{status} {outcome}: {error}"))];
+            lines.extend(errors.iter().map(|n| format!("  {n}")));
+            Requested {
+                swapped_to: None,
+                lines,
+            }
+        }
+    }
+}
+
+/// What the library did here, after the sidecar's failure if one was asked.
+fn here(
+    from: &str,
+    result: Result<FailoverReport, FailoverError>,
+    fallback: Option<AskError>,
+) -> Requested {
     let mut lines: Vec<String> = fallback
         .map(|e| format!("homeswap statusline: {e}; failing over here"))
         .into_iter()
@@ -58,12 +97,13 @@ pub fn request(config: &Config, from: &str, until: Option<u64>, deadline: Instan
                     "homeswap statusline: usage: failed over {from} -> {}",
                     r.active.as_deref().unwrap_or("(none)")
                 ),
-                _ => format!("homeswap statusline: usage: {from}: {}", r.outcome.as_str()),
+                FailoverOutcome::AlreadyMoved => {
+                    format!("homeswap statusline: usage: {from}: {}", r.outcome.as_str())
+                }
             });
             lines.extend(r.notes.iter().chain(&r.warnings).map(|n| format!("  {n}")));
             Requested {
-                outcome: r.outcome.as_str().to_string(),
-                active: r.active,
+                swapped_to: r.active.filter(|_| r.outcome == FailoverOutcome::Swapped),
                 lines,
             }
         }
@@ -74,8 +114,7 @@ pub fn request(config: &Config, from: &str, until: Option<u64>, deadline: Instan
             ));
             lines.extend(e.errors().into_iter().map(|x| format!("  {x}")));
             Requested {
-                outcome: e.outcome().as_str().to_string(),
-                active: None,
+                swapped_to: None,
                 lines,
             }
         }

@@ -12,16 +12,16 @@ use super::input::Reported;
 
 /// The account's new usage, and the windows whose failover fires now.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Planned {
+pub(crate) struct Planned {
     /// The record's new entry for the account.
-    pub entry: AccountUsage,
+    pub(crate) entry: AccountUsage,
     /// Windows that crossed the threshold while armed (each fires once).
-    pub fire: Vec<Window>,
+    pub(crate) fire: Vec<Window>,
 }
 
 /// The change `reported` makes to `old` at `now`; `None` when nothing
 /// changes (no lock, no write). Windows not reported keep their values.
-pub fn plan(
+pub(crate) fn plan(
     old: Option<&AccountUsage>,
     reported: &[(Window, Reported)],
     threshold: Option<u8>,

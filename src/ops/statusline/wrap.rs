@@ -1,8 +1,8 @@
 //! `--wrap COMMAND`: the person's own status-line command, run with
 //! `sh -c` on the same stdin bytes while homeswap does its work, its
 //! output printed before homeswap's line. It gets a deadline: one that
-//! hangs is killed (its whole process group) and costs only its own
-//! output, never homeswap's line.
+//! hangs is killed with everything it started, however it detached
+//! (`tree`), and costs only its own output, never homeswap's line.
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
@@ -13,37 +13,44 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
+use super::tree::{kill_tree, Mark, MARK_VAR};
+
 /// The most of the wrapped command's output that is kept.
-pub const MAX_OUTPUT: u64 = 64 * 1024;
+pub(crate) const MAX_OUTPUT: u64 = 64 * 1024;
 
 /// How often a finished-output command is checked for its exit.
 const POLL: Duration = Duration::from_millis(2);
 
 /// The wrapped command, running.
 #[derive(Debug)]
-pub struct Running {
+pub(crate) struct Running {
     child: Child,
     output: Receiver<std::io::Result<Vec<u8>>>,
     command: String,
+    /// What its processes carry, to find them however they detached.
+    mark: Mark,
 }
 
 /// What the wrapped command printed, and what went wrong with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Wrapped {
+pub(crate) struct Wrapped {
     /// Its standard output (at most [`MAX_OUTPUT`] bytes).
-    pub stdout: Vec<u8>,
+    pub(crate) stdout: Vec<u8>,
     /// Why its output is missing or it failed, for stderr.
-    pub problem: Option<String>,
+    pub(crate) problem: Option<String>,
 }
 
 /// Starts `sh -c command` in its own process group, feeding it `input`.
-pub fn start(command: &str, input: &[u8]) -> Result<Running, String> {
+pub(crate) fn start(command: &str, input: &[u8]) -> Result<Running, String> {
+    // Every process it starts inherits the mark, so the kill finds it.
+    let mark = Mark::new();
     let mut child = Command::new("sh")
         .arg("-c")
         .arg(command)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
+        .env(MARK_VAR, &mark.value)
         .process_group(0)
         .spawn()
         .map_err(|e| format!("cannot run the wrapped command {command:?}: {e}"))?;
@@ -73,13 +80,14 @@ pub fn start(command: &str, input: &[u8]) -> Result<Running, String> {
         child,
         output: rx,
         command: command.to_string(),
+        mark,
     })
 }
 
 impl Running {
     /// Waits for the output and the exit until `deadline`; a command still
     /// running then is killed with its process group.
-    pub fn finish(mut self, deadline: Instant) -> Wrapped {
+    pub(crate) fn finish(mut self, deadline: Instant) -> Wrapped {
         let left = deadline.saturating_duration_since(Instant::now());
         let mut out = match self.output.recv_timeout(left) {
             Ok(Ok(stdout)) => Wrapped {
@@ -124,7 +132,10 @@ impl Running {
 
     fn kill(&mut self) {
         if let Ok(pid) = i32::try_from(self.child.id()) {
-            // Its own group (process_group(0)): what it started goes too.
+            // Everything it started, also what left its group (`setsid`).
+            kill_tree(pid, &self.mark);
+            // Its own group (process_group(0)), should the look have
+            // missed one.
             let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
         }
         let _ = self.child.wait();

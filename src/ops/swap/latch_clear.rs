@@ -3,54 +3,32 @@
 //! reason is one audit line: `cleared`, `not_set` (nothing to clear) or
 //! `refused` (still unhealthy, or the lock or the file failed).
 
-use std::time::Instant;
-
 use serde::Serialize;
 
 use crate::fs::error::{FsError, Joined};
 use crate::links::active::ActiveLink;
 use crate::links::validate::validate_all;
+use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::context::Context;
-use crate::state::audit::{self, AuditEntry};
+use crate::ops::skeleton::{self, Ended, Operation};
+use crate::state::audit::{Action, Outcome, Subject};
 use crate::state::latch::LatchRecord;
 use crate::state::lock::{LockError, StateLock};
 
-/// How a latch clear attempt ended: its audit-log outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClearOutcome {
-    /// The latch was set and is clear now.
-    Cleared,
-    /// There was nothing to clear.
-    NotSet,
-    /// Still unhealthy, or the lock or the file failed.
-    Refused,
-}
-
-impl ClearOutcome {
-    /// The name in the audit log.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClearOutcome::Cleared => "cleared",
-            ClearOutcome::NotSet => "not_set",
-            ClearOutcome::Refused => "refused",
-        }
-    }
-}
-
 /// A successful latch clear.
 #[derive(Debug, Clone, Serialize)]
-pub struct ClearReport {
+pub(crate) struct ClearReport {
     /// The latch that was cleared; `None` when none was set.
-    pub cleared: Option<LatchRecord>,
+    pub(crate) cleared: Option<LatchRecord>,
     /// The account active now.
-    pub active: Option<String>,
+    pub(crate) active: Option<String>,
     /// Problems writing the audit log.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Why the latch was not cleared.
 #[derive(Debug, thiserror::Error)]
-pub enum ClearError {
+pub(crate) enum ClearError {
     /// The reason is empty.
     #[error(
         "a reason is required: say what was repaired, e.g. --reason 'relinked b/projects by hand'"
@@ -70,68 +48,127 @@ pub enum ClearError {
     Fs(#[from] FsError),
 }
 
-/// Clears the partial-swap latch after re-validating: refused while the
-/// active link is not on a configured account whose links are all ok.
-pub fn clear_latch(ctx: &Context, reason: &str) -> Result<ClearReport, ClearError> {
-    if reason.trim().is_empty() {
-        return Err(ClearError::NoReason);
-    }
-    let start = Instant::now();
-    let result = clear_locked(ctx);
-    let outcome = match &result {
-        Ok((Some(_), _)) => ClearOutcome::Cleared,
-        Ok((None, _)) => ClearOutcome::NotSet,
-        Err(_) => ClearOutcome::Refused,
-    };
-    let mut entry = AuditEntry::new("latch_clear", outcome.as_str(), start.elapsed());
-    entry.reason = Some(reason.to_string());
-    match &result {
-        Ok((Some(record), _)) => {
-            entry.from = record.from.clone();
-            entry.to = (!record.to.is_empty()).then(|| record.to.clone());
-            // What was cleared when it was no latch record at all.
-            entry.errors = record.unreadable.iter().cloned().collect();
+impl Ended for ClearReport {
+    fn outcome(&self) -> Outcome {
+        match self.cleared {
+            Some(_) => Outcome::Cleared,
+            None => Outcome::NotSet,
         }
-        Ok((None, _)) => {}
-        Err(ClearError::StillUnhealthy { problems }) => entry.errors = problems.clone(),
-        Err(e) => entry.errors = vec![e.to_string()],
     }
-    let audit_warning = audit::append(&ctx.state, &entry)
-        .err()
-        .map(|e| e.to_string());
-    let (cleared, active) = result?;
-    Ok(ClearReport {
-        cleared,
-        active,
-        warnings: audit_warning.into_iter().collect(),
-    })
 }
 
-/// The clear under the lock: the latch cleared (if one was set) and the
-/// account active now.
-fn clear_locked(ctx: &Context) -> Result<(Option<LatchRecord>, Option<String>), ClearError> {
-    let _lock = StateLock::acquire_or(
-        &ctx.state,
-        ctx.lock_timeout,
-        ClearError::Busy,
-        ClearError::Fs,
-    )?;
-    let Some(record) = ctx.latch.current() else {
-        return Ok((None, ActiveLink::read(&ctx.config).account));
-    };
-    let report = validate_all(&ctx.config);
-    let mut problems = Vec::new();
-    match &report.active.account {
-        None => problems.push(report.active.to_string()),
-        Some(a) => {
-            if let Some(acc) = report.account(a) {
-                problems.extend(acc.problems().map(ToString::to_string));
-            }
+impl Ended for ClearError {
+    fn outcome(&self) -> Outcome {
+        Outcome::Refused
+    }
+}
+
+impl Classified for ClearError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            ClearError::NoReason => ErrorClass::Usage,
+            ClearError::StillUnhealthy { .. } | ClearError::Fs(_) => ErrorClass::Refused,
+            ClearError::Busy(_) => ErrorClass::BusyRefused,
         }
     }
-    if !problems.is_empty() {
-        return Err(ClearError::StillUnhealthy { problems });
+
+    fn errors(&self) -> Vec<String> {
+        match self {
+            ClearError::StillUnhealthy { problems } => problems.clone(),
+            other => vec![other.to_string()],
+        }
     }
-    ctx.latch.clear()?;
-    Ok((Some(record), report.active.account))
+}
+
+/// Clears the partial-swap latch after re-validating: refused while the
+/// active link is not on a configured account whose links are all ok.
+pub(crate) fn clear_latch(ctx: &Context, reason: &str) -> Result<ClearReport, ClearError> {
+    skeleton::run(ctx, &mut ClearLatch { reason })
+}
+
+/// A latch clear, as the skeleton runs it: the latch does not refuse it.
+struct ClearLatch<'a> {
+    /// The operator's reason.
+    reason: &'a str,
+}
+
+impl Operation for ClearLatch<'_> {
+    type Report = ClearReport;
+    type Error = ClearError;
+    const ACTION: Action = Action::LatchClear;
+
+    fn latched(&self, _: LatchRecord) -> Option<ClearError> {
+        None
+    }
+
+    fn busy(&self, e: LockError) -> ClearError {
+        ClearError::Busy(e)
+    }
+
+    fn lock_failed(&self, e: FsError) -> ClearError {
+        ClearError::Fs(e)
+    }
+
+    fn check(&mut self, _: &Context) -> Result<(), ClearError> {
+        if self.reason.trim().is_empty() {
+            return Err(ClearError::NoReason);
+        }
+        Ok(())
+    }
+
+    /// The clear under the lock: the latch cleared (if one was set) and
+    /// the account active now.
+    fn run(&mut self, ctx: &Context, _lock: &StateLock) -> Result<ClearReport, ClearError> {
+        let Some(record) = ctx.latch.current() else {
+            return Ok(ClearReport {
+                cleared: None,
+                active: ActiveLink::read(&ctx.config).account,
+                warnings: Vec::new(),
+            });
+        };
+        let report = validate_all(&ctx.config);
+        let problems: Vec<String> = match &report.active.account {
+            None => vec![report.active.to_string()],
+            Some(a) => report
+                .account(a)
+                .map(|acc| acc.problems().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+        };
+        if !problems.is_empty() {
+            return Err(ClearError::StillUnhealthy { problems });
+        }
+        ctx.latch.clear()?;
+        Ok(ClearReport {
+            cleared: Some(record),
+            active: report.active.account,
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Every attempt with a reason is recorded, with what was cleared.
+    fn subject(&self, _: &Context, result: &Result<ClearReport, ClearError>) -> Option<Subject> {
+        if let Err(ClearError::NoReason) = result {
+            return None;
+        }
+        let cleared = result.as_ref().ok().and_then(|r| r.cleared.as_ref());
+        Some(Subject {
+            from: cleared.and_then(|l| l.from.clone()),
+            to: cleared.and_then(|l| (!l.to.is_empty()).then(|| l.to.clone())),
+            reason: Some(self.reason.to_string()),
+            ..Subject::default()
+        })
+    }
+
+    /// What was cleared when it was no latch record at all.
+    fn recorded_errors(report: &ClearReport) -> Vec<String> {
+        let cleared = report.cleared.as_ref();
+        cleared
+            .and_then(|l| l.unreadable.clone())
+            .into_iter()
+            .collect()
+    }
+
+    fn warn(report: &mut ClearReport, warning: String) {
+        report.warnings.push(warning);
+    }
 }

@@ -26,10 +26,11 @@
 //!    persisted, the intent record stays, so the next command retries the
 //!    rollback and latches again rather than forget the failure.
 //!
-//! Every attempt, whatever its end, is one line in the audit log. A
-//! failover, which takes the lock itself, runs steps 3 to 9 through
-//! `swap_locked`. Steps 6 to 9 (flip, ensure, roll back, latch) are in
-//! `flip`, which recovery shares; how a swap or a recovery ends is in
+//! Steps 1 to 3 and the audit line are the operations' skeleton
+//! (`ops::skeleton`): every attempt, whatever its end, is one line in the
+//! audit log. A failover, which takes the lock itself, runs steps 3 to 9
+//! through `swap_locked`. Steps 6 to 9 (flip, ensure, roll back, latch) are
+//! in `flip`, which recovery shares; how a swap or a recovery ends is in
 //! `outcome`.
 
 mod flip;
@@ -40,26 +41,27 @@ mod recovery;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::fs::error::FsError;
 use crate::links::active::ActiveLink;
 use crate::links::{ensure_account, EnsureAction};
 use crate::ops::context::Context;
 use crate::ops::home_of;
-use crate::state::audit::{self, now_rfc3339, AuditEntry};
+use crate::ops::skeleton::{self, refuse_if_latched, Operation};
+use crate::state::audit::{now_rfc3339, Action, Subject};
 use crate::state::intent::IntentRecord;
-use crate::state::lock::StateLock;
+use crate::state::latch::LatchRecord;
+use crate::state::lock::{LockError, StateLock};
 
 use flip::{after_flip, ensure_target, flip, undo};
-pub use latch_clear::{clear_latch, ClearError, ClearOutcome, ClearReport};
-pub use outcome::{Attempt, Recovery, RecoveryOutcome, SwapError, SwapOutcome, SwapReport};
-pub use recovery::recover;
+pub(crate) use latch_clear::{clear_latch, ClearError, ClearReport};
+pub use outcome::SwapError;
+pub(crate) use outcome::{Recovery, SwapOutcome, SwapReport};
+pub(crate) use recovery::recover;
 pub(crate) use recovery::recover_locked;
 
 /// Swaps the active account to `to`. See the module documentation.
 pub fn swap(ctx: &Context, to: &str) -> Result<SwapReport, SwapError> {
-    let start = Instant::now();
-    let mut recovered = None;
-    let result = swap_steps(ctx, to, &mut recovered);
-    audited(ctx, to, result, recovered, start)
+    skeleton::run(ctx, &mut Swap::new(to, true))
 }
 
 /// Steps 3 (after the lock and recovery) to 9, for a caller that already
@@ -68,155 +70,200 @@ pub fn swap(ctx: &Context, to: &str) -> Result<SwapReport, SwapError> {
 pub(crate) fn swap_locked(
     ctx: &Context,
     to: &str,
-    _held: &StateLock,
+    held: &StateLock,
 ) -> Result<SwapReport, SwapError> {
-    let start = Instant::now();
-    let result = home_of(&ctx.config, to)
-        .map_err(SwapError::from)
-        .and_then(|home| locked_steps(ctx, to, home.to_path_buf()));
-    audited(ctx, to, result, None, start)
+    skeleton::run_locked(ctx, &mut Swap::new(to, false), held)
 }
 
-/// The report of an attempt, appended to the audit log.
-fn audited(
-    ctx: &Context,
-    to: &str,
-    result: Result<Steps, SwapError>,
+/// One swap attempt, as the skeleton runs it.
+struct Swap<'a> {
+    /// The account asked for.
+    to: &'a str,
+    /// Its home, once step 2 found it configured.
+    to_home: PathBuf,
+    /// Whether to finish an interrupted swap first (not when a failover,
+    /// which did that already, runs it).
+    recovers: bool,
+    /// The interrupted swap finished first, if there was one.
     recovered: Option<Recovery>,
+    /// When the attempt started.
     start: Instant,
-) -> Result<SwapReport, SwapError> {
-    let duration = start.elapsed();
-    let mut entry = AuditEntry::new("swap", "", duration);
-    entry.to = Some(to.to_string());
-    let mut result = result.map(|(from, outcome, created)| SwapReport {
-        from,
-        active: to.to_string(),
-        outcome,
-        created,
-        warnings: Vec::new(),
-        recovered,
-        duration_seconds: duration.as_secs_f64(),
-    });
-    match &result {
-        Ok(r) => {
-            entry.from = r.from.clone();
-            entry.outcome = r.outcome.as_str().to_string();
-        }
-        Err(e) => {
-            entry.from = match e {
-                SwapError::RolledBack { from, .. } | SwapError::Partial { from, .. } => {
-                    from.clone()
-                }
-                _ => ActiveLink::read(&ctx.config).account,
-            };
-            entry.outcome = e.outcome().to_string();
-            entry.errors = e.errors();
-        }
-    }
-    if let Err(e) = audit::append(&ctx.state, &entry) {
-        if let Ok(r) = &mut result {
-            r.warnings.push(e.to_string());
-        }
-    }
-    result
 }
 
-type Steps = (Option<String>, SwapOutcome, Vec<String>);
+impl<'a> Swap<'a> {
+    fn new(to: &'a str, recovers: bool) -> Swap<'a> {
+        Swap {
+            to,
+            to_home: PathBuf::new(),
+            recovers,
+            recovered: None,
+            start: Instant::now(),
+        }
+    }
 
-fn swap_steps(
-    ctx: &Context,
-    to: &str,
-    recovered: &mut Option<Recovery>,
-) -> Result<Steps, SwapError> {
-    // 1. The latch refuses everything, before anything else is looked at.
-    if let Some(l) = ctx.latch.current() {
-        return Err(SwapError::Latched(Box::new(l)));
-    }
-    // 2. Only configured accounts.
-    let to_home = home_of(&ctx.config, to)?.to_path_buf();
-    // 3. Lock, recover, re-read.
-    let _lock = StateLock::acquire_or(
-        &ctx.state,
-        ctx.lock_timeout,
-        |source| SwapError::Busy {
-            to: to.to_string(),
-            source,
-        },
-        |e| SwapError::Refused {
-            to: to.to_string(),
-            problems: vec![e.to_string()],
-        },
-    )?;
-    *recovered = recover_locked(ctx);
-    locked_steps(ctx, to, to_home)
-}
-
-/// Steps 3 (from the re-read) to 9, under the lock.
-fn locked_steps(ctx: &Context, to: &str, to_home: PathBuf) -> Result<Steps, SwapError> {
-    let config = &ctx.config;
-    if let Some(l) = ctx.latch.current() {
-        return Err(SwapError::Latched(Box::new(l)));
-    }
-    let active = ActiveLink::read(config);
-    let from = active.account.clone();
-    if active.points_at(&to_home) {
-        return Ok((from, SwapOutcome::AlreadyActive, Vec::new()));
-    }
-    // 4. Refuse what a flip cannot fix.
-    let mut problems = Vec::new();
-    if !active.is_replaceable() {
-        problems.push(active.to_string());
-    }
-    let plan = ensure_account(to, &to_home, &config.shared, true);
-    problems.extend(
-        plan.steps
-            .iter()
-            .filter(|s| s.action == EnsureAction::Refuse)
-            .filter_map(|s| s.problem()),
-    );
-    if !problems.is_empty() {
-        return Err(SwapError::Refused {
-            to: to.to_string(),
+    fn refused(&self, problems: Vec<String>) -> SwapError {
+        SwapError::Refused {
+            to: self.to.to_string(),
             problems,
-        });
-    }
-    // 5. Intent.
-    let intent = IntentRecord {
-        from: from.clone(),
-        from_target: active.target.clone(),
-        to: to.to_string(),
-        to_home: to_home.clone(),
-        started: now_rfc3339(),
-        pid: std::process::id(),
-    };
-    intent.write(&ctx.state).map_err(|e| SwapError::Refused {
-        to: to.to_string(),
-        problems: vec![e.to_string()],
-    })?;
-    // 6. Flip.
-    if let Err(e) = flip(&config.active_link, &to_home) {
-        let mut errors = vec![e.to_string()];
-        errors.extend(
-            IntentRecord::remove(&ctx.state)
-                .err()
-                .map(|e| e.to_string()),
-        );
-        return Err(SwapError::RolledBack {
-            from,
-            to: to.to_string(),
-            errors,
-        });
-    }
-    // 7. Ensure (a failure at the after-flip failpoint counts as ensure's).
-    let ensured = after_flip(to).and_then(|_| ensure_target(ctx, to, &to_home));
-    match ensured {
-        Ok(created) => {
-            // The swap is done; a leftover record would only make the next
-            // command re-check an account that is already ok.
-            let _ = IntentRecord::remove(&ctx.state);
-            Ok((from, SwapOutcome::Swapped, created))
         }
-        // 8. and 9.
-        Err(errors) => Err(undo(ctx, &intent, errors)),
+    }
+}
+
+impl Operation for Swap<'_> {
+    type Report = SwapReport;
+    type Error = SwapError;
+    const ACTION: Action = Action::Swap;
+
+    fn latched(&self, latch: LatchRecord) -> Option<SwapError> {
+        Some(SwapError::Latched(Box::new(latch)))
+    }
+
+    fn busy(&self, source: LockError) -> SwapError {
+        SwapError::Busy {
+            to: self.to.to_string(),
+            source,
+        }
+    }
+
+    fn lock_failed(&self, e: FsError) -> SwapError {
+        self.refused(vec![e.to_string()])
+    }
+
+    /// Steps 1 and 2: the latch refuses everything, before anything else
+    /// is looked at; then only configured accounts.
+    fn check(&mut self, ctx: &Context) -> Result<(), SwapError> {
+        refuse_if_latched(ctx, self)?;
+        self.to_home = home_of(&ctx.config, self.to)?.to_path_buf();
+        Ok(())
+    }
+
+    fn after_lock(&mut self, ctx: &Context) {
+        if self.recovers {
+            self.recovered = recover_locked(ctx);
+        }
+    }
+
+    fn run(&mut self, ctx: &Context, _lock: &StateLock) -> Result<SwapReport, SwapError> {
+        let flipped = self.locked_steps(ctx)?;
+        Ok(SwapReport {
+            from: flipped.from,
+            active: self.to.to_string(),
+            outcome: flipped.outcome,
+            created: flipped.created,
+            warnings: Vec::new(),
+            recovered: self.recovered.take(),
+            duration_seconds: self.start.elapsed().as_secs_f64(),
+        })
+    }
+
+    fn subject(&self, ctx: &Context, result: &Result<SwapReport, SwapError>) -> Option<Subject> {
+        let from = match result {
+            Ok(r) => r.from.clone(),
+            Err(e) => match e.left_active() {
+                Some(from) => from.clone(),
+                None => ActiveLink::read(&ctx.config).account,
+            },
+        };
+        Some(Subject {
+            from,
+            to: Some(self.to.to_string()),
+            ..Subject::default()
+        })
+    }
+
+    fn warn(report: &mut SwapReport, warning: String) {
+        report.warnings.push(warning);
+    }
+}
+
+/// A swap that ended well, for its report.
+struct Flipped {
+    /// The account active before.
+    from: Option<String>,
+    /// Swapped or already active.
+    outcome: SwapOutcome,
+    /// What ensure created for the new account.
+    created: Vec<String>,
+}
+
+impl Swap<'_> {
+    /// Steps 3 (from the re-read) to 9, under the lock.
+    fn locked_steps(&self, ctx: &Context) -> Result<Flipped, SwapError> {
+        let active = ActiveLink::read(&ctx.config);
+        let from = active.account.clone();
+        if active.points_at(&self.to_home) {
+            return Ok(Flipped {
+                from,
+                outcome: SwapOutcome::AlreadyActive,
+                created: Vec::new(),
+            });
+        }
+        self.refuse_what_a_flip_cannot_fix(ctx, &active)?;
+        // 5. Intent.
+        let intent = IntentRecord {
+            from: from.clone(),
+            from_target: active.target.clone(),
+            to: self.to.to_string(),
+            to_home: self.to_home.clone(),
+            started: now_rfc3339(),
+            pid: std::process::id(),
+        };
+        intent
+            .write(&ctx.state)
+            .map_err(|e| self.refused(vec![e.to_string()]))?;
+        // 6. Flip.
+        if let Err(e) = flip(&ctx.config.active_link, &self.to_home) {
+            let mut errors = vec![e.to_string()];
+            errors.extend(
+                IntentRecord::remove(&ctx.state)
+                    .err()
+                    .map(|e| e.to_string()),
+            );
+            return Err(SwapError::RolledBack {
+                from,
+                to: self.to.to_string(),
+                errors,
+            });
+        }
+        // 7. Ensure (a failure at the after-flip failpoint counts as ensure's).
+        match after_flip(self.to).and_then(|_| ensure_target(ctx, self.to, &self.to_home)) {
+            Ok(created) => {
+                // The swap is done; a leftover record would only make the
+                // next command re-check an account that is already ok.
+                let _ = IntentRecord::remove(&ctx.state);
+                Ok(Flipped {
+                    from,
+                    outcome: SwapOutcome::Swapped,
+                    created,
+                })
+            }
+            // 8. and 9.
+            Err(errors) => Err(undo(ctx, &intent, errors)),
+        }
+    }
+
+    /// Step 4: an active link a flip cannot replace, or a target whose
+    /// links ensure would refuse.
+    fn refuse_what_a_flip_cannot_fix(
+        &self,
+        ctx: &Context,
+        active: &ActiveLink,
+    ) -> Result<(), SwapError> {
+        let mut problems = Vec::new();
+        if !active.is_replaceable() {
+            problems.push(active.to_string());
+        }
+        let plan = ensure_account(self.to, &self.to_home, &ctx.config.shared, true);
+        problems.extend(
+            plan.steps
+                .iter()
+                .filter(|s| s.action == EnsureAction::Refuse)
+                .filter_map(|s| s.problem()),
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(self.refused(problems))
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! How a swap ends: the report of a successful one, the error of one that
-//! did not succeed, and the outcome names the contract fixes (metric label,
-//! audit log, JSON); and how the recovery of an interrupted one ends.
+//! did not succeed (with its class and its outcome, the contract's word for
+//! the metric label, the audit log and the JSON); and how the recovery of
+//! an interrupted one ends.
 
 use std::path::PathBuf;
 
@@ -8,7 +9,10 @@ use serde::Serialize;
 
 use crate::fs::error::Joined;
 use crate::fs::pathfmt::shown;
+use crate::ops::class::{Classified, ErrorClass};
+use crate::ops::skeleton::Ended;
 use crate::ops::UnknownAccount;
+use crate::state::audit::Outcome;
 use crate::state::intent::IntentRecord;
 use crate::state::latch::LatchRecord;
 use crate::state::lock::LockError;
@@ -16,70 +20,25 @@ use crate::state::lock::LockError;
 /// How a successful swap ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum SwapOutcome {
+pub(crate) enum SwapOutcome {
     /// The active link now points at the new account.
     Swapped,
     /// The account was already active; nothing changed.
     AlreadyActive,
 }
 
-impl SwapOutcome {
-    /// The contract's name (also the metric label).
-    pub fn as_str(self) -> &'static str {
-        Attempt::from(self).as_str()
-    }
-}
-
-/// How any swap attempt ended: the `outcome` label of
-/// `homeswap_swaps_total` and of the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Attempt {
-    /// Swapped to the new account.
-    Swapped,
-    /// The account was already active.
-    AlreadyActive,
-    /// Failed after the flip and was rolled back (or the flip failed).
-    RolledBack,
-    /// Refused before anything changed (latch, unknown account, a target
-    /// that cannot be repaired).
-    Refused,
-    /// Ensure and rollback failed: latched.
-    Partial,
-    /// The lock was held too long by another homeswap.
-    Busy,
-}
-
-impl Attempt {
-    /// Every outcome, in the contract's order (the metric's label values).
-    pub const ALL: [Attempt; 6] = [
-        Attempt::Swapped,
-        Attempt::AlreadyActive,
-        Attempt::RolledBack,
-        Attempt::Refused,
-        Attempt::Partial,
-        Attempt::Busy,
-    ];
-
-    /// The contract's name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Attempt::Swapped => "swapped",
-            Attempt::AlreadyActive => "already_active",
-            Attempt::RolledBack => "rolled_back",
-            Attempt::Refused => "refused",
-            Attempt::Partial => "partial",
-            Attempt::Busy => "busy",
-        }
-    }
-}
-
-impl From<SwapOutcome> for Attempt {
-    fn from(o: SwapOutcome) -> Attempt {
+impl From<SwapOutcome> for Outcome {
+    fn from(o: SwapOutcome) -> Outcome {
         match o {
-            SwapOutcome::Swapped => Attempt::Swapped,
-            SwapOutcome::AlreadyActive => Attempt::AlreadyActive,
+            SwapOutcome::Swapped => Outcome::Swapped,
+            SwapOutcome::AlreadyActive => Outcome::AlreadyActive,
         }
+    }
+}
+
+impl Ended for SwapReport {
+    fn outcome(&self) -> Outcome {
+        self.outcome.into()
     }
 }
 
@@ -87,24 +46,24 @@ impl From<SwapOutcome> for Attempt {
 #[derive(Debug, Clone, Serialize)]
 pub struct SwapReport {
     /// The account active before.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The account active now.
-    pub active: String,
+    pub(crate) active: String,
     /// Swapped or already active.
-    pub outcome: SwapOutcome,
+    pub(crate) outcome: SwapOutcome,
     /// What ensure created for the new account.
-    pub created: Vec<String>,
+    pub(crate) created: Vec<String>,
     /// Things that went wrong without failing the swap (e.g. the audit log).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// An interrupted swap finished first, if there was one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovered: Option<Recovery>,
+    pub(crate) recovered: Option<Recovery>,
     /// Wall time of the attempt.
-    pub duration_seconds: f64,
+    pub(crate) duration_seconds: f64,
 }
 
-/// Why a swap did not succeed. The CLI and the HTTP API map these to exit
-/// codes and statuses in one place each.
+/// Why a swap did not succeed. Its class gives the exit code and the HTTP
+/// status.
 #[derive(Debug, thiserror::Error)]
 pub enum SwapError {
     /// The partial-swap latch is set; nothing was changed.
@@ -160,35 +119,43 @@ pub(crate) fn or_none(a: &Option<String>) -> &str {
 }
 
 impl SwapError {
+    /// The account a failed swap left active, where the error says.
+    pub(crate) fn left_active(&self) -> Option<&Option<String>> {
+        match self {
+            SwapError::RolledBack { from, .. } | SwapError::Partial { from, .. } => Some(from),
+            _ => None,
+        }
+    }
+}
+
+impl Ended for SwapError {
     /// The `homeswap_swaps_total` outcome.
-    pub fn attempt(&self) -> Attempt {
+    fn outcome(&self) -> Outcome {
         match self {
             SwapError::Latched(_) | SwapError::UnknownAccount(_) | SwapError::Refused { .. } => {
-                Attempt::Refused
+                Outcome::Refused
             }
-            SwapError::Busy { .. } => Attempt::Busy,
-            SwapError::RolledBack { .. } => Attempt::RolledBack,
-            SwapError::Partial { .. } => Attempt::Partial,
+            SwapError::Busy { .. } => Outcome::Busy,
+            SwapError::RolledBack { .. } => Outcome::RolledBack,
+            SwapError::Partial { .. } => Outcome::Partial,
+        }
+    }
+}
+
+impl Classified for SwapError {
+    fn class(&self) -> ErrorClass {
+        match self {
+            SwapError::Refused { .. } | SwapError::RolledBack { .. } => ErrorClass::Refused,
+            SwapError::UnknownAccount(_) => ErrorClass::Unknown,
+            SwapError::Latched(_) => ErrorClass::Latched,
+            SwapError::Partial { .. } => ErrorClass::Partial,
+            SwapError::Busy { .. } => ErrorClass::Busy,
         }
     }
 
-    /// The `homeswap_swaps_total` outcome label.
-    pub fn outcome(&self) -> &'static str {
-        self.attempt().as_str()
-    }
-
-    /// The individual errors, for JSON answers and one-per-line output.
-    pub fn errors(&self) -> Vec<String> {
+    fn errors(&self) -> Vec<String> {
         match self {
-            SwapError::Latched(l) => match &l.unreadable {
-                Some(why) => vec![why.clone()],
-                None => l
-                    .errors
-                    .iter()
-                    .cloned()
-                    .chain(l.memory_only.clone())
-                    .collect(),
-            },
+            SwapError::Latched(l) => l.errors_or_why(),
             SwapError::Refused { problems, .. } => problems.clone(),
             SwapError::RolledBack { errors, .. } => errors.clone(),
             SwapError::Partial {
@@ -204,7 +171,7 @@ impl SwapError {
 /// How recovery ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum RecoveryOutcome {
+pub(crate) enum RecoveryOutcome {
     /// The interrupted swap was finished.
     Swapped,
     /// It was undone; the previous account is active.
@@ -221,35 +188,41 @@ pub enum RecoveryOutcome {
 
 impl RecoveryOutcome {
     /// The name in the audit log and the JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecoveryOutcome::Swapped => "swapped",
-            RecoveryOutcome::RolledBack => "rolled_back",
-            RecoveryOutcome::Partial => "partial",
-            RecoveryOutcome::NotFlipped => "not_flipped",
-            RecoveryOutcome::Superseded => "superseded",
-            RecoveryOutcome::Cleaned => "cleaned",
+    pub(crate) fn as_str(self) -> &'static str {
+        Outcome::from(self).as_str()
+    }
+}
+
+impl From<RecoveryOutcome> for Outcome {
+    fn from(o: RecoveryOutcome) -> Outcome {
+        match o {
+            RecoveryOutcome::Swapped => Outcome::Swapped,
+            RecoveryOutcome::RolledBack => Outcome::RolledBack,
+            RecoveryOutcome::Partial => Outcome::Partial,
+            RecoveryOutcome::NotFlipped => Outcome::NotFlipped,
+            RecoveryOutcome::Superseded => Outcome::Superseded,
+            RecoveryOutcome::Cleaned => Outcome::Cleaned,
         }
     }
 }
 
 /// What recovery found and did about an interrupted swap.
 #[derive(Debug, Clone, Serialize)]
-pub struct Recovery {
+pub(crate) struct Recovery {
     /// The interrupted swap, if an intent record was left.
-    pub intent: Option<IntentRecord>,
+    pub(crate) intent: Option<IntentRecord>,
     /// How it ended.
-    pub outcome: RecoveryOutcome,
+    pub(crate) outcome: RecoveryOutcome,
     /// Errors met while recovering.
-    pub errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
     /// Temporary entries removed.
     #[serde(serialize_with = "crate::fs::pathfmt::paths")]
-    pub removed: Vec<PathBuf>,
+    pub(crate) removed: Vec<PathBuf>,
 }
 
 impl Recovery {
     /// One line for the operator.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut s = match &self.intent {
             Some(i) => format!(
                 "recovered an interrupted swap {} -> {} (started {} by pid {}): {}",

@@ -22,7 +22,9 @@
 //!    before the flip (`not_flipped`);
 //!    d. anything else: someone changed the link since; leave it
 //!    (`superseded`).
-//! 4. Remove the record and write one audit line.
+//! 4. Remove the record and write one audit line (the skeleton's record;
+//!    recovery runs inside the lock of whoever called it, so not through
+//!    the skeleton itself).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -33,15 +35,16 @@ use crate::fs::atomic;
 use crate::fs::pathfmt::shown;
 use crate::fs::DirFd;
 use crate::links::active::ActiveLink;
+use crate::ops::class::Classified;
 use crate::ops::context::Context;
-use crate::state::audit::{self, AuditEntry};
+use crate::state::audit::{self, Action, AuditRecord, Subject};
 use crate::state::intent::IntentRecord;
 use crate::state::lock::StateLock;
 
 /// Finishes a swap that a crash interrupted and removes leftover temporary
 /// links, if there is anything to do and no other homeswap is at work.
 /// Every command calls this first. Returns what was done.
-pub fn recover(ctx: &Context) -> Option<Recovery> {
+pub(crate) fn recover(ctx: &Context) -> Option<Recovery> {
     let intent_left = std::fs::symlink_metadata(ctx.state.intent()).is_ok();
     if !intent_left && !temp_paths(ctx).iter().any(|p| atomic::has_leftovers(p)) {
         return None;
@@ -98,11 +101,21 @@ pub(crate) fn recover_locked(ctx: &Context) -> Option<Recovery> {
         removed,
     };
     if let Some(i) = &recovery.intent {
-        let mut entry = AuditEntry::new("recover", outcome.as_str(), start.elapsed());
-        entry.from = i.from.clone();
-        entry.to = Some(i.to.clone());
-        entry.errors = recovery.errors.clone();
-        let _ = audit::append(&ctx.state, &entry);
+        let subject = Subject {
+            from: i.from.clone(),
+            to: Some(i.to.clone()),
+            ..Subject::default()
+        };
+        let errors = recovery.errors.clone();
+        let record = AuditRecord::new(
+            Action::Recover,
+            outcome.into(),
+            errors,
+            subject,
+            start.elapsed(),
+        );
+        // Best effort: the recovery is done whether or not it is recorded.
+        let _ = audit::append(&ctx.state, record);
     }
     Some(recovery)
 }

@@ -15,22 +15,22 @@ const QUOTED: usize = 200;
 #[derive(Debug, Default)]
 pub(crate) struct Answer {
     /// One per series returned.
-    pub samples: Vec<Sample>,
+    pub(crate) samples: Vec<Sample>,
     /// The answer's `warnings`, made printable.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// One series of an instant vector: the labels the view reads, and the value.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Sample {
     /// The `account` label.
-    pub account: Option<String>,
+    pub(crate) account: Option<String>,
     /// The `instance` label.
-    pub instance: Option<String>,
+    pub(crate) instance: Option<String>,
     /// The `window` label (usage series).
-    pub window: Option<String>,
+    pub(crate) window: Option<String>,
     /// The sample value (NaN and infinities as Prometheus wrote them).
-    pub value: f64,
+    pub(crate) value: f64,
 }
 
 /// The API's envelope: `{"status": "success"|"error", ...}`, its `data`

@@ -39,13 +39,13 @@ const NO_INSTANCE: &str = "(no instance label)";
 #[derive(Debug, Default)]
 pub(crate) struct Answers {
     /// `QueryKind::Limits`.
-    pub limits: Answer,
+    pub(crate) limits: Answer,
     /// `QueryKind::Updated`.
-    pub updated: Answer,
+    pub(crate) updated: Answer,
     /// `QueryKind::Ratio`.
-    pub ratio: Answer,
+    pub(crate) ratio: Answer,
     /// `QueryKind::Reset`.
-    pub reset: Answer,
+    pub(crate) reset: Answer,
 }
 
 /// The view the answers give at `now`.

@@ -26,9 +26,9 @@ use crate::state::StateDir;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RefreshError {
     /// `error` or `timeout` (the metric's label).
-    pub outcome: RefreshOutcome,
+    pub(crate) outcome: RefreshOutcome,
     /// What failed, one line, naming the query.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl RefreshError {
@@ -158,9 +158,7 @@ pub(crate) async fn refresh_loop(sidecar: Arc<Sidecar>, mut stop: watch::Receive
             }
             Err(_) => 0,
         };
-        sidecar
-            .metrics
-            .observe_fleet_refresh(outcome.as_str(), refreshed);
+        sidecar.metrics.observe_fleet_refresh(outcome, refreshed);
         let interval = ctx
             .config
             .fleet

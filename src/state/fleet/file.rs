@@ -42,25 +42,25 @@ const LINE_START: &[u8] = br#"{"account":""#;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct FleetHeader {
     /// The format (1).
-    pub format: u32,
+    pub(crate) format: u32,
     /// The Prometheus it was read from.
-    pub prometheus: String,
+    pub(crate) prometheus: String,
     /// The selector it was read with.
-    pub selector: String,
+    pub(crate) selector: String,
     /// Unix seconds of the last successful refresh; 0: none yet.
-    pub refreshed: u64,
+    pub(crate) refreshed: u64,
     /// The last refresh, when it failed after that one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure: Option<RefreshFailure>,
+    pub(crate) failure: Option<RefreshFailure>,
     /// Prometheus's warnings at the last refresh.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// Series ignored at the last refresh.
     #[serde(default)]
-    pub dropped: usize,
+    pub(crate) dropped: usize,
     /// How many account lines follow.
     #[serde(default)]
-    pub accounts: usize,
+    pub(crate) accounts: usize,
 }
 
 /// One account line: the account first (serde writes the fields in this
@@ -188,7 +188,7 @@ fn encode(view: &FleetView) -> serde_json::Result<Vec<u8>> {
 #[derive(Debug, Clone)]
 pub(crate) struct FleetFile {
     /// The first line, parsed.
-    pub header: FleetHeader,
+    pub(crate) header: FleetHeader,
     /// The whole file.
     bytes: Vec<u8>,
     /// Where the account lines start.

@@ -22,6 +22,6 @@ mod record;
 
 pub(crate) use file::{FleetFile, FleetHeader};
 pub(crate) use record::{
-    FleetAccount, FleetAudit, FleetPass, FleetView, RefreshFailure, RefreshOutcome, SeenLimit,
-    SeenUsage, SeenWindow, INSTANCES_KEPT,
+    FleetAccount, FleetAudit, FleetPass, FleetView, PassedFor, RefreshFailure, RefreshOutcome,
+    SeenLimit, SeenUsage, SeenWindow, INSTANCES_KEPT,
 };

@@ -44,45 +44,45 @@ impl RefreshOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct RefreshFailure {
     /// Unix seconds of the failed attempt.
-    pub at: u64,
+    pub(crate) at: u64,
     /// `error` or `timeout`.
-    pub outcome: RefreshOutcome,
+    pub(crate) outcome: RefreshOutcome,
     /// What failed, one line (never a credential).
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// One instance that reports an account limited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SeenLimit {
     /// Its `instance` label.
-    pub instance: String,
+    pub(crate) instance: String,
     /// Unix seconds its limit ends.
-    pub until: u64,
+    pub(crate) until: u64,
 }
 
 /// One window of a usage report seen in the fleet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SeenWindow {
     /// Usage, 0..=1.
-    pub ratio: f64,
+    pub(crate) ratio: f64,
     /// Unix seconds the window resets, when reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resets_at: Option<u64>,
+    pub(crate) resets_at: Option<u64>,
 }
 
 /// The freshest usage report of an account, anywhere in the fleet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SeenUsage {
     /// The instance that reported it.
-    pub instance: String,
+    pub(crate) instance: String,
     /// Unix seconds it was reported there.
-    pub updated: u64,
+    pub(crate) updated: u64,
     /// The five-hour window, if reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub five_hour: Option<SeenWindow>,
+    pub(crate) five_hour: Option<SeenWindow>,
     /// The seven-day window, if reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seven_day: Option<SeenWindow>,
+    pub(crate) seven_day: Option<SeenWindow>,
 }
 
 impl SeenUsage {
@@ -117,74 +117,86 @@ pub(crate) struct FleetAccount {
     /// Instances that report it limited, latest reset first (at most
     /// [`INSTANCES_KEPT`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub limited: Vec<SeenLimit>,
+    pub(crate) limited: Vec<SeenLimit>,
     /// How many instances report it limited in all.
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub limited_on: usize,
+    pub(crate) limited_on: usize,
     /// The freshest usage report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage: Option<SeenUsage>,
+    pub(crate) usage: Option<SeenUsage>,
 }
 
 pub(super) fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// What a failover's audit line says of the fleet view.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a failover's audit line says of the fleet view (part of the
+/// audit record, so it reads back leniently like the rest of it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FleetAudit {
     /// Whether the choice used the view.
-    pub used: bool,
+    #[serde(default)]
+    pub(crate) used: bool,
     /// Why it did not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<String>,
     /// The view's age in seconds, when used.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub age_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) age_seconds: Option<u64>,
     /// Accounts passed over for what was seen elsewhere (the first ten).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub passed_over: Vec<FleetPass>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) passed_over: Vec<FleetPass>,
     /// How many were passed over in all.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub passed_over_total: usize,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) passed_over_total: usize,
+}
+
+/// Why an account was passed over for what another instance reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum PassedFor {
+    /// It is limited there.
+    Limited,
+    /// Its usage there is at or above `failover.threshold`.
+    Usage,
 }
 
 /// One account passed over for what another instance reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FleetPass {
     /// The account.
-    pub account: String,
-    /// `limited` (limited there) or `usage` (its usage there is at or
-    /// above `failover.threshold`).
-    pub why: &'static str,
+    pub(crate) account: String,
+    /// What was seen.
+    pub(crate) why: PassedFor,
     /// Where it was seen.
-    pub instance: String,
+    #[serde(default)]
+    pub(crate) instance: String,
     /// RFC 3339 end of that limit (`limited` only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) until: Option<String>,
 }
 
 /// The whole view.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct FleetView {
     /// The Prometheus it was read from (a view of another is not used).
-    pub prometheus: String,
+    pub(crate) prometheus: String,
     /// The selector it was read with.
-    pub selector: String,
+    pub(crate) selector: String,
     /// Unix seconds of the last refresh that succeeded; 0: none yet.
-    pub refreshed: u64,
+    pub(crate) refreshed: u64,
     /// The last refresh, when it failed after that one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure: Option<RefreshFailure>,
+    pub(crate) failure: Option<RefreshFailure>,
     /// Prometheus's warnings at the last refresh (a partial answer).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     /// Series ignored at the last refresh (NaN, out of range, bad labels).
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub dropped: usize,
+    pub(crate) dropped: usize,
     /// Account → what the fleet knows of it.
     #[serde(default)]
-    pub accounts: BTreeMap<String, FleetAccount>,
+    pub(crate) accounts: BTreeMap<String, FleetAccount>,
 }
 
 impl FleetView {

@@ -8,7 +8,10 @@
 //! text: `5h 42% resets … (in 3 h)`). Account names and times are escaped; the
 //! widths are numbers the page computes, never text from the document.
 
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::fs::pathfmt::shell_word;
 
 use crate::http::page::age::human_age;
 use crate::http::page::escape::esc;
@@ -16,19 +19,29 @@ use crate::ops::status::StatusDocument;
 use crate::ops::usage::{AccountUsageView, UsageView, UsageWindowView};
 
 /// What the section says while no account has reported usage: where usage
-/// comes from and how to install it.
-const NOT_REPORTED: &str = "<p class=\"muted usage-hint\">No usage reported yet: Claude Code \
-     reports it to <code>homeswap statusline</code>; set <code>&quot;statusLine&quot;: \
-     {&quot;type&quot;: &quot;command&quot;, &quot;command&quot;: &quot;homeswap statusline&quot;}</code> \
-     in its <code>settings.json</code>.</p>\n";
+/// comes from and the `settings.json` line that installs it, naming the
+/// configuration `config` in force so that it works pasted as it is.
+fn not_reported(config: &Path) -> String {
+    let command = format!("homeswap --config {} statusline", shell_word(config));
+    // A JSON string (escaped for JSON, then for HTML).
+    let json = serde_json::to_string(&command).unwrap_or_default();
+    format!(
+        "<p class=\"muted usage-hint\">No usage reported yet: Claude Code \
+         reports it to <code>homeswap statusline</code>; set <code>&quot;statusLine&quot;: \
+         {{&quot;type&quot;: &quot;command&quot;, &quot;command&quot;: {}}}</code> \
+         in its <code>settings.json</code>.</p>\n",
+        esc(&json)
+    )
+}
 
 /// Usage bars per account and window, from the status document, as of now.
 pub(crate) fn usage_section(doc: &StatusDocument) -> String {
-    usage_html(&doc.usage, SystemTime::now())
+    usage_html(&doc.usage, &doc.config, SystemTime::now())
 }
 
-/// The section for `usage` as of `now` (the time left until each reset).
-pub(crate) fn usage_html(usage: &UsageView, now: SystemTime) -> String {
+/// The section for `usage` as of `now` (the time left until each reset);
+/// `config` is the configuration file in force.
+pub(crate) fn usage_html(usage: &UsageView, config: &Path, now: SystemTime) -> String {
     let mut html = String::from("<section id=\"usage\">\n<h2>Usage</h2>\n");
     if let Some(e) = &usage.error {
         html.push_str(&format!(
@@ -42,7 +55,7 @@ pub(crate) fn usage_html(usage: &UsageView, now: SystemTime) -> String {
         .any(|a| a.five_hour.is_some() || a.seven_day.is_some());
     if !reported {
         if usage.error.is_none() {
-            html.push_str(NOT_REPORTED);
+            html.push_str(&not_reported(config));
         }
         html.push_str("</section>\n");
         return html;
@@ -126,7 +139,8 @@ fn window_row(
          <span class=\"usage-reset\">{}</span></div>\n",
         if high { " usage-high" } else { "" },
         // Floor: 99.6% is not yet 100%, and 94.6% not yet a threshold of 95.
-        pct.floor(),
+        // `+ 0.0`: a -0 shows as 0, never "-0%".
+        pct.floor() + 0.0,
         if high {
             " <span class=\"warn usage-flag\">≥ threshold</span>"
         } else {
@@ -201,6 +215,11 @@ fn reported_age(at: &str, now: SystemTime) -> String {
 mod tests {
     use super::*;
 
+    /// The section as a sidecar reading `/etc/homeswap.yaml` renders it.
+    fn render(usage: &UsageView, now: SystemTime) -> String {
+        usage_html(usage, Path::new("/etc/homeswap.yaml"), now)
+    }
+
     const NOW: u64 = 1_795_600_000;
 
     fn now() -> SystemTime {
@@ -249,7 +268,7 @@ mod tests {
 
     #[test]
     fn each_window_is_a_bar_with_its_percentage_in_text_its_reset_and_the_threshold_mark() {
-        let html = usage_html(
+        let html = render(
             &view(vec![account("a", Some(42.0), Some(13.5))], Some(95)),
             now(),
         );
@@ -276,7 +295,7 @@ mod tests {
 
     #[test]
     fn a_window_at_or_above_the_threshold_is_flagged_in_text_and_class() {
-        let html = usage_html(
+        let html = render(
             &view(
                 vec![
                     account("a", Some(95.0), Some(10.0)),
@@ -308,7 +327,7 @@ mod tests {
     fn the_account_flag_follows_the_document_too() {
         let mut a = account("a", Some(50.0), Some(100.0));
         a.at_threshold = true;
-        let html = usage_html(&view(vec![a], None), now());
+        let html = render(&view(vec![a], None), now());
         assert!(
             html.contains("<li class=\"usage-account usage-high\">"),
             "{html}"
@@ -323,7 +342,7 @@ mod tests {
     fn unknown_windows_and_accounts_say_not_reported() {
         let mut c = account("c", None, None);
         c.updated = None;
-        let html = usage_html(
+        let html = render(
             &view(vec![account("a", Some(10.0), None), c], Some(90)),
             now(),
         );
@@ -351,7 +370,7 @@ mod tests {
             w.resets_at = None;
             w.resets_at_unix = 0;
         }
-        let html = usage_html(&view(vec![a], Some(95)), now());
+        let html = render(&view(vec![a], Some(95)), now());
         let five = row(&html, "a", "5h");
         assert!(five.contains("reset 2 h 5 min ago (<time"), "{five}");
         assert!(five.contains("this usage is from before it"));
@@ -364,12 +383,12 @@ mod tests {
         if let Some(w) = a.five_hour.as_mut() {
             w.used_percentage = 250.0;
         }
-        let html = usage_html(&view(vec![a], Some(200)), now());
+        let html = render(&view(vec![a], Some(200)), now());
         let five = row(&html, "a", "5h");
         assert!(five.contains("style=\"width:100.0%\""), "{five}");
         assert!(five.contains("style=\"left:100%\""), "{five}");
         assert!(row(&html, "a", "7d").contains("7d —"));
-        let neg = usage_html(&view(vec![account("n", Some(-5.0), None)], None), now());
+        let neg = render(&view(vec![account("n", Some(-5.0), None)], None), now());
         assert!(neg.contains("style=\"width:0.0%\""), "{neg}");
     }
 
@@ -382,7 +401,7 @@ mod tests {
                 w.resets_at_unix = unix;
             }
         }
-        let html = usage_html(&view(vec![a], Some(95)), now());
+        let html = render(&view(vec![a], Some(95)), now());
         assert!(
             row(&html, "a", "5h").contains("<time datetime=\"2026-11-25T09:47:40Z\">"),
             "{html}"
@@ -406,7 +425,7 @@ mod tests {
         }
         let mut usage = view(vec![a], Some(95));
         usage.error = Some("usage.json: <bad> \u{1b}[31m".into());
-        let html = usage_html(&usage, now());
+        let html = render(&usage, now());
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
@@ -423,16 +442,30 @@ mod tests {
         let mut silent = account("a", None, None);
         silent.updated = None;
         for usage in [view(Vec::new(), Some(95)), view(vec![silent], None)] {
-            let html = usage_html(&usage, now());
+            let html = render(&usage, now());
             assert!(html.contains("No usage reported yet"), "{html}");
             assert!(html.contains("<code>homeswap statusline</code>"));
-            assert!(html.contains("&quot;command&quot;: &quot;homeswap statusline&quot;"));
+            assert!(html.contains(
+                "&quot;command&quot;: &quot;homeswap --config /etc/homeswap.yaml statusline&quot;"
+            ));
             assert!(!html.contains("<ul class=\"usage\">"));
         }
+        // A path a shell would split is quoted, then escaped for JSON and HTML.
+        let odd = usage_html(
+            &view(Vec::new(), None),
+            Path::new("/etc/my home/it's.yaml"),
+            now(),
+        );
+        assert!(
+            odd.contains(
+                "&quot;command&quot;: &quot;homeswap --config &#39;/etc/my home/it&#39;\\\\&#39;&#39;s.yaml&#39; statusline&quot;"
+            ),
+            "{odd}"
+        );
         // An unreadable file is said instead: installing would not help.
         let mut broken = view(Vec::new(), None);
         broken.error = Some("usage.json: not JSON".into());
-        let html = usage_html(&broken, now());
+        let html = render(&broken, now());
         assert!(html.contains("The usage file is unreadable"));
         assert!(!html.contains("No usage reported yet"));
     }
