@@ -7,11 +7,13 @@
 //! above `failover.threshold` (either window) is taken only when no other
 //! eligible account is below it: the first such one in the order then.
 
+use std::borrow::Cow;
+
 use crate::config::Config;
 use crate::links::ensure_account;
 use crate::ops::failover::fleet::FleetChoice;
 use crate::state::limits::{rfc3339, LimitsRecord};
-use crate::state::usage::UsageRecord;
+use crate::state::usage::{AccountUsage, UsageRecord};
 
 /// The account to fail over to, or one line per account saying why it
 /// was skipped (the `exhausted` answer). `fleet` adds what other
@@ -38,43 +40,17 @@ pub(super) fn next_account(
             skipped.push(format!("account {name}: it is the active account"));
             continue;
         }
-        if let Some(l) = limits.limited(name, now) {
-            skipped.push(format!(
-                "account {name}: limited ({}) until {}",
-                l.reason.as_str(),
-                rfc3339(l.until)
-            ));
-            continue;
-        }
-        if let Some(line) = fleet.limited_line(name, now) {
-            skipped.push(line);
-            continue;
-        }
-        let known = fleet.usage(name, usage);
-        let known = known.as_deref();
-        if let Some(until) = known.and_then(|u| u.exhausted_until(now)) {
-            skipped.push(format!(
-                "account {name}: limited (its seven-day usage is at 100%{}) until {}",
-                fleet.usage_source(name, usage),
-                rfc3339(until)
-            ));
-            continue;
-        }
-        let Some(home) = config.home(name) else {
-            continue; // the order holds configured accounts only (config check)
+        let known = match eligible(config, limits, usage, fleet, name, now) {
+            Ok(known) => known,
+            Err(why) => {
+                skipped.push(why);
+                continue;
+            }
         };
-        let plan = ensure_account(name, home, &config.shared, true);
-        if !plan.is_ok() {
-            skipped.push(format!(
-                "account {name}: its links cannot be made ok: {}",
-                plan.problems().join("; ")
-            ));
-            continue;
-        }
         if let Some(t) = config
             .failover
             .threshold
-            .filter(|t| known.is_some_and(|u| u.at_or_above(*t, now)))
+            .filter(|t| known.as_deref().is_some_and(|u| u.at_or_above(*t, now)))
         {
             skipped.push(format!(
                 "account {name}: its usage is at or above failover.threshold ({t}%){}",
@@ -86,6 +62,50 @@ pub(super) fn next_account(
         return Ok(name.clone());
     }
     high.ok_or(skipped)
+}
+
+/// Whether `name` can take over: its last known usage (the freshest
+/// anywhere, for the threshold rule) when it can, else the line saying
+/// why not. Cheapest first: the limits (here, then in the fleet) before
+/// the usage and the links.
+fn eligible<'u>(
+    config: &Config,
+    limits: &LimitsRecord,
+    usage: &'u UsageRecord,
+    fleet: &FleetChoice,
+    name: &str,
+    now: u64,
+) -> Result<Option<Cow<'u, AccountUsage>>, String> {
+    if let Some(l) = limits.limited(name, now) {
+        return Err(format!(
+            "account {name}: limited ({}) until {}",
+            l.reason.as_str(),
+            rfc3339(l.until)
+        ));
+    }
+    if let Some(line) = fleet.limited_line(name, now) {
+        return Err(line);
+    }
+    let known = fleet.usage(name, usage);
+    if let Some(until) = known.as_deref().and_then(|u| u.exhausted_until(now)) {
+        return Err(format!(
+            "account {name}: limited (its seven-day usage is at 100%{}) until {}",
+            fleet.usage_source(name, usage),
+            rfc3339(until)
+        ));
+    }
+    let Some(home) = config.home(name) else {
+        // Not reached: the order holds configured accounts only (config check).
+        return Err(format!("account {name}: not configured"));
+    };
+    let plan = ensure_account(name, home, &config.shared, true);
+    if !plan.is_ok() {
+        return Err(format!(
+            "account {name}: its links cannot be made ok: {}",
+            plan.problems().join("; ")
+        ));
+    }
+    Ok(known)
 }
 
 #[cfg(test)]
