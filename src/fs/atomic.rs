@@ -141,6 +141,31 @@ fn write_prepared(
     dir.sync()
 }
 
+/// [`write_file_in`] without the two `fsync`s: the file is replaced whole
+/// (a crash of the process leaves the old file or the new one, and at
+/// worst a temporary that `remove_leftovers` takes), but a power loss may
+/// leave either, or an empty file. Only for what means nothing after a
+/// reboot and sits on a latency path: the owner record of a lock held for
+/// milliseconds by a process that a reboot ends anyway.
+pub(crate) fn write_file_volatile_in(
+    dir: &DirFd,
+    name: &OsStr,
+    bytes: &[u8],
+    mode: u32,
+) -> Result<(), FsError> {
+    let tmp = temp_name(name);
+    let mut file = dir.create_file(&tmp, mode)?;
+    let written = file
+        .write_all(bytes)
+        .map_err(|e| FsError::new("write", &dir.join(&tmp), e));
+    drop(file);
+    if let Err(e) = written.and_then(|_| dir.rename(&tmp, dir, name)) {
+        let _ = dir.unlink(&tmp);
+        return Err(e);
+    }
+    Ok(())
+}
+
 /// Removes the file `path` (not following a symlink) and makes the removal
 /// durable. A file that is already gone is not an error.
 pub(crate) fn remove_file(path: &Path) -> Result<(), FsError> {

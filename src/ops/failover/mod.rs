@@ -37,6 +37,8 @@ mod fleet;
 mod outcome;
 pub(crate) mod reset;
 
+use std::time::Instant;
+
 use crate::fs::error::FsError;
 use crate::links::active::ActiveLink;
 use crate::ops::context::Context;
@@ -56,13 +58,13 @@ pub(crate) use outcome::{
     FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit,
 };
 
-/// What a person is told wherever a failover is reported. The contract
-/// says running sessions keep the credentials they loaded; the real client
-/// (2.1.328, tests/claude_e2e.rs) reloads `.credentials.json` before a
-/// request when its modification time changed, so running sessions follow
-/// at their next request, except when two homes' files share an mtime.
-pub(crate) const RESTART_HINT: &str =
-    "running Claude Code sessions move to the new account at their next request (Claude Code reloads .credentials.json when its modification time changes); one that does not (two homes' .credentials.json with the same mtime) continues on it once restarted with 'claude --continue' (or --resume)";
+/// What a person is told wherever a failover is reported: running
+/// sessions follow at their next request (Claude Code re-reads
+/// `.credentials.json` before a request when its modification time
+/// changed, and the swap gives the new account's file a time of its own:
+/// `ops::swap`, step 5b), so no restart is needed.
+pub(crate) const SESSIONS_HINT: &str =
+    "running Claude Code sessions go on with the new account at their next request, without a restart (Claude Code re-reads .credentials.json when its modification time changes, and the swap gave the new account's file a time of its own)";
 
 /// Fails over from `req.from` (default: the active account). See the
 /// module documentation.
@@ -108,6 +110,8 @@ struct Failover<'r> {
     recovered: Option<Recovery>,
     /// What the fleet view told the choice (with `fleet` only).
     fleet: Option<FleetAudit>,
+    /// When the attempt started (its lock budget runs from here).
+    started: Instant,
 }
 
 impl<'r> Failover<'r> {
@@ -123,6 +127,7 @@ impl<'r> Failover<'r> {
             warnings: Vec::new(),
             recovered: None,
             fleet: None,
+            started: Instant::now(),
         }
     }
 }
@@ -314,7 +319,7 @@ impl Failover<'_> {
                 "the limit and the failover were not saved (for the settle rule): {e}"
             ));
         }
-        match swap::swap_locked(ctx, &to, lock) {
+        match swap::swap_locked(ctx, &to, lock, self.started + ctx.lock_timeout) {
             Ok(r) => {
                 self.warnings.extend(r.warnings.iter().cloned());
                 let mut report = self.report(FailoverOutcome::Swapped, Some(to));

@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::links::active::ActiveLink;
 use crate::ops::class::Classified;
 use crate::ops::failover::{
-    reset, FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RESTART_HINT,
+    reset, FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, SESSIONS_HINT,
 };
 use crate::ops::skeleton::Ended;
 use crate::state::audit::Outcome;
@@ -243,6 +243,6 @@ fn done_lines<'a>(
     };
     let mut lines = vec![head];
     lines.extend(notes.map(|n| format!("  {n}")));
-    lines.push(format!("  {RESTART_HINT}"));
+    lines.push(format!("  {SESSIONS_HINT}"));
     lines
 }
