@@ -10,7 +10,7 @@ use std::process::Command;
 use common::Run;
 
 /// The contract's CLI table (and the README's for serve and demo).
-const CONTRACT: [(&str, &[u8]); 17] = [
+const CONTRACT: [(&str, &[u8]); 21] = [
     ("validate", &[0, 1, 2]),
     ("ensure", &[0, 1, 2]),
     ("swap", &[0, 1, 2, 3, 4]),
@@ -22,6 +22,10 @@ const CONTRACT: [(&str, &[u8]); 17] = [
     ("limits", &[0, 2]),
     // The contract gives 0 and 2; a limits file that cannot be written is 1.
     ("limits clear", &[0, 1, 2]),
+    ("account add", &[0, 1, 2]),
+    ("account remove", &[0, 1, 2]),
+    ("account disable", &[0, 1, 2]),
+    ("account enable", &[0, 1, 2]),
     ("hook", &[0]),
     ("statusline", &[0]),
     ("serve", &[0, 1, 2]),

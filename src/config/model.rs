@@ -17,7 +17,7 @@ pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A configuration that was loaded and passed every check.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The file it came from (for messages).
     pub(crate) path: PathBuf,
@@ -78,6 +78,16 @@ pub struct FailoverConfig {
     pub settle: Duration,
     /// Usage percent (1..=100) at which the statusline asks for a failover.
     pub threshold: Option<u8>,
+    /// Per-account usage percents (1..=100), over `threshold`.
+    pub thresholds: BTreeMap<String, u8>,
+}
+
+impl FailoverConfig {
+    /// The usage percent at which `account` fails over: its own
+    /// threshold, else `failover.threshold`; `None` when neither is set.
+    pub(crate) fn threshold_for(&self, account: &str) -> Option<u8> {
+        self.thresholds.get(account).copied().or(self.threshold)
+    }
 }
 
 /// Default `fleet.selector`: the job name the Prometheus examples use.

@@ -59,6 +59,10 @@ pub(super) struct RawFailover {
     /// Statusline usage percent that triggers a failover (1..=100).
     #[serde(default)]
     pub(crate) threshold: Option<u64>,
+    /// Per-account thresholds, over `threshold`. Duplicate names never
+    /// reach this map: the `keys` walk refuses them first.
+    #[serde(default)]
+    pub(crate) thresholds: Option<BTreeMap<String, u64>>,
 }
 
 /// The `serve:` section.

@@ -127,6 +127,7 @@ mod tests {
             last_validation: "2026-01-01T00:00:00Z".into(),
             limits: Vec::new(),
             limits_error: Some("limits.json: <unreadable>".into()),
+            disabled_error: None,
             usage: crate::ops::usage::UsageView {
                 accounts: Vec::new(),
                 threshold: None,

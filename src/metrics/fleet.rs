@@ -14,7 +14,8 @@ impl Metrics {
     pub(crate) fn fleet_on(&self, since: u64) {
         for outcome in RefreshOutcome::ALL {
             self.families
-                .fleet_queries
+                .fleet
+                .queries
                 .with_label_values(&[outcome.as_str()]);
         }
         *self.fleet_since.lock().unwrap_or_else(|p| p.into_inner()) = Some(since);
@@ -27,9 +28,10 @@ impl Metrics {
         if since.take().is_some() {
             let _ = self
                 .families
-                .fleet_view_age
+                .fleet
+                .view_age
                 .remove_label_values(&[] as &[&str]);
-            self.families.fleet_queries.reset();
+            self.families.fleet.queries.reset();
             self.exposition.changed();
         }
     }
@@ -48,7 +50,8 @@ impl Metrics {
         };
         self.fleet_on(since);
         self.families
-            .fleet_queries
+            .fleet
+            .queries
             .with_label_values(&[outcome.as_str()])
             .inc();
     }
@@ -59,7 +62,8 @@ impl Metrics {
     pub(super) fn set_fleet_view_age(&self) {
         if let Some(since) = *self.fleet_since.lock().unwrap_or_else(|p| p.into_inner()) {
             self.families
-                .fleet_view_age
+                .fleet
+                .view_age
                 .with_label_values(&[] as &[&str])
                 .set((unix_now().as_secs_f64() - since as f64).max(0.0));
         }

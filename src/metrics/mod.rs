@@ -96,6 +96,10 @@ pub struct Metrics {
     /// While `fleet` is configured: the Unix time the fleet view's age
     /// counts from (its last refresh, else the sidecar's start).
     fleet_since: Mutex<Option<u64>>,
+    /// The accounts the disabled gauge has series for.
+    disabled_accounts: Mutex<BTreeSet<String>>,
+    /// The accounts the threshold gauge has series for.
+    threshold_accounts: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -115,6 +119,8 @@ impl Metrics {
             limit_accounts: Mutex::new(BTreeSet::new()),
             usage_series: Mutex::new(BTreeSet::new()),
             fleet_since: Mutex::new(None),
+            disabled_accounts: Mutex::new(BTreeSet::new()),
+            threshold_accounts: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -226,6 +232,55 @@ impl Metrics {
         self.exposition.changed();
     }
 
+    /// Records which configured accounts are held out of failover:
+    /// (account, disabled). Series of accounts no longer configured go.
+    pub(crate) fn observe_disabled(&self, accounts: &[(String, bool)]) {
+        let gauge = &self.families.account_disabled;
+        let mut known = self
+            .disabled_accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now: BTreeSet<String> = accounts.iter().map(|a| a.0.clone()).collect();
+        for gone in known.difference(&now) {
+            let _ = gauge.remove_label_values(&[gone.as_str()]);
+        }
+        *known = now;
+        for (account, disabled) in accounts {
+            gauge
+                .with_label_values(&[account.as_str()])
+                .set(i64::from(*disabled));
+        }
+        self.exposition.changed();
+    }
+
+    /// Records each configured account's failover threshold as a ratio:
+    /// (account, percent). An account without one has no series (absent
+    /// when none is set); series no longer in the list go.
+    pub(crate) fn observe_thresholds(&self, thresholds: &[(String, Option<u8>)]) {
+        let gauge = &self.families.usage_threshold;
+        let mut known = self
+            .threshold_accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now: BTreeSet<String> = thresholds
+            .iter()
+            .filter(|t| t.1.is_some())
+            .map(|t| t.0.clone())
+            .collect();
+        for gone in known.difference(&now) {
+            let _ = gauge.remove_label_values(&[gone.as_str()]);
+        }
+        *known = now;
+        for (account, percent) in thresholds {
+            if let Some(p) = percent {
+                gauge
+                    .with_label_values(&[account.as_str()])
+                    .set(f64::from(*p) / 100.0);
+            }
+        }
+        self.exposition.changed();
+    }
+
     /// The text exposition of every metric: the cached one while nothing
     /// changed and its `process_*` values are under [`PROCESS_REFRESH`]
     /// old, else a fresh one (which then becomes the cached one).
@@ -288,6 +343,35 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("account=\"b\""), "{text}");
+    }
+
+    #[test]
+    fn disabled_and_threshold_gauges_follow_the_accounts() {
+        let m = Metrics::new().unwrap();
+        m.observe_disabled(&[("a".into(), false), ("b".into(), true)]);
+        m.observe_thresholds(&[("a".into(), Some(95)), ("b".into(), Some(80))]);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        for series in [
+            "homeswap_account_disabled{account=\"a\"} 0\n",
+            "homeswap_account_disabled{account=\"b\"} 1\n",
+            "homeswap_account_usage_threshold_ratio{account=\"a\"} 0.95\n",
+            "homeswap_account_usage_threshold_ratio{account=\"b\"} 0.8\n",
+        ] {
+            assert!(text.contains(series), "{series} in {text}");
+        }
+        // b removed, a's threshold unset: their series go.
+        m.observe_disabled(&[("a".into(), true)]);
+        m.observe_thresholds(&[("a".into(), None)]);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        assert!(
+            text.contains("homeswap_account_disabled{account=\"a\"} 1\n"),
+            "{text}"
+        );
+        assert!(!text.contains("account=\"b\""), "{text}");
+        assert!(
+            !text.contains("homeswap_account_usage_threshold_ratio{"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! change state run in one skeleton (`skeleton`: latch check, lock, one
 //! typed audit record); their errors are classified once (`class`).
 
+pub(crate) mod account;
 pub(crate) mod adopt;
 pub(crate) mod class;
 pub(crate) mod context;
@@ -13,6 +14,7 @@ pub(crate) mod fleet;
 pub(crate) mod hook;
 pub(crate) mod init;
 pub(crate) mod limits;
+pub(crate) mod progress;
 pub(crate) mod setup;
 pub(crate) mod skeleton;
 pub(crate) mod status;

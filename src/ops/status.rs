@@ -54,10 +54,14 @@ pub(crate) struct StatusDocument {
     pub(crate) credentials: CredentialFindings,
     /// Every account's links and their states, sorted by account.
     pub(crate) accounts: Vec<AccountReport>,
-    /// Every account's limit, in `failover.order`.
+    /// Every account's limit, and whether it is disabled, in
+    /// `failover.order`.
     pub(crate) limits: Vec<AccountLimitView>,
     /// Why the limits file could not be read (then no limits are known).
     pub(crate) limits_error: Option<String>,
+    /// Why the disabled accounts' file could not be read (then none is
+    /// known to be disabled; each limit entry's `disabled` says which are).
+    pub(crate) disabled_error: Option<String>,
     /// Every account's last known usage (from the statusline), in
     /// `failover.order`, with `failover.threshold`.
     pub(crate) usage: UsageView,
@@ -95,6 +99,7 @@ impl StatusDocument {
         StatusDocument {
             limits: limits.accounts,
             limits_error: limits.error,
+            disabled_error: limits.disabled_error,
             usage: usage::usage(ctx),
             fleet: fleet::status(&ctx.config, &ctx.state, unix_now()),
             config: ctx.config.path.clone(),

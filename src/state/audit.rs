@@ -1,6 +1,6 @@
 //! The audit log: one JSON object per line in `<state_dir>/audit.jsonl` for
-//! every swap attempt, recovery, latch clear, adoption, failover and limit
-//! ended by hand. [`AuditRecord`] is the line's one shape: written here
+//! every swap attempt, recovery, latch clear, adoption, failover, limit
+//! ended by hand and account added, removed, disabled or enabled. [`AuditRecord`] is the line's one shape: written here
 //! (bounded, so one line never hides the log's end from a reader), and read
 //! back by the status page and the sidecar's tail.
 
@@ -67,6 +67,13 @@ pub(crate) struct AuditRecord {
     /// What an adoption did (action `adopt` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) adopt: Option<AdoptCounts>,
+    /// The account added, removed, disabled or enabled (actions
+    /// `account_*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) account: Option<String>,
+    /// That account's home, as shown (`account_add`, `account_remove`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) home: Option<String>,
     /// The files written (action `setup`; at most [`MAX_LISTED`]).
     #[serde(
         default,
@@ -97,6 +104,10 @@ pub(crate) struct Subject {
     pub(crate) until: Option<String>,
     /// What an adoption did.
     pub(crate) adopt: Option<AdoptCounts>,
+    /// The account an `account_*` action was about.
+    pub(crate) account: Option<String>,
+    /// Its home, as shown.
+    pub(crate) home: Option<String>,
     /// The files written.
     pub(crate) files: Vec<PathBuf>,
     /// What the fleet view told a failover's choice.
@@ -150,6 +161,8 @@ impl AuditRecord {
             until: subject.until,
             pid: std::process::id(),
             adopt: subject.adopt,
+            account: subject.account,
+            home: subject.home,
             files: subject.files,
             fleet: subject.fleet,
         }
@@ -168,6 +181,8 @@ impl AuditRecord {
             &mut self.to,
             &mut self.reason,
             &mut self.until,
+            &mut self.account,
+            &mut self.home,
         ]
         .into_iter()
         .flatten()

@@ -1,7 +1,10 @@
 //! The state directory: where the lock, the intent record, the latch, the
-//! adoption journal, the limits, the usage, the fleet view, the sessions and the audit log live. Only this module knows the file names.
+//! adoption journal, the limits, the disabled accounts, the usage, the
+//! fleet view, the sessions and the audit log live. Only this module knows
+//! the file names.
 
 pub(crate) mod audit;
+pub(crate) mod disabled;
 pub(crate) mod fleet;
 pub(crate) mod intent;
 pub(crate) mod latch;
@@ -82,6 +85,11 @@ impl StateDir {
     /// The accounts' limits and the last failover.
     pub(crate) fn limits(&self) -> PathBuf {
         self.dir.join("limits.json")
+    }
+
+    /// The accounts held out of failover (`account disable`).
+    pub(crate) fn disabled(&self) -> PathBuf {
+        self.dir.join("disabled.json")
     }
 
     /// The accounts' last known usage (the statusline's record).

@@ -5,8 +5,9 @@
 use crate::config::Config;
 use crate::links::active::ActiveLink;
 use crate::ops::context::Context;
-use crate::ops::failover::choose::next_account;
+use crate::ops::failover::choose::{next_account, Known};
 use crate::ops::failover::fleet::FleetChoice;
+use crate::state::disabled::DisabledRecord;
 use crate::state::fleet::FleetAudit;
 use crate::state::limits::{unix_now, LimitsRecord};
 use crate::state::usage::UsageRecord;
@@ -21,13 +22,14 @@ pub(crate) struct Chosen {
     pub(crate) notes: Vec<String>,
     /// What the audit line says of the fleet view (with `fleet` only).
     pub(crate) fleet: Option<FleetAudit>,
-    /// The usage file could not be read (no usage known for the choice).
-    pub(crate) warning: Option<String>,
+    /// The usage or the disabled accounts' file could not be read (none
+    /// known for the choice).
+    pub(crate) warnings: Vec<String>,
 }
 
-/// Step 4: the next account after `active`, by `limits`, the usage the
-/// statusline recorded and what the fleet view knows, all read from
-/// `state` (never the network).
+/// Step 4: the next account after `active`, by `limits`, the accounts
+/// held out by `account disable`, the usage the statusline recorded and
+/// what the fleet view knows, all read from `state` (never the network).
 pub(crate) fn choose(
     config: &Config,
     state: &StateDir,
@@ -35,22 +37,30 @@ pub(crate) fn choose(
     active: Option<&str>,
     now: u64,
 ) -> Chosen {
-    let (usage, unreadable) = UsageRecord::read_or_empty(state);
+    let (usage, no_usage) = UsageRecord::read_or_empty(state);
+    let (disabled, no_disabled) = DisabledRecord::read_or_empty(state);
     let fleet = FleetChoice::load(config, state, now);
-    let to = next_account(config, limits, &usage, &fleet, active, now);
-    let (notes, audit) = fleet.notes(
-        config,
+    let known = Known {
         limits,
-        &usage,
-        active,
-        to.as_ref().ok().map(String::as_str),
-        now,
-    );
+        usage: &usage,
+        disabled: &disabled,
+        fleet: &fleet,
+    };
+    let to = next_account(config, &known, active, now);
+    // What this host knew by itself, whatever the fleet said.
+    let known_here =
+        |name: &str| limits.limited(name, now).is_some() || disabled.get(name).is_some();
+    let chosen = to.as_ref().ok().map(String::as_str);
+    let (notes, audit) = fleet.notes(config, known_here, &usage, active, chosen, now);
+    let warnings = [
+        no_usage.map(|why| format!("{why}; no usage is known for the choice")),
+        no_disabled.map(|why| format!("{why}; no account is known to be disabled for the choice")),
+    ];
     Chosen {
         to,
         notes,
         fleet: audit,
-        warning: unreadable.map(|why| format!("{why}; no usage is known for the choice")),
+        warnings: warnings.into_iter().flatten().collect(),
     }
 }
 

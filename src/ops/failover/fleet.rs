@@ -23,7 +23,7 @@ use std::rc::Rc;
 use crate::config::Config;
 use crate::ops::fleet::FleetKnowledge;
 use crate::state::fleet::{FleetAccount, FleetAudit, FleetPass, PassedFor, SeenLimit};
-use crate::state::limits::{rfc3339, LimitsRecord};
+use crate::state::limits::rfc3339;
 use crate::state::usage::{AccountUsage, UsageRecord, Window};
 use crate::state::StateDir;
 
@@ -139,7 +139,7 @@ impl FleetChoice {
     pub(crate) fn notes(
         &self,
         config: &Config,
-        limits: &LimitsRecord,
+        known_here: impl Fn(&str) -> bool,
         local: &UsageRecord,
         active: Option<&str>,
         to: Option<&str>,
@@ -161,8 +161,8 @@ impl FleetChoice {
         }
         let mut notes = Vec::new();
         for name in passed(config, active, to) {
-            if limits.limited(name, now).is_some() {
-                continue; // this host knew it already
+            if known_here(name) {
+                continue; // this host knew it already (limited or disabled here)
             }
             let Some(pass) = self.passed_over(name, config, local, now) else {
                 continue;
@@ -195,7 +195,7 @@ impl FleetChoice {
         if let Some((seen, on)) = self.limit(name, now) {
             return Some(Pass::Limited(seen, on));
         }
-        let t = config.failover.threshold?;
+        let t = config.failover.threshold_for(name)?;
         let mine = local.accounts.get(name).map_or(0, |u| u.updated);
         let known = self.account(name)?;
         let seen = known.usage.as_ref().filter(|s| s.updated > mine)?;
@@ -222,9 +222,13 @@ impl FleetChoice {
             ),
             Pass::Usage(instance, w, percent) => (
                 format!(
-                    "account {name}: its {} usage ({percent:.0}%, reported on {instance}) is at or above failover.threshold ({}%): passed over",
+                    "account {name}: its {} usage ({percent:.0}%, reported on {instance}) is at or above {} ({}%): passed over",
                     w.short(),
-                    config.failover.threshold.unwrap_or(100)
+                    match config.failover.thresholds.contains_key(name) {
+                        true => "its own threshold (failover.thresholds)",
+                        false => "failover.threshold",
+                    },
+                    config.failover.threshold_for(name).unwrap_or(100)
                 ),
                 FleetPass {
                     account: name.to_string(),
@@ -262,7 +266,9 @@ fn passed<'c>(config: &'c Config, active: Option<&str>, to: Option<&str>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::disabled::DisabledRecord;
     use crate::state::fleet::{FleetAccount, FleetView, SeenLimit, SeenUsage, SeenWindow};
+    use crate::state::limits::LimitsRecord;
     use crate::state::usage::{AccountUsage, WindowUsage};
     use std::path::Path;
 
@@ -443,6 +449,49 @@ mod tests {
         assert_eq!(to.unwrap(), "a");
         assert!(notes[0].starts_with("the fleet view was not used (the fleet view is 2m 1s old, older than fleet.max_age (2m)"), "{notes:?}");
         assert!(!audit.unwrap().used);
+    }
+
+    #[test]
+    fn an_accounts_own_threshold_judges_the_fleets_usage_and_a_disabled_one_is_held_out_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let seen = |a: f64, b: f64| {
+            [
+                ("a", reported("host1:9464", NOW - 60, a)),
+                ("b", reported("host1:9464", NOW - 60, b)),
+            ]
+        };
+        // a at 95% elsewhere is below its own 97%: taken.
+        let own = "failover:\n  threshold: 90\n  thresholds: { a: 97 }\n";
+        let c = config(dir.path(), own, "");
+        let state = write(&c, NOW - 1, &seen(95.0, 10.0));
+        let (to, notes, _) = choose(&c, &state, UsageRecord::default(), NOW);
+        assert_eq!((to.unwrap().as_str(), notes.len()), ("a", 0));
+        // a at 85% elsewhere is above its own 80%: passed over, saying whose threshold.
+        let own = "failover:\n  threshold: 90\n  thresholds: { a: 80 }\n";
+        let c = config(dir.path(), own, "");
+        let state = write(&c, NOW - 1, &seen(85.0, 10.0));
+        let (to, notes, _) = choose(&c, &state, UsageRecord::default(), NOW);
+        assert_eq!(to.unwrap(), "b");
+        assert_eq!(
+            notes,
+            ["account a: its 5h usage (85%, reported on host1:9464) is at or above its own threshold (failover.thresholds) (80%): passed over"]
+        );
+        // Disabled here, limited elsewhere: skipped as disabled, and not
+        // named as passed over for what the fleet saw.
+        let state = write(&c, NOW - 1, &[("a", limited("host1:9464", NOW + 60))]);
+        let mut disabled = DisabledRecord::default();
+        disabled.accounts.insert(
+            "a".into(),
+            crate::state::disabled::Disabled {
+                since: NOW - 5,
+                reason: None,
+            },
+        );
+        disabled.write(&state).unwrap();
+        let (to, notes, audit) = choose(&c, &state, UsageRecord::default(), NOW);
+        assert_eq!(to.unwrap(), "b");
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(audit.unwrap().passed_over_total, 0);
     }
 
     #[test]

@@ -14,12 +14,13 @@
 //! 3. Record the limit of `from` (default: the active account) with its
 //!    reason and reset time (see `reset`).
 //! 4. Choose the next account after the active one in `failover.order`
-//!    (wrapping) that is not limited and whose links ensure can make `ok`;
-//!    one at or above `failover.threshold` by its last known usage only
-//!    when no other is below it (see `choose`). With `fleet`, an account
-//!    limited on any instance is skipped too, and the usage is the
-//!    freshest known anywhere (see `fleet`; both joined in `choice`).
-//!    None: answer `exhausted`, swap nothing.
+//!    (wrapping) that is not disabled (`account disable`), not limited and
+//!    whose links ensure can make `ok`; one at or above its threshold
+//!    (`failover.thresholds`, else `failover.threshold`) by its last known
+//!    usage only when no other is below its own (see `choose`). With
+//!    `fleet`, an account limited on any instance is skipped too, and the
+//!    usage is the freshest known anywhere (see `fleet`; both joined in
+//!    `choice`). None: answer `exhausted`, swap nothing.
 //! 5. Swap to it through the swap's own core (flip, ensure, rollback,
 //!    latch; its own `swap` audit line), remembering the swap for the
 //!    settle rule.
@@ -282,7 +283,7 @@ impl Failover<'_> {
         active: Option<&str>,
     ) -> Result<String, FailoverError> {
         let chosen = choice::choose(&ctx.config, &ctx.state, limits, active, self.now);
-        self.warnings.extend(chosen.warning);
+        self.warnings.extend(chosen.warnings);
         self.notes.extend(chosen.notes);
         self.fleet = chosen.fleet;
         let to = chosen.to.map_err(|skipped| FailoverError::Exhausted {
