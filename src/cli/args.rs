@@ -176,7 +176,8 @@ pub(crate) enum OperatorCommand {
     /// active account (a live session may be writing).
     #[command(after_help = help::ADOPT)]
     Adopt(AdoptArgs),
-    /// Show the active account, the latch and every account's link states.
+    /// Show the active account, the latch, every account's link states,
+    /// limits and usage (with `fleet:`, also those seen on other hosts).
     #[command(after_help = help::STATUS)]
     Status {
         /// Print as JSON on stdout.
@@ -194,12 +195,15 @@ pub(crate) enum OperatorCommand {
     /// account is no longer that account, the event was already handled
     /// (already_moved). Without --from, a failover that swapped within
     /// failover.settle means the same (nothing is recorded). Skips accounts
-    /// that are limited or whose links cannot be made ok; none left:
-    /// exhausted, nothing swapped. Running Claude Code sessions move to the
-    /// new account at their next request, without a restart.
+    /// that are limited (with `fleet:`, also on any other host of the
+    /// fleet, as its Prometheus last said) or whose links cannot be made
+    /// ok; none left: exhausted, nothing swapped. Running Claude Code
+    /// sessions move to the new account at their next request, without a
+    /// restart.
     #[command(after_help = help::FAILOVER)]
     Failover(FailoverArgs),
-    /// Show every account's limit, or end one by hand.
+    /// Show every account's limit (with `fleet:`, also those other hosts
+    /// report), or end one by hand.
     #[command(args_conflicts_with_subcommands = true, after_help = help::LIMITS)]
     Limits(LimitsArgs),
     /// Add, remove, disable or enable an account.

@@ -3,6 +3,7 @@
 
 use crate::cli::args::{FailoverArgs, LimitsArgs, LimitsCommand};
 use crate::cli::exit::{self, Exit};
+use crate::cli::fleet::fleet_lines;
 use crate::cli::output::Output;
 use crate::fs::pathfmt::one_line;
 use crate::ops::class::{Classified, ErrorClass};
@@ -129,6 +130,9 @@ pub(crate) fn limits_cmd(ctx: &Context, args: LimitsArgs, out: &mut Output) -> E
             l.to,
             l.time
         ));
+    }
+    for line in view.fleet.iter().flat_map(fleet_lines) {
+        out.line(format!("fleet: {line}"));
     }
     Ok(())
 }

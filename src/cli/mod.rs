@@ -9,6 +9,7 @@ mod completions;
 mod demo;
 mod exit;
 mod failover;
+mod fleet;
 mod hook;
 mod init;
 mod latch;

@@ -3,6 +3,7 @@
 
 use crate::cli::exit::Exit;
 use crate::cli::failover::{disabled_text, limit_line};
+use crate::cli::fleet::fleet_lines;
 use crate::cli::latch::latch_line;
 use crate::cli::output::Output;
 use crate::fs::pathfmt::shown;
@@ -56,6 +57,13 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> Exit {
             same.mtime
         ));
     }
+    failover_lines(&doc, out);
+    Ok(())
+}
+
+/// What the failover knows: limits, disabled accounts, usage and, with
+/// `fleet:`, what other hosts reported.
+fn failover_lines(doc: &StatusDocument, out: &mut Output) {
     if let Some(e) = &doc.limits_error {
         out.line(format!("limits:   {e}; no limits are known"));
     }
@@ -78,7 +86,9 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> Exit {
     for u in doc.usage.accounts.iter().filter(|u| u.updated.is_some()) {
         out.line(format!("usage:    {}", usage_line(u)));
     }
-    Ok(())
+    for line in doc.fleet.iter().flat_map(fleet_lines) {
+        out.line(format!("fleet:    {line}"));
+    }
 }
 
 /// `accounts:`, then one line per account: `* a  /home/a  projects=ok ...`.

@@ -13,7 +13,7 @@
 //! - `raw`: the serde schema the text deserializes into (unknown keys and
 //!   wrong types are refused there, with yaml_serde's positions);
 //! - `check`: turns the raw schema into a checked [`Config`] (names,
-//!   absolute paths, listeners; `failover` its section), with `checker`
+//!   absolute paths, listeners; `failover` and `fleet` their sections), with `checker`
 //!   (one value's checks, and the error at its key), `overlap` (no
 //!   configured path equal to or inside another) and `duration` (every
 //!   duration within bounds);
@@ -35,6 +35,7 @@ mod edit;
 mod error;
 mod failover;
 mod file;
+mod fleet;
 mod keys;
 mod locate;
 mod model;
@@ -53,6 +54,7 @@ pub use error::ConfigError;
 pub(crate) use locate::{locate, Source};
 pub(crate) use model::same_path;
 pub use model::{is_valid_account_name, Config, ServeConfig};
+pub(crate) use model::{FleetAuth, FleetConfig};
 pub use names::{RECOMMENDED_DIRS, RECOMMENDED_FILES, RECOMMENDED_THRESHOLD};
 pub use private::Private;
 pub use shared::SharedLinks;

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::fleet::RawFleet;
+
 /// The whole file.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +38,9 @@ pub(super) struct RawConfig {
     /// Failover settings; absent: the defaults.
     #[serde(default)]
     pub(crate) failover: Option<RawFailover>,
+    /// The fleet view's Prometheus; absent: no fleet view.
+    #[serde(default)]
+    pub(crate) fleet: Option<RawFleet>,
 }
 
 /// The `failover:` section.

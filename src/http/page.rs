@@ -65,6 +65,7 @@ pub(crate) fn render(input: &PageInput<'_>) -> String {
         grid::grid_section(doc),
         sections::limits_section(doc),
         sections::usage_section(doc),
+        sections::fleet_section(doc),
         sections::unmanaged_section(doc),
         sections::credentials_section(doc),
         sections::problems_section(doc),
@@ -133,6 +134,7 @@ mod tests {
                 error: None,
             },
             warnings: vec!["account a: unmanaged entry: <todos> (a directory)".into()],
+            fleet: None,
             credentials: Default::default(),
         }
     }

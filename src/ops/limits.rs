@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::fs::error::FsError;
 use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::context::Context;
+use crate::ops::fleet::{self, FleetStatus};
 use crate::ops::skeleton::{self, Ended, Operation};
 use crate::ops::{home_of, UnknownAccount};
 use crate::state::audit::{Action, Outcome, Subject};
@@ -47,7 +48,7 @@ pub(crate) struct DisabledView {
 }
 
 /// Every configured account's limit, in `failover.order`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct LimitsView {
     /// One entry per account.
     pub(crate) accounts: Vec<AccountLimitView>,
@@ -58,6 +59,8 @@ pub(crate) struct LimitsView {
     pub(crate) disabled_error: Option<String>,
     /// The last swap a failover made: RFC 3339 time, from, to.
     pub(crate) last_failover: Option<LastFailoverView>,
+    /// Limits seen on other instances (the fleet view); `null` without `fleet`.
+    pub(crate) fleet: Option<FleetStatus>,
 }
 
 /// The last swap a failover made, as shown.
@@ -75,7 +78,8 @@ pub(crate) struct LastFailoverView {
 pub(crate) fn limits(ctx: &Context) -> LimitsView {
     let (record, error) = LimitsRecord::read_or_empty(&ctx.state);
     let (disabled, disabled_error) = DisabledRecord::read_or_empty(&ctx.state);
-    let mut v = view(ctx, &record, error, unix_now());
+    let now = unix_now();
+    let mut v = view(ctx, &record, error, now);
     for a in &mut v.accounts {
         a.disabled = disabled.get(&a.account).map(|d| DisabledView {
             since: rfc3339(d.since),
@@ -83,6 +87,7 @@ pub(crate) fn limits(ctx: &Context) -> LimitsView {
         });
     }
     v.disabled_error = disabled_error;
+    v.fleet = fleet::status(&ctx.config, &ctx.state, now);
     v
 }
 
@@ -130,6 +135,7 @@ pub(crate) fn view(
             from: l.from.clone(),
             to: l.to.clone(),
         }),
+        fleet: None,
     }
 }
 

@@ -10,6 +10,7 @@ pub(crate) mod context;
 pub(crate) mod demo;
 pub(crate) mod ensure;
 pub(crate) mod failover;
+pub(crate) mod fleet;
 pub(crate) mod hook;
 pub(crate) mod init;
 pub(crate) mod limits;

@@ -13,9 +13,11 @@ use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::AccountReport;
 use crate::ops::adopt::journal::AdoptJournal;
 use crate::ops::context::Context;
+use crate::ops::fleet::{self, FleetStatus};
 use crate::ops::limits::{self, AccountLimitView};
 use crate::ops::usage::{self, UsageView};
 use crate::state::latch::LatchRecord;
+use crate::state::limits::unix_now;
 
 /// The status of every account, the active link and the latch.
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +65,9 @@ pub(crate) struct StatusDocument {
     /// Every account's last known usage (from the statusline), in
     /// `failover.order`, with `failover.threshold`.
     pub(crate) usage: UsageView,
+    /// What the fleet view says (limits and usage seen on other
+    /// instances, whether it is used and why not); `null` without `fleet`.
+    pub(crate) fleet: Option<FleetStatus>,
     /// RFC 3339 time of the validation shown.
     pub(crate) last_validation: String,
 }
@@ -96,6 +101,7 @@ impl StatusDocument {
             limits_error: limits.error,
             disabled_error: limits.disabled_error,
             usage: usage::usage(ctx),
+            fleet: fleet::status(&ctx.config, &ctx.state, unix_now()),
             config: ctx.config.path.clone(),
             state_dir: ctx.config.state_dir.clone(),
             active: report.active.account.clone(),

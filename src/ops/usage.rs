@@ -33,6 +33,8 @@ pub(crate) struct AccountUsageView {
     pub(crate) seven_day: Option<UsageWindowView>,
     /// RFC 3339 time the usage was last recorded; `null` until reported.
     pub(crate) updated: Option<String>,
+    /// Unix seconds of the same (0 until reported; the metric's value).
+    pub(crate) updated_unix: u64,
     /// The account's threshold: its own (`failover.thresholds`), else
     /// `failover.threshold`; `null` when neither is set.
     pub(crate) threshold: Option<u8>,
@@ -78,6 +80,7 @@ pub(crate) fn view(
                 five_hour: window(Window::FiveHour),
                 seven_day: window(Window::SevenDay),
                 updated: known.filter(|u| u.updated > 0).map(|u| rfc3339(u.updated)),
+                updated_unix: known.map_or(0, |u| u.updated),
                 threshold,
                 at_threshold: threshold
                     .is_some_and(|t| known.is_some_and(|u| u.at_or_above(t, now))),

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::fs::error::{FsContext, FsError};
+use crate::state::fleet::FleetAudit;
 pub(crate) use crate::state::outcome::{Action, Outcome};
 use crate::state::StateDir;
 
@@ -80,6 +81,9 @@ pub(crate) struct AuditRecord {
         serialize_with = "crate::fs::pathfmt::paths"
     )]
     pub(crate) files: Vec<PathBuf>,
+    /// What the fleet view told a failover's choice (with `fleet` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) fleet: Option<FleetAudit>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -106,6 +110,8 @@ pub(crate) struct Subject {
     pub(crate) home: Option<String>,
     /// The files written.
     pub(crate) files: Vec<PathBuf>,
+    /// What the fleet view told a failover's choice.
+    pub(crate) fleet: Option<FleetAudit>,
 }
 
 /// What one adoption moved into the shared targets, for the audit log.
@@ -158,6 +164,7 @@ impl AuditRecord {
             account: subject.account,
             home: subject.home,
             files: subject.files,
+            fleet: subject.fleet,
         }
     }
 
@@ -184,6 +191,13 @@ impl AuditRecord {
         if let Some(a) = &mut self.adopt {
             a.kept_both_files.truncate(MAX_LISTED);
             a.links.iter_mut().for_each(clip);
+        }
+        if let Some(f) = &mut self.fleet {
+            f.reason.iter_mut().for_each(clip);
+            for p in &mut f.passed_over {
+                clip(&mut p.account);
+                clip(&mut p.instance);
+            }
         }
         loop {
             let line = serde_json::to_vec(&self)?;

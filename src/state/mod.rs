@@ -1,9 +1,11 @@
 //! The state directory: where the lock, the intent record, the latch, the
 //! adoption journal, the limits, the disabled accounts, the usage, the
-//! sessions and the audit log live. Only this module knows the file names.
+//! fleet view, the sessions and the audit log live. Only this module knows
+//! the file names.
 
 pub(crate) mod audit;
 pub(crate) mod disabled;
+pub(crate) mod fleet;
 pub(crate) mod intent;
 pub(crate) mod latch;
 pub(crate) mod limits;
@@ -99,6 +101,12 @@ impl StateDir {
     /// swaps' lock: a statusline must never wait for a swap).
     pub(crate) fn usage_lock(&self) -> PathBuf {
         self.dir.join("usage.lock")
+    }
+
+    /// The fleet view: what the fleet's Prometheus knew of every
+    /// account's limits and usage (written by the sidecar).
+    pub(crate) fn fleet(&self) -> PathBuf {
+        self.dir.join("fleet.json")
     }
 
     /// The journal of an init in progress (`homeswap init`).

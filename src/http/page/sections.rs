@@ -2,6 +2,7 @@
 //! document (or of the audit tail) returning its HTML, empty when it has
 //! nothing to show.
 
+mod fleet;
 mod usage;
 
 use std::time::{Duration, SystemTime};
@@ -18,6 +19,9 @@ use crate::state::outcome::Tone;
 /// Usage bars per account and window (its own file: the bars, the reset,
 /// the threshold).
 pub(crate) use usage::usage_section;
+
+/// What the other instances of the fleet reported (its own file).
+pub(crate) use fleet::fleet_section;
 
 /// The title and the one-word verdict.
 pub(crate) fn header(doc: &StatusDocument) -> String {

@@ -8,10 +8,15 @@
 //! (`failover.thresholds`, else `failover.threshold`; either window) is
 //! taken only when no other eligible account is below its own: the first
 //! such one in the order then.
+//!
+//! With `fleet`, what other instances reported counts too (`fleet`): an
+//! account limited on any of them is skipped, and its usage is the
+//! freshest report anywhere.
 
 use crate::config::Config;
 use crate::fs::pathfmt::one_line;
 use crate::links::ensure_account;
+use crate::ops::failover::fleet::FleetChoice;
 use crate::state::disabled::DisabledRecord;
 use crate::state::limits::{rfc3339, LimitsRecord};
 use crate::state::usage::UsageRecord;
@@ -24,6 +29,8 @@ pub(super) struct Known<'a> {
     pub(super) usage: &'a UsageRecord,
     /// Those held out of failover.
     pub(super) disabled: &'a DisabledRecord,
+    /// What other instances reported (nothing without `fleet`).
+    pub(super) fleet: &'a FleetChoice,
 }
 
 /// The account to fail over to, or one line per account saying why it
@@ -86,10 +93,15 @@ fn verdict(config: &Config, known: &Known, name: &str, active: Option<&str>, now
             rfc3339(l.until)
         ));
     }
-    let reported = known.usage.accounts.get(name);
+    if let Some(line) = known.fleet.limited_line(name, now) {
+        return Verdict::Skip(line);
+    }
+    let reported = known.fleet.usage(name, known.usage);
+    let reported = reported.as_deref();
     if let Some(until) = reported.and_then(|u| u.exhausted_until(now)) {
         return Verdict::Skip(format!(
-            "account {name}: limited (its seven-day usage is at 100%) until {}",
+            "account {name}: limited (its seven-day usage is at 100%{}) until {}",
+            known.fleet.usage_source(name, known.usage),
             rfc3339(until)
         ));
     }
@@ -112,7 +124,8 @@ fn verdict(config: &Config, known: &Known, name: &str, active: Option<&str>, now
                 false => "failover.threshold",
             };
             Verdict::High(format!(
-                "account {name}: its usage is at or above {which} ({t}%)"
+                "account {name}: its usage is at or above {which} ({t}%){}",
+                known.fleet.usage_source(name, known.usage)
             ))
         }
         None => Verdict::Take,
@@ -168,10 +181,12 @@ mod tests {
         now: u64,
     ) -> Result<String, Vec<String>> {
         let disabled = DisabledRecord::default();
+        let fleet = FleetChoice::default();
         let known = Known {
             limits,
             usage,
             disabled: &disabled,
+            fleet: &fleet,
         };
         next_account(c, &known, active, now)
     }
@@ -246,6 +261,7 @@ mod tests {
             limits: &none,
             usage: &no_usage,
             disabled: &disabled,
+            fleet: &FleetChoice::default(),
         };
         assert_eq!(next_account(&c, &known, Some("a"), NOW).unwrap(), "c");
         // With c active, the order wraps past b to a.
@@ -261,6 +277,7 @@ mod tests {
             limits: &none,
             usage: &no_usage,
             disabled: &disabled,
+            fleet: &FleetChoice::default(),
         };
         let skipped = next_account(&c, &known, Some("a"), NOW).unwrap_err();
         assert!(

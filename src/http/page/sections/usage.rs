@@ -266,6 +266,7 @@ mod tests {
             five_hour: five.map(|p| window(p, 3 * 3600 + 720)),
             seven_day: seven.map(|p| window(p, 4 * 86400)),
             updated: Some(crate::state::limits::rfc3339(NOW - 180)),
+            updated_unix: NOW - 180,
             threshold: None,
             at_threshold: false,
         }
