@@ -579,8 +579,11 @@ fn swap_under_a_running_interactive_session() {
 /// What scenario 5 rests on: a running Claude Code tells that its
 /// credentials changed by the mtime of `.credentials.json`, not by its
 /// content or the file behind the link. Two accounts' files with the same
-/// mtime (written within one kernel tick): after the swap the session
-/// keeps `a`'s credential; once `b`'s file's mtime moves, it takes `b`'s.
+/// mtime (written within one kernel tick): after the active link is
+/// flipped by hand (not by `homeswap swap`, whose step 5b gives the
+/// target's file a fresh mtime for exactly this reason:
+/// `tests/claude_credentials.rs`) the session keeps `a`'s credential;
+/// once `b`'s file's mtime moves, it takes `b`'s.
 #[test]
 #[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh); run by .ci/run"]
 fn running_session_tells_a_swap_by_the_credentials_mtime() {
@@ -593,7 +596,9 @@ fn running_session_tells_a_swap_by_the_credentials_mtime() {
     rig.set_credentials_mtime("b", same);
     let tmux = interactive(&rig);
     tmux.turn("same mtime one", "STATUS 5h=42%");
-    rig.sb.ok(&["swap", "b"]);
+    let flip = rig.sb.root().join("active.by-hand");
+    std::os::unix::fs::symlink(rig.sb.home("b"), &flip).unwrap();
+    std::fs::rename(&flip, rig.sb.active()).unwrap();
     tmux.turn("same mtime two", "STATUS 5h=42%");
     assert_eq!(
         rig.api.call_for("same mtime two").account.as_deref(),
