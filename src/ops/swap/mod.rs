@@ -212,7 +212,7 @@ impl Swap<'_> {
             .write(&ctx.state)
             .map_err(|e| self.refused(vec![e.to_string()]))?;
         // 6. Flip.
-        if let Err(e) = flip(&ctx.config.active_link, &self.to_home) {
+        if let Err(e) = flip(ctx, &self.to_home) {
             let mut errors = vec![e.to_string()];
             errors.extend(
                 IntentRecord::remove(&ctx.state)
