@@ -1,8 +1,9 @@
 //! The failover with the real Claude Code in the loop (issue 14's proof).
 //!
 //! Three accounts `a`, `b`, `c`, each home with its own credential and
-//! the README's hook snippet (`homeswap --config ... hook` for
-//! `SessionStart` and `StopFailure`) in its `settings.json`. The stand-in
+//! homeswap's hook (for `SessionStart` and `StopFailure`) and status line
+//! installed in its `settings.json` by `homeswap setup claude-code`, as a
+//! user installs them ([`hooks::set_up`]). The stand-in
 //! Messages API puts accounts at their limit ([`StandIn::limit`]); the
 //! pinned Claude Code meets the 429, shows the limit, runs its
 //! `StopFailure` hook, and homeswap fails over: by itself for `claude -p`
@@ -13,7 +14,7 @@
 //! What the real client does that matters here (2.1.328): `claude -p`
 //! sends its `StopFailure` hook SIGTERM as it exits, some 20-40 ms after
 //! starting it, waits for it about 1.5 s and then kills it; nothing the
-//! hook writes on stderr reaches `claude -p`'s output. So the hook is installed behind
+//! hook writes on stderr reaches `claude -p`'s output. So `setup` installs the hook behind
 //! `trap '' TERM; exec` ([`hooks::SHIELD`]), the tests read what happened
 //! from the audit log, the limits and the sidecar's metrics, and a turn
 //! whose hook was killed before homeswap did anything is run again (the

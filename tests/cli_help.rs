@@ -10,7 +10,7 @@ use std::process::Command;
 use common::Run;
 
 /// The contract's CLI table (and the README's for serve and demo).
-const CONTRACT: [(&str, &[u8]); 16] = [
+const CONTRACT: [(&str, &[u8]); 17] = [
     ("validate", &[0, 1, 2]),
     ("ensure", &[0, 1, 2]),
     ("swap", &[0, 1, 2, 3, 4]),
@@ -28,6 +28,7 @@ const CONTRACT: [(&str, &[u8]); 16] = [
     ("demo", &[0, 1]),
     ("init", &[0, 1, 2]),
     ("completions", &[0, 2]),
+    ("setup claude-code", &[0, 1, 2]),
 ];
 
 fn homeswap(args: &[&str], env_config: Option<&str>) -> Run {

@@ -50,7 +50,8 @@ pub(crate) enum Command {
     Serve(ServeArgs),
     /// Claude Code hook command: reads one hook event (JSON) on stdin.
     ///
-    /// For Claude Code's `hooks` setting (SessionStart and StopFailure).
+    /// For Claude Code's `hooks` setting (SessionStart and StopFailure);
+    /// `homeswap setup claude-code` installs it.
     /// SessionStart remembers the account the session started on;
     /// StopFailure with error rate_limit (or authentication_failed,
     /// billing_error) fails over from that account, through the sidecar's
@@ -61,7 +62,8 @@ pub(crate) enum Command {
     /// Claude Code status-line command: reads the status JSON on stdin and
     /// prints one line, e.g. `a · 5h 42% · 7d 13%`.
     ///
-    /// For Claude Code's `statusLine` setting. Records the session's usage
+    /// For Claude Code's `statusLine` setting (`homeswap setup
+    /// claude-code` installs it). Records the session's usage
     /// (rate_limits.five_hour and seven_day: percent used, reset time) in
     /// the state dir when it changed, for the account the session started
     /// on (remembered by `homeswap hook` at SessionStart), else the active
@@ -196,6 +198,46 @@ pub(crate) enum OperatorCommand {
     /// Show every account's limit, or end one by hand.
     #[command(args_conflicts_with_subcommands = true, after_help = help::LIMITS)]
     Limits(LimitsArgs),
+    /// Put homeswap's hook and status line into a client's settings.
+    #[command(subcommand, after_help = help::SETUP)]
+    Setup(SetupCommand),
+}
+
+/// `homeswap setup ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum SetupCommand {
+    /// Put homeswap's hook and status line into Claude Code's
+    /// settings.json, keeping everything else in it.
+    ///
+    /// Writes the shared settings.json when settings.json is in
+    /// shared_files (every home's is a link to it), else every home's own:
+    /// the hook for SessionStart and StopFailure (`trap '' TERM; exec
+    /// homeswap --config PATH hook`) and the status line (`homeswap
+    /// --config PATH statusline`), with this configuration's absolute path.
+    /// Every other key and hook stays, in its place and as it was written.
+    /// An existing statusLine is kept: homeswap's runs it (`statusline
+    /// --wrap 'CMD'`), and --remove puts it back. Run twice, it changes
+    /// nothing; an older homeswap entry (another configuration, binary or
+    /// form) is updated, not duplicated. A settings.json that is a link
+    /// stays a link: its target is rewritten (temporary file beside it,
+    /// fsync, rename), with its mode; a missing one is created (0600). A
+    /// file that does not parse is refused, naming its line and column,
+    /// and nothing is changed. The binary is named `homeswap` when that
+    /// is this binary on PATH, else by its absolute path.
+    #[command(name = "claude-code", after_help = help::SETUP_CLAUDE_CODE)]
+    ClaudeCode(SetupArgs),
+}
+
+/// `homeswap setup claude-code ...`
+#[derive(Debug, Args)]
+pub(crate) struct SetupArgs {
+    /// Print what would change, as a unified diff, and change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Take homeswap's hook and status line out again (a status line it
+    /// wrapped is put back); nothing else is touched.
+    #[arg(long)]
+    pub(crate) remove: bool,
 }
 
 /// `homeswap failover ...`

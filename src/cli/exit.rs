@@ -68,6 +68,8 @@ Exit codes:
   serve         0 stopped gracefully · 1 cannot listen · 2 configuration or token file error
   demo          0 stopped with Ctrl-C · 1 cannot build or serve the sandbox
   init          0 converted · 1 refused or stopped, nothing lost · 2 usage
+  setup claude-code  0 done or nothing to do · 1 refused (a settings file that does not parse)
+                2 usage or configuration error
   completions   0 printed · 2 usage (no shell, or an unknown one)
 
 Each command's --help explains its own exit codes. Every command but demo, init and completions
@@ -159,10 +161,30 @@ Exit codes:
 Exit codes:
   0  always: a status line must never break Claude Code (problems go to stderr)
 
-Claude Code's settings.json:
-  {\"statusLine\": {\"type\": \"command\", \"command\": \"homeswap --config /etc/homeswap.yaml statusline\"}}
-Keeping your own status line (its output comes first):
-  ... \"command\": \"homeswap --config /etc/homeswap.yaml statusline --wrap '~/bin/my-status'\"";
+Installed in Claude Code's settings.json by 'homeswap setup claude-code':
+  {\"statusLine\": {\"type\": \"command\", \"command\": \"homeswap --config '/etc/homeswap.yaml' statusline\"}}
+Your own status line is kept (its output comes first):
+  ... \"command\": \"homeswap --config '/etc/homeswap.yaml' statusline --wrap '~/bin/my-status'\"";
+
+    /// `homeswap setup --help`: the codes are its subcommand's.
+    pub(crate) const SETUP: &str = "\
+Exit codes: see 'homeswap setup claude-code --help'.";
+
+    /// `homeswap setup claude-code --help`.
+    pub(crate) const SETUP_CLAUDE_CODE: &str = "\
+Exit codes:
+  0  done, or nothing to do (already set up; a dry run printed its diff)
+  1  refused: a settings file does not parse (its line and column named; nothing changed)
+  2  usage or configuration error
+
+What it writes (an example: the shared settings.json, no status line before):
+  \"hooks\": {
+    \"SessionStart\": [{\"hooks\": [{\"type\": \"command\",
+      \"command\": \"trap '' TERM; exec homeswap --config '/etc/homeswap.yaml' hook\"}]}],
+    \"StopFailure\": [ ...the same... ]
+  },
+  \"statusLine\": {\"type\": \"command\",
+    \"command\": \"homeswap --config '/etc/homeswap.yaml' statusline\"}";
 
     /// `homeswap serve --help`.
     pub(crate) const SERVE: &str = "\

@@ -1,14 +1,17 @@
 //! `init --from DIR`: one existing Claude Code home into the layout, the
 //! plan printed first, then how to use it and add a second account.
 
+use std::io::IsTerminal;
 use std::path::Path;
 
-use crate::cli::args::InitArgs;
+use crate::cli::args::{InitArgs, SetupArgs};
 use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
+use crate::cli::setup::setup_cmd;
 use crate::config;
-use crate::fs::pathfmt::shown;
+use crate::fs::pathfmt::{shell_word, shown};
 use crate::ops::class::ErrorClass;
+use crate::ops::context::Context;
 use crate::ops::init::{init, InitError, InitOutcome, InitPlan, InitReport, InitRequest};
 
 /// Runs init as `args` ask; the configuration goes to `--config` (or
@@ -42,11 +45,13 @@ pub(crate) fn init_cmd(args: InitArgs, config_flag: Option<&Path>, out: &mut Out
                 shown(&r.home),
                 shown(&r.config)
             ));
+            offer_setup(&r.config, out);
             Ok(())
         }
         Ok(InitOutcome::Done(report)) => {
             done_lines(&report, out);
             next_steps(&report.journal.request, out);
+            offer_setup(&report.journal.request.config, out);
             Ok(())
         }
         Err(e) => {
@@ -197,4 +202,53 @@ fn next_steps(r: &InitRequest, out: &mut Output) {
     out.line(format!(
         "Then 'homeswap --config {config} swap {second}' makes it the active account."
     ));
+}
+
+/// The `setup claude-code` line for the configuration init wrote, and,
+/// where a person answers at a terminal (stdin and stdout both), the
+/// question whether to run it now; the default is no. Its outcome is
+/// setup's own: init is done either way.
+fn offer_setup(config_path: &Path, out: &mut Output) {
+    out.line(String::new());
+    out.line(
+        "To let Claude Code fail over by itself (homeswap's hook and status line in its settings.json):"
+            .to_string(),
+    );
+    out.line(format!("  {}", setup_line(config_path)));
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        return;
+    }
+    out.prompt("Run it now? [y/N] ");
+    let mut answer = String::new();
+    let yes = std::io::stdin().read_line(&mut answer).is_ok()
+        && matches!(answer.trim().to_lowercase().as_str(), "y" | "yes");
+    if !yes {
+        return;
+    }
+    match config::Config::load(config_path) {
+        Ok(loaded) => {
+            let args = SetupArgs {
+                dry_run: false,
+                remove: false,
+            };
+            let _ = setup_cmd(&Context::new(loaded), &args, out);
+        }
+        Err(e) => out.err(format!("homeswap: {e}")),
+    }
+}
+
+/// `homeswap setup claude-code`, with `--config PATH` unless the
+/// configuration is where homeswap looks without it.
+fn setup_line(config_path: &Path) -> String {
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => config::same_path(a, b),
+    };
+    match config::locate(None) {
+        Ok(found) if same(&found, config_path) => "homeswap setup claude-code".to_string(),
+        _ => {
+            let path = std::path::absolute(config_path).unwrap_or_else(|_| config_path.into());
+            format!("homeswap --config {} setup claude-code", shell_word(&path))
+        }
+    }
 }

@@ -15,6 +15,7 @@ mod links;
 mod manpage;
 mod output;
 mod serve;
+mod setup;
 mod status;
 mod statusline;
 mod swap;
@@ -24,7 +25,7 @@ use std::path::Path;
 pub use args::Cli;
 pub use statusline::fast_path as statusline_fast_path;
 
-use args::{Command, LatchCommand, OperatorCommand};
+use args::{Command, LatchCommand, OperatorCommand, SetupCommand};
 use exit::Exit;
 use output::Output;
 
@@ -106,5 +107,6 @@ fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> Exit {
         }
         OperatorCommand::Failover(args) => failover::failover_cmd(ctx, args, out),
         OperatorCommand::Limits(args) => failover::limits_cmd(ctx, args, out),
+        OperatorCommand::Setup(SetupCommand::ClaudeCode(args)) => setup::setup_cmd(ctx, &args, out),
     }
 }

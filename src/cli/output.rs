@@ -19,6 +19,14 @@ impl Output {
         let _ = std::io::stdout().lock().write_all(bytes);
     }
 
+    /// A question on stdout, without a newline, for the answer typed
+    /// after it.
+    pub(crate) fn prompt(&mut self, s: &str) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(s.as_bytes());
+        let _ = stdout.flush();
+    }
+
     /// One problem line on stderr.
     pub(crate) fn err(&mut self, s: String) {
         let _ = writeln!(std::io::stderr().lock(), "{s}");

@@ -106,10 +106,69 @@ pub(crate) fn write_file_in(
     bytes: &[u8],
     mode: u32,
 ) -> Result<(), FsError> {
+    write_prepared(dir, name, bytes, mode, |_| Ok(()))
+}
+
+/// The permission bits and owner a rewritten file keeps from the one it
+/// replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Keep {
+    /// The permission bits (`st_mode & 0o7777`).
+    pub(crate) mode: u32,
+    /// The owner.
+    pub(crate) uid: u32,
+    /// The group.
+    pub(crate) gid: u32,
+}
+
+impl Keep {
+    /// What `meta` (of the file being replaced) says to keep.
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Keep {
+        use std::os::unix::fs::MetadataExt;
+        Keep {
+            mode: meta.mode() & 0o7777,
+            uid: meta.uid(),
+            gid: meta.gid(),
+        }
+    }
+}
+
+/// [`write_file`] of a new version of an existing file: temporary file
+/// beside it, its permission bits set to `keep.mode` exactly (whatever the
+/// umask), its owner and group to `keep`'s when they differ from this
+/// process's, fsync, rename, fsync of the directory. A `chown` that fails
+/// fails the write, the file untouched: a user's file rewritten by root as
+/// root's could lock its user out of it.
+pub(crate) fn rewrite_file(path: &Path, bytes: &[u8], keep: Keep) -> Result<(), FsError> {
+    let (dir, name) = split(path)?;
+    let dir = DirFd::open_following(dir)?;
+    write_prepared(&dir, name, bytes, 0o600, |file| {
+        use std::os::unix::fs::PermissionsExt;
+        let (uid, gid) = (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        );
+        if (keep.uid, keep.gid) != (uid, gid) {
+            std::os::unix::fs::fchown(file, Some(keep.uid), Some(keep.gid))?;
+        }
+        file.set_permissions(std::fs::Permissions::from_mode(keep.mode))
+    })
+}
+
+/// Steps 1 to 3 of a crash-safe write: the temporary file, `prepare`d
+/// (mode, owner), written and fsynced, renamed over `name`, the directory
+/// fsynced; the temporary removed on failure.
+fn write_prepared(
+    dir: &DirFd,
+    name: &OsStr,
+    bytes: &[u8],
+    mode: u32,
+    prepare: impl FnOnce(&std::fs::File) -> std::io::Result<()>,
+) -> Result<(), FsError> {
     let tmp = temp_name(name);
     let mut file = dir.create_file(&tmp, mode)?;
-    let written = file
-        .write_all(bytes)
+    let written = prepare(&file)
+        .and_then(|_| file.write_all(bytes))
         .and_then(|_| file.sync_all())
         .map_err(|e| FsError::new("write", &dir.join(&tmp), e));
     drop(file);
@@ -291,6 +350,24 @@ mod tests {
         assert!(!has_leftovers(&gone));
         assert_eq!(remove_leftovers(&gone).unwrap(), Vec::<PathBuf>::new());
         remove_file(&gone).unwrap();
+    }
+
+    #[test]
+    fn a_rewritten_file_keeps_its_mode_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("settings.json");
+        std::fs::write(&f, b"old").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o664)).unwrap();
+        let keep = Keep::of(&std::fs::metadata(&f).unwrap());
+        let before = std::fs::metadata(&f).unwrap();
+        rewrite_file(&f, b"new", keep).unwrap();
+        let after = std::fs::metadata(&f).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"new");
+        assert_eq!(after.permissions().mode() & 0o7777, 0o664);
+        use std::os::unix::fs::MetadataExt;
+        assert_ne!(after.ino(), before.ino(), "replaced by a rename");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`kind`]: [`EntryKind`], the type of an entry, from its mode.
 //! - [`temp`]: the one scheme of temporary names, built and recognized.
 //! - [`atomic`]: crash-safe writes and symlink flips (temp + rename + fsync).
+//! - [`follow`]: the file a path names through its symlinks.
 //! - [`error`]: [`FsError`], naming the operation and the path.
 //! - `pathfmt`: paths shown on one line and in JSON, UTF-8 or not.
 //! - [`read`]: bounded reads of small regular files (no FIFO hangs).
@@ -16,6 +17,7 @@
 pub(crate) mod atomic;
 pub(crate) mod dir;
 pub(crate) mod error;
+pub(crate) mod follow;
 pub(crate) mod kind;
 pub(crate) mod pathfmt;
 pub(crate) mod read;

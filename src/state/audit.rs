@@ -66,6 +66,13 @@ pub(crate) struct AuditRecord {
     /// What an adoption did (action `adopt` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) adopt: Option<AdoptCounts>,
+    /// The files written (action `setup`; at most [`MAX_LISTED`]).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::fs::pathfmt::paths"
+    )]
+    pub(crate) files: Vec<PathBuf>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -86,6 +93,8 @@ pub(crate) struct Subject {
     pub(crate) until: Option<String>,
     /// What an adoption did.
     pub(crate) adopt: Option<AdoptCounts>,
+    /// The files written.
+    pub(crate) files: Vec<PathBuf>,
 }
 
 /// What one adoption moved into the shared targets, for the audit log.
@@ -135,6 +144,7 @@ impl AuditRecord {
             until: subject.until,
             pid: std::process::id(),
             adopt: subject.adopt,
+            files: subject.files,
         }
     }
 
@@ -155,6 +165,7 @@ impl AuditRecord {
         .into_iter()
         .flatten()
         .for_each(clip);
+        self.files.truncate(MAX_LISTED);
         if let Some(a) = &mut self.adopt {
             a.kept_both_files.truncate(MAX_LISTED);
             a.links.iter_mut().for_each(clip);
@@ -166,7 +177,7 @@ impl AuditRecord {
                 return Ok(line);
             } else if self.errors.pop().is_some() {
                 self.errors_omitted += 1;
-            } else if files.and_then(Vec::pop).is_none() {
+            } else if files.and_then(Vec::pop).is_none() && self.files.pop().is_none() {
                 // Only the clipped texts are left: within the bound.
                 return Ok(line);
             }

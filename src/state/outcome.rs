@@ -21,6 +21,8 @@ pub(crate) enum Action {
     Failover,
     /// A limit ended by hand.
     LimitsClear,
+    /// Claude Code's settings set up (or homeswap's entries taken out).
+    Setup,
 }
 
 impl Action {
@@ -33,6 +35,7 @@ impl Action {
             Action::Adopt => "adopt",
             Action::Failover => "failover",
             Action::LimitsClear => "limits_clear",
+            Action::Setup => "setup",
         }
     }
 }
@@ -79,6 +82,10 @@ pub(crate) enum Outcome {
     Conflicts,
     /// Stopped part-way; a re-run finishes (adopt).
     Stopped,
+    /// Files were written (setup).
+    Changed,
+    /// Everything was already as asked (setup).
+    Unchanged,
 }
 
 impl Outcome {
@@ -126,6 +133,8 @@ impl Outcome {
             Outcome::Adopted => "adopted",
             Outcome::Conflicts => "conflicts",
             Outcome::Stopped => "stopped",
+            Outcome::Changed => "changed",
+            Outcome::Unchanged => "unchanged",
         }
     }
 
@@ -142,7 +151,9 @@ impl Outcome {
             | Outcome::Adopted
             | Outcome::Cleaned
             | Outcome::NotFlipped
-            | Outcome::Superseded => Tone::Good,
+            | Outcome::Superseded
+            | Outcome::Changed
+            | Outcome::Unchanged => Tone::Good,
             Outcome::Partial | Outcome::Failed | Outcome::Exhausted => Tone::Bad,
             Outcome::RolledBack
             | Outcome::Refused
@@ -177,10 +188,21 @@ mod tests {
                 serde_json::json!(o.as_str())
             );
         }
-        for a in [Action::Swap, Action::LatchClear, Action::LimitsClear] {
+        for a in [
+            Action::Swap,
+            Action::LatchClear,
+            Action::LimitsClear,
+            Action::Setup,
+        ] {
             assert_eq!(
                 serde_json::to_value(a).unwrap(),
                 serde_json::json!(a.as_str())
+            );
+        }
+        for o in [Outcome::Changed, Outcome::Unchanged] {
+            assert_eq!(
+                serde_json::to_value(o).unwrap(),
+                serde_json::json!(o.as_str())
             );
         }
         let o: Outcome = serde_json::from_str("\"not_limited\"").unwrap();

@@ -1,8 +1,8 @@
-//! homeswap's Claude Code hook in the loop: three accounts, the README's
-//! `settings.json` snippet installed in every home, and the audit log,
-//! limits and sidecar read back the way an operator reads them.
+//! homeswap's Claude Code hook in the loop: three accounts, homeswap's
+//! hook and status line installed in every home by `homeswap setup
+//! claude-code` (as a user installs them), and the audit log, limits and
+//! sidecar read back the way an operator reads them.
 
-use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Rig;
@@ -11,7 +11,7 @@ use crate::common::Sandbox;
 /// The accounts of the failover scenarios, in `failover.order`.
 pub const ACCOUNTS: [&str; 3] = ["a", "b", "c"];
 
-/// What the settings' hook command starts with so that the shell running
+/// What the installed hook command starts with so that the shell running
 /// it ignores SIGTERM before it becomes homeswap (an ignored signal stays
 /// ignored across `exec`): `claude -p`, exiting after a failed turn, sends
 /// its `StopFailure` hook SIGTERM some 20-40 ms after starting it, and a
@@ -20,67 +20,48 @@ pub const SHIELD: &str = "trap '' TERM; exec ";
 
 /// Accounts `a`, `b` and `c` (in that order), links ensured, `a` active,
 /// each home seeded for Claude Code with its own credential (logged in at
-/// its own time, so their mtimes differ) and the README's hook installed
-/// behind [`SHIELD`].
+/// its own time, so their mtimes differ) and homeswap set up in it by
+/// [`set_up`].
 pub fn three_accounts() -> Rig {
-    three_accounts_with(true)
-}
-
-/// [`three_accounts`], with the README's hook command as it is written
-/// there (`shield` false) or behind [`SHIELD`].
-pub fn three_accounts_with(shield: bool) -> Rig {
     let sb = Sandbox::with_accounts(&ACCOUNTS, "");
     let rig = Rig::new(sb);
     rig.seed_home(&rig.sb.home("c"), "c");
     rig.set_credentials_mtime("c", SystemTime::now() - Duration::from_secs(1800));
-    let settings = readme_settings(&rig.sb.config, shield);
-    for a in ACCOUNTS {
-        std::fs::write(rig.sb.home(a).join("settings.json"), &settings).unwrap();
-    }
+    set_up(&rig.sb);
     rig
 }
 
-/// The `settings.json` of the README's "The Claude Code hook" section,
-/// word for word, with the test's homeswap binary and configuration in
-/// place of `homeswap` and `/etc/homeswap.yaml`; with `shield`, the
-/// command behind [`SHIELD`] unless the README already puts it there.
-pub fn readme_settings(config: &Path, shield: bool) -> String {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let section = readme
-        .split("### The Claude Code hook")
-        .nth(1)
-        .expect("README.md has a section 'The Claude Code hook'");
-    let snippet = section
-        .split("```json\n")
-        .nth(1)
-        .and_then(|s| s.split("```").next())
-        .expect("the section shows a json snippet");
-    let example = "homeswap --config /etc/homeswap.yaml hook";
-    assert_eq!(
-        snippet.matches(example).count(),
-        2,
-        "the README's snippet runs {example:?} for SessionStart and StopFailure:\n{snippet}"
-    );
-    let ours = format!(
-        "'{}' --config '{}' hook",
+/// `homeswap setup claude-code` on `sb`, as a user runs it; the hook it
+/// installed in every home runs this test's homeswap behind [`SHIELD`]
+/// with the sandbox's configuration.
+pub fn set_up(sb: &Sandbox) {
+    let r = sb.ok(&["setup", "claude-code"]);
+    let want = format!(
+        "{SHIELD}'{}' --config '{}' hook",
         env!("CARGO_BIN_EXE_homeswap"),
-        config.display()
+        sb.config.display()
     );
-    let ours = if shield && !snippet.contains(&format!("{SHIELD}{example}")) {
-        format!("{SHIELD}{ours}")
-    } else {
-        ours
-    };
-    let settings = snippet.replace(example, &ours);
-    let parsed: serde_json::Value = serde_json::from_str(&settings).unwrap();
-    for event in ["SessionStart", "StopFailure"] {
-        let command = parsed["hooks"][event][0]["hooks"][0]["command"]
-            .as_str()
-            .unwrap_or_default();
-        assert!(command.ends_with(&ours), "{settings}");
+    for a in sb_accounts(sb) {
+        let text = std::fs::read_to_string(sb.home(&a).join("settings.json")).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for event in ["SessionStart", "StopFailure"] {
+            assert_eq!(
+                v["hooks"][event][0]["hooks"][0]["command"], want,
+                "{a}: {text}\n{r:?}"
+            );
+        }
     }
-    settings
+}
+
+/// The accounts of `sb`'s homes (`home-NAME` under its root).
+fn sb_accounts(sb: &Sandbox) -> Vec<String> {
+    std::fs::read_dir(sb.root())
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().ok()?;
+            name.strip_prefix("home-").map(str::to_string)
+        })
+        .collect()
 }
 
 /// The `StopFailure` hook command installed in `account`'s settings.

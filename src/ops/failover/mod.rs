@@ -188,7 +188,7 @@ impl Operation for Failover<'_> {
             to: self.to.clone(),
             reason: Some(self.req.reason.as_str().to_string()),
             until: self.limit.as_ref().map(|l| l.until.clone()),
-            adopt: None,
+            ..Subject::default()
         })
     }
 

@@ -39,6 +39,13 @@ use ask::{Answer, AskSidecar};
 use event::{HookAction, HookEvent};
 use route::Routed;
 
+/// The Claude Code hook events homeswap's hook needs, in the order
+/// `setup claude-code` installs them: `SessionStart` remembers the
+/// account a session started on, `StopFailure` fails over at a limit.
+/// The one list: `setup claude-code` installs the hook for exactly these
+/// (and takes it out of any other event).
+pub(crate) const EVENTS: &[&str] = &["SessionStart", "StopFailure"];
+
 /// The most of stdin a hook reads: an event is a few kilobytes.
 pub(crate) const MAX_EVENT: u64 = 1024 * 1024;
 
