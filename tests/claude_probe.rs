@@ -1207,7 +1207,7 @@ fn probe_api_request_timestamp() {
             })
             .map(probe::secs)
             .collect();
-        let stat = stats.iter().filter(|t| **t <= at).last().copied();
+        let stat = stats.iter().rfind(|t| **t <= at).copied();
         report.push_str(&format!(
             "{:?}: arrived {at:.3}, api-request {:?}, ts - arrival {:?} ms, last statx before arrival {:?} ms before it\n",
             c.prompt(),
@@ -1219,4 +1219,42 @@ fn probe_api_request_timestamp() {
     let _ = std::fs::copy(&log, out.join("strace.log"));
     save(&out, "report.txt", &report);
     claude::hooks::report(&format!("api-request timestamps:\n{report}"));
+}
+
+/// Whether a session's first request waits for its `SessionStart` hook
+/// (the served-account model takes the hook's time as a lower bound of
+/// every request's): the hook sleeps 1.5 s, in `-p` and interactive.
+#[test]
+#[ignore = "needs root, tmux and Claude Code (bash tests/claude/install.sh)"]
+fn probe_session_start_is_awaited() {
+    if !claude::isolated_interactive("probe_session_start_is_awaited") {
+        return;
+    }
+    let rig = Rig::new(Sandbox::ready());
+    let rec = Recorder::new(&rig.sb.root().join("rec"));
+    let settings = rec.settings(&[("SessionStart", 1.5)], false);
+    for account in ["a", "b"] {
+        std::fs::write(
+            rig.sb.home(account).join("settings.json"),
+            settings.to_string(),
+        )
+        .unwrap();
+    }
+    let r = rig.claude(&["-p", "first"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let tmux = rig.interactive();
+    turn_until(&tmux, "second", "ANSWER[second]");
+    tmux.type_line("/exit");
+    tmux.wait_exit(SCREEN_LIMIT);
+    let starts = rec.of("SessionStart");
+    let mut report = String::new();
+    for (prompt, start) in ["first", "second"].iter().zip(&starts) {
+        let at = probe::secs(rig.api.call_for(prompt).at);
+        report.push_str(&format!(
+            "{prompt}: SessionStart {:.3} .. {:?}, first request {at:.3}\n",
+            start.start, start.end
+        ));
+        assert!(start.end.is_some_and(|e| e < at), "{report}");
+    }
+    claude::hooks::report(&format!("SessionStart before the first request:\n{report}"));
 }

@@ -66,10 +66,9 @@ pub(crate) fn replace_symlink_noting(
     let (dir, name) = split(link)?;
     let dir = DirFd::open_following(dir)?;
     let old = match dir.stat(name) {
-        Ok(Some(st)) if EntryKind::of(&st) == EntryKind::Symlink => dir
-            .read_link(name)
-            .ok()
-            .map(|t| (t, mtime_ns(&st))),
+        Ok(Some(st)) if EntryKind::of(&st) == EntryKind::Symlink => {
+            dir.read_link(name).ok().map(|t| (t, mtime_ns(&st)))
+        }
         _ => None,
     };
     let tmp = temp_name(name);

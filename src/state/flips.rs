@@ -129,6 +129,9 @@ mod tests {
         std::fs::write(state.flips(), b"{\"flips\": 7").unwrap();
         assert!(FlipHistory::read(&state).is_err());
         FlipHistory::note(&state, flip(5, "/h/b")).unwrap();
-        assert_eq!(FlipHistory::read(&state).unwrap().flips, vec![flip(5, "/h/b")]);
+        assert_eq!(
+            FlipHistory::read(&state).unwrap().flips,
+            vec![flip(5, "/h/b")]
+        );
     }
 }

@@ -23,6 +23,9 @@ pub(crate) enum Action {
     LimitsClear,
     /// Claude Code's settings set up (or homeswap's entries taken out).
     Setup,
+    /// Which account served a request could not be told, so nothing was
+    /// recorded for it (the hook's limit, the status line's usage).
+    Attribution,
 }
 
 impl Action {
@@ -36,6 +39,7 @@ impl Action {
             Action::Failover => "failover",
             Action::LimitsClear => "limits_clear",
             Action::Setup => "setup",
+            Action::Attribution => "attribution",
         }
     }
 }
@@ -86,6 +90,9 @@ pub(crate) enum Outcome {
     Changed,
     /// Everything was already as asked (setup).
     Unchanged,
+    /// Which account served the request is not known: nothing recorded
+    /// (attribution).
+    Unknown,
 }
 
 impl Outcome {
@@ -135,6 +142,7 @@ impl Outcome {
             Outcome::Stopped => "stopped",
             Outcome::Changed => "changed",
             Outcome::Unchanged => "unchanged",
+            Outcome::Unknown => "unknown",
         }
     }
 
@@ -160,7 +168,8 @@ impl Outcome {
             | Outcome::Busy
             | Outcome::NotLimited
             | Outcome::Conflicts
-            | Outcome::Stopped => Tone::Warn,
+            | Outcome::Stopped
+            | Outcome::Unknown => Tone::Warn,
         }
     }
 }
@@ -193,6 +202,7 @@ mod tests {
             Action::LatchClear,
             Action::LimitsClear,
             Action::Setup,
+            Action::Attribution,
         ] {
             assert_eq!(
                 serde_json::to_value(a).unwrap(),
@@ -207,5 +217,9 @@ mod tests {
         }
         let o: Outcome = serde_json::from_str("\"not_limited\"").unwrap();
         assert_eq!(o, Outcome::NotLimited);
+        assert_eq!(
+            serde_json::to_value(Outcome::Unknown).unwrap(),
+            serde_json::json!(Outcome::Unknown.as_str())
+        );
     }
 }
