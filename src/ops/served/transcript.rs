@@ -1,9 +1,11 @@
 //! The session's transcript as a record of when its requests went out.
 //!
 //! Claude Code 2.1.328 writes, for each Messages request of a session, an
-//! `api-request` entry (`id`, `timestamp`: the moment it went out, a few
-//! to ~150 ms after the credentials check that decides the account, and
-//! before the request reaches the server); each answer's `assistant`
+//! `api-request` entry (`id`, `timestamp`: about the moment it went out,
+//! a few to ~150 ms after the credentials check that decides the account,
+//! never before it; seen up to 52 ms after the request reached the
+//! stand-in, tests/claude_probe.rs `probe_api_request_timestamp`); each
+//! answer's `assistant`
 //! entry names it (`requestRef`); a failed request is followed by a
 //! synthetic `assistant` entry with `isApiErrorMessage: true` and `error`;
 //! a prompt's `user` entry carries its `promptId`. Entries are written in
