@@ -61,7 +61,12 @@ fn a_failover_records_the_limit_and_swaps_to_the_next_account() {
     let r = s.ok(&["failover", "--reason", "rate_limit", "--until", &until]);
     assert_eq!(s.active_account(), "b");
     assert!(r.stdout.contains("failed over: a -> b"), "{r:?}");
-    assert!(r.stdout.contains("claude --continue"), "{r:?}");
+    assert!(
+        r.stdout
+            .contains("at their next request, without a restart"),
+        "{r:?}"
+    );
+    assert!(!r.stdout.contains("claude --continue"), "{r:?}");
     assert!(
         r.stdout
             .contains(&format!("account a: limited until {until} (given)")),

@@ -77,7 +77,10 @@ fn a_failover_answers_200_counts_and_shows_the_limit() {
     );
     assert_eq!(j["limit"]["until"].as_str(), Some(until_text.as_str()));
     assert!(
-        j["hint"].as_str().unwrap().contains("claude --continue"),
+        j["hint"]
+            .as_str()
+            .unwrap()
+            .contains("at their next request, without a restart"),
         "{j}"
     );
     assert_eq!(s.active_target().unwrap(), s.home("b"));

@@ -76,7 +76,12 @@ fn a_session_that_hits_its_limit_fails_over_from_its_account() {
     quiet_and_quick(&r, took);
     assert_eq!(s.active_account(), "b");
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
-    assert!(r.stderr.contains("claude --continue"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("at their next request, without a restart"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("claude --continue"), "{r:?}");
     assert!(r.stderr.contains("(from Claude Code's message)"), "{r:?}");
     let l = limits(&s);
     assert_eq!(l["accounts"][0]["source"], "message");

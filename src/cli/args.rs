@@ -191,8 +191,7 @@ pub(crate) enum OperatorCommand {
     /// failover.settle means the same (nothing is recorded). Skips accounts
     /// that are limited or whose links cannot be made ok; none left:
     /// exhausted, nothing swapped. Running Claude Code sessions move to the
-    /// new account at their next request (or once restarted with
-    /// `claude --continue`, when their credentials files share an mtime).
+    /// new account at their next request, without a restart.
     #[command(after_help = help::FAILOVER)]
     Failover(FailoverArgs),
     /// Show every account's limit, or end one by hand.

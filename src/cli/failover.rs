@@ -6,7 +6,7 @@ use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
 use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::context::Context;
-use crate::ops::failover::{self, FailoverError, FailoverOutcome, FailoverRequest, RESTART_HINT};
+use crate::ops::failover::{self, FailoverError, FailoverOutcome, FailoverRequest, SESSIONS_HINT};
 use crate::ops::limits::{clear_limit, limits, AccountLimitView};
 use crate::state::limits::LimitReason;
 
@@ -39,7 +39,7 @@ pub(crate) fn failover_cmd(ctx: &Context, args: FailoverArgs, out: &mut Output) 
             match r.outcome {
                 FailoverOutcome::Swapped => {
                     out.line(format!("failed over: {from} -> {active}"));
-                    out.line(RESTART_HINT.to_string());
+                    out.line(SESSIONS_HINT.to_string());
                 }
                 _ => out.line(format!("already moved: {active} is active")),
             }

@@ -43,6 +43,19 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> Exit {
         out.err(w.clone());
     }
     account_lines(&doc, out);
+    for group in &doc.credentials.duplicated {
+        out.line(format!(
+            "credentials: accounts {} hold the same OAuth refresh token (compared by digest): the first to refresh logs the others out",
+            group.join(", ")
+        ));
+    }
+    for same in &doc.credentials.same_mtime {
+        out.line(format!(
+            "credentials: accounts {}: .credentials.json with the same modification time ({})",
+            same.accounts.join(", "),
+            same.mtime
+        ));
+    }
     if let Some(e) = &doc.limits_error {
         out.line(format!("limits:   {e}; no limits are known"));
     }

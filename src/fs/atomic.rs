@@ -178,16 +178,20 @@ fn write_prepared(
     dir.sync()
 }
 
-/// [`write_file_in`] without the fsyncs, for a record that only running
-/// processes need (a machine crash ends them too): still never half
-/// written (temp + rename), but cheaper, and not durable.
+/// [`write_file_volatile_in`] of a path: for a record that only running
+/// processes need (a machine crash ends them too).
 pub(crate) fn write_file_unsynced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
     let (dir, name) = split(path)?;
-    write_file_unsynced_in(&DirFd::open_following(dir)?, name, bytes, mode)
+    write_file_volatile_in(&DirFd::open_following(dir)?, name, bytes, mode)
 }
 
-/// [`write_file_unsynced`] of the entry `name` of an open directory.
-pub(crate) fn write_file_unsynced_in(
+/// [`write_file_in`] without the two `fsync`s: the file is replaced whole
+/// (a crash of the process leaves the old file or the new one, and at
+/// worst a temporary that `remove_leftovers` takes), but a power loss may
+/// leave either, or an empty file. Only for what means nothing after a
+/// reboot and sits on a latency path: the owner record of a lock held for
+/// milliseconds by a process that a reboot ends anyway.
+pub(crate) fn write_file_volatile_in(
     dir: &DirFd,
     name: &OsStr,
     bytes: &[u8],

@@ -10,6 +10,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::dir::Dir;
 use nix::errno::Errno;
@@ -61,6 +62,17 @@ impl DirFd {
         .map(|fd| DirFd {
             fd,
             path: path.to_path_buf(),
+        })
+    }
+
+    /// A second descriptor of the same directory (`dup`).
+    pub(crate) fn try_clone(&self) -> Result<DirFd, FsError> {
+        Ok(DirFd {
+            fd: self
+                .fd
+                .try_clone()
+                .fs("duplicate the descriptor of", &self.path)?,
+            path: self.path.clone(),
         })
     }
 
@@ -252,6 +264,44 @@ impl DirFd {
             UtimensatFlags::NoFollowSymlink,
         )
         .fs("touch", &self.join(name))
+    }
+
+    /// Sets the modification time of the entry `name` (a symlink itself,
+    /// never its target) to `mtime`, leaving its access time and its
+    /// content alone.
+    pub(crate) fn set_mtime(&self, name: &OsStr, mtime: SystemTime) -> Result<(), FsError> {
+        use nix::sys::stat::{utimensat, UtimensatFlags};
+        use nix::sys::time::TimeSpec;
+        let since = mtime.duration_since(UNIX_EPOCH).unwrap_or_default();
+        utimensat(
+            self.fd.as_fd(),
+            name,
+            &TimeSpec::UTIME_OMIT,
+            &TimeSpec::from_duration(since),
+            UtimensatFlags::NoFollowSymlink,
+        )
+        .fs("set the modification time of", &self.join(name))
+    }
+
+    /// The birth time of the entry `name` (a symlink itself, never its
+    /// target), where the file system records one; `None` when nothing
+    /// is there or no birth time is known.
+    pub(crate) fn birth_time(&self, name: &OsStr) -> Result<Option<SystemTime>, FsError> {
+        let path = self.join(name);
+        let fd = match openat(
+            self.fd.as_fd(),
+            name,
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(FsError::new("inspect", &path, e)),
+        };
+        // statx on the descriptor: the time of this entry, not of one
+        // that replaced it since.
+        let meta = std::fs::File::from(fd).metadata().fs("inspect", &path)?;
+        Ok(meta.created().ok())
     }
 
     /// `fsync` of the directory: makes the entries created, renamed or

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::http::errors::{refuse, Refusal};
 use crate::http::response::HttpResponse;
 use crate::ops::failover::{
-    FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit, RESTART_HINT,
+    FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit, SESSIONS_HINT,
 };
 
 /// Largest request body accepted; larger ones get 413.
@@ -102,7 +102,7 @@ impl FailoverAnswer {
             limit: r.limit,
             notes: r.notes,
             warnings: r.warnings,
-            hint: RESTART_HINT.to_string(),
+            hint: SESSIONS_HINT.to_string(),
         }
     }
 }

@@ -66,6 +66,7 @@ pub(crate) fn render(input: &PageInput<'_>) -> String {
         sections::limits_section(doc),
         sections::usage_section(doc),
         sections::unmanaged_section(doc),
+        sections::credentials_section(doc),
         sections::problems_section(doc),
         sections::audit_section(input.audit),
         sections::footer(doc),
@@ -131,6 +132,7 @@ mod tests {
                 error: None,
             },
             warnings: vec!["account a: unmanaged entry: <todos> (a directory)".into()],
+            credentials: Default::default(),
         }
     }
 
@@ -166,5 +168,32 @@ mod tests {
         ));
         assert!(html.contains("<li>account a: unmanaged entry: &lt;todos&gt; (a directory)</li>"));
         assert!(html.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn credentials_findings_have_a_section_of_their_own() {
+        let mut doc = unhappy();
+        doc.credentials.duplicated = vec![vec!["a".into(), "b".into()]];
+        doc.warnings.extend(doc.credentials.warnings());
+        let html = render(&PageInput {
+            doc: &doc,
+            audit: &RecentAudit::default(),
+            now: SystemTime::now(),
+            stale_after: Duration::from_secs(95),
+        });
+        let section = |id: &str| {
+            html.split(&format!("<section id=\"{id}\">"))
+                .nth(1)
+                .and_then(|rest| rest.split("</section>").next())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(
+            section("credentials")
+                .contains("<li>accounts a and b hold the same OAuth refresh token"),
+            "{html}"
+        );
+        assert!(!section("unmanaged").contains("refresh token"), "{html}");
+        assert!(section("unmanaged").contains("&lt;todos&gt;"), "{html}");
     }
 }

@@ -182,11 +182,12 @@ fn required(shared: &SharedLinks) -> Vec<(RequiredLink, TargetCheck)> {
 
 /// Checks every required link of one account; read-only.
 pub fn check_account(account: &str, home: &Path, shared: &SharedLinks) -> AccountReport {
-    check_account_against(account, home, shared, &required(shared))
+    check_account_against(account, home, shared, &required(shared), false)
 }
 
-/// Checks every required link of every `(account, home)`; read-only. Each
-/// shared target is looked at once for all of them.
+/// Checks every required link of every `(account, home)`, and looks at
+/// its credentials file; read-only. Each shared target is looked at once
+/// for all of them.
 pub(crate) fn check_accounts<'a>(
     accounts: impl IntoIterator<Item = (&'a str, &'a Path)>,
     shared: &SharedLinks,
@@ -194,21 +195,26 @@ pub(crate) fn check_accounts<'a>(
     let required = required(shared);
     accounts
         .into_iter()
-        .map(|(account, home)| check_account_against(account, home, shared, &required))
+        .map(|(account, home)| check_account_against(account, home, shared, &required, true))
         .collect()
 }
 
-/// One account against targets already checked. One listing of the home
-/// serves both the drift scan and the link checks (which entries are
-/// symlinks).
+/// One account against targets already checked (and its credentials file
+/// when `credentials`). One listing of the home serves both the drift scan
+/// and the link checks (which entries are symlinks).
 fn check_account_against(
     account: &str,
     home: &Path,
     shared: &SharedLinks,
     required: &[(RequiredLink, TargetCheck)],
+    credentials: bool,
 ) -> AccountReport {
+    let mut creds = None;
     let (links, unmanaged) = match open_home(home) {
         Home::Open(fd) => {
+            if credentials {
+                creds = crate::links::credentials::read(&fd);
+            }
             let mut symlinks = vec![false; required.len()];
             let mut drift = Vec::new();
             let listed = fd.scan(|name, kind| {
@@ -255,6 +261,7 @@ fn check_account_against(
         home: home.to_path_buf(),
         links,
         unmanaged,
+        credentials: creds,
     }
 }
 

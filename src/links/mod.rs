@@ -6,6 +6,9 @@
 //! - `check`: [`check_account`], read-only classification of a home's links.
 //! - `ensure`: [`ensure_account`], creating only what is missing; never
 //!   deletes, moves or overwrites.
+//! - [`credentials`]: what each home's `.credentials.json` shows (its
+//!   modification time, a digest of its refresh token) and what the homes
+//!   show together; a fresh modification time for a swap's target.
 //! - [`drift`]: the unmanaged entries of a home (neither a link nor
 //!   private; which links and entries those are is configuration).
 //! - `active`: what the active link holds.
@@ -16,6 +19,7 @@
 
 pub(crate) mod active;
 pub(crate) mod check;
+pub(crate) mod credentials;
 pub(crate) mod drift;
 pub(crate) mod ensure;
 pub(crate) mod state;

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::fs::pathfmt::{self, shown};
 use crate::fs::EntryKind;
+use crate::links::credentials::CredentialsFile;
 use crate::links::drift::UnmanagedEntry;
 
 /// The state of one required link of one account.
@@ -168,6 +169,9 @@ pub struct AccountReport {
     pub links: Vec<LinkReport>,
     /// Entries of the home in no list (warnings, not problems), by name.
     pub(crate) unmanaged: Vec<UnmanagedEntry>,
+    /// Its `.credentials.json`, when a validation looked (never shown).
+    #[serde(skip)]
+    pub(crate) credentials: Option<CredentialsFile>,
 }
 
 impl AccountReport {

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::links::active::ActiveLink;
+use crate::links::credentials::CredentialFindings;
 use crate::links::{check_accounts, AccountReport};
 
 /// The result of one full validation.
@@ -14,6 +15,8 @@ pub struct ValidationReport {
     pub(crate) active: ActiveLink,
     /// One report per configured account, sorted by name.
     pub(crate) accounts: Vec<AccountReport>,
+    /// What the homes' credentials files show together (warnings).
+    pub(crate) credentials: CredentialFindings,
 }
 
 impl ValidationReport {
@@ -35,12 +38,14 @@ impl ValidationReport {
         lines
     }
 
-    /// One warning line per unmanaged entry of every account (drift: not a
-    /// problem, so neither the exit code nor readiness changes).
+    /// One warning line per unmanaged entry of every account (drift), then
+    /// per credentials finding: not problems, so neither the exit code nor
+    /// readiness changes.
     pub(crate) fn warnings(&self) -> Vec<String> {
         self.accounts
             .iter()
             .flat_map(AccountReport::warnings)
+            .chain(self.credentials.warnings())
             .collect()
     }
 
@@ -52,14 +57,21 @@ impl ValidationReport {
 
 /// Checks every account and the active link; read-only.
 pub fn validate_all(config: &Config) -> ValidationReport {
+    let accounts = check_accounts(
+        config
+            .accounts
+            .iter()
+            .map(|(name, home)| (name.as_str(), home.as_path())),
+        &config.shared,
+    );
+    let credentials = CredentialFindings::of(
+        accounts
+            .iter()
+            .map(|a| (a.account.as_str(), a.home.as_path(), a.credentials.as_ref())),
+    );
     ValidationReport {
         active: ActiveLink::read(config),
-        accounts: check_accounts(
-            config
-                .accounts
-                .iter()
-                .map(|(name, home)| (name.as_str(), home.as_path())),
-            &config.shared,
-        ),
+        accounts,
+        credentials,
     }
 }

@@ -1,6 +1,6 @@
 //! The per-link and per-account gauge families (`homeswap_active_account`,
-//! `homeswap_link_healthy`, `homeswap_link_state`,
-//! `homeswap_unmanaged_entries`), written straight into
+//! `homeswap_credentials_duplicated`, `homeswap_link_healthy`,
+//! `homeswap_link_state`, `homeswap_unmanaged_entries`), written straight into
 //! the exposition text instead of living in the registry.
 //!
 //! At 1,000 accounts they are 25,000 series, which as registry entries cost
@@ -34,14 +34,21 @@ pub(super) struct LinkSeries {
     accounts: Vec<(String, bool)>,
     /// (account, its unmanaged entries), sorted by account.
     unmanaged: Vec<(String, usize)>,
+    /// (account, whether its home holds another home's refresh token),
+    /// sorted by account.
+    duplicated: Vec<(String, bool)>,
 }
 
 impl LinkSeries {
     /// Name and help of each family, sorted by name.
-    pub(super) const FAMILIES: [(&'static str, &'static str); 4] = [
+    pub(super) const FAMILIES: [(&'static str, &'static str); 5] = [
         (
             "homeswap_active_account",
             "1 for the account the active link points at, 0 for the others.",
+        ),
+        (
+            "homeswap_credentials_duplicated",
+            "1 when the account's home holds the same OAuth refresh token as another configured home (compared by digest), else 0.",
         ),
         (
             "homeswap_link_healthy",
@@ -81,10 +88,20 @@ impl LinkSeries {
             .map(|a| (a.account.clone(), a.unmanaged.len()))
             .collect();
         unmanaged.sort();
+        let mut duplicated: Vec<(String, bool)> = report
+            .accounts
+            .iter()
+            .map(|a| {
+                let dup = report.credentials.is_duplicated(&a.account);
+                (a.account.clone(), dup)
+            })
+            .collect();
+        duplicated.sort();
         LinkSeries {
             links,
             accounts,
             unmanaged,
+            duplicated,
         }
     }
 
@@ -143,6 +160,17 @@ impl LinkSeries {
                     }
                 }
             }
+            "homeswap_credentials_duplicated" if !self.duplicated.is_empty() => {
+                head(&mut out);
+                for (account, dup) in &self.duplicated {
+                    let _ = writeln!(
+                        out,
+                        "{name}{{account=\"{}\"}} {}",
+                        Escaped(account),
+                        u8::from(*dup)
+                    );
+                }
+            }
             "homeswap_unmanaged_entries" if !self.unmanaged.is_empty() => {
                 head(&mut out);
                 for (account, count) in &self.unmanaged {
@@ -195,10 +223,14 @@ mod tests {
         let state = vec("homeswap_link_state", &["account", "link", "state"]);
         let active = vec("homeswap_active_account", &["account"]);
         let unmanaged = vec("homeswap_unmanaged_entries", &["account"]);
+        let duplicated = vec("homeswap_credentials_duplicated", &["account"]);
         for a in &report.accounts {
             unmanaged
                 .with_label_values(&[&a.account])
                 .set(a.unmanaged.len() as i64);
+            duplicated
+                .with_label_values(&[&a.account])
+                .set(i64::from(report.credentials.is_duplicated(&a.account)));
         }
         for a in &report.accounts {
             for l in &a.links {

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::fs::pathfmt;
 use crate::links::active::ActiveLink;
+use crate::links::credentials::CredentialFindings;
 use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::AccountReport;
 use crate::ops::adopt::journal::AdoptJournal;
@@ -43,8 +44,12 @@ pub(crate) struct StatusDocument {
     /// Other things an operator should know (an interrupted adoption).
     pub(crate) notices: Vec<String>,
     /// Warnings that do not make the layout unready, one line each: every
-    /// unmanaged entry (each account's `unmanaged` list has them too).
+    /// unmanaged entry (each account's `unmanaged` list has them too), then
+    /// every credentials finding (`credentials` has them too).
     pub(crate) warnings: Vec<String>,
+    /// Homes that hold the same OAuth refresh token (compared by digest),
+    /// and homes whose credentials files share a modification time.
+    pub(crate) credentials: CredentialFindings,
     /// Every account's links and their states, sorted by account.
     pub(crate) accounts: Vec<AccountReport>,
     /// Every account's limit, in `failover.order`.
@@ -96,6 +101,7 @@ impl StatusDocument {
             problems,
             notices,
             warnings: report.warnings(),
+            credentials: report.credentials.clone(),
             accounts: report.accounts.clone(),
             last_validation: humantime::format_rfc3339_seconds(at).to_string(),
         }

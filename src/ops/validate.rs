@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::fs::pathfmt;
 use crate::links::active::ActiveLink;
+use crate::links::credentials::CredentialFindings;
 use crate::links::validate::validate_all;
 use crate::links::AccountReport;
 use crate::ops::context::Context;
@@ -30,8 +31,12 @@ pub(crate) struct Validation {
     /// One line per problem: the latch first, then the active link, then
     /// each link.
     pub(crate) problems: Vec<String>,
-    /// One line per unmanaged entry (drift: a warning, not a problem).
+    /// One line per unmanaged entry (drift) and per credentials finding:
+    /// warnings, not problems.
     pub(crate) warnings: Vec<String>,
+    /// Homes that hold the same OAuth refresh token, or whose credentials
+    /// files share a modification time.
+    pub(crate) credentials: CredentialFindings,
 }
 
 impl Validation {
@@ -57,6 +62,7 @@ pub(crate) fn validate(ctx: &Context) -> Validation {
         ok: problems.is_empty(),
         config: ctx.config.path.clone(),
         warnings: report.warnings(),
+        credentials: report.credentials,
         active: report.active,
         latch,
         accounts: report.accounts,

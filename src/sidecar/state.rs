@@ -191,6 +191,7 @@ fn log_changes(previous: Option<&Snapshot>, now: &Snapshot) {
         Some(p) => log_link_changes(p, now),
     }
     log_new_drift(previous, now);
+    log_new_credentials(previous, now);
     let old_active = previous.map(|p| &p.report.active);
     if old_active.map(|a| (&a.account, &a.problem))
         != Some((&now.report.active.account, &now.report.active.problem))
@@ -243,6 +244,19 @@ fn log_link_changes(previous: &Snapshot, now: &Snapshot) {
             tracing::info!(account = %l.account, link = %l.link, from, state = %l.state, "link state changed");
         } else {
             tracing::warn!(account = %l.account, link = %l.link, from, state = %l.state, problem = %l, "link state changed");
+        }
+    }
+}
+
+/// A credentials finding (one refresh token in two homes, one modification
+/// time), when it first shows: the line names accounts, never a token.
+fn log_new_credentials(previous: Option<&Snapshot>, now: &Snapshot) {
+    let before = previous
+        .map(|p| p.report.credentials.warnings())
+        .unwrap_or_default();
+    for w in now.report.credentials.warnings() {
+        if !before.contains(&w) {
+            tracing::warn!(warning = %w, "credentials");
         }
     }
 }

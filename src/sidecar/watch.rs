@@ -10,6 +10,8 @@
 //! An event wakes the loop only when it names an entry that decides a
 //! state: a required link (directory or file) in a home or the shared dir,
 //! an entry of a home that is not private (it may be an unmanaged entry),
+//! a home's `.credentials.json` (the credentials findings: a duplicated
+//! refresh token, a shared modification time),
 //! a home, the shared dir or the active link in its parent, anything in the
 //! state dir (the latch, the limits, the statusline's `usage.json`: a
 //! validation also refreshes the limit and usage gauges), or the watched
@@ -82,6 +84,10 @@ pub(crate) fn watch_plan(config: &Config) -> BTreeMap<PathBuf, Relevant> {
     for home in config.accounts.values() {
         let r = plan.entry(home.to_path_buf()).or_default();
         r.names.extend(link_names.iter().cloned());
+        // Private, but a login copied in or refreshed changes what the
+        // credentials findings say.
+        r.names
+            .insert(OsString::from(crate::links::credentials::CREDENTIALS));
         r.private = Some(config.shared.private().clone());
         add_entry(&mut plan, home);
     }

@@ -27,6 +27,11 @@ pub(crate) struct IntentRecord {
     pub(crate) started: String,
     /// The process that started it.
     pub(crate) pid: u32,
+    /// The outgoing home whose OAuth refresh lock the swap takes for the
+    /// flip (recovery releases one a crash left); absent with no outgoing
+    /// account, and in records of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_lock: Option<PathBuf>,
 }
 
 impl IntentRecord {

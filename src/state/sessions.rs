@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 
-use crate::fs::atomic::{write_file_in, write_file_unsynced_in};
+use crate::fs::atomic::{write_file_in, write_file_volatile_in};
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::{DirFd, EntryKind};
 use crate::state::audit::now_rfc3339;
@@ -249,7 +249,7 @@ pub(crate) fn see(state: &StateDir, id: &str, seen: &StatusSeen) -> Result<(), F
     let bytes = serde_json::to_vec(seen)
         .map_err(std::io::Error::other)
         .fs("write the session status record", &dir.join(&name))?;
-    write_file_unsynced_in(&dir, &name, &bytes, 0o600)
+    write_file_volatile_in(&dir, &name, &bytes, 0o600)
         .map_err(|e| e.doing("write the session status record"))
 }
 

@@ -162,12 +162,32 @@ pub(crate) fn limits_section(doc: &StatusDocument) -> String {
 /// Per-account unmanaged entries (neither shared nor private): warnings,
 /// not problems.
 pub(crate) fn unmanaged_section(doc: &StatusDocument) -> String {
-    if doc.warnings.is_empty() {
+    let credentials = doc.credentials.warnings();
+    let unmanaged: Vec<String> = doc
+        .warnings
+        .iter()
+        .filter(|w| !credentials.contains(w))
+        .cloned()
+        .collect();
+    if unmanaged.is_empty() {
         return String::new();
     }
     format!(
         "<section id=\"unmanaged\">\n<h2>Unmanaged entries</h2>\n<p class=\"warn\">Each account keeps its own copy of these, so a failover forks them: add each to shared, shared_files or private.</p>\n{}</section>\n",
-        list("unmanaged", &doc.warnings)
+        list("unmanaged", &unmanaged)
+    )
+}
+
+/// Homes that hold one refresh token, or whose credentials files share a
+/// modification time: warnings, not problems.
+pub(crate) fn credentials_section(doc: &StatusDocument) -> String {
+    let lines = doc.credentials.warnings();
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<section id=\"credentials\">\n<h2>Credentials</h2>\n<p class=\"warn\">Found in the homes' .credentials.json (tokens are compared by digest and never shown).</p>\n{}</section>\n",
+        list("credentials", &lines)
     )
 }
 

@@ -33,6 +33,8 @@ mod choose;
 mod outcome;
 pub(crate) mod reset;
 
+use std::time::Instant;
+
 use crate::fs::error::FsError;
 use crate::links::active::ActiveLink;
 use crate::ops::context::Context;
@@ -51,13 +53,13 @@ pub(crate) use outcome::{
     FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit,
 };
 
-/// What a person is told wherever a failover is reported. The contract
-/// says running sessions keep the credentials they loaded; the real client
-/// (2.1.328, tests/claude_e2e.rs) reloads `.credentials.json` before a
-/// request when its modification time changed, so running sessions follow
-/// at their next request, except when two homes' files share an mtime.
-pub(crate) const RESTART_HINT: &str =
-    "running Claude Code sessions move to the new account at their next request (Claude Code reloads .credentials.json when its modification time changes); one that does not (two homes' .credentials.json with the same mtime) continues on it once restarted with 'claude --continue' (or --resume)";
+/// What a person is told wherever a failover is reported: running
+/// sessions follow at their next request (Claude Code re-reads
+/// `.credentials.json` before a request when its modification time
+/// changed, and the swap gives the new account's file a time of its own:
+/// `ops::swap`, step 5b), so no restart is needed.
+pub(crate) const SESSIONS_HINT: &str =
+    "running Claude Code sessions go on with the new account at their next request, without a restart (Claude Code re-reads .credentials.json when its modification time changes, and the swap gave the new account's file a time of its own)";
 
 /// Fails over from `req.from` (default: the active account). See the
 /// module documentation.
@@ -101,6 +103,8 @@ struct Failover<'r> {
     warnings: Vec<String>,
     /// An interrupted swap finished first.
     recovered: Option<Recovery>,
+    /// When the attempt started (its lock budget runs from here).
+    started: Instant,
 }
 
 impl<'r> Failover<'r> {
@@ -115,6 +119,7 @@ impl<'r> Failover<'r> {
             notes: Vec::new(),
             warnings: Vec::new(),
             recovered: None,
+            started: Instant::now(),
         }
     }
 }
@@ -307,7 +312,7 @@ impl Failover<'_> {
                 "the limit and the failover were not saved (for the settle rule): {e}"
             ));
         }
-        match swap::swap_locked(ctx, &to, lock) {
+        match swap::swap_locked(ctx, &to, lock, self.started + ctx.lock_timeout) {
             Ok(r) => {
                 self.warnings.extend(r.warnings.iter().cloned());
                 let mut report = self.report(FailoverOutcome::Swapped, Some(to));

@@ -28,7 +28,7 @@ use crate::config::Config;
 use crate::links::active::ActiveLink;
 use crate::ops::class::Classified;
 use crate::ops::failover::{
-    reset, FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RESTART_HINT,
+    reset, FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, SESSIONS_HINT,
 };
 use crate::ops::served::stop::{self, FailedTurn};
 use crate::ops::served::{audit_unknown, Served};
@@ -278,6 +278,6 @@ fn done_lines<'a>(
     };
     let mut lines = vec![head];
     lines.extend(notes.map(|n| format!("  {n}")));
-    lines.push(format!("  {RESTART_HINT}"));
+    lines.push(format!("  {SESSIONS_HINT}"));
     lines
 }

@@ -13,7 +13,19 @@
 //! 4. Refuse before the flip what the flip could only make worse: an active
 //!    link that is a real file or directory, or a `T` whose links ensure
 //!    would refuse (divergent, not a link, home missing).
-//! 5. Write the intent record (A's exact link target, T) durably.
+//! 5. Write the intent record (A's exact link target, T, A's home) durably.
+//!
+//!    5a. Take A's **OAuth refresh lock** the way Claude Code takes it
+//!    (`refresh_lock`): wait for a refresh of A in progress to end, within
+//!    the lock budget (else *busy*: the record goes, nothing changed), and
+//!    hold it until the swap ends. A refresh cut in two by the flip writes
+//!    its new tokens to T's file, where they are thrown away, and A, its
+//!    old refresh token spent, is logged out.
+//!
+//!    5b. Give T's `.credentials.json` a **fresh modification time**, clear of
+//!    every other home's (its content untouched): a running Claude Code
+//!    re-reads the file only when its mtime differs from the one it last
+//!    loaded, so every session follows the flip at its next request.
 //! 6. **Flip**: create a symlink to T's home under a temporary name beside
 //!    the active link, `rename(2)` it over the active link, fsync the
 //!    directory. Readers see A or T, never nothing.
@@ -26,6 +38,9 @@
 //!    persisted, the intent record stays, so the next command retries the
 //!    rollback and latches again rather than forget the failure.
 //!
+//! A's refresh lock is released when the swap ends, whichever of 7 to 9
+//! ended it (and by recovery, after a crash).
+//!
 //! Steps 1 to 3 and the audit line are the operations' skeleton
 //! (`ops::skeleton`): every attempt, whatever its end, is one line in the
 //! audit log. A failover, which takes the lock itself, runs steps 3 to 9
@@ -37,12 +52,15 @@ mod flip;
 mod latch_clear;
 mod outcome;
 mod recovery;
+mod refresh_lock;
+mod refresh_owner;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::fs::error::FsError;
 use crate::links::active::ActiveLink;
+use crate::links::credentials::{self, Freshened};
 use crate::links::{ensure_account, EnsureAction};
 use crate::ops::context::Context;
 use crate::ops::home_of;
@@ -58,21 +76,25 @@ pub use outcome::SwapError;
 pub(crate) use outcome::{Recovery, SwapOutcome, SwapReport};
 pub(crate) use recovery::recover;
 pub(crate) use recovery::recover_locked;
+use refresh_lock::{RefreshLock, Taken};
 
 /// Swaps the active account to `to`. See the module documentation.
 pub fn swap(ctx: &Context, to: &str) -> Result<SwapReport, SwapError> {
-    skeleton::run(ctx, &mut Swap::new(to, true))
+    let deadline = Instant::now() + ctx.lock_timeout;
+    skeleton::run(ctx, &mut Swap::new(to, true, deadline))
 }
 
 /// Steps 3 (after the lock and recovery) to 9, for a caller that already
 /// holds the state lock (a failover): the same flip, ensure, rollback and
-/// latch rules, and the same `swap` line in the audit log.
+/// latch rules, and the same `swap` line in the audit log. `deadline` ends
+/// the caller's lock budget, which step 5a's wait shares.
 pub(crate) fn swap_locked(
     ctx: &Context,
     to: &str,
     held: &StateLock,
+    deadline: Instant,
 ) -> Result<SwapReport, SwapError> {
-    skeleton::run_locked(ctx, &mut Swap::new(to, false), held)
+    skeleton::run_locked(ctx, &mut Swap::new(to, false, deadline), held)
 }
 
 /// One swap attempt, as the skeleton runs it.
@@ -88,16 +110,19 @@ struct Swap<'a> {
     recovered: Option<Recovery>,
     /// When the attempt started.
     start: Instant,
+    /// When the lock budget ends (step 5a waits no longer).
+    deadline: Instant,
 }
 
 impl<'a> Swap<'a> {
-    fn new(to: &'a str, recovers: bool) -> Swap<'a> {
+    fn new(to: &'a str, recovers: bool, deadline: Instant) -> Swap<'a> {
         Swap {
             to,
             to_home: PathBuf::new(),
             recovers,
             recovered: None,
             start: Instant::now(),
+            deadline,
         }
     }
 
@@ -150,7 +175,7 @@ impl Operation for Swap<'_> {
             active: self.to.to_string(),
             outcome: flipped.outcome,
             created: flipped.created,
-            warnings: Vec::new(),
+            warnings: flipped.warnings,
             recovered: self.recovered.take(),
             duration_seconds: self.start.elapsed().as_secs_f64(),
         })
@@ -184,6 +209,8 @@ struct Flipped {
     outcome: SwapOutcome,
     /// What ensure created for the new account.
     created: Vec<String>,
+    /// What went wrong without failing the swap (steps 5a and 5b).
+    warnings: Vec<String>,
 }
 
 impl Swap<'_> {
@@ -196,9 +223,11 @@ impl Swap<'_> {
                 from,
                 outcome: SwapOutcome::AlreadyActive,
                 created: Vec::new(),
+                warnings: Vec::new(),
             });
         }
         self.refuse_what_a_flip_cannot_fix(ctx, &active)?;
+        let from_home = from.as_deref().and_then(|a| ctx.config.home(a));
         // 5. Intent.
         let intent = IntentRecord {
             from: from.clone(),
@@ -207,10 +236,35 @@ impl Swap<'_> {
             to_home: self.to_home.clone(),
             started: now_rfc3339(),
             pid: std::process::id(),
+            refresh_lock: from_home.map(Path::to_path_buf),
         };
         intent
             .write(&ctx.state)
             .map_err(|e| self.refused(vec![e.to_string()]))?;
+        let mut warnings = Vec::new();
+        // 5a. The outgoing home's refresh lock, held until this returns.
+        let _refresh = match (from.as_deref(), from_home) {
+            (Some(account), Some(home)) => match RefreshLock::take(account, home, self.deadline) {
+                Ok(Taken::Held(lock)) => Some(lock),
+                Ok(Taken::NoHome) => None,
+                Ok(Taken::Skipped(why)) => {
+                    warnings.push(why);
+                    None
+                }
+                Err(busy) => {
+                    // Nothing changed: the record goes too.
+                    let _ = IntentRecord::remove(&ctx.state);
+                    return Err(SwapError::RefreshBusy {
+                        from,
+                        to: self.to.to_string(),
+                        source: Box::new(busy),
+                    });
+                }
+            },
+            _ => None,
+        };
+        // 5b. A modification time of T's credentials no session has seen.
+        warnings.extend(self.give_a_fresh_mtime(ctx));
         // 6. Flip.
         if let Err(e) = flip(ctx, &self.to_home) {
             let mut errors = vec![e.to_string()];
@@ -235,10 +289,32 @@ impl Swap<'_> {
                     from,
                     outcome: SwapOutcome::Swapped,
                     created,
+                    warnings,
                 })
             }
             // 8. and 9.
             Err(errors) => Err(undo(ctx, &intent, errors)),
+        }
+    }
+
+    /// Step 5b: T's `.credentials.json` gets a modification time of now,
+    /// clear of every other configured home's; a warning when it could
+    /// not be set (sessions whose last credentials share its old time then
+    /// keep them until restarted).
+    fn give_a_fresh_mtime(&self, ctx: &Context) -> Option<String> {
+        let others = credentials::times_of(
+            ctx.config
+                .accounts
+                .values()
+                .map(PathBuf::as_path)
+                .filter(|h| *h != self.to_home.as_path()),
+        );
+        match credentials::give_fresh_mtime(&self.to_home, &others) {
+            Ok(Freshened::Moved(_) | Freshened::NoFile) => None,
+            Err(e) => Some(format!(
+                "account {}: {e}: a running Claude Code session whose last credentials file had the same modification time keeps its old credentials until it is restarted ('claude --continue')",
+                self.to
+            )),
         }
     }
 

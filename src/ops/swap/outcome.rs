@@ -80,6 +80,17 @@ pub enum SwapError {
         /// The lock's report.
         source: LockError,
     },
+    /// The outgoing account's OAuth refresh held its lock for the whole
+    /// lock budget; nothing was changed.
+    #[error("swap {} -> {to} not started: {source}", or_none(.from))]
+    RefreshBusy {
+        /// The account still active.
+        from: Option<String>,
+        /// The account asked for.
+        to: String,
+        /// The lock, its holder and the wait.
+        source: Box<super::refresh_lock::RefreshBusy>,
+    },
     /// Refused before the flip; nothing was changed.
     #[error("swap to {to} refused before the flip, nothing changed: {}", Joined(.problems))]
     Refused {
@@ -122,7 +133,9 @@ impl SwapError {
     /// The account a failed swap left active, where the error says.
     pub(crate) fn left_active(&self) -> Option<&Option<String>> {
         match self {
-            SwapError::RolledBack { from, .. } | SwapError::Partial { from, .. } => Some(from),
+            SwapError::RolledBack { from, .. }
+            | SwapError::Partial { from, .. }
+            | SwapError::RefreshBusy { from, .. } => Some(from),
             _ => None,
         }
     }
@@ -135,7 +148,7 @@ impl Ended for SwapError {
             SwapError::Latched(_) | SwapError::UnknownAccount(_) | SwapError::Refused { .. } => {
                 Outcome::Refused
             }
-            SwapError::Busy { .. } => Outcome::Busy,
+            SwapError::Busy { .. } | SwapError::RefreshBusy { .. } => Outcome::Busy,
             SwapError::RolledBack { .. } => Outcome::RolledBack,
             SwapError::Partial { .. } => Outcome::Partial,
         }
@@ -149,7 +162,7 @@ impl Classified for SwapError {
             SwapError::UnknownAccount(_) => ErrorClass::Unknown,
             SwapError::Latched(_) => ErrorClass::Latched,
             SwapError::Partial { .. } => ErrorClass::Partial,
-            SwapError::Busy { .. } => ErrorClass::Busy,
+            SwapError::Busy { .. } | SwapError::RefreshBusy { .. } => ErrorClass::Busy,
         }
     }
 
@@ -163,7 +176,9 @@ impl Classified for SwapError {
                 latch_error,
                 ..
             } => errors.iter().cloned().chain(latch_error.clone()).collect(),
-            SwapError::UnknownAccount(_) | SwapError::Busy { .. } => vec![self.to_string()],
+            SwapError::UnknownAccount(_)
+            | SwapError::Busy { .. }
+            | SwapError::RefreshBusy { .. } => vec![self.to_string()],
         }
     }
 }

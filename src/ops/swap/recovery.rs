@@ -9,6 +9,10 @@
 //!    files.
 //! 2. Read the intent record. An unreadable one cannot be acted on: move it
 //!    aside (kept for the operator) so it stops blocking recovery.
+//!
+//!    2a. Release the OAuth refresh lock the interrupted swap held on the
+//!    outgoing home (only if its owner record names the crashed process),
+//!    and the temporaries of that record.
 //! 3. Judge the record against the configuration in force:
 //!    a. the active link points at the record's target home, and that home
 //!    is still the configured home of the record's account: the crash
@@ -31,6 +35,7 @@ use std::time::{Duration, Instant};
 
 use super::flip::{ensure_target, undo};
 use super::outcome::{Recovery, RecoveryOutcome, SwapError};
+use super::refresh_lock::release_left_by;
 use crate::fs::atomic;
 use crate::fs::pathfmt::shown;
 use crate::fs::DirFd;
@@ -86,6 +91,15 @@ pub(crate) fn recover_locked(ctx: &Context) -> Option<Recovery> {
             None
         }
     };
+    // 2a. The refresh lock.
+    if let Some(i) = &intent {
+        if let Some(home) = &i.refresh_lock {
+            match release_left_by(home, i.pid) {
+                Ok(r) => removed.extend(r),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+    }
     if intent.is_none() && removed.is_empty() && errors.is_empty() {
         return None;
     }
