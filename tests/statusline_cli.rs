@@ -347,6 +347,43 @@ fn usage_is_recorded_for_the_account_that_served_the_request() {
     assert_eq!(one_line(&r, took), "b · 5h 19% · 7d 5%");
 }
 
+/// The counters (`prompt_cache.requests`) moved by more requests than the
+/// session's transcript shows since the previous update (a subagent's
+/// requests go to a transcript of their own): the numbers may be those of
+/// a request homeswap cannot place, so nothing is recorded.
+#[test]
+fn requests_the_transcript_does_not_show_are_not_placed() {
+    let s = ready();
+    session_start(&s, "s-sub");
+    s.ok(&["swap", "b"]);
+    // Clear of the swap, which came after the session started: the
+    // transcript places each request.
+    s.wait_active_link_older_than(Duration::from_millis(1100));
+    let resets = now() + 3600;
+    let update = |requests: u32, pct: u32| {
+        format!(
+            r#"{{"session_id":"s-sub","prompt_cache":{{"requests":{requests}}},"rate_limits":{{"five_hour":{{"used_percentage":{pct},"resets_at":{resets}}}}}}}"#
+        )
+    };
+    let (r, took) = statusline(&s, &[], update(1, 20).as_bytes());
+    assert_eq!(one_line(&r, took), "b · 5h 20%", "{r:?}");
+    // One more request in the transcript, three more in the counters.
+    let (r, took) = statusline(&s, &[], update(4, 30).as_bytes());
+    assert_eq!(one_line(&r, took), "? · 5h 30% · active b", "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the counters moved by 3 requests, of which the transcript shows 1"),
+        "{r:?}"
+    );
+    assert_eq!(
+        usage(&s)["accounts"]["b"]["five_hour"]["used_percentage"],
+        20.0
+    );
+    // One each: placed again.
+    let (r, took) = statusline(&s, &[], update(5, 31).as_bytes());
+    assert_eq!(one_line(&r, took), "b · 5h 31%", "{r:?}");
+}
+
 /// Where homeswap cannot tell: an update that names no session, or whose
 /// transcript is not where a session's is, or missing, records nothing
 /// after a swap, and says so.
