@@ -14,7 +14,8 @@
 //!   `match` on the class); it sees the sidecar only through
 //!   `sidecar::Api`. And the client of the admin socket.
 //! - `sidecar`: `homeswap serve` without HTTP: shared state, the
-//!   validation loop, the watcher, signals, the bound listeners.
+//!   validation loop, the watcher, signals, the bound listeners, the
+//!   fleet view's refreshes from Prometheus.
 //! - `metrics`: the Prometheus metrics, fed by the sidecar.
 //! - `ops`: one function per operation (validate, ensure, swap, latch
 //!   clear, failover, adopt, init, limits, status, usage, hook, statusline,
@@ -22,8 +23,8 @@
 //!   change state run in one skeleton (latch, lock, one typed audit
 //!   record), and every error has one class.
 //! - `links`: checking and ensuring one home's links; `state`: the
-//!   state directory (latch, intent, limits, usage, sessions, audit log,
-//!   locks).
+//!   state directory (latch, intent, limits, usage, the fleet view,
+//!   sessions, audit log, locks).
 //! - `config`: the configuration, with the link specification (`shared`,
 //!   `private`, names).
 //! - `fs`: crash-safe file-system primitives.
@@ -65,5 +66,6 @@ pub use metrics::Metrics;
 pub use ops::adopt::merge;
 pub use ops::adopt::{adopt, AdoptError, AdoptRequest};
 pub use ops::context::Context;
+pub use ops::failover::choice as failover_choice;
 pub use ops::swap::{swap, SwapError};
 pub use sidecar::Sidecar;

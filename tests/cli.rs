@@ -240,7 +240,9 @@ fn config_errors_name_file_key_line_and_column_and_exit_2() {
 fn no_config_is_a_usage_error_and_the_env_variable_is_honoured() {
     let s = Sandbox::new();
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_homeswap"));
-    c.arg("status").env_remove("HOMESWAP_CONFIG");
+    c.arg("status")
+        .env_remove("HOMESWAP_CONFIG")
+        .env("XDG_CONFIG_HOME", s.root().join("no-config-here"));
     let r = common::Run::from(c.output().unwrap());
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("--config"), "{r:?}");

@@ -10,7 +10,7 @@ use std::process::Command;
 use common::Run;
 
 /// The contract's CLI table (and the README's for serve and demo).
-const CONTRACT: [(&str, &[u8]); 17] = [
+const CONTRACT: [(&str, &[u8]); 21] = [
     ("validate", &[0, 1, 2]),
     ("ensure", &[0, 1, 2]),
     ("swap", &[0, 1, 2, 3, 4]),
@@ -22,6 +22,10 @@ const CONTRACT: [(&str, &[u8]); 17] = [
     ("limits", &[0, 2]),
     // The contract gives 0 and 2; a limits file that cannot be written is 1.
     ("limits clear", &[0, 1, 2]),
+    ("account add", &[0, 1, 2]),
+    ("account remove", &[0, 1, 2]),
+    ("account disable", &[0, 1, 2]),
+    ("account enable", &[0, 1, 2]),
     ("hook", &[0]),
     ("statusline", &[0]),
     ("serve", &[0, 1, 2]),
@@ -276,9 +280,10 @@ fn sandbox_script_builds_only_when_the_release_binary_is_missing_or_stale() {
     assert_ne!(r.code, 0, "{r:?}");
 }
 
-/// The README's lines between the heading `start` and the next heading.
-fn readme_section(start: &str) -> String {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+/// docs/reference.md's lines between the heading `start` and the next heading.
+fn reference_section(start: &str) -> String {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/reference.md")).unwrap();
     text.lines()
         .skip_while(|l| *l != start)
         .skip(1)
@@ -288,9 +293,9 @@ fn readme_section(start: &str) -> String {
 }
 
 #[test]
-fn the_readme_tables_name_every_command() {
-    let commands = readme_section("## Commands");
-    let exits = readme_section("### Exit codes");
+fn the_reference_tables_name_every_command() {
+    let commands = reference_section("## Commands");
+    let exits = reference_section("### Exit codes");
     assert!(!exits.is_empty() && !commands.is_empty());
     for (command, _) in CONTRACT {
         // `latch show` and `latch clear` are rows of their own in both.

@@ -132,10 +132,12 @@ fn bad_unknown_and_huge_input_is_ignored_with_one_line() {
         assert!(r.stderr.contains(want), "{want}: {r:?}");
     }
     assert_eq!(s.active_account(), "a");
-    // No configuration at all: still 0, one line.
+    // No configuration at all (none at the default place either): still
+    // 0, one line.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_homeswap"))
         .arg("hook")
         .env_remove("HOMESWAP_CONFIG")
+        .env("XDG_CONFIG_HOME", s.root().join("no-config-here"))
         .stdin(Stdio::null())
         .output()
         .unwrap();

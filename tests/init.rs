@@ -198,11 +198,10 @@ fn a_filled_home_is_converted_losing_nothing() {
         "{r:?}"
     );
     assert!(r.stdout.contains("To add a second account b:"), "{r:?}");
-    assert!(r.stdout.contains("ensure b"), "{r:?}");
     assert!(
         r.stdout.contains(&format!(
-            "CLAUDE_CONFIG_DIR={}-b claude",
-            c.from().display()
+            "  homeswap --config {} account add b",
+            c.config().display()
         )),
         "{r:?}"
     );
@@ -385,11 +384,17 @@ fn usage_errors_exit_2() {
         Command::new(env!("CARGO_BIN_EXE_homeswap"))
             .args(["init", "--from"])
             .arg(c.from())
+            .arg("--account")
+            .arg("Bad")
             .env_remove("HOMESWAP_CONFIG")
+            .env("XDG_CONFIG_HOME", c.root().join("xdg"))
             .output()
             .unwrap(),
     );
+    // Without --config init writes at the default place (tests/default_config.rs);
+    // a usage error there writes nothing, not even the directory.
     assert_eq!(r.code, 2, "{r:?}");
+    assert!(!c.root().join("xdg").exists(), "{r:?}");
     let r = c.init(&["--shared-dir", "relative"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("must be an absolute path"), "{r:?}");

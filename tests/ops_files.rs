@@ -28,6 +28,9 @@ fn dashboard_queries() -> Vec<(String, String)> {
     let d = dashboard();
     let mut out = Vec::new();
     for p in d["panels"].as_array().expect("panels") {
+        if p["type"] == "row" {
+            continue; // a row only heads the panels below it
+        }
         let title = p["title"].as_str().unwrap().to_string();
         for t in p["targets"].as_array().expect("every panel has targets") {
             let expr = t["expr"].as_str().expect("every target has an expr");
@@ -60,9 +63,15 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
 }
 
 /// The series names a real sidecar exposes (histograms with their
-/// `_bucket`, `_sum` and `_count`).
+/// `_bucket`, `_sum` and `_count`), with `fleet` configured (its families
+/// exist only then; nothing listens at its Prometheus, which is fine).
 fn exported_names() -> BTreeSet<String> {
     let s = Sandbox::ready();
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    s.set_config("fleet.prometheus", format!("http://{nobody}"));
     s.add_serve_section();
     let server = s.serve(None);
     let m = server.metrics();
@@ -175,6 +184,9 @@ fn the_dashboard_covers_every_host_through_its_variables() {
         .contains("homeswap_build_info"));
     for p in d["panels"].as_array().unwrap() {
         assert_eq!(p["datasource"]["uid"], "${datasource}", "{}", p["title"]);
+        if p["type"] == "row" {
+            continue;
+        }
         for t in p["targets"].as_array().unwrap() {
             assert_eq!(t["datasource"]["uid"], "${datasource}", "{}", p["title"]);
             let expr = t["expr"].as_str().unwrap();
@@ -204,6 +216,8 @@ fn the_dashboard_shows_what_the_issue_asks_for() {
         "homeswap_swaps_total",
         "process_resident_memory_bytes",
         "process_cpu_seconds_total",
+        "homeswap_fleet_view_age_seconds",
+        "homeswap_fleet_queries_total",
     ]
     .into_iter()
     .chain(FAILOVER_METRICS)
@@ -317,6 +331,50 @@ fn the_dashboard_shows_what_the_issue_asks_for() {
         usage_reset["fieldConfig"]["defaults"]["unit"],
         "dtdurations"
     );
+    // Issue 25: a Fleet row with accounts x instances, limited and usage.
+    let panels = d["panels"].as_array().unwrap();
+    let row = panels
+        .iter()
+        .position(|p| p["type"] == "row" && p["title"] == "Fleet")
+        .expect("a Fleet row");
+    for (offset, (title, metric)) in [
+        (
+            "Fleet: limited (account x instance)",
+            "homeswap_account_limited{",
+        ),
+        (
+            "Fleet: five-hour usage (account x instance)",
+            "homeswap_account_usage_ratio{",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = &panels[row + 1 + offset];
+        assert_eq!(p["title"], title);
+        assert_eq!(p["type"], "table", "{title}");
+        assert!(
+            p["targets"][0]["expr"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("by (account, instance) ({metric}")),
+            "{title}"
+        );
+        let matrix = &p["transformations"][0];
+        assert_eq!(matrix["id"], "groupingToMatrix", "{title}");
+        assert_eq!(
+            (
+                &matrix["options"]["rowField"],
+                &matrix["options"]["columnField"]
+            ),
+            (&"account".into(), &"instance".into()),
+            "{title}: accounts x instances"
+        );
+    }
+    assert!(panel("Fleet view age")["targets"][0]["expr"]
+        .as_str()
+        .unwrap()
+        .starts_with("homeswap_fleet_view_age_seconds{"));
     // The link table: account x link, coloured by state.
     let table = d["panels"]
         .as_array()
@@ -530,6 +588,7 @@ fn every_alert_has_a_runbook_section_and_a_promtool_test() {
         "HomeswapAllAccountsLimited",
         "HomeswapFailoverFlapping",
         "HomeswapUsageHigh",
+        "HomeswapFleetViewStale",
     ] {
         assert!(names.contains(&want), "no alert {want}: {names:?}");
     }

@@ -653,16 +653,17 @@ fn at_a_terminal_init_asks_and_runs_setup_on_yes_only() {
     }
 }
 
-/// The README's example of what setup writes ("The Claude Code hook") is
+/// The guide's example of what setup writes ("The Claude Code hook") is
 /// what it writes, for `/etc/homeswap.yaml` and `homeswap` on `PATH`.
 #[test]
-fn the_readmes_example_is_what_setup_writes() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let section = readme
+fn the_guides_example_is_what_setup_writes() {
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/guide.md"))
+            .unwrap();
+    let section = guide
         .split("### The Claude Code hook\n")
         .nth(1)
-        .expect("README.md has a section 'The Claude Code hook'");
+        .expect("docs/guide.md has a section 'The Claude Code hook'");
     let example = section
         .split("```json\n")
         .nth(1)
@@ -684,5 +685,5 @@ fn the_readmes_example_is_what_setup_writes() {
     let written = std::fs::read_to_string(shared_settings(&sb))
         .unwrap()
         .replace(&sb.config.display().to_string(), "/etc/homeswap.yaml");
-    assert_eq!(written, example, "README.md's example, byte for byte");
+    assert_eq!(written, example, "docs/guide.md's example, byte for byte");
 }

@@ -250,6 +250,46 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
 }
 
 #[test]
+fn each_account_fails_over_at_its_own_threshold() {
+    let s = Sandbox::ready();
+    with_threshold(&s, 95);
+    s.set_config("failover.thresholds", serde_json::json!({"a": 80}));
+    session_start(&s, "s-1");
+    let resets = now() + 3600;
+    // 79% is below a's own 80: nothing; 82% reaches it (not the common 95).
+    let (r, took) = statusline(&s, &[], &status(Some("s-1"), 79.0, resets, 13.0));
+    one_line(&r, took);
+    assert_eq!(s.active_account(), "a", "{r:?}");
+    let (r, took) = statusline(&s, &[], &status(Some("s-1"), 82.0, resets, 13.0));
+    let line = one_line(&r, took);
+    assert!(
+        line.starts_with("a · 5h 82% · 7d 13% · failed over to b"),
+        "{line}"
+    );
+    assert_eq!(s.active_account(), "b");
+    // b has no entry of its own: the common 95 is its threshold.
+    session_start(&s, "s-2");
+    let (r, took) = statusline(&s, &[], &status(Some("s-2"), 90.0, resets, 13.0));
+    let line = one_line(&r, took);
+    assert!(line.starts_with("b · 5h 90%"), "{line}");
+    assert_eq!(usage_failovers(&s).len(), 1);
+    assert_eq!(s.active_account(), "b");
+    let v: serde_json::Value = serde_json::from_str(&s.ok(&["status", "--json"]).stdout).unwrap();
+    let accounts = v["usage"]["accounts"].as_array().unwrap();
+    let of = |name: &str| {
+        accounts
+            .iter()
+            .find(|a| a["account"] == name)
+            .unwrap_or_else(|| panic!("{name}: {v}"))
+            .clone()
+    };
+    assert_eq!(of("a")["threshold"], 80, "{v}");
+    assert_eq!(of("a")["at_threshold"], true, "{v}");
+    assert_eq!(of("b")["threshold"], 95, "{v}");
+    assert_eq!(of("b")["at_threshold"], false, "{v}");
+}
+
+#[test]
 fn just_below_the_threshold_does_not_fire_and_minus_zero_shows_as_zero() {
     let s = ready();
     with_threshold(&s, 95);

@@ -4,10 +4,12 @@
 use crate::cli::args::AdoptArgs;
 use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
+use crate::cli::progress::{Line, Show};
 use crate::fs::pathfmt::shown;
 use crate::ops::adopt::plan::{ItemAction, LinkPlan};
 use crate::ops::adopt::{self, AdoptError, AdoptRequest};
 use crate::ops::context::Context;
+use crate::ops::progress::{Progress, Quiet};
 
 /// Adopts as `args` ask.
 pub(crate) fn adopt_cmd(ctx: &Context, args: AdoptArgs, out: &mut Output) -> Exit {
@@ -23,7 +25,13 @@ pub(crate) fn adopt_cmd(ctx: &Context, args: AdoptArgs, out: &mut Output) -> Exi
 
 fn adopt_request(ctx: &Context, req: &AdoptRequest, out: &mut Output) -> Exit {
     let account = &req.account;
-    match adopt::adopt(ctx, req) {
+    // Drawn on a terminal while entries are copied across file systems;
+    // gone before the results print.
+    let line = Line::on_terminal(&format!("adopt {account}"), Show::WhenCopying);
+    let progress: &dyn Progress = line.as_ref().map_or(&Quiet, |l| l);
+    let result = adopt::adopt_reporting(ctx, req, progress);
+    drop(line);
+    match result {
         Ok(r) => {
             if let Some(j) = &r.resumed {
                 out.err(format!(

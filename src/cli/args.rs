@@ -19,7 +19,9 @@ use crate::sidecar::logging::LogFormat;
 #[derive(Debug, Parser)]
 #[command(name = "homeswap", version, after_help = help::ALL, max_term_width = 100)]
 pub struct Cli {
-    /// The YAML configuration file [default: $HOMESWAP_CONFIG].
+    /// The YAML configuration file [default: $HOMESWAP_CONFIG, else
+    /// $XDG_CONFIG_HOME/homeswap/config.yaml, i.e.
+    /// ~/.config/homeswap/config.yaml].
     // Not clap's `env =`: with the variable set, clap's usage lines showed
     // `--config <PATH>` as if it were required. `config::locate` reads it.
     #[arg(long, global = true, value_name = "PATH")]
@@ -82,7 +84,8 @@ pub(crate) enum Command {
     #[command(after_help = help::STATUSLINE)]
     Statusline(StatuslineArgs),
     /// Turn one existing Claude Code home into homeswap's layout, losing
-    /// nothing, and write the configuration (to --config).
+    /// nothing, and write the configuration (to --config, else
+    /// $HOMESWAP_CONFIG, else ~/.config/homeswap/config.yaml).
     ///
     /// DIR moves to DIR-NAME (the account's home), its shared entries
     /// (projects, file-history, history.jsonl, settings.json, ...: the
@@ -91,7 +94,9 @@ pub(crate) enum Command {
     /// atomic step: a tool opening DIR meanwhile finds the old directory or
     /// the link. ~/.claude.json is copied into the home (never removed).
     /// Refused, changing nothing, if the configuration file exists, if DIR
-    /// is already a link, or if a path it would create exists. Journaled:
+    /// is already a link, or if a path it would create exists. At the
+    /// default place, the configuration's directory is created (mode 0700);
+    /// elsewhere it must exist. Journaled:
     /// interrupted, run the same command again and it finishes. Prints the
     /// CLAUDE_CONFIG_DIR line to use and how to add a second account.
     #[command(after_help = help::INIT)]
@@ -175,7 +180,8 @@ pub(crate) enum OperatorCommand {
     /// active account (a live session may be writing).
     #[command(after_help = help::ADOPT)]
     Adopt(AdoptArgs),
-    /// Show the active account, the latch and every account's link states.
+    /// Show the active account, the latch, every account's link states,
+    /// limits and usage (with `fleet:`, also those seen on other hosts).
     #[command(after_help = help::STATUS)]
     Status {
         /// Print as JSON on stdout.
@@ -193,17 +199,82 @@ pub(crate) enum OperatorCommand {
     /// account is no longer that account, the event was already handled
     /// (already_moved). Without --from, a failover that swapped within
     /// failover.settle means the same (nothing is recorded). Skips accounts
-    /// that are limited or whose links cannot be made ok; none left:
-    /// exhausted, nothing swapped. Running Claude Code sessions move to the
-    /// new account at their next request, without a restart.
+    /// that are limited (with `fleet:`, also on any other host of the
+    /// fleet, as its Prometheus last said) or whose links cannot be made
+    /// ok; none left: exhausted, nothing swapped. Running Claude Code
+    /// sessions move to the new account at their next request, without a
+    /// restart.
     #[command(after_help = help::FAILOVER)]
     Failover(FailoverArgs),
-    /// Show every account's limit, or end one by hand.
+    /// Show every account's limit (with `fleet:`, also those other hosts
+    /// report), or end one by hand.
     #[command(args_conflicts_with_subcommands = true, after_help = help::LIMITS)]
     Limits(LimitsArgs),
+    /// Add, remove, disable or enable an account.
+    #[command(subcommand, after_help = help::ACCOUNT)]
+    Account(AccountCommand),
     /// Put homeswap's hook and status line into a client's settings.
     #[command(subcommand, after_help = help::SETUP)]
     Setup(SetupCommand),
+}
+
+/// `homeswap account ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum AccountCommand {
+    /// Add an account: create its home, ensure its links, add it to the
+    /// configuration, and say how to log in.
+    ///
+    /// The home (default: beside the active link, ACTIVE_LINK-NAME) is
+    /// created with mode 0700; an existing empty directory is used, one
+    /// that holds anything is refused. NAME goes at the end of accounts:
+    /// (and of failover.order, if the file lists one) by a text edit that
+    /// keeps the file's comments and order; the edited file must parse to
+    /// the old configuration plus exactly this account and pass every
+    /// check, else nothing is written. Then log in once as the account:
+    /// CLAUDE_CONFIG_DIR=HOME claude, then /login (offered when claude is
+    /// on PATH and this is a terminal). A running sidecar picks the change
+    /// up on SIGHUP.
+    #[command(after_help = help::ACCOUNT_ADD)]
+    Add {
+        /// The new account's name (^[a-z0-9][a-z0-9_-]{0,31}$).
+        name: String,
+        /// Its home [default: ACTIVE_LINK-NAME].
+        #[arg(long, value_name = "DIR")]
+        home: Option<PathBuf>,
+    },
+    /// Take an account out of the configuration; its home stays.
+    ///
+    /// Refused while it is the active account and when it is the only one.
+    /// Its entry leaves accounts: (and failover.order and
+    /// failover.thresholds, where the file has them) by the same careful
+    /// text edit as add. The home, its credentials and its links are never
+    /// touched. A running sidecar picks the change up on SIGHUP.
+    #[command(after_help = help::ACCOUNT_REMOVE)]
+    Remove {
+        /// The account.
+        name: String,
+    },
+    /// Hold an account out of every failover choice until it is enabled.
+    ///
+    /// Kept in the state dir (disabled.json), shown by status, limits, the
+    /// status page and homeswap_account_disabled. The account stays in the
+    /// configuration; if it is active it stays active until a swap or
+    /// failover moves away. A swap that names it still makes it active
+    /// (with a warning): that is your explicit choice.
+    #[command(after_help = help::ACCOUNT_DISABLE)]
+    Disable {
+        /// The account.
+        name: String,
+        /// Why (shown with it, and in the audit log).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Let a disabled account back into the failover choice.
+    #[command(after_help = help::ACCOUNT_ENABLE)]
+    Enable {
+        /// The account.
+        name: String,
+    },
 }
 
 /// `homeswap setup ...`

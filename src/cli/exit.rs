@@ -50,27 +50,32 @@ pub(crate) mod help {
     /// `homeswap --help`: every command's codes at a glance.
     pub(crate) const ALL: &str = "\
 Exit codes:
-  validate      0 all ok · 1 problems found · 2 usage or configuration error
-  ensure        0 all ok now · 1 something refused · 2 usage or configuration error
-  swap          0 swapped or already active · 1 failed, state unchanged
-                2 usage, configuration error or unknown account · 3 partial swap · 4 busy
-  adopt         0 adopted · 1 conflicts or refused · 2 usage or configuration error · 3 latched
-  status        0 · 2 usage or configuration error
-  latch show    0 · 2 usage or configuration error
-  latch clear   0 · 1 clear refused (still unhealthy) · 2 usage or configuration error
-  failover      0 swapped or already moved · 1 exhausted or failed, state unchanged
-                2 usage, configuration error or unknown account · 3 latched · 4 busy
-  limits        0 · 2 usage or configuration error
-  limits clear  0 cleared · 1 not saved (disk, busy)
-                2 usage, configuration error or unknown account
-  hook          0 always (problems go to stderr)
-  statusline    0 always (prints a line whatever happens)
-  serve         0 stopped gracefully · 1 cannot listen · 2 configuration or token file error
-  demo          0 stopped with Ctrl-C · 1 cannot build or serve the sandbox
-  init          0 converted · 1 refused or stopped, nothing lost · 2 usage
-  setup claude-code  0 done or nothing to do · 1 refused (a settings file that does not parse)
-                2 usage or configuration error
-  completions   0 printed · 2 usage (no shell, or an unknown one)
+  validate        0 all ok · 1 problems found · 2 usage or configuration error
+  ensure          0 all ok now · 1 something refused · 2 usage or configuration error
+  swap            0 swapped or already active · 1 failed, state unchanged
+                  2 usage, configuration error or unknown account · 3 partial swap · 4 busy
+  adopt           0 adopted · 1 conflicts or refused · 2 usage or configuration error · 3 latched
+  status          0 · 2 usage or configuration error
+  latch show      0 · 2 usage or configuration error
+  latch clear     0 · 1 clear refused (still unhealthy) · 2 usage or configuration error
+  failover        0 swapped or already moved · 1 exhausted or failed, state unchanged
+                  2 usage, configuration error or unknown account · 3 latched · 4 busy
+  limits          0 · 2 usage or configuration error
+  limits clear    0 cleared · 1 not saved (disk, busy)
+                  2 usage, configuration error or unknown account
+  account add     0 added · 1 refused, nothing changed · 2 usage or configuration error
+  account remove  0 removed · 1 refused, nothing changed
+                  2 usage, configuration error or unknown account
+  account disable 0 · 1 not saved · 2 usage, configuration error or unknown account
+  account enable  0 · 1 not saved · 2 usage, configuration error or unknown account
+  hook            0 always (problems go to stderr)
+  statusline      0 always (prints a line whatever happens)
+  serve           0 stopped gracefully · 1 cannot listen · 2 configuration or token file error
+  demo            0 stopped with Ctrl-C · 1 cannot build or serve the sandbox
+  init            0 converted · 1 refused or stopped, nothing lost · 2 usage
+  setup claude-code 0 done or nothing to do · 1 refused (a settings file that does not parse)
+                  2 usage or configuration error
+  completions     0 printed · 2 usage (no shell, or an unknown one)
 
 Each command's --help explains its own exit codes. Every command but demo, init and completions
 first finishes a swap that a crash interrupted, if any.";
@@ -151,6 +156,43 @@ Exit codes:
   1  not saved: the limits file could not be written, or another homeswap was busy
   2  usage or configuration error, unknown account";
 
+    /// `homeswap account --help`: the subcommands differ.
+    pub(crate) const ACCOUNT: &str = "\
+Exit codes: see 'homeswap account add --help', 'account remove --help', 'account disable --help'
+and 'account enable --help'.";
+
+    /// `homeswap account add --help`.
+    pub(crate) const ACCOUNT_ADD: &str = "\
+Exit codes:
+  0  added: the home, its links and the configuration entry are there
+  1  refused, nothing changed: home not empty, name taken, new configuration would not validate
+  2  usage or configuration error (a bad name, a relative --home)
+
+Example:
+  homeswap account add b                     # home: beside the active link, e.g. ~/.claude-b
+  CLAUDE_CONFIG_DIR=~/.claude-b claude       # then /login, and /exit";
+
+    /// `homeswap account remove --help`.
+    pub(crate) const ACCOUNT_REMOVE: &str = "\
+Exit codes:
+  0  removed from the configuration (the home is still there)
+  1  refused, nothing changed: the account is active, or it is the only one
+  2  usage or configuration error, unknown account";
+
+    /// `homeswap account disable --help`.
+    pub(crate) const ACCOUNT_DISABLE: &str = "\
+Exit codes:
+  0  disabled (or it was already)
+  1  not saved: disabled.json could not be written, or another homeswap was busy
+  2  usage or configuration error, unknown account";
+
+    /// `homeswap account enable --help`.
+    pub(crate) const ACCOUNT_ENABLE: &str = "\
+Exit codes:
+  0  enabled (or it was not disabled)
+  1  not saved: disabled.json could not be written, or another homeswap was busy
+  2  usage or configuration error, unknown account";
+
     /// `homeswap hook --help`.
     pub(crate) const HOOK: &str = "\
 Exit codes:
@@ -198,7 +240,7 @@ Exit codes:
 Exit codes:
   0  converted (or nothing to do: a dry run)
   1  refused or stopped part-way, nothing lost (rerun the same command to finish)
-  2  usage error (no --config, bad account name, relative path)";
+  2  usage error (bad account name, relative path, no place for the configuration)";
 
     /// `homeswap completions --help`: the codes, then where each shell
     /// looks for a user's own completions.

@@ -3,11 +3,13 @@
 
 use crate::cli::args::{FailoverArgs, LimitsArgs, LimitsCommand};
 use crate::cli::exit::{self, Exit};
+use crate::cli::fleet::fleet_lines;
 use crate::cli::output::Output;
+use crate::fs::pathfmt::one_line;
 use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::context::Context;
 use crate::ops::failover::{self, FailoverError, FailoverOutcome, FailoverRequest, SESSIONS_HINT};
-use crate::ops::limits::{clear_limit, limits, AccountLimitView};
+use crate::ops::limits::{clear_limit, limits, AccountLimitView, DisabledView};
 use crate::state::limits::LimitReason;
 
 /// Fails over through the library's one failover function.
@@ -115,6 +117,9 @@ pub(crate) fn limits_cmd(ctx: &Context, args: LimitsArgs, out: &mut Output) -> E
     if let Some(e) = &view.error {
         out.err(format!("homeswap: {e}; no limits are known"));
     }
+    if let Some(e) = &view.disabled_error {
+        out.err(format!("homeswap: {e}; no account is known to be disabled"));
+    }
     for a in &view.accounts {
         out.line(limit_line(a));
     }
@@ -126,11 +131,34 @@ pub(crate) fn limits_cmd(ctx: &Context, args: LimitsArgs, out: &mut Output) -> E
             l.time
         ));
     }
+    for line in view.fleet.iter().flat_map(fleet_lines) {
+        out.line(format!("fleet: {line}"));
+    }
     Ok(())
 }
 
-/// `a  limited (rate_limit) until ... (message), since ...` or `b  not limited`.
+/// `a  limited (rate_limit) until ... (message), since ...` or `b  not
+/// limited`, then `· disabled since ...` for an account held out.
 pub(crate) fn limit_line(a: &AccountLimitView) -> String {
+    let line = limit_only(a);
+    match &a.disabled {
+        Some(d) => format!("{line} · disabled {}", disabled_text(d)),
+        None => line,
+    }
+}
+
+/// `since 2026-...Z (reason): held out of failover`.
+pub(crate) fn disabled_text(d: &DisabledView) -> String {
+    let why = d
+        .reason
+        .as_deref()
+        .map(|r| format!(" ({})", one_line(r)))
+        .unwrap_or_default();
+    format!("since {}{why}: held out of failover", d.since)
+}
+
+/// The limit part of [`limit_line`].
+fn limit_only(a: &AccountLimitView) -> String {
     match (a.limited, a.reason, &a.until, a.source, &a.since) {
         (true, Some(reason), Some(until), Some(source), Some(since)) => format!(
             "{:<12} limited ({}) until {until} ({}), since {since}",

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
-use crate::config::{self, Config};
+use crate::config;
 use crate::fs::pathfmt::one_line;
 use crate::http::AdminSocket;
 use crate::ops::hook::{self, MAX_EVENT};
@@ -35,7 +35,7 @@ pub(crate) fn hook_cmd(config_flag: Option<&Path>, out: &mut Output) -> Exit {
             return Ok(());
         }
     };
-    let loaded = config::locate(config_flag).and_then(|p| Config::load(&p));
+    let loaded = config::find_and_load(config_flag);
     match loaded {
         Ok(config) => {
             for line in hook::handle(config, &AdminSocket, &input, deadline) {

@@ -7,18 +7,20 @@ use std::path::Path;
 use crate::cli::args::{InitArgs, SetupArgs};
 use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
+use crate::cli::progress::{Line, Show};
 use crate::cli::setup::setup_cmd;
-use crate::config;
+use crate::config::{self, Source};
 use crate::fs::pathfmt::{shell_word, shown};
 use crate::ops::class::ErrorClass;
 use crate::ops::context::Context;
 use crate::ops::init::{init, InitError, InitOutcome, InitPlan, InitReport, InitRequest};
+use crate::ops::progress::{Progress, Quiet};
 
-/// Runs init as `args` ask; the configuration goes to `--config` (or
-/// `$HOMESWAP_CONFIG`).
+/// Runs init as `args` ask; the configuration goes to `--config`, else
+/// `$HOMESWAP_CONFIG`, else the default place (its directory created).
 pub(crate) fn init_cmd(args: InitArgs, config_flag: Option<&Path>, out: &mut Output) -> Exit {
-    let path = match config::locate(config_flag) {
-        Ok(p) => p,
+    let located = match config::locate(config_flag) {
+        Ok(l) => l,
         Err(e) => {
             out.err(format!(
                 "homeswap: {e}: init writes the configuration there"
@@ -31,10 +33,20 @@ pub(crate) fn init_cmd(args: InitArgs, config_flag: Option<&Path>, out: &mut Out
         Some(&args.account),
         args.shared_dir.as_deref(),
         args.state_dir.as_deref(),
-        &path,
-    );
+        &located.path,
+    )
+    .map(|r| match located.source {
+        Source::Default => r.making_config_dir(),
+        Source::Flag | Source::Env => r,
+    });
     let home_env = std::env::var_os("HOME").map(std::path::PathBuf::from);
-    match req.and_then(|r| init(&r, home_env.as_deref(), args.dry_run)) {
+    // Its steps on a terminal (a dry run has none); gone before the
+    // results print.
+    let line = Line::on_terminal("init", Show::Always).filter(|_| !args.dry_run);
+    let progress: &dyn Progress = line.as_ref().map_or(&Quiet, |l| l);
+    let result = req.and_then(|r| init(&r, home_env.as_deref(), args.dry_run, progress));
+    drop(line);
+    match result {
         Ok(InitOutcome::Planned(plan)) => dry_run_lines(&plan, out),
         Ok(InitOutcome::Done(report)) if report.already => {
             let r = &report.journal.request;
@@ -169,6 +181,16 @@ fn plan_lines(p: &InitPlan, out: &mut Output) {
     if let Some(why) = &p.claude_json_skipped {
         out.line(format!("plan: {why}"));
     }
+    if let Some(dir) = r
+        .config
+        .parent()
+        .filter(|d| r.make_config_dir && !d.is_dir())
+    {
+        out.line(format!(
+            "plan: create the directory {} (mode 0700)",
+            shown(dir)
+        ));
+    }
     out.line(format!(
         "plan: write {}, state dir {}",
         shown(&r.config),
@@ -179,28 +201,18 @@ fn plan_lines(p: &InitPlan, out: &mut Output) {
 /// The line to use Claude Code through the active link, and how to add a
 /// second account.
 fn next_steps(r: &InitRequest, out: &mut Output) {
-    let config = shown(&r.config).to_string();
+    let config = config_flag(&r.config);
     let second = if r.account == "b" { "c" } else { "b" };
-    let mut home = r.from.clone().into_os_string();
-    home.push(format!("-{second}"));
-    let home = std::path::PathBuf::from(home);
     out.line(String::new());
     out.line("Use Claude Code through the active link:".to_string());
     out.line(format!("  export CLAUDE_CONFIG_DIR={}", shown(&r.from)));
     out.line(String::new());
     out.line(format!("To add a second account {second}:"));
-    out.line(format!("  mkdir -m 700 {}", shown(&home)));
     out.line(format!(
-        "  add '  {second}: {}' under accounts: in {config}",
-        shown(&home)
-    ));
-    out.line(format!("  homeswap --config {config} ensure {second}"));
-    out.line(format!(
-        "  CLAUDE_CONFIG_DIR={} claude    # log in as the second account, then /exit",
-        shown(&home)
+        "  homeswap {config}account add {second}    # creates its home and links, says how to log in"
     ));
     out.line(format!(
-        "Then 'homeswap --config {config} swap {second}' makes it the active account."
+        "Then 'homeswap {config}swap {second}' makes it the active account."
     ));
 }
 
@@ -240,15 +252,22 @@ fn offer_setup(config_path: &Path, out: &mut Output) {
 /// `homeswap setup claude-code`, with `--config PATH` unless the
 /// configuration is where homeswap looks without it.
 fn setup_line(config_path: &Path) -> String {
+    format!("homeswap {}setup claude-code", config_flag(config_path))
+}
+
+/// `--config PATH ` for the lines init prints, or nothing where every
+/// command finds the configuration without it (the default place, or
+/// `$HOMESWAP_CONFIG`).
+fn config_flag(config_path: &Path) -> String {
     let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => config::same_path(a, b),
     };
     match config::locate(None) {
-        Ok(found) if same(&found, config_path) => "homeswap setup claude-code".to_string(),
+        Ok(found) if same(&found.path, config_path) => String::new(),
         _ => {
             let path = std::path::absolute(config_path).unwrap_or_else(|_| config_path.into());
-            format!("homeswap --config {} setup claude-code", shell_word(&path))
+            format!("--config {} ", shell_word(&path))
         }
     }
 }

@@ -110,10 +110,17 @@ fn closing(cmd: &Command) -> String {
     roff.control("TP", []);
     roff.text([roman("HOMESWAP_CONFIG")]);
     roff.text([roman("The configuration file, when --config is not given.")]);
+    roff.control("TP", []);
+    roff.text([roman("XDG_CONFIG_HOME")]);
+    roff.text([roman(
+        "Without --config and HOMESWAP_CONFIG, the configuration is \
+         $XDG_CONFIG_HOME/homeswap/config.yaml (~/.config/homeswap/config.yaml when it is unset).",
+    )]);
     roff.control("SH", ["SEE ALSO"]);
     roff.text([roman(
-        "The README and the example configurations (in /usr/share/doc/homeswap/ when \
-         installed from the Debian package); the systemd unit homeswap.service.",
+        "The README, docs/guide.md, docs/reference.md and docs/operations.md, and the example \
+         configurations (in /usr/share/doc/homeswap/ when installed from the Debian package); \
+         the systemd unit homeswap.service.",
     )]);
     text.push_str(&part_body(&roff));
     text

@@ -2,18 +2,21 @@
 //! place where library results become exit codes ([`exit`]), the output
 //! streams, and one file per command group.
 
+mod account;
 mod adopt;
 mod args;
 mod completions;
 mod demo;
 mod exit;
 mod failover;
+mod fleet;
 mod hook;
 mod init;
 mod latch;
 mod links;
 mod manpage;
 mod output;
+mod progress;
 mod serve;
 mod setup;
 mod status;
@@ -29,7 +32,7 @@ use args::{Command, LatchCommand, OperatorCommand, SetupCommand};
 use exit::Exit;
 use output::Output;
 
-use crate::config::{self, Config};
+use crate::config;
 use crate::ops::context::Context;
 use crate::ops::swap::recover;
 use crate::sidecar::logging;
@@ -73,11 +76,10 @@ fn run_command(cli: Cli) -> Exit {
     }
 }
 
-/// The configuration from `--config` or `$HOMESWAP_CONFIG`; an error is
-/// printed and returned as the command's end.
+/// The configuration from `--config`, `$HOMESWAP_CONFIG` or the default
+/// place; an error is printed and returned as the command's end.
 fn load(flag: Option<&Path>, out: &mut Output) -> Result<Context, Exit> {
-    let loaded = config::locate(flag).and_then(|path| Config::load(&path));
-    loaded.map(Context::new).map_err(|e| {
+    config::find_and_load(flag).map(Context::new).map_err(|e| {
         out.err(format!("homeswap: {e}"));
         exit::failed(&e)
     })
@@ -107,6 +109,7 @@ fn dispatch(ctx: &Context, command: OperatorCommand, out: &mut Output) -> Exit {
         }
         OperatorCommand::Failover(args) => failover::failover_cmd(ctx, args, out),
         OperatorCommand::Limits(args) => failover::limits_cmd(ctx, args, out),
+        OperatorCommand::Account(command) => account::account_cmd(ctx, command, out),
         OperatorCommand::Setup(SetupCommand::ClaudeCode(args)) => setup::setup_cmd(ctx, &args, out),
     }
 }

@@ -2,7 +2,8 @@
 //! the same document `GET /api/v1/status` answers.
 
 use crate::cli::exit::Exit;
-use crate::cli::failover::limit_line;
+use crate::cli::failover::{disabled_text, limit_line};
+use crate::cli::fleet::fleet_lines;
 use crate::cli::latch::latch_line;
 use crate::cli::output::Output;
 use crate::fs::pathfmt::shown;
@@ -56,19 +57,38 @@ pub(crate) fn status(ctx: &Context, json: bool, out: &mut Output) -> Exit {
             same.mtime
         ));
     }
+    failover_lines(&doc, out);
+    Ok(())
+}
+
+/// What the failover knows: limits, disabled accounts, usage and, with
+/// `fleet:`, what other hosts reported.
+fn failover_lines(doc: &StatusDocument, out: &mut Output) {
     if let Some(e) = &doc.limits_error {
         out.line(format!("limits:   {e}; no limits are known"));
     }
     for l in doc.limits.iter().filter(|l| l.limited) {
         out.line(format!("limit:    {}", limit_line(l)));
     }
+    if let Some(e) = &doc.disabled_error {
+        out.line(format!("disabled: {e}; no account is known to be disabled"));
+    }
+    for (l, d) in doc
+        .limits
+        .iter()
+        .filter_map(|l| l.disabled.as_ref().map(|d| (l, d)))
+    {
+        out.line(format!("disabled: {} {}", l.account, disabled_text(d)));
+    }
     if let Some(e) = &doc.usage.error {
         out.line(format!("usage:    {e}; no usage is known"));
     }
     for u in doc.usage.accounts.iter().filter(|u| u.updated.is_some()) {
-        out.line(format!("usage:    {}", usage_line(u, doc.usage.threshold)));
+        out.line(format!("usage:    {}", usage_line(u)));
     }
-    Ok(())
+    for line in doc.fleet.iter().flat_map(fleet_lines) {
+        out.line(format!("fleet:    {line}"));
+    }
 }
 
 /// `accounts:`, then one line per account: `* a  /home/a  projects=ok ...`.
@@ -96,7 +116,7 @@ fn account_lines(doc: &StatusDocument, out: &mut Output) {
 
 /// `a: 5h 42% (resets 2026-...Z) · 7d 13% (...) · updated ...`, with the
 /// threshold when a window is at it.
-fn usage_line(u: &AccountUsageView, threshold: Option<u8>) -> String {
+fn usage_line(u: &AccountUsageView) -> String {
     let mut parts = Vec::new();
     for (name, w) in [("5h", &u.five_hour), ("7d", &u.seven_day)] {
         if let Some(w) = w {
@@ -107,8 +127,8 @@ fn usage_line(u: &AccountUsageView, threshold: Option<u8>) -> String {
             ));
         }
     }
-    if let (true, Some(t)) = (u.at_threshold, threshold) {
-        parts.push(format!("at or above failover.threshold ({t}%)"));
+    if let (true, Some(t)) = (u.at_threshold, u.threshold) {
+        parts.push(format!("at or above its threshold ({t}%)"));
     }
     parts.push(format!(
         "updated {}",

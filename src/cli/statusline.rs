@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::cli::args::StatuslineArgs;
 use crate::cli::exit::{self, Exit};
 use crate::cli::output::Output;
-use crate::config::{self, Config};
+use crate::config;
 use crate::fs::pathfmt::one_line;
 use crate::http::AdminSocket;
 use crate::ops::statusline::{self, wrap, MAX_INPUT};
@@ -85,7 +85,7 @@ pub(crate) fn statusline_cmd(
             line: "homeswap: no status".into(),
             notes: vec![format!("homeswap statusline: {why}")],
         },
-        None => match config::locate(config_flag).and_then(|p| Config::load(&p)) {
+        None => match config::find_and_load(config_flag) {
             // A defect must not cost Claude Code its status line or exit
             // code: a panic (reported on stderr by the panic hook) still
             // prints a line and exits 0.

@@ -14,6 +14,7 @@ use super::checker::Checker;
 use super::duration;
 use super::error::ConfigError;
 use super::failover;
+use super::fleet;
 use super::model::{
     is_valid_account_name, AdminConfig, Config, ServeConfig, DEFAULT_INTERVAL, DEFAULT_LISTEN,
 };
@@ -57,6 +58,7 @@ impl Checker<'_> {
         let serve = self.serve(raw.serve.unwrap_or_default())?;
         let failover =
             failover::check(self, raw.failover.unwrap_or_default(), &raw.accounts.order)?;
+        let fleet = raw.fleet.map(|f| fleet::check(self, f)).transpose()?;
         Ok(Config {
             path: self.path().to_path_buf(),
             accounts: raw
@@ -72,6 +74,7 @@ impl Checker<'_> {
             state_dir: plain(&raw.state_dir),
             serve,
             failover,
+            fleet,
         })
     }
 

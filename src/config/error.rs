@@ -8,9 +8,14 @@ use super::model::CONFIG_ENV;
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// Neither `--config` nor `$HOMESWAP_CONFIG` was given.
-    #[error("no configuration file: pass --config PATH or set ${CONFIG_ENV}")]
+    /// Neither `--config` nor `$HOMESWAP_CONFIG` was given, and no home
+    /// directory is known for the default place.
+    #[error("no configuration file: pass --config PATH or set ${CONFIG_ENV} (there is no default place: neither $XDG_CONFIG_HOME nor a home directory is known)")]
     NotGiven,
+    /// Neither `--config` nor `$HOMESWAP_CONFIG` was given, and the default
+    /// place holds no file.
+    #[error("no configuration file: looked for --config, ${CONFIG_ENV}, {}; run 'homeswap init --from ~/.claude' to make one there, or pass --config PATH", looked.display())]
+    NotFound { looked: PathBuf },
     /// The file could not be opened or read.
     #[error("{}: cannot read the configuration: {source}", path.display())]
     Read {

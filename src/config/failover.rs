@@ -1,8 +1,8 @@
 //! The `failover:` section: the accounts' preference order, how long a
 //! limit without a known reset time lasts, the settle window, and the
-//! statusline's usage threshold.
+//! statusline's usage threshold (one for all, and each account's own).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use super::checker::Checker;
 use super::duration;
@@ -31,20 +31,52 @@ pub(super) fn check(
     };
     let threshold = match raw.threshold {
         None => None,
-        Some(t @ 1..=100) => Some(t as u8),
-        Some(t) => {
-            return Err(checker.invalid(
-                &["failover", "threshold"],
-                format!("{t} is out of range: give a usage percent between 1 and 100"),
-            ))
-        }
+        Some(t) => Some(percent(checker, &["failover", "threshold"], t)?),
     };
+    let thresholds = thresholds(checker, raw.thresholds.unwrap_or_default(), file_order)?;
     Ok(FailoverConfig {
         order,
         cooldown,
         settle,
         threshold,
+        thresholds,
     })
+}
+
+/// A usage percent at `key`: 1..=100.
+fn percent(checker: &Checker, key: &[&str], t: u64) -> Result<u8, ConfigError> {
+    match u8::try_from(t) {
+        Ok(p @ 1..=100) => Ok(p),
+        _ => Err(checker.invalid(
+            key,
+            format!("{t} is out of range: give a usage percent between 1 and 100"),
+        )),
+    }
+}
+
+/// `failover.thresholds`: each name a configured account, each value a
+/// usage percent.
+fn thresholds(
+    checker: &Checker,
+    raw: BTreeMap<String, u64>,
+    accounts: &[String],
+) -> Result<BTreeMap<String, u8>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (name, t) in raw {
+        let key = ["failover", "thresholds", name.as_str()];
+        if !accounts.contains(&name) {
+            return Err(checker.invalid(
+                &key,
+                format!(
+                    "{name:?} is not a configured account (accounts: {})",
+                    accounts.join(", ")
+                ),
+            ));
+        }
+        let p = percent(checker, &key, t)?;
+        out.insert(name, p);
+    }
+    Ok(out)
 }
 
 /// Every name a configured account, none twice, all of them listed.
@@ -128,6 +160,35 @@ state_dir: /var/lib/homeswap
         assert_eq!(c.failover.cooldown, Duration::from_secs(7200));
         assert_eq!(c.failover.settle, Duration::ZERO);
         assert_eq!(c.failover.threshold, Some(95));
+    }
+
+    #[test]
+    fn each_account_may_have_its_own_threshold_over_the_common_one() {
+        let c = parse("failover:\n  threshold: 95\n  thresholds: {b: 80, c: 100}\n").unwrap();
+        assert_eq!(c.failover.threshold_for("a"), Some(95));
+        assert_eq!(c.failover.threshold_for("b"), Some(80));
+        assert_eq!(c.failover.threshold_for("c"), Some(100));
+        let c = parse("failover:\n  thresholds:\n    b: 80\n").unwrap();
+        assert_eq!(c.failover.threshold_for("a"), None);
+        assert_eq!(c.failover.threshold_for("b"), Some(80));
+    }
+
+    #[test]
+    fn a_threshold_of_an_unknown_account_or_out_of_range_is_refused_at_its_line() {
+        let e = parse("failover:\n  thresholds:\n    x: 80\n").unwrap_err();
+        assert!(
+            e.contains("failover.thresholds.x: \"x\" is not a configured account (accounts: c, a, b) (line 10, column 5)"),
+            "{e}"
+        );
+        for bad in ["0", "101", "300"] {
+            let e = parse(&format!("failover:\n  thresholds:\n    b: {bad}\n")).unwrap_err();
+            assert!(
+                e.contains(&format!("failover.thresholds.b: {bad} is out of range")),
+                "{e}"
+            );
+        }
+        let e = parse("failover:\n  thresholds: {b: 80, b: 90}\n").unwrap_err();
+        assert!(e.contains("duplicate key"), "{e}");
     }
 
     #[test]

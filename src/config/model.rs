@@ -17,7 +17,7 @@ pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A configuration that was loaded and passed every check.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The file it came from (for messages).
     pub(crate) path: PathBuf,
@@ -34,6 +34,8 @@ pub struct Config {
     pub serve: ServeConfig,
     /// Failover settings (defaults when the section is absent).
     pub failover: FailoverConfig,
+    /// Where the fleet view comes from; `None` without a `fleet:` section.
+    pub fleet: Option<FleetConfig>,
 }
 
 /// The `serve:` section.
@@ -76,6 +78,61 @@ pub struct FailoverConfig {
     pub settle: Duration,
     /// Usage percent (1..=100) at which the statusline asks for a failover.
     pub threshold: Option<u8>,
+    /// Per-account usage percents (1..=100), over `threshold`.
+    pub thresholds: BTreeMap<String, u8>,
+}
+
+impl FailoverConfig {
+    /// The usage percent at which `account` fails over: its own
+    /// threshold, else `failover.threshold`; `None` when neither is set.
+    pub(crate) fn threshold_for(&self, account: &str) -> Option<u8> {
+        self.thresholds.get(account).copied().or(self.threshold)
+    }
+}
+
+/// Default `fleet.selector`: the job name the Prometheus examples use.
+pub(crate) const DEFAULT_FLEET_SELECTOR: &str = r#"{job="homeswap"}"#;
+
+/// Default `fleet.interval`.
+pub(crate) const DEFAULT_FLEET_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Default `fleet.max_age`.
+pub(crate) const DEFAULT_FLEET_MAX_AGE: Duration = Duration::from_secs(120);
+
+/// Default `fleet.timeout`.
+pub(crate) const DEFAULT_FLEET_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How the sidecar authenticates to Prometheus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FleetAuth {
+    /// No `Authorization` header.
+    None,
+    /// `Authorization: Bearer <the file's text>`, read at every refresh
+    /// (so a rotated token is picked up).
+    BearerTokenFile(PathBuf),
+    /// `Authorization: Basic ...` from a file of one `USER:PASSWORD` line,
+    /// read at every refresh.
+    BasicAuthFile(PathBuf),
+}
+
+/// The checked `fleet:` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetConfig {
+    /// The API's base URL: `http://` or `https://`, a host, an optional
+    /// port and path prefix, no trailing `/`.
+    pub(crate) prometheus: String,
+    /// Label matchers in braces, added to every metric queried.
+    pub(crate) selector: String,
+    /// How often the sidecar refreshes the view.
+    pub(crate) interval: Duration,
+    /// A view older than this is not used by the failover.
+    pub(crate) max_age: Duration,
+    /// The bound on each query of a refresh.
+    pub(crate) timeout: Duration,
+    /// Credentials, if any.
+    pub(crate) auth: FleetAuth,
+    /// The CA certificates to trust for `https://` (default: the system's).
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 impl Config {

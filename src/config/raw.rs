@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::fleet::RawFleet;
+
 /// The whole file.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +38,9 @@ pub(super) struct RawConfig {
     /// Failover settings; absent: the defaults.
     #[serde(default)]
     pub(crate) failover: Option<RawFailover>,
+    /// The fleet view's Prometheus; absent: no fleet view.
+    #[serde(default)]
+    pub(crate) fleet: Option<RawFleet>,
 }
 
 /// The `failover:` section.
@@ -54,6 +59,10 @@ pub(super) struct RawFailover {
     /// Statusline usage percent that triggers a failover (1..=100).
     #[serde(default)]
     pub(crate) threshold: Option<u64>,
+    /// Per-account thresholds, over `threshold`. Duplicate names never
+    /// reach this map: the `keys` walk refuses them first.
+    #[serde(default)]
+    pub(crate) thresholds: Option<BTreeMap<String, u64>>,
 }
 
 /// The `serve:` section.

@@ -185,6 +185,82 @@ pub(crate) fn write_file_unsynced(path: &Path, bytes: &[u8], mode: u32) -> Resul
     write_file_volatile_in(&DirFd::open_following(dir)?, name, bytes, mode)
 }
 
+/// Replaces the contents of the regular file `path` atomically, as
+/// [`write_file`] does, keeping what a person set on it: a symlink stays a
+/// symlink (the file it leads to is replaced, as editors do), and the new
+/// file gets the old one's permission bits and, when homeswap runs as
+/// root, its owner.
+pub(crate) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+    use std::os::unix::fs::MetadataExt;
+    let real = std::fs::canonicalize(path).map_err(|e| FsError::new("resolve", path, e))?;
+    let meta = std::fs::metadata(&real).map_err(|e| FsError::new("inspect", &real, e))?;
+    if !meta.is_file() {
+        return Err(FsError::new(
+            "replace",
+            &real,
+            std::io::Error::other("it is not a regular file"),
+        ));
+    }
+    let (dir, name) = split(&real)?;
+    let dir = DirFd::open_following(dir)?;
+    let tmp = temp_name(name);
+    let mut file = dir.create_file(&tmp, meta.mode() & 0o7777)?;
+    let written = owned_like(&file, &meta)
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| FsError::new("write", &dir.join(&tmp), e));
+    drop(file);
+    if let Err(e) = written.and_then(|()| dir.rename(&tmp, &dir, name)) {
+        let _ = dir.unlink(&tmp);
+        return Err(e);
+    }
+    dir.sync()
+}
+
+/// Gives `file` the owner of the file it replaces, when that differs and
+/// the process may (root); anyone else's new file is theirs anyway.
+fn owned_like(file: &std::fs::File, old: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let new = file.metadata()?;
+    if (new.uid(), new.gid()) == (old.uid(), old.gid()) || !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid()))
+}
+
+/// Creates the directory `path` and each missing directory above it with
+/// `mode` (before umask), each made durable by an fsync of its parent. A
+/// directory already there (or a symlink to one) is kept as it is.
+pub(crate) fn create_dirs(path: &Path, mode: u32) -> Result<(), FsError> {
+    let mut missing = Vec::new();
+    let mut at = path;
+    loop {
+        match std::fs::metadata(at) {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => {
+                return Err(FsError::new(
+                    "create the directory",
+                    at,
+                    std::io::Error::from(std::io::ErrorKind::NotADirectory),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(at),
+            Err(e) => return Err(FsError::new("inspect", at, e)),
+        }
+        at = split(at)?.0;
+    }
+    for dir in missing.into_iter().rev() {
+        let (parent, name) = split(dir)?;
+        let parent = DirFd::open_following(parent)?;
+        match parent.mkdir(name, mode) {
+            Err(e) if e.is(Errno::EEXIST) => {}
+            other => other?,
+        }
+        parent.sync()?;
+    }
+    Ok(())
+}
+
 /// [`write_file_in`] without the two `fsync`s: the file is replaced whole
 /// (a crash of the process leaves the old file or the new one, and at
 /// worst a temporary that `remove_leftovers` takes), but a power loss may
@@ -353,6 +429,48 @@ mod tests {
         assert!(!has_leftovers(&gone));
         assert_eq!(remove_leftovers(&gone).unwrap(), Vec::<PathBuf>::new());
         remove_file(&gone).unwrap();
+    }
+
+    #[test]
+    fn create_dirs_makes_each_missing_directory_private_and_keeps_the_rest() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("home/.config/homeswap");
+        create_dirs(&deep, 0o700).unwrap();
+        for p in [
+            dir.path().join("home"),
+            dir.path().join("home/.config"),
+            deep.clone(),
+        ] {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", p.display());
+        }
+        create_dirs(&deep, 0o700).unwrap();
+        std::fs::write(dir.path().join("file"), b"x").unwrap();
+        let err = create_dirs(&dir.path().join("file/sub"), 0o700).unwrap_err();
+        assert!(err.to_string().contains("file"), "{err}");
+    }
+
+    #[test]
+    fn replace_file_keeps_a_link_a_link_and_the_file_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.yaml");
+        let link = dir.path().join("config.yaml");
+        std::fs::write(&real, b"old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        replace_file(&link, b"new").unwrap();
+        assert_eq!(std::fs::read_link(&link).unwrap(), real);
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "no temporary left"
+        );
+        assert!(replace_file(&dir.path().join("gone"), b"x").is_err());
     }
 
     #[test]

@@ -65,6 +65,7 @@ pub(crate) fn render(input: &PageInput<'_>) -> String {
         grid::grid_section(doc),
         sections::limits_section(doc),
         sections::usage_section(doc),
+        sections::fleet_section(doc),
         sections::unmanaged_section(doc),
         sections::credentials_section(doc),
         sections::problems_section(doc),
@@ -126,12 +127,14 @@ mod tests {
             last_validation: "2026-01-01T00:00:00Z".into(),
             limits: Vec::new(),
             limits_error: Some("limits.json: <unreadable>".into()),
+            disabled_error: None,
             usage: crate::ops::usage::UsageView {
                 accounts: Vec::new(),
                 threshold: None,
                 error: None,
             },
             warnings: vec!["account a: unmanaged entry: <todos> (a directory)".into()],
+            fleet: None,
             credentials: Default::default(),
         }
     }

@@ -8,6 +8,8 @@
 //!   (`process`: CPU time in fractions of a second).
 //! - `link_families`: the per-link and per-account gauges, kept as the
 //!   last validation's states and written straight into the text.
+//! - `fleet`: the fleet view's age and refresh counts, present only while
+//!   `fleet` is configured.
 //! - `exposition`: the encoded text, cached until the next change (or
 //!   until its `process_*` values are [`PROCESS_REFRESH`] old).
 //!
@@ -15,6 +17,7 @@
 //! families in name order, so the exposition reads as one registry's would.
 
 mod exposition;
+mod fleet;
 mod link_families;
 mod process;
 mod registry;
@@ -48,6 +51,8 @@ pub(crate) struct UsageSeries {
     pub(crate) ratio: f64,
     /// Unix seconds the window resets; 0 when not reported.
     pub(crate) resets_at: u64,
+    /// Unix seconds of the account's last usage report (0: unknown).
+    pub(crate) updated: u64,
 }
 
 impl UsageSeries {
@@ -67,6 +72,7 @@ impl UsageSeries {
                         window,
                         ratio: w.ratio,
                         resets_at: w.resets_at_unix,
+                        updated: a.updated_unix,
                     });
                 }
             }
@@ -87,6 +93,13 @@ pub struct Metrics {
     limit_accounts: Mutex<BTreeSet<String>>,
     /// The (account, window) pairs the usage gauges have series for.
     usage_series: Mutex<BTreeSet<(String, String)>>,
+    /// While `fleet` is configured: the Unix time the fleet view's age
+    /// counts from (its last refresh, else the sidecar's start).
+    fleet_since: Mutex<Option<u64>>,
+    /// The accounts the disabled gauge has series for.
+    disabled_accounts: Mutex<BTreeSet<String>>,
+    /// The accounts the threshold gauge has series for.
+    threshold_accounts: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -105,6 +118,9 @@ impl Metrics {
             exposition: ExpositionCache::default(),
             limit_accounts: Mutex::new(BTreeSet::new()),
             usage_series: Mutex::new(BTreeSet::new()),
+            fleet_since: Mutex::new(None),
+            disabled_accounts: Mutex::new(BTreeSet::new()),
+            threshold_accounts: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -196,6 +212,12 @@ impl Metrics {
             let _ = f.usage_ratio.remove_label_values(&labels);
             let _ = f.usage_reset.remove_label_values(&labels);
         }
+        let reported = |set: &BTreeSet<(String, String)>| -> BTreeSet<String> {
+            set.iter().map(|(a, _)| a.clone()).collect()
+        };
+        for gone in reported(&known).difference(&reported(&now)) {
+            let _ = f.usage_updated.remove_label_values(&[gone.as_str()]);
+        }
         *known = now;
         for u in usage {
             let labels = [u.account.as_str(), u.window];
@@ -203,6 +225,58 @@ impl Metrics {
             f.usage_reset
                 .with_label_values(&labels)
                 .set(i64::try_from(u.resets_at).unwrap_or(i64::MAX));
+            f.usage_updated
+                .with_label_values(&[u.account.as_str()])
+                .set(i64::try_from(u.updated).unwrap_or(i64::MAX));
+        }
+        self.exposition.changed();
+    }
+
+    /// Records which configured accounts are held out of failover:
+    /// (account, disabled). Series of accounts no longer configured go.
+    pub(crate) fn observe_disabled(&self, accounts: &[(String, bool)]) {
+        let gauge = &self.families.account_disabled;
+        let mut known = self
+            .disabled_accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now: BTreeSet<String> = accounts.iter().map(|a| a.0.clone()).collect();
+        for gone in known.difference(&now) {
+            let _ = gauge.remove_label_values(&[gone.as_str()]);
+        }
+        *known = now;
+        for (account, disabled) in accounts {
+            gauge
+                .with_label_values(&[account.as_str()])
+                .set(i64::from(*disabled));
+        }
+        self.exposition.changed();
+    }
+
+    /// Records each configured account's failover threshold as a ratio:
+    /// (account, percent). An account without one has no series (absent
+    /// when none is set); series no longer in the list go.
+    pub(crate) fn observe_thresholds(&self, thresholds: &[(String, Option<u8>)]) {
+        let gauge = &self.families.usage_threshold;
+        let mut known = self
+            .threshold_accounts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now: BTreeSet<String> = thresholds
+            .iter()
+            .filter(|t| t.1.is_some())
+            .map(|t| t.0.clone())
+            .collect();
+        for gone in known.difference(&now) {
+            let _ = gauge.remove_label_values(&[gone.as_str()]);
+        }
+        *known = now;
+        for (account, percent) in thresholds {
+            if let Some(p) = percent {
+                gauge
+                    .with_label_values(&[account.as_str()])
+                    .set(f64::from(*p) / 100.0);
+            }
         }
         self.exposition.changed();
     }
@@ -217,6 +291,7 @@ impl Metrics {
     /// Encodes every metric, bypassing the cache: the registry's families
     /// and the link families, merged in name order.
     pub fn encode_now(&self) -> Vec<u8> {
+        self.set_fleet_view_age();
         let links = self.links.read().unwrap_or_else(|p| p.into_inner());
         let mut buf = Vec::with_capacity(8 * 1024 + links.encoded_size_hint());
         let mut own = LinkSeries::FAMILIES.iter().peekable();
@@ -271,6 +346,35 @@ mod tests {
     }
 
     #[test]
+    fn disabled_and_threshold_gauges_follow_the_accounts() {
+        let m = Metrics::new().unwrap();
+        m.observe_disabled(&[("a".into(), false), ("b".into(), true)]);
+        m.observe_thresholds(&[("a".into(), Some(95)), ("b".into(), Some(80))]);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        for series in [
+            "homeswap_account_disabled{account=\"a\"} 0\n",
+            "homeswap_account_disabled{account=\"b\"} 1\n",
+            "homeswap_account_usage_threshold_ratio{account=\"a\"} 0.95\n",
+            "homeswap_account_usage_threshold_ratio{account=\"b\"} 0.8\n",
+        ] {
+            assert!(text.contains(series), "{series} in {text}");
+        }
+        // b removed, a's threshold unset: their series go.
+        m.observe_disabled(&[("a".into(), true)]);
+        m.observe_thresholds(&[("a".into(), None)]);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        assert!(
+            text.contains("homeswap_account_disabled{account=\"a\"} 1\n"),
+            "{text}"
+        );
+        assert!(!text.contains("account=\"b\""), "{text}");
+        assert!(
+            !text.contains("homeswap_account_usage_threshold_ratio{"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn usage_gauges_are_absent_until_reported_and_follow_the_record() {
         let m = Metrics::new().unwrap();
         let text = String::from_utf8(m.encode_now()).unwrap();
@@ -280,6 +384,7 @@ mod tests {
             window: "five_hour",
             ratio: 0.42,
             resets_at: 1_795_600_000,
+            updated: 1_795_000_000,
         };
         let seven = UsageSeries {
             window: "seven_day",
@@ -292,11 +397,15 @@ mod tests {
             "homeswap_account_usage_ratio{account=\"a\",window=\"five_hour\"} 0.42\n",
             "homeswap_account_usage_ratio{account=\"a\",window=\"seven_day\"} 0.13\n",
             "homeswap_account_usage_reset_timestamp_seconds{account=\"a\",window=\"five_hour\"} 1795600000\n",
+            "homeswap_account_usage_updated_timestamp_seconds{account=\"a\"} 1795000000\n",
         ] {
             assert!(text.contains(series), "{series} in {text}");
         }
         m.observe_usage(&[five]);
         let text = String::from_utf8(m.encode_now()).unwrap();
         assert!(!text.contains("window=\"seven_day\""), "{text}");
+        m.observe_usage(&[]);
+        let text = String::from_utf8(m.encode_now()).unwrap();
+        assert!(!text.contains("account=\"a\""), "{text}");
     }
 }

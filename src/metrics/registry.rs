@@ -1,7 +1,7 @@
 //! The Prometheus registry: the contract's families that are kept as
 //! registry metrics (the latch, validation and swap counts and durations),
-//! the per-account limit and usage gauges, `homeswap_build_info`, and the
-//! `process_*` collector.
+//! the per-account limit, usage, threshold and disabled gauges, the fleet
+//! view's families, `homeswap_build_info`, and the `process_*` collector.
 //!
 //! Names, types, labels and help texts are the contract's; a change here
 //! breaks the dashboard and the alert rules.
@@ -53,6 +53,14 @@ pub(super) struct Families {
     pub(super) usage_ratio: GaugeVec,
     /// `homeswap_account_usage_reset_timestamp_seconds{account,window}`.
     pub(super) usage_reset: IntGaugeVec,
+    /// `homeswap_account_usage_updated_timestamp_seconds{account}`.
+    pub(super) usage_updated: IntGaugeVec,
+    /// `homeswap_account_disabled{account}`.
+    pub(super) account_disabled: IntGaugeVec,
+    /// `homeswap_account_usage_threshold_ratio{account}`.
+    pub(super) usage_threshold: GaugeVec,
+    /// The fleet view's families.
+    pub(super) fleet: FleetFamilies,
 }
 
 impl Families {
@@ -108,6 +116,19 @@ impl Families {
                 Opts::new("homeswap_account_usage_reset_timestamp_seconds", "Unix time the usage window resets, as last reported by the statusline; 0 when not reported; absent until usage is reported."),
                 &["account", "window"],
             )?)?,
+            usage_updated: add(&r, IntGaugeVec::new(
+                Opts::new("homeswap_account_usage_updated_timestamp_seconds", "Unix time of the last usage report recorded for the account; absent until usage is reported."),
+                &["account"],
+            )?)?,
+            account_disabled: add(&r, IntGaugeVec::new(
+                Opts::new("homeswap_account_disabled", "1 while the account is held out of failover by 'homeswap account disable', else 0."),
+                &["account"],
+            )?)?,
+            usage_threshold: add(&r, GaugeVec::new(
+                Opts::new("homeswap_account_usage_threshold_ratio", "The account's failover threshold (failover.thresholds, else failover.threshold) as 0..1; absent when none is set."),
+                &["account"],
+            )?)?,
+            fleet: FleetFamilies::new(&r)?,
             registry: r,
         };
         add(&families.registry, build_info()?)?;
@@ -135,6 +156,31 @@ impl Families {
     /// Every registered family with its current values, sorted by name.
     pub(super) fn gather(&self) -> Vec<MetricFamily> {
         self.registry.gather()
+    }
+}
+
+/// The fleet view's families: registered always, with series only while
+/// `fleet` is configured (`metrics/fleet.rs`).
+pub(super) struct FleetFamilies {
+    /// `homeswap_fleet_view_age_seconds` (no labels; a vector so that it
+    /// can be absent without `fleet`).
+    pub(super) view_age: GaugeVec,
+    /// `homeswap_fleet_queries_total{outcome}`.
+    pub(super) queries: IntCounterVec,
+}
+
+impl FleetFamilies {
+    fn new(r: &Registry) -> prometheus::Result<FleetFamilies> {
+        Ok(FleetFamilies {
+            view_age: add(r, GaugeVec::new(
+                Opts::new("homeswap_fleet_view_age_seconds", "Age of the fleet view (the last successful refresh from fleet.prometheus; before the first one, since the sidecar started); absent without fleet."),
+                &[],
+            )?)?,
+            queries: add(r, IntCounterVec::new(
+                Opts::new("homeswap_fleet_queries_total", "Fleet view refreshes by outcome: ok, error (refused, HTTP or Prometheus error, garbage), timeout (fleet.timeout)."),
+                &["outcome"],
+            )?)?,
+        })
     }
 }
 

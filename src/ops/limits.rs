@@ -1,14 +1,17 @@
 //! The accounts' limits as an operator sees them (`homeswap limits`, the
-//! status document, the metrics), and ending one by hand (`limits clear`).
+//! status document, the metrics), with the accounts held out of failover
+//! (`account disable`), and ending a limit by hand (`limits clear`).
 
 use serde::Serialize;
 
 use crate::fs::error::FsError;
 use crate::ops::class::{Classified, ErrorClass};
 use crate::ops::context::Context;
+use crate::ops::fleet::{self, FleetStatus};
 use crate::ops::skeleton::{self, Ended, Operation};
 use crate::ops::{home_of, UnknownAccount};
 use crate::state::audit::{Action, Outcome, Subject};
+use crate::state::disabled::DisabledRecord;
 use crate::state::latch::LatchRecord;
 use crate::state::limits::{rfc3339, unix_now, LimitReason, LimitsRecord, UntilSource};
 use crate::state::lock::{LockError, StateLock};
@@ -30,17 +33,34 @@ pub(crate) struct AccountLimitView {
     pub(crate) until_unix: u64,
     /// Where the end came from.
     pub(crate) source: Option<UntilSource>,
+    /// Whether `account disable` holds it out of failover, since when and
+    /// why (`null` when it does not).
+    pub(crate) disabled: Option<DisabledView>,
+}
+
+/// An account held out of failover, as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct DisabledView {
+    /// RFC 3339 time it was disabled.
+    pub(crate) since: String,
+    /// The operator's reason, if one was given.
+    pub(crate) reason: Option<String>,
 }
 
 /// Every configured account's limit, in `failover.order`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct LimitsView {
     /// One entry per account.
     pub(crate) accounts: Vec<AccountLimitView>,
     /// Why the limits file could not be read (then no limits are known).
     pub(crate) error: Option<String>,
+    /// Why the disabled accounts' file could not be read (then none is
+    /// known to be disabled).
+    pub(crate) disabled_error: Option<String>,
     /// The last swap a failover made: RFC 3339 time, from, to.
     pub(crate) last_failover: Option<LastFailoverView>,
+    /// Limits seen on other instances (the fleet view); `null` without `fleet`.
+    pub(crate) fleet: Option<FleetStatus>,
 }
 
 /// The last swap a failover made, as shown.
@@ -54,13 +74,24 @@ pub(crate) struct LastFailoverView {
     pub(crate) to: String,
 }
 
-/// Reads the limits now.
+/// Reads the limits and the disabled accounts now.
 pub(crate) fn limits(ctx: &Context) -> LimitsView {
     let (record, error) = LimitsRecord::read_or_empty(&ctx.state);
-    view(ctx, &record, error, unix_now())
+    let (disabled, disabled_error) = DisabledRecord::read_or_empty(&ctx.state);
+    let now = unix_now();
+    let mut v = view(ctx, &record, error, now);
+    for a in &mut v.accounts {
+        a.disabled = disabled.get(&a.account).map(|d| DisabledView {
+            since: rfc3339(d.since),
+            reason: d.reason.clone(),
+        });
+    }
+    v.disabled_error = disabled_error;
+    v.fleet = fleet::status(&ctx.config, &ctx.state, now);
+    v
 }
 
-/// The view of `record` at `now`.
+/// The view of `record` at `now` (nothing disabled).
 pub(crate) fn view(
     ctx: &Context,
     record: &LimitsRecord,
@@ -81,6 +112,7 @@ pub(crate) fn view(
                 until: Some(rfc3339(l.until)),
                 until_unix: l.until,
                 source: Some(l.source),
+                disabled: None,
             },
             None => AccountLimitView {
                 account: account.clone(),
@@ -90,17 +122,20 @@ pub(crate) fn view(
                 until: None,
                 until_unix: 0,
                 source: None,
+                disabled: None,
             },
         })
         .collect();
     LimitsView {
         accounts,
         error,
+        disabled_error: None,
         last_failover: record.last_failover.as_ref().map(|l| LastFailoverView {
             time: rfc3339(l.time),
             from: l.from.clone(),
             to: l.to.clone(),
         }),
+        fleet: None,
     }
 }
 

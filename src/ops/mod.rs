@@ -3,15 +3,18 @@
 //! change state run in one skeleton (`skeleton`: latch check, lock, one
 //! typed audit record); their errors are classified once (`class`).
 
+pub(crate) mod account;
 pub(crate) mod adopt;
 pub(crate) mod class;
 pub(crate) mod context;
 pub(crate) mod demo;
 pub(crate) mod ensure;
 pub(crate) mod failover;
+pub(crate) mod fleet;
 pub(crate) mod hook;
 pub(crate) mod init;
 pub(crate) mod limits;
+pub(crate) mod progress;
 pub(crate) mod served;
 pub(crate) mod setup;
 pub(crate) mod skeleton;

@@ -13,9 +13,11 @@ use crate::links::validate::{validate_all, ValidationReport};
 use crate::links::AccountReport;
 use crate::ops::adopt::journal::AdoptJournal;
 use crate::ops::context::Context;
+use crate::ops::fleet::{self, FleetStatus};
 use crate::ops::limits::{self, AccountLimitView};
 use crate::ops::usage::{self, UsageView};
 use crate::state::latch::LatchRecord;
+use crate::state::limits::unix_now;
 
 /// The status of every account, the active link and the latch.
 #[derive(Debug, Clone, Serialize)]
@@ -52,13 +54,20 @@ pub(crate) struct StatusDocument {
     pub(crate) credentials: CredentialFindings,
     /// Every account's links and their states, sorted by account.
     pub(crate) accounts: Vec<AccountReport>,
-    /// Every account's limit, in `failover.order`.
+    /// Every account's limit, and whether it is disabled, in
+    /// `failover.order`.
     pub(crate) limits: Vec<AccountLimitView>,
     /// Why the limits file could not be read (then no limits are known).
     pub(crate) limits_error: Option<String>,
+    /// Why the disabled accounts' file could not be read (then none is
+    /// known to be disabled; each limit entry's `disabled` says which are).
+    pub(crate) disabled_error: Option<String>,
     /// Every account's last known usage (from the statusline), in
     /// `failover.order`, with `failover.threshold`.
     pub(crate) usage: UsageView,
+    /// What the fleet view says (limits and usage seen on other
+    /// instances, whether it is used and why not); `null` without `fleet`.
+    pub(crate) fleet: Option<FleetStatus>,
     /// RFC 3339 time of the validation shown.
     pub(crate) last_validation: String,
 }
@@ -90,7 +99,9 @@ impl StatusDocument {
         StatusDocument {
             limits: limits.accounts,
             limits_error: limits.error,
+            disabled_error: limits.disabled_error,
             usage: usage::usage(ctx),
+            fleet: fleet::status(&ctx.config, &ctx.state, unix_now()),
             config: ctx.config.path.clone(),
             state_dir: ctx.config.state_dir.clone(),
             active: report.active.account.clone(),

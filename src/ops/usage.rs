@@ -33,7 +33,12 @@ pub(crate) struct AccountUsageView {
     pub(crate) seven_day: Option<UsageWindowView>,
     /// RFC 3339 time the usage was last recorded; `null` until reported.
     pub(crate) updated: Option<String>,
-    /// True when a window is at or above `failover.threshold`.
+    /// Unix seconds of the same (0 until reported; the metric's value).
+    pub(crate) updated_unix: u64,
+    /// The account's threshold: its own (`failover.thresholds`), else
+    /// `failover.threshold`; `null` when neither is set.
+    pub(crate) threshold: Option<u8>,
+    /// True when a window is at or above that threshold.
     pub(crate) at_threshold: bool,
 }
 
@@ -42,7 +47,7 @@ pub(crate) struct AccountUsageView {
 pub(crate) struct UsageView {
     /// One entry per account.
     pub(crate) accounts: Vec<AccountUsageView>,
-    /// `failover.threshold`, when set.
+    /// `failover.threshold`, when set (each account's own is in its entry).
     pub(crate) threshold: Option<u8>,
     /// Why the usage file could not be read (then no usage is known).
     pub(crate) error: Option<String>,
@@ -62,7 +67,6 @@ pub(crate) fn view(
     error: Option<String>,
     now: u64,
 ) -> UsageView {
-    let threshold = config.failover.threshold;
     let accounts = config
         .failover
         .order
@@ -70,11 +74,14 @@ pub(crate) fn view(
         .map(|account| {
             let known = record.accounts.get(account);
             let window = |w: Window| known.and_then(|u| u.window(w)).map(window_view);
+            let threshold = config.failover.threshold_for(account);
             AccountUsageView {
                 account: account.clone(),
                 five_hour: window(Window::FiveHour),
                 seven_day: window(Window::SevenDay),
                 updated: known.filter(|u| u.updated > 0).map(|u| rfc3339(u.updated)),
+                updated_unix: known.map_or(0, |u| u.updated),
+                threshold,
                 at_threshold: threshold
                     .is_some_and(|t| known.is_some_and(|u| u.at_or_above(t, now))),
             }
@@ -82,7 +89,7 @@ pub(crate) fn view(
         .collect();
     UsageView {
         accounts,
-        threshold,
+        threshold: config.failover.threshold,
         error,
     }
 }
@@ -106,7 +113,7 @@ mod tests {
     fn every_account_is_listed_in_order_with_what_was_reported() {
         let config = Config::parse(
             Path::new("/etc/homeswap.yaml"),
-            "accounts:\n  a: /h/a\n  b: /h/b\nactive_link: /h/active\nshared_dir: /h/shared\nstate_dir: /s\nfailover:\n  order: [b, a]\n  threshold: 40\n",
+            "accounts:\n  a: /h/a\n  b: /h/b\nactive_link: /h/active\nshared_dir: /h/shared\nstate_dir: /s\nfailover:\n  order: [b, a]\n  threshold: 40\n  thresholds: {b: 60}\n",
         )
         .unwrap();
         let mut record = UsageRecord::default();
@@ -124,6 +131,8 @@ mod tests {
         );
         let v = view(&config, &record, None, 1_795_000_001);
         assert_eq!(v.threshold, Some(40));
+        assert_eq!(v.accounts[0].threshold, Some(60));
+        assert_eq!(v.accounts[1].threshold, Some(40));
         assert_eq!(v.accounts.len(), 2);
         assert_eq!(v.accounts[0].account, "b");
         assert_eq!(v.accounts[0].five_hour, None);

@@ -6,6 +6,7 @@
 
 mod api;
 mod audit_tail;
+mod fleet;
 mod listeners;
 pub(crate) mod logging;
 pub(crate) mod serve;

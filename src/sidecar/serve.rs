@@ -7,7 +7,8 @@
 //! among them, finish first).
 //!
 //! The pieces, each a task: the validation loop and the audit-log loop
-//! (`tasks`), the inotify forwarder (`watch`), the server, and the signal
+//! (`tasks`), the fleet view's refreshes (`fleet`), the inotify forwarder
+//! (`watch`), the server, and the signal
 //! handler (`signals`). This file starts them and stops them, in that
 //! order.
 
@@ -69,6 +70,8 @@ where
         w.refresh(&sidecar.context().config);
         tokio::spawn(fs_watch::run(w.clone(), notifiers.clone()));
     }
+    // The fleet view: its metrics before the first scrape, then its refreshes.
+    crate::sidecar::fleet::prepare(&sidecar);
     let tasks = [
         tokio::spawn(validation_loop(
             sidecar.clone(),
@@ -80,6 +83,10 @@ where
             sidecar.clone(),
             tail,
             notifiers.audit_log.clone(),
+            stop_rx.clone(),
+        )),
+        tokio::spawn(crate::sidecar::fleet::refresh_loop(
+            sidecar.clone(),
             stop_rx.clone(),
         )),
     ];

@@ -134,12 +134,29 @@ impl Sidecar {
         if let Some(e) = &limits.error {
             tracing::warn!(error = %e, "the limits file cannot be read; no limits are known");
         }
+        if let Some(e) = &limits.disabled_error {
+            tracing::warn!(error = %e, "the disabled accounts' file cannot be read; none is known to be disabled");
+        }
+        let disabled: Vec<(String, bool)> = limits
+            .accounts
+            .iter()
+            .map(|a| (a.account.clone(), a.disabled.is_some()))
+            .collect();
+        self.metrics.observe_disabled(&disabled);
         let gauges: Vec<(String, bool, u64)> = limits
             .accounts
             .into_iter()
             .map(|a| (a.account, a.limited, a.until_unix))
             .collect();
         self.metrics.observe_limits(&gauges);
+        let thresholds: Vec<(String, Option<u8>)> = ctx
+            .config
+            .failover
+            .order
+            .iter()
+            .map(|a| (a.clone(), ctx.config.failover.threshold_for(a)))
+            .collect();
+        self.metrics.observe_thresholds(&thresholds);
         // So is the usage file (the statusline's record).
         let usage = crate::ops::usage::usage(&ctx);
         if let Some(e) = &usage.error {

@@ -1,6 +1,6 @@
 //! The audit log: one JSON object per line in `<state_dir>/audit.jsonl` for
-//! every swap attempt, recovery, latch clear, adoption, failover and limit
-//! ended by hand. [`AuditRecord`] is the line's one shape: written here
+//! every swap attempt, recovery, latch clear, adoption, failover, limit
+//! ended by hand and account added, removed, disabled or enabled. [`AuditRecord`] is the line's one shape: written here
 //! (bounded, so one line never hides the log's end from a reader), and read
 //! back by the status page and the sidecar's tail.
 
@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::fs::error::{FsContext, FsError};
+use crate::state::fleet::FleetAudit;
 pub(crate) use crate::state::outcome::{Action, Outcome};
 use crate::state::StateDir;
 
@@ -66,6 +67,13 @@ pub(crate) struct AuditRecord {
     /// What an adoption did (action `adopt` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) adopt: Option<AdoptCounts>,
+    /// The account added, removed, disabled or enabled (actions
+    /// `account_*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) account: Option<String>,
+    /// That account's home, as shown (`account_add`, `account_remove`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) home: Option<String>,
     /// The files written (action `setup`; at most [`MAX_LISTED`]).
     #[serde(
         default,
@@ -73,6 +81,9 @@ pub(crate) struct AuditRecord {
         serialize_with = "crate::fs::pathfmt::paths"
     )]
     pub(crate) files: Vec<PathBuf>,
+    /// What the fleet view told a failover's choice (with `fleet` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) fleet: Option<FleetAudit>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -93,8 +104,14 @@ pub(crate) struct Subject {
     pub(crate) until: Option<String>,
     /// What an adoption did.
     pub(crate) adopt: Option<AdoptCounts>,
+    /// The account an `account_*` action was about.
+    pub(crate) account: Option<String>,
+    /// Its home, as shown.
+    pub(crate) home: Option<String>,
     /// The files written.
     pub(crate) files: Vec<PathBuf>,
+    /// What the fleet view told a failover's choice.
+    pub(crate) fleet: Option<FleetAudit>,
 }
 
 /// What one adoption moved into the shared targets, for the audit log.
@@ -144,7 +161,10 @@ impl AuditRecord {
             until: subject.until,
             pid: std::process::id(),
             adopt: subject.adopt,
+            account: subject.account,
+            home: subject.home,
             files: subject.files,
+            fleet: subject.fleet,
         }
     }
 
@@ -161,6 +181,8 @@ impl AuditRecord {
             &mut self.to,
             &mut self.reason,
             &mut self.until,
+            &mut self.account,
+            &mut self.home,
         ]
         .into_iter()
         .flatten()
@@ -169,6 +191,13 @@ impl AuditRecord {
         if let Some(a) = &mut self.adopt {
             a.kept_both_files.truncate(MAX_LISTED);
             a.links.iter_mut().for_each(clip);
+        }
+        if let Some(f) = &mut self.fleet {
+            f.reason.iter_mut().for_each(clip);
+            for p in &mut f.passed_over {
+                clip(&mut p.account);
+                clip(&mut p.instance);
+            }
         }
         loop {
             let line = serde_json::to_vec(&self)?;

@@ -1,9 +1,11 @@
 //! The state directory: where the lock, the intent record, the latch, the
-//! adoption journal, the limits, the usage, the sessions, the active
-//! link's recent flips and the audit log live. Only this module knows the
-//! file names.
+//! adoption journal, the limits, the disabled accounts, the usage, the
+//! fleet view, the sessions, the active link's recent flips and the audit
+//! log live. Only this module knows the file names.
 
 pub(crate) mod audit;
+pub(crate) mod disabled;
+pub(crate) mod fleet;
 pub(crate) mod flips;
 pub(crate) mod intent;
 pub(crate) mod latch;
@@ -86,6 +88,11 @@ impl StateDir {
         self.dir.join("limits.json")
     }
 
+    /// The accounts held out of failover (`account disable`).
+    pub(crate) fn disabled(&self) -> PathBuf {
+        self.dir.join("disabled.json")
+    }
+
     /// The accounts' last known usage (the statusline's record).
     pub(crate) fn usage(&self) -> PathBuf {
         self.dir.join("usage.json")
@@ -100,6 +107,12 @@ impl StateDir {
     /// The active link's recent flips (`flips`).
     pub(crate) fn flips(&self) -> PathBuf {
         self.dir.join("flips.json")
+    }
+
+    /// The fleet view: what the fleet's Prometheus knew of every
+    /// account's limits and usage (written by the sidecar).
+    pub(crate) fn fleet(&self) -> PathBuf {
+        self.dir.join("fleet.json")
     }
 
     /// The journal of an init in progress (`homeswap init`).

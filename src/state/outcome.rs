@@ -21,6 +21,14 @@ pub(crate) enum Action {
     Failover,
     /// A limit ended by hand.
     LimitsClear,
+    /// An account added to the configuration.
+    AccountAdd,
+    /// An account taken out of the configuration.
+    AccountRemove,
+    /// An account held out of failover.
+    AccountDisable,
+    /// An account let back into failover.
+    AccountEnable,
     /// Claude Code's settings set up (or homeswap's entries taken out).
     Setup,
     /// Which account served a request could not be told, so nothing was
@@ -38,6 +46,10 @@ impl Action {
             Action::Adopt => "adopt",
             Action::Failover => "failover",
             Action::LimitsClear => "limits_clear",
+            Action::AccountAdd => "account_add",
+            Action::AccountRemove => "account_remove",
+            Action::AccountDisable => "account_disable",
+            Action::AccountEnable => "account_enable",
             Action::Setup => "setup",
             Action::Attribution => "attribution",
         }
@@ -86,6 +98,18 @@ pub(crate) enum Outcome {
     Conflicts,
     /// Stopped part-way; a re-run finishes (adopt).
     Stopped,
+    /// The account is in the configuration now (account add).
+    Added,
+    /// The account is out of the configuration now (account remove).
+    Removed,
+    /// The account is held out of failover now (account disable).
+    Disabled,
+    /// It was held out already (account disable).
+    AlreadyDisabled,
+    /// The account is back in the failover choice (account enable).
+    Enabled,
+    /// It was not held out (account enable).
+    NotDisabled,
     /// Files were written (setup).
     Changed,
     /// Everything was already as asked (setup).
@@ -140,6 +164,12 @@ impl Outcome {
             Outcome::Adopted => "adopted",
             Outcome::Conflicts => "conflicts",
             Outcome::Stopped => "stopped",
+            Outcome::Added => "added",
+            Outcome::Removed => "removed",
+            Outcome::Disabled => "disabled",
+            Outcome::AlreadyDisabled => "already_disabled",
+            Outcome::Enabled => "enabled",
+            Outcome::NotDisabled => "not_disabled",
             Outcome::Changed => "changed",
             Outcome::Unchanged => "unchanged",
             Outcome::Unknown => "unknown",
@@ -160,6 +190,12 @@ impl Outcome {
             | Outcome::Cleaned
             | Outcome::NotFlipped
             | Outcome::Superseded
+            | Outcome::Added
+            | Outcome::Removed
+            | Outcome::Disabled
+            | Outcome::AlreadyDisabled
+            | Outcome::Enabled
+            | Outcome::NotDisabled
             | Outcome::Changed
             | Outcome::Unchanged => Tone::Good,
             Outcome::Partial | Outcome::Failed | Outcome::Exhausted => Tone::Bad,
@@ -201,6 +237,10 @@ mod tests {
             Action::Swap,
             Action::LatchClear,
             Action::LimitsClear,
+            Action::AccountAdd,
+            Action::AccountRemove,
+            Action::AccountDisable,
+            Action::AccountEnable,
             Action::Setup,
             Action::Attribution,
         ] {

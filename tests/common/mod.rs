@@ -5,6 +5,7 @@
 pub mod child;
 pub mod hold;
 pub mod mount;
+pub mod other_fs;
 pub mod rng;
 pub mod server;
 pub mod tool;

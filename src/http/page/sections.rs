@@ -2,6 +2,7 @@
 //! document (or of the audit tail) returning its HTML, empty when it has
 //! nothing to show.
 
+mod fleet;
 mod usage;
 
 use std::time::{Duration, SystemTime};
@@ -10,6 +11,7 @@ use crate::http::page::age::human_age;
 use crate::http::page::audit::{RecentAudit, TAIL_BYTES};
 use crate::http::page::escape::{esc, esc_path};
 use crate::http::page::input::PageInput;
+use crate::ops::limits::AccountLimitView;
 use crate::ops::status::StatusDocument;
 use crate::state::audit::AuditRecord;
 use crate::state::outcome::Tone;
@@ -17,6 +19,9 @@ use crate::state::outcome::Tone;
 /// Usage bars per account and window (its own file: the bars, the reset,
 /// the threshold).
 pub(crate) use usage::usage_section;
+
+/// What the other instances of the fleet reported (its own file).
+pub(crate) use fleet::fleet_section;
 
 /// The title and the one-word verdict.
 pub(crate) fn header(doc: &StatusDocument) -> String {
@@ -137,26 +142,51 @@ pub(crate) fn limits_section(doc: &StatusDocument) -> String {
             esc(e)
         ));
     }
+    if let Some(e) = &doc.disabled_error {
+        html.push_str(&format!(
+            "<p class=\"bad\">The disabled accounts' file is unreadable, so no account is known to be disabled: {}</p>\n",
+            esc(e)
+        ));
+    }
     html.push_str("<ul class=\"limits\">\n");
     let now = crate::state::limits::unix_now();
     for l in &doc.limits {
-        if !l.limited {
-            html.push_str(&format!(
-                "<li class=\"limit-free\"><strong>{}</strong>: <span class=\"good\">free</span></li>\n",
-                esc(&l.account)
-            ));
-            continue;
-        }
-        let left = human_age(Duration::from_secs(l.until_unix.saturating_sub(now)));
-        html.push_str(&format!(
-            "<li class=\"limit-limited\"><strong>{}</strong>: <span class=\"bad\">LIMITED</span> ({}) until {} <span class=\"muted\">(in {left})</span></li>\n",
-            esc(&l.account),
-            esc(l.reason.map(|r| r.as_str()).unwrap_or("unknown")),
-            esc(l.until.as_deref().unwrap_or("?")),
-        ));
+        html.push_str(&limit_item(l, now));
     }
     html.push_str("</ul>\n</section>\n");
     html
+}
+
+/// One account's limit item: free or limited, and disabled when it is.
+fn limit_item(l: &AccountLimitView, now: u64) -> String {
+    let disabled = l.disabled.as_ref().map_or(String::new(), |d| {
+        format!(
+            " · <span class=\"warn\">DISABLED</span> since {}{}: held out of failover",
+            esc(&d.since),
+            d.reason
+                .as_deref()
+                .map(|r| format!(" ({})", esc(r)))
+                .unwrap_or_default()
+        )
+    });
+    let class = if l.disabled.is_some() {
+        " limit-disabled"
+    } else {
+        ""
+    };
+    if !l.limited {
+        return format!(
+            "<li class=\"limit-free{class}\"><strong>{}</strong>: <span class=\"good\">free</span>{disabled}</li>\n",
+            esc(&l.account)
+        );
+    }
+    let left = human_age(Duration::from_secs(l.until_unix.saturating_sub(now)));
+    format!(
+        "<li class=\"limit-limited{class}\"><strong>{}</strong>: <span class=\"bad\">LIMITED</span> ({}) until {} <span class=\"muted\">(in {left})</span>{disabled}</li>\n",
+        esc(&l.account),
+        esc(l.reason.map(|r| r.as_str()).unwrap_or("unknown")),
+        esc(l.until.as_deref().unwrap_or("?")),
+    )
 }
 
 /// Per-account unmanaged entries (neither shared nor private): warnings,

@@ -80,6 +80,7 @@ td.state { border-left: .3rem solid transparent; min-width: 8rem; }
 .key { font-size: .85rem; color: var(--muted); line-height: 2; }
 .chip { padding: .05rem .4rem; border-radius: .3rem; border-left: .25rem solid; }
 .audit td { font-size: .9rem; }
+.fleet td small { display: block; color: var(--muted); }
 .audit td:first-child { white-space: nowrap; }
 .audit th:last-child { width: 35%; }
 ul.usage { list-style: none; padding: 0; margin: .5rem 0; display: grid; gap: .5rem;

@@ -9,7 +9,9 @@ use super::plan::same_bytes;
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::temp::{is_temp, temp_name};
 use crate::fs::{DirFd, EntryKind};
+use crate::ops::progress::Progress;
 use std::ffi::OsStr;
+use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 
 /// Copies a file or symlink into `target` under `new_name` (another file
@@ -27,12 +29,13 @@ pub(crate) fn copy_across(
     name: &OsStr,
     new_name: &OsStr,
     kind: EntryKind,
+    progress: &dyn Progress,
 ) -> Result<(), FsError> {
     match kind {
         EntryKind::Symlink => target.symlink(new_name, &real.read_link(name)?)?,
         EntryKind::File => {
             let tmp = temp_name(new_name);
-            let copied = copy_file(real, name, target, &tmp).and_then(|()| {
+            let copied = copy_file(real, name, target, &tmp, progress).and_then(|()| {
                 target
                     .hard_link(&tmp, target, new_name)
                     .map_err(|e| e.doing("link the copy to"))
@@ -53,8 +56,14 @@ pub(crate) fn copy_across(
     Ok(())
 }
 
-/// Steps 1 and 2 of [`copy_across`].
-fn copy_file(real: &DirFd, name: &OsStr, target: &DirFd, tmp: &OsStr) -> Result<(), FsError> {
+/// Steps 1 and 2 of [`copy_across`], the bytes copied reported as they go.
+fn copy_file(
+    real: &DirFd,
+    name: &OsStr,
+    target: &DirFd,
+    tmp: &OsStr,
+    progress: &dyn Progress,
+) -> Result<(), FsError> {
     let (src_path, tmp_path) = (real.join(name), target.join(tmp));
     let mut src = real.open_file(name)?;
     let mode = src
@@ -66,7 +75,7 @@ fn copy_file(real: &DirFd, name: &OsStr, target: &DirFd, tmp: &OsStr) -> Result<
     let mut dst = target
         .create_file(tmp, mode)
         .map_err(|e| e.doing("create a temporary copy"))?;
-    std::io::copy(&mut src, &mut dst).fs("copy into", &tmp_path)?;
+    copy_reporting(&mut src, &mut dst, progress).fs("copy into", &tmp_path)?;
     dst.sync_all().fs("fsync", &tmp_path)?;
     if !same_bytes(real, name, target, tmp)? {
         return Err(FsError::new(
@@ -80,6 +89,28 @@ fn copy_file(real: &DirFd, name: &OsStr, target: &DirFd, tmp: &OsStr) -> Result<
     }
     Ok(())
 }
+
+/// Copies `src` to `dst` in chunks, reporting each to `progress`.
+fn copy_reporting(
+    src: &mut impl Read,
+    dst: &mut impl Write,
+    progress: &dyn Progress,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; COPY_CHUNK];
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        dst.write_all(&buf[..n])?;
+        progress.bytes(n as u64);
+    }
+}
+
+/// The most bytes copied between two progress reports.
+const COPY_CHUNK: usize = 1 << 20;
 
 /// Removes the temporary copies a crashed run left in `dir`: regular files
 /// with a homeswap temporary name, this version's or an older one's.
@@ -114,6 +145,7 @@ mod tests {
             OsStr::new("t.jsonl"),
             OsStr::new("t.jsonl"),
             EntryKind::File,
+            &crate::ops::progress::Quiet,
         )
         .unwrap();
         copy_across(
@@ -122,6 +154,7 @@ mod tests {
             OsStr::new("l"),
             OsStr::new("l"),
             EntryKind::Symlink,
+            &crate::ops::progress::Quiet,
         )
         .unwrap();
         assert_eq!(std::fs::read(to.join("t.jsonl")).unwrap(), b"transcript");
@@ -135,7 +168,8 @@ mod tests {
             &target,
             OsStr::new("taken"),
             OsStr::new("taken"),
-            EntryKind::File
+            EntryKind::File,
+            &crate::ops::progress::Quiet,
         )
         .is_err());
         assert_eq!(std::fs::read(to.join("taken")).unwrap(), b"theirs");

@@ -25,6 +25,7 @@ use super::journal::AdoptJournal;
 use super::plan::{decide, same_bytes, Decision};
 use crate::fs::error::FsError;
 use crate::fs::{DirFd, EntryKind};
+use crate::ops::progress::Progress;
 use crate::state::StateDir;
 
 /// Why the act stopped.
@@ -70,6 +71,8 @@ pub(crate) struct Act<'a> {
     pub(crate) tally: Tally,
     /// Where the journal is written.
     pub(crate) state: &'a StateDir,
+    /// Where the entries done and the bytes copied are reported.
+    pub(crate) progress: &'a dyn Progress,
 }
 
 impl Act<'_> {
@@ -86,12 +89,14 @@ impl Act<'_> {
                 Decision::Move(kind) => {
                     self.move_entry(real, target, &name, &name, kind)?;
                     self.tally.moved += 1;
+                    self.progress.entries(1);
                     after_move(&target.join(&name))?;
                 }
                 Decision::Merge => self.adopt_subdir(real, target, &name, &name)?,
                 Decision::Duplicate(_) => {
                     real.unlink(&name)?;
                     self.tally.duplicates += 1;
+                    self.progress.entries(1);
                 }
                 Decision::Conflict(kind, clash) => {
                     if !self.journal.keep_both {
@@ -102,6 +107,7 @@ impl Act<'_> {
                         });
                     }
                     let kept = self.keep_beside(real, target, &name, kind)?;
+                    self.progress.entries(1);
                     after_move(&kept)?;
                 }
             }
@@ -165,7 +171,8 @@ impl Act<'_> {
         new_name: &OsStr,
         kind: EntryKind,
     ) -> Result<(), ActError> {
-        if entry::move_entry(real, target, name, new_name, kind)? == Moved::DirCreated {
+        let moved = entry::move_entry(real, target, name, new_name, kind, self.progress)?;
+        if moved == Moved::DirCreated {
             self.adopt_subdir(real, target, name, new_name)?;
         }
         Ok(())

@@ -14,6 +14,7 @@ use nix::errno::Errno;
 use super::across::copy_across;
 use crate::fs::error::FsError;
 use crate::fs::{DirFd, EntryKind};
+use crate::ops::progress::Progress;
 
 /// Where a moved entry is.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,6 +35,7 @@ pub(super) fn move_entry(
     name: &OsStr,
     new_name: &OsStr,
     kind: EntryKind,
+    progress: &dyn Progress,
 ) -> Result<Moved, FsError> {
     match real.rename_noreplace(name, target, new_name) {
         Ok(()) => return Ok(Moved::Whole),
@@ -55,7 +57,7 @@ pub(super) fn move_entry(
         }
         // Another file system, or one without hard links.
         Err(e) if is_one_of(&e, &[Errno::EXDEV, Errno::EPERM, Errno::EOPNOTSUPP]) => {
-            copy_across(real, target, name, new_name, kind)?
+            copy_across(real, target, name, new_name, kind, progress)?
         }
         Err(e) => return Err(e),
     }

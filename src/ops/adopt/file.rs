@@ -200,6 +200,7 @@ fn adopt_file_in(
             after_move(&kept)?;
         }
     }
+    act.progress.entries(1);
     home.sync().map_err(|e| e.doing("fsync the home"))?;
     Ok(())
 }

@@ -70,6 +70,7 @@ use crate::fs::error::FsError;
 use crate::links::active::ActiveLink;
 use crate::ops::context::Context;
 use crate::ops::home_of;
+use crate::ops::progress::{Progress, Quiet};
 use crate::ops::skeleton::{self, refuse_if_latched, Operation};
 use crate::state::audit::{Action, AdoptCounts, Subject};
 use crate::state::latch::LatchRecord;
@@ -80,11 +81,22 @@ use run::{refused, run, Run};
 
 /// Adopts the account's real directories. See the module documentation.
 pub fn adopt(ctx: &Context, req: &AdoptRequest) -> Result<AdoptReport, AdoptError> {
+    adopt_reporting(ctx, req, &Quiet)
+}
+
+/// [`adopt`], reporting the entries done and the bytes copied to
+/// `progress` as it goes.
+pub(crate) fn adopt_reporting(
+    ctx: &Context,
+    req: &AdoptRequest,
+    progress: &dyn Progress,
+) -> Result<AdoptReport, AdoptError> {
     skeleton::run(
         ctx,
         &mut Adopt {
             req,
             home: PathBuf::new(),
+            progress,
         },
     )
 }
@@ -95,6 +107,8 @@ struct Adopt<'r> {
     req: &'r AdoptRequest,
     /// The account's home, once step 1 found it configured.
     home: PathBuf,
+    /// Where the act reports its progress.
+    progress: &'r dyn Progress,
 }
 
 impl Operation for Adopt<'_> {
@@ -151,7 +165,7 @@ impl Operation for Adopt<'_> {
             });
         }
         let this = self.this_run(&found);
-        let mut report = run(ctx, &this, self.req.dry_run)?;
+        let mut report = run(ctx, &this, self.req.dry_run, self.progress)?;
         // A dry run finished nothing; it only planned what is left.
         report.resumed = if self.req.dry_run {
             None
@@ -230,7 +244,12 @@ impl Adopt<'_> {
                     });
                 }
                 Found::Other(j, other_home) => {
-                    run(ctx, &Run::resume(j.clone(), other_home), false)?;
+                    run(
+                        ctx,
+                        &Run::resume(j.clone(), other_home),
+                        false,
+                        self.progress,
+                    )?;
                     found.finished.get_or_insert(j);
                 }
             }

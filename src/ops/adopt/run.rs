@@ -15,6 +15,7 @@ use crate::fs::error::FsError;
 use crate::fs::DirFd;
 use crate::links::ensure_account;
 use crate::ops::context::Context;
+use crate::ops::progress::Progress;
 use crate::state::audit::{now_rfc3339, AdoptCounts};
 
 /// One adoption's run: its journal (the account, the links asked for,
@@ -42,8 +43,14 @@ impl Run {
     }
 }
 
-/// Steps 3 to 7 for one account, under the lock.
-pub(super) fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, AdoptError> {
+/// Steps 3 to 7 for one account, under the lock; the act's entries and
+/// bytes reported to `progress`.
+pub(super) fn run(
+    ctx: &Context,
+    r: &Run,
+    dry_run: bool,
+    progress: &dyn Progress,
+) -> Result<AdoptReport, AdoptError> {
     let account = &r.journal.account;
     let shared = &ctx.config.shared;
     // 3. Which links, and can the account end ok?
@@ -93,7 +100,7 @@ pub(super) fn run(ctx: &Context, r: &Run, dry_run: bool) -> Result<AdoptReport, 
         ..r.journal.clone()
     };
     journal.write(&ctx.state).map_err(|e| refused(account, e))?;
-    act_and_link(ctx, r, &home, &links, &mut journal, &mut report)?;
+    act_and_link(ctx, r, (&home, &links), &mut journal, &mut report, progress)?;
     if let Err(e) = journal.finish(&ctx.state) {
         report.warnings.push(e.to_string());
     }
@@ -116,10 +123,10 @@ fn plan_links(home: &DirFd, links: &[RequiredLink]) -> Result<Vec<LinkPlan>, FsE
 fn act_and_link(
     ctx: &Context,
     r: &Run,
-    home: &DirFd,
-    links: &[RequiredLink],
+    (home, links): (&DirFd, &[RequiredLink]),
     journal: &mut AdoptJournal,
     report: &mut AdoptReport,
+    progress: &dyn Progress,
 ) -> Result<(), AdoptError> {
     // 6. Act.
     let mut act = Act {
@@ -127,8 +134,10 @@ fn act_and_link(
         resumed: r.resumed,
         tally: Default::default(),
         state: &ctx.state,
+        progress,
     };
     for l in links {
+        progress.step(&l.name);
         let acted = match l.kind {
             LinkKind::Dir => link::adopt_link(&mut act, home, &l.name, &l.target),
             LinkKind::File => file::adopt_file(&mut act, home, &l.name, &l.target),

@@ -1,23 +1,43 @@
 //! Step 4 of a failover: the next account after the active one in
 //! `failover.order` (wrapping) that can take over, or why none can.
 //!
-//! Usage (the statusline's record) counts twice: an account whose
-//! seven-day window is used up (100 %) with a reset in the future is
-//! limited until then, and an account whose last known usage is at or
-//! above `failover.threshold` (either window) is taken only when no other
-//! eligible account is below it: the first such one in the order then.
+//! An account held out by `account disable` is never chosen. Usage (the
+//! statusline's record) counts twice: an account whose seven-day window
+//! is used up (100 %) with a reset in the future is limited until then,
+//! and an account whose last known usage is at or above its threshold
+//! (`failover.thresholds`, else `failover.threshold`; either window) is
+//! taken only when no other eligible account is below its own: the first
+//! such one in the order then.
+//!
+//! With `fleet`, what other instances reported counts too (`fleet`): an
+//! account limited on any of them is skipped, and its usage is the
+//! freshest report anywhere.
 
 use crate::config::Config;
+use crate::fs::pathfmt::one_line;
 use crate::links::ensure_account;
+use crate::ops::failover::fleet::FleetChoice;
+use crate::state::disabled::DisabledRecord;
 use crate::state::limits::{rfc3339, LimitsRecord};
 use crate::state::usage::UsageRecord;
+
+/// What the choice knows of the accounts besides the configuration.
+pub(super) struct Known<'a> {
+    /// Their limits.
+    pub(super) limits: &'a LimitsRecord,
+    /// Their last usage.
+    pub(super) usage: &'a UsageRecord,
+    /// Those held out of failover.
+    pub(super) disabled: &'a DisabledRecord,
+    /// What other instances reported (nothing without `fleet`).
+    pub(super) fleet: &'a FleetChoice,
+}
 
 /// The account to fail over to, or one line per account saying why it
 /// was skipped (the `exhausted` answer).
 pub(super) fn next_account(
     config: &Config,
-    limits: &LimitsRecord,
-    usage: &UsageRecord,
+    known: &Known,
     active: Option<&str>,
     now: u64,
 ) -> Result<String, Vec<String>> {
@@ -27,55 +47,89 @@ pub(super) fn next_account(
         .and_then(|a| order.iter().position(|o| o == a))
         .map_or(0, |i| i + 1);
     let mut skipped = Vec::new();
-    // The first eligible account at or above the threshold: the fallback.
+    // The first eligible account at or above its threshold: the fallback.
     let mut high: Option<String> = None;
     for i in 0..order.len() {
         let name = &order[(start + i) % order.len()];
-        if Some(name.as_str()) == active {
-            skipped.push(format!("account {name}: it is the active account"));
-            continue;
+        match verdict(config, known, name, active, now) {
+            Verdict::Take => return Ok(name.clone()),
+            Verdict::High(why) => {
+                skipped.push(why);
+                high.get_or_insert_with(|| name.clone());
+            }
+            Verdict::Skip(why) => skipped.push(why),
         }
-        if let Some(l) = limits.limited(name, now) {
-            skipped.push(format!(
-                "account {name}: limited ({}) until {}",
-                l.reason.as_str(),
-                rfc3339(l.until)
-            ));
-            continue;
-        }
-        let known = usage.accounts.get(name);
-        if let Some(until) = known.and_then(|u| u.exhausted_until(now)) {
-            skipped.push(format!(
-                "account {name}: limited (its seven-day usage is at 100%) until {}",
-                rfc3339(until)
-            ));
-            continue;
-        }
-        let Some(home) = config.home(name) else {
-            continue; // the order holds configured accounts only (config check)
-        };
-        let plan = ensure_account(name, home, &config.shared, true);
-        if !plan.is_ok() {
-            skipped.push(format!(
-                "account {name}: its links cannot be made ok: {}",
-                plan.problems().join("; ")
-            ));
-            continue;
-        }
-        if let Some(t) = config
-            .failover
-            .threshold
-            .filter(|t| known.is_some_and(|u| u.at_or_above(*t, now)))
-        {
-            skipped.push(format!(
-                "account {name}: its usage is at or above failover.threshold ({t}%)"
-            ));
-            high.get_or_insert_with(|| name.clone());
-            continue;
-        }
-        return Ok(name.clone());
     }
     high.ok_or(skipped)
+}
+
+/// What the choice makes of one account.
+enum Verdict {
+    /// Take it.
+    Take,
+    /// Eligible, but at or above its threshold: only if no other is below.
+    High(String),
+    /// Never (this time), and why.
+    Skip(String),
+}
+
+/// Whether `name` can take over, in the order of the contract's step 4.
+fn verdict(config: &Config, known: &Known, name: &str, active: Option<&str>, now: u64) -> Verdict {
+    if Some(name) == active {
+        return Verdict::Skip(format!("account {name}: it is the active account"));
+    }
+    if let Some(d) = known.disabled.get(name) {
+        let why = d.reason.as_deref().map(one_line).map(|r| format!(" ({r})"));
+        return Verdict::Skip(format!(
+            "account {name}: disabled since {}{} ('homeswap account enable {name}' lets failover choose it)",
+            rfc3339(d.since),
+            why.unwrap_or_default()
+        ));
+    }
+    if let Some(l) = known.limits.limited(name, now) {
+        return Verdict::Skip(format!(
+            "account {name}: limited ({}) until {}",
+            l.reason.as_str(),
+            rfc3339(l.until)
+        ));
+    }
+    if let Some(line) = known.fleet.limited_line(name, now) {
+        return Verdict::Skip(line);
+    }
+    let reported = known.fleet.usage(name, known.usage);
+    let reported = reported.as_deref();
+    if let Some(until) = reported.and_then(|u| u.exhausted_until(now)) {
+        return Verdict::Skip(format!(
+            "account {name}: limited (its seven-day usage is at 100%{}) until {}",
+            known.fleet.usage_source(name, known.usage),
+            rfc3339(until)
+        ));
+    }
+    let Some(home) = config.home(name) else {
+        // The order holds configured accounts only (config check).
+        return Verdict::Skip(format!("account {name}: not configured"));
+    };
+    let plan = ensure_account(name, home, &config.shared, true);
+    if !plan.is_ok() {
+        return Verdict::Skip(format!(
+            "account {name}: its links cannot be made ok: {}",
+            plan.problems().join("; ")
+        ));
+    }
+    let threshold = config.failover.threshold_for(name);
+    match threshold.filter(|t| reported.is_some_and(|u| u.at_or_above(*t, now))) {
+        Some(t) => {
+            let which = match config.failover.thresholds.contains_key(name) {
+                true => "its own threshold (failover.thresholds)",
+                false => "failover.threshold",
+            };
+            Verdict::High(format!(
+                "account {name}: its usage is at or above {which} ({t}%){}",
+                known.fleet.usage_source(name, known.usage)
+            ))
+        }
+        None => Verdict::Take,
+    }
 }
 
 #[cfg(test)]
@@ -118,6 +172,25 @@ mod tests {
         }
     }
 
+    /// The choice with nothing disabled.
+    fn next(
+        c: &Config,
+        limits: &LimitsRecord,
+        usage: &UsageRecord,
+        active: Option<&str>,
+        now: u64,
+    ) -> Result<String, Vec<String>> {
+        let disabled = DisabledRecord::default();
+        let fleet = FleetChoice::default();
+        let known = Known {
+            limits,
+            usage,
+            disabled: &disabled,
+            fleet: &fleet,
+        };
+        next_account(c, &known, active, now)
+    }
+
     fn usage(entries: &[(&str, AccountUsage)]) -> UsageRecord {
         UsageRecord {
             accounts: entries
@@ -133,21 +206,18 @@ mod tests {
         let c = config(dir.path(), "failover:\n  threshold: 90\n");
         let u = usage(&[("b", used(91.0, 10.0, NOW + 9000))]);
         let none = LimitsRecord::default();
-        assert_eq!(next_account(&c, &none, &u, Some("a"), NOW).unwrap(), "c");
+        assert_eq!(next(&c, &none, &u, Some("a"), NOW).unwrap(), "c");
         // The seven-day window counts as well.
         let u = usage(&[("b", used(10.0, 90.0, NOW + 9000))]);
-        assert_eq!(next_account(&c, &none, &u, Some("a"), NOW).unwrap(), "c");
+        assert_eq!(next(&c, &none, &u, Some("a"), NOW).unwrap(), "c");
         // Without a threshold, usage does not reorder.
         let plain = config(dir.path(), "");
-        assert_eq!(
-            next_account(&plain, &none, &u, Some("a"), NOW).unwrap(),
-            "b"
-        );
+        assert_eq!(next(&plain, &none, &u, Some("a"), NOW).unwrap(), "b");
         // A reset window's usage is stale: b is below again.
         let mut stale = used(99.0, 10.0, NOW + 9000);
         stale.five_hour.as_mut().unwrap().resets_at = Some(NOW - 1);
         let u = usage(&[("b", stale)]);
-        assert_eq!(next_account(&c, &none, &u, Some("a"), NOW).unwrap(), "b");
+        assert_eq!(next(&c, &none, &u, Some("a"), NOW).unwrap(), "b");
     }
 
     #[test]
@@ -159,7 +229,7 @@ mod tests {
             ("c", used(99.0, 10.0, NOW + 9000)),
         ]);
         let none = LimitsRecord::default();
-        assert_eq!(next_account(&c, &none, &u, Some("a"), NOW).unwrap(), "b");
+        assert_eq!(next(&c, &none, &u, Some("a"), NOW).unwrap(), "b");
         // A limited account is still never taken, high or not.
         let mut limits = LimitsRecord::default();
         limits.record(
@@ -171,7 +241,78 @@ mod tests {
                 source: UntilSource::Given,
             },
         );
-        assert_eq!(next_account(&c, &limits, &u, Some("a"), NOW).unwrap(), "c");
+        assert_eq!(next(&c, &limits, &u, Some("a"), NOW).unwrap(), "c");
+    }
+
+    #[test]
+    fn a_disabled_account_is_never_chosen_not_even_as_the_last_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path(), "");
+        let mut disabled = DisabledRecord::default();
+        disabled.accounts.insert(
+            "b".into(),
+            crate::state::disabled::Disabled {
+                since: NOW - 60,
+                reason: Some("card expired".into()),
+            },
+        );
+        let (none, no_usage) = (LimitsRecord::default(), UsageRecord::default());
+        let known = Known {
+            limits: &none,
+            usage: &no_usage,
+            disabled: &disabled,
+            fleet: &FleetChoice::default(),
+        };
+        assert_eq!(next_account(&c, &known, Some("a"), NOW).unwrap(), "c");
+        // With c active, the order wraps past b to a.
+        assert_eq!(next_account(&c, &known, Some("c"), NOW).unwrap(), "a");
+        disabled.accounts.insert(
+            "c".into(),
+            crate::state::disabled::Disabled {
+                since: NOW,
+                reason: None,
+            },
+        );
+        let known = Known {
+            limits: &none,
+            usage: &no_usage,
+            disabled: &disabled,
+            fleet: &FleetChoice::default(),
+        };
+        let skipped = next_account(&c, &known, Some("a"), NOW).unwrap_err();
+        assert!(
+            skipped[0].starts_with("account b: disabled since 2027-01-15T07:59:00Z (card expired)"),
+            "{skipped:?}"
+        );
+        assert!(
+            skipped[1].starts_with("account c: disabled since"),
+            "{skipped:?}"
+        );
+    }
+
+    #[test]
+    fn each_account_is_measured_against_its_own_threshold() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(
+            dir.path(),
+            "failover:\n  threshold: 95\n  thresholds: {b: 80}\n",
+        );
+        let none = LimitsRecord::default();
+        // b at 85%: over its own 80, under the common 95: passed over for c.
+        let u = usage(&[
+            ("b", used(85.0, 10.0, NOW + 9000)),
+            ("c", used(90.0, 10.0, NOW + 9000)),
+        ]);
+        assert_eq!(next(&c, &none, &u, Some("a"), NOW).unwrap(), "c");
+        // c at 96%: over the common one too; b is the first high one.
+        let u = usage(&[
+            ("b", used(85.0, 10.0, NOW + 9000)),
+            ("c", used(96.0, 10.0, NOW + 9000)),
+        ]);
+        assert_eq!(next(&c, &none, &u, Some("a"), NOW).unwrap(), "b");
+        // b under its own: taken.
+        let u = usage(&[("b", used(79.0, 10.0, NOW + 9000))]);
+        assert_eq!(next(&c, &none, &u, Some("a"), NOW).unwrap(), "b");
     }
 
     #[test]
@@ -183,7 +324,7 @@ mod tests {
             ("c", used(0.0, 100.0, NOW + 9000)),
         ]);
         let none = LimitsRecord::default();
-        let skipped = next_account(&c, &none, &u, Some("a"), NOW).unwrap_err();
+        let skipped = next(&c, &none, &u, Some("a"), NOW).unwrap_err();
         assert_eq!(skipped.len(), 3, "{skipped:?}");
         assert!(
             skipped[0].contains(
@@ -192,9 +333,6 @@ mod tests {
             "{skipped:?}"
         );
         // Once the week has reset, b is eligible again.
-        assert_eq!(
-            next_account(&c, &none, &u, Some("a"), NOW + 9000).unwrap(),
-            "b"
-        );
+        assert_eq!(next(&c, &none, &u, Some("a"), NOW + 9000).unwrap(), "b");
     }
 }

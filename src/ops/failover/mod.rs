@@ -14,10 +14,13 @@
 //! 3. Record the limit of `from` (default: the active account) with its
 //!    reason and reset time (see `reset`).
 //! 4. Choose the next account after the active one in `failover.order`
-//!    (wrapping) that is not limited and whose links ensure can make `ok`;
-//!    one at or above `failover.threshold` by its last known usage only
-//!    when no other is below it (see `choose`). None: answer `exhausted`,
-//!    swap nothing.
+//!    (wrapping) that is not disabled (`account disable`), not limited and
+//!    whose links ensure can make `ok`; one at or above its threshold
+//!    (`failover.thresholds`, else `failover.threshold`) by its last known
+//!    usage only when no other is below its own (see `choose`). With
+//!    `fleet`, an account limited on any instance is skipped too, and the
+//!    usage is the freshest known anywhere (see `fleet`; both joined in
+//!    `choice`). None: answer `exhausted`, swap nothing.
 //! 5. Swap to it through the swap's own core (flip, ensure, rollback,
 //!    latch; its own `swap` audit line), remembering the swap for the
 //!    settle rule.
@@ -29,7 +32,9 @@
 //! Here: the checks before the lock, then [`Failover::run`]: record the
 //! limit, choose, swap.
 
+mod choice;
 mod choose;
+mod fleet;
 mod outcome;
 pub(crate) mod reset;
 
@@ -42,13 +47,14 @@ use crate::ops::home_of;
 use crate::ops::skeleton::{self, refuse_if_latched, Operation};
 use crate::ops::swap::{self, recover_locked, Recovery};
 use crate::state::audit::{Action, Subject};
+use crate::state::fleet::FleetAudit;
 use crate::state::latch::LatchRecord;
 use crate::state::limits::{rfc3339, unix_now, AccountLimit, LastFailover, LimitsRecord};
 use crate::state::lock::{LockError, StateLock};
-use crate::state::usage::UsageRecord;
 
 use reset::ResetTime;
 
+pub use choice::choice;
 pub(crate) use outcome::{
     FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, RecordedLimit,
 };
@@ -103,6 +109,8 @@ struct Failover<'r> {
     warnings: Vec<String>,
     /// An interrupted swap finished first.
     recovered: Option<Recovery>,
+    /// What the fleet view told the choice (with `fleet` only).
+    fleet: Option<FleetAudit>,
     /// When the attempt started (its lock budget runs from here).
     started: Instant,
 }
@@ -119,6 +127,7 @@ impl<'r> Failover<'r> {
             notes: Vec::new(),
             warnings: Vec::new(),
             recovered: None,
+            fleet: None,
             started: Instant::now(),
         }
     }
@@ -193,6 +202,7 @@ impl Operation for Failover<'_> {
             to: self.to.clone(),
             reason: Some(self.req.reason.as_str().to_string()),
             until: self.limit.as_ref().map(|l| l.until.clone()),
+            fleet: self.fleet.clone(),
             ..Subject::default()
         })
     }
@@ -263,26 +273,24 @@ impl Failover<'_> {
         }
     }
 
-    /// Step 4: the next account, with the usage the statusline recorded;
-    /// then the failpoint between choosing and swapping.
+    /// Step 4: the next account, with the usage the statusline recorded
+    /// and what the fleet view knows (read from the state dir, never the
+    /// network); then the failpoint between choosing and swapping.
     fn choose(
         &mut self,
         ctx: &Context,
         limits: &LimitsRecord,
         active: Option<&str>,
     ) -> Result<String, FailoverError> {
-        let (usage, unreadable) = UsageRecord::read_or_empty(&ctx.state);
-        if let Some(why) = unreadable {
-            self.warnings
-                .push(format!("{why}; no usage is known for the choice"));
-        }
-        let to = choose::next_account(&ctx.config, limits, &usage, active, self.now).map_err(
-            |skipped| FailoverError::Exhausted {
-                from: self.from.clone(),
-                skipped,
-                limit: self.limit.clone(),
-            },
-        )?;
+        let chosen = choice::choose(&ctx.config, &ctx.state, limits, active, self.now);
+        self.warnings.extend(chosen.warnings);
+        self.notes.extend(chosen.notes);
+        self.fleet = chosen.fleet;
+        let to = chosen.to.map_err(|skipped| FailoverError::Exhausted {
+            from: self.from.clone(),
+            skipped,
+            limit: self.limit.clone(),
+        })?;
         self.to = Some(to.clone());
         after_choose(&to).map_err(|problem| FailoverError::NotStarted {
             from: self.from.clone(),

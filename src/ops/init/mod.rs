@@ -22,8 +22,9 @@
 //!    `CLAUDE_CONFIG_DIR` is set); the original stays. One that is not a
 //!    regular file (a FIFO, a directory, a dangling link) is not copied,
 //!    and the plan and the result say so.
-//! 8. Write the configuration (never replacing another file), validate
-//!    it, remove the journal.
+//! 8. Write the configuration (never replacing another file; at the
+//!    default place, its missing directories are created 0700 first),
+//!    validate it, remove the journal.
 //!
 //! The failpoint `init::after_move` fires after steps 3 to 8 (after each
 //! entry in step 5). Each step looks at the disk before acting, so running
@@ -48,10 +49,15 @@ use crate::fs::temp::{is_temp_of, temp_name};
 use crate::fs::DirFd;
 use crate::links::validate::validate_all;
 use crate::links::{ensure_account, TARGET_DIR_MODE};
+use crate::ops::progress::Progress;
 use crate::state::StateDir;
 
 pub(crate) use error::InitError;
 pub(crate) use plan::{plan, InitPlan, InitRequest, Move};
+
+/// The mode of the configuration's directories init creates at the
+/// default place: the file names every home and the state dir.
+const CONFIG_DIR_MODE: u32 = 0o700;
 
 /// The journal: the request and the plan it is carrying out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,11 +107,13 @@ pub(crate) enum InitOutcome {
 }
 
 /// Plans, or with a journal in the state dir, resumes; then runs steps 3
-/// to 8. `home_env` is `$HOME` (where `~/.claude.json` is looked for).
+/// to 8, each reported to `progress`. `home_env` is `$HOME` (where
+/// `~/.claude.json` is looked for).
 pub(crate) fn init(
     req: &InitRequest,
     home_env: Option<&Path>,
     dry_run: bool,
+    progress: &dyn Progress,
 ) -> Result<InitOutcome, InitError> {
     let journal_path = StateDir::new(&req.state_dir).init_journal();
     let found: Option<InitJournal> = StateDir::read_record(
@@ -136,7 +144,8 @@ pub(crate) fn init(
         error: e,
         journal: journal_path.clone(),
     };
-    let copied = steps(&journal).map_err(stopped)?;
+    let copied = steps(&journal, progress).map_err(stopped)?;
+    progress.step("write and validate the configuration");
     let warnings = finish(&journal, &journal_path).map_err(stopped)?;
     Ok(InitOutcome::Done(InitReport {
         journal,
@@ -224,10 +233,11 @@ fn create_state_dir(j: &InitJournal) -> Result<(), FsError> {
 }
 
 /// Steps 3 to 7; returns where `~/.claude.json` was copied, if it was.
-fn steps(j: &InitJournal) -> Result<Option<PathBuf>, String> {
+fn steps(j: &InitJournal, progress: &dyn Progress) -> Result<Option<PathBuf>, String> {
     let r = &j.request;
     let s = |e: FsError| e.to_string();
     // 3. The shared dir.
+    progress.step("create the shared dir");
     std::fs::DirBuilder::new()
         .mode(TARGET_DIR_MODE)
         .create(&r.shared_dir)
@@ -239,6 +249,7 @@ fn steps(j: &InitJournal) -> Result<Option<PathBuf>, String> {
         .map_err(s)?;
     after_step(&r.shared_dir)?;
     // 4. The home moves to DIR-NAME; DIR becomes the active link.
+    progress.step("move the home");
     let (parent, from_name) = split(&r.from).map_err(s)?;
     let (home_parent, home_name) = split(&r.home).map_err(s)?;
     let parent = DirFd::open_following(parent).map_err(s)?;
@@ -249,11 +260,14 @@ fn steps(j: &InitJournal) -> Result<Option<PathBuf>, String> {
     let home = DirFd::open_following(&r.home).map_err(s)?;
     let shared = DirFd::open_following(&r.shared_dir).map_err(s)?;
     for m in &j.moves {
+        progress.step(&m.name);
         let n = OsStr::new(&m.name);
         place::place(&home, n, &shared, n, &r.shared_dir.join(n)).map_err(s)?;
+        progress.entries(1);
         after_step(&r.shared_dir.join(n))?;
     }
     // 6. Ensure: the links of what the home did not hold.
+    progress.step("create the other links");
     let config = Config::parse(&r.config, &r.config_text().map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     let ensured = ensure_account(&r.account, &r.home, &config.shared, false);
@@ -267,8 +281,10 @@ fn steps(j: &InitJournal) -> Result<Option<PathBuf>, String> {
     if let Some(src) = &j.claude_json {
         let dest = r.home.join(".claude.json");
         if std::fs::symlink_metadata(&dest).is_err() {
+            progress.step(".claude.json");
             let bytes = std::fs::read(src).fs("read", src).map_err(s)?;
             atomic::write_file(&dest, &bytes, 0o600).map_err(s)?;
+            progress.bytes(bytes.len() as u64);
         }
         copied = Some(dest.clone());
         after_step(&dest)?;
@@ -289,7 +305,12 @@ fn finish(j: &InitJournal, journal: &Path) -> Result<Vec<String>, String> {
                 shown(&r.config)
             ))
         }
-        Err(_) => write_new(&r.config, text.as_bytes()).map_err(|e| e.to_string())?,
+        Err(_) => {
+            if let (true, Some(dir)) = (r.make_config_dir, r.config.parent()) {
+                atomic::create_dirs(dir, CONFIG_DIR_MODE).map_err(|e| e.to_string())?;
+            }
+            write_new(&r.config, text.as_bytes()).map_err(|e| e.to_string())?
+        }
     }
     after_step(&r.config)?;
     let config = Config::load(&r.config).map_err(|e| e.to_string())?;

@@ -25,8 +25,13 @@ pub(crate) struct InitRequest {
     pub(crate) shared_dir: PathBuf,
     /// The state dir (`--state-dir`, default `<from>-state`).
     pub(crate) state_dir: PathBuf,
-    /// The configuration file to write (`--config`).
+    /// The configuration file to write (`--config`, else the default place).
     pub(crate) config: PathBuf,
+    /// True when the configuration goes to the default place, whose
+    /// missing directories init creates (mode 0700); a `--config` or
+    /// `$HOMESWAP_CONFIG` file's directory must exist.
+    #[serde(default)]
+    pub(crate) make_config_dir: bool,
 }
 
 impl InitRequest {
@@ -74,9 +79,18 @@ impl InitRequest {
                 None => beside("-state"),
             },
             config: config.to_path_buf(),
+            make_config_dir: false,
             account,
             from,
         })
+    }
+
+    /// The same request, creating the configuration file's directory.
+    pub(crate) fn making_config_dir(self) -> InitRequest {
+        InitRequest {
+            make_config_dir: true,
+            ..self
+        }
     }
 
     /// The configuration init writes: this account, the recommended
@@ -96,18 +110,18 @@ impl InitRequest {
                 .collect::<String>()
         };
         Ok(format!(
-            "# Written by 'homeswap init --from {from}'. Add an account under\n\
-             # accounts, then run 'homeswap ensure'. README \"Drift\" says why\n\
+            "# Written by 'homeswap init --from {from}'. Add an account with\n\
+             # 'homeswap account add NAME'. docs/guide.md \"Drift\" says why\n\
              # each entry is shared or private.\n\
              accounts:\n  {account}: {home}\n\
              active_link: {from_q}\n\
              shared_dir: {shared}\n\
              shared:\n{dirs}\
              shared_files:\n{files}\
-             # private: the default list (README \"Drift\"); a list here replaces it.\n\
+             # private: the default list (docs/guide.md \"Drift\"); a list here replaces it.\n\
              state_dir: {state}\n\
              failover:\n  \
-             threshold: {threshold}      # the status line fails over at {threshold}% of a window (README \"Usage\")\n",
+             threshold: {threshold}      # the status line fails over at {threshold}% of a window (docs/guide.md \"Usage\")\n",
             from = shown(&self.from),
             account = self.account,
             home = q(&self.home)?,
@@ -163,6 +177,13 @@ pub(crate) fn plan(req: &InitRequest, home_env: Option<&Path>) -> Result<InitPla
             "the configuration file {} exists; init writes a new one: give another --config",
             shown(&req.config)
         ));
+    } else if let Some(dir) = req.config.parent().filter(|d| !d.is_dir()) {
+        if !req.make_config_dir {
+            refusals.push(format!(
+                "the configuration file's directory {} does not exist; create it first, or give another --config",
+                shown(dir)
+            ));
+        }
     }
     match std::fs::symlink_metadata(&req.from) {
         Ok(m) if m.file_type().is_symlink() => refusals.push(format!(

@@ -1,8 +1,9 @@
 //! `homeswap statusline`: one Claude Code status update in, one short line
 //! out (`a · 5h 42% · 7d 13%`), the usage recorded when it changed, and a
-//! failover requested when a window crosses `failover.threshold`. The
-//! command line only reads stdin, loads the configuration and prints;
-//! everything else is here.
+//! failover requested when a window crosses the account's threshold
+//! (`failover.thresholds`, else `failover.threshold`). The command line
+//! only reads stdin, loads the configuration and prints; everything else
+//! is here.
 //!
 //! 1. Parse the status JSON leniently (`input`): a bad document or field
 //!    costs the usage, never the line.
@@ -159,7 +160,7 @@ impl Update<'_> {
     fn usage(&mut self, account: &str, input: &StatusInput, w: &Whose) -> Option<AccountUsage> {
         let (record, unreadable) = UsageRecord::read_or_empty(&self.state);
         let known = record.accounts.get(account).cloned();
-        let threshold = self.config.failover.threshold;
+        let threshold = self.config.failover.threshold_for(account);
         if !w.fresh || input.windows.is_empty() {
             return known;
         }
@@ -286,7 +287,7 @@ fn record_change(
     let Some(p) = plan(
         record.accounts.get(account),
         windows,
-        config.failover.threshold,
+        config.failover.threshold_for(account),
         now,
     ) else {
         return Ok(Change::Same);

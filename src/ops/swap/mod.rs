@@ -31,7 +31,9 @@
 //!    `<state_dir>/flips.json` (which account served a request:
 //!    `ops::served`), `rename(2)` it over the active link, fsync the
 //!    directory. Readers see A or T, never nothing.
-//! 7. **Ensure** T's links. On success remove the intent record: swapped.
+//! 7. **Ensure** T's links. On success remove the intent record: swapped
+//!    (with a warning when T is disabled: asked for by name, it goes
+//!    ahead; failover never chooses it).
 //! 8. If ensure failed, **roll back**: flip the active link back to exactly
 //!    what it held (or remove it, if there was none). On success remove the
 //!    intent record and fail with the ensure errors: A is still active.
@@ -68,6 +70,7 @@ use crate::ops::context::Context;
 use crate::ops::home_of;
 use crate::ops::skeleton::{self, refuse_if_latched, Operation};
 use crate::state::audit::{now_rfc3339, Action, Subject};
+use crate::state::disabled::DisabledRecord;
 use crate::state::intent::IntentRecord;
 use crate::state::latch::LatchRecord;
 use crate::state::lock::{LockError, StateLock};
@@ -172,12 +175,16 @@ impl Operation for Swap<'_> {
 
     fn run(&mut self, ctx: &Context, _lock: &StateLock) -> Result<SwapReport, SwapError> {
         let flipped = self.locked_steps(ctx)?;
+        let mut warnings = flipped.warnings;
+        if flipped.outcome == SwapOutcome::Swapped {
+            warnings.extend(disabled_warning(ctx, self.to));
+        }
         Ok(SwapReport {
             from: flipped.from,
             active: self.to.to_string(),
             outcome: flipped.outcome,
             created: flipped.created,
-            warnings: flipped.warnings,
+            warnings,
             recovered: self.recovered.take(),
             duration_seconds: self.start.elapsed().as_secs_f64(),
         })
@@ -201,6 +208,18 @@ impl Operation for Swap<'_> {
     fn warn(report: &mut SwapReport, warning: String) {
         report.warnings.push(warning);
     }
+}
+
+/// The warning of a swap to an account held out of failover: asked for
+/// by name, it goes ahead (failover never chooses one).
+fn disabled_warning(ctx: &Context, to: &str) -> Option<String> {
+    let (record, _) = DisabledRecord::read_or_empty(&ctx.state);
+    record.get(to).map(|d| {
+        format!(
+            "account {to} is disabled (since {}): swapped because it was asked for by name; failover still skips it until 'homeswap account enable {to}'",
+            crate::state::limits::rfc3339(d.since)
+        )
+    })
 }
 
 /// A swap that ended well, for its report.

@@ -60,31 +60,50 @@ pub(crate) fn usage_html(usage: &UsageView, config: &Path, now: SystemTime) -> S
         html.push_str("</section>\n");
         return html;
     }
-    html.push_str(&threshold_line(usage.threshold));
+    let own = usage
+        .accounts
+        .iter()
+        .any(|a| a.threshold.is_some() && a.threshold != usage.threshold);
+    html.push_str(&threshold_line(usage.threshold, own));
     html.push_str("<ul class=\"usage\">\n");
     for account in &usage.accounts {
-        html.push_str(&account_item(account, usage.threshold, now));
+        let own = account
+            .threshold
+            .filter(|_| account.threshold != usage.threshold);
+        html.push_str(&account_item(account, own, now));
     }
     html.push_str("</ul>\n</section>\n");
     html
 }
 
-/// What the mark on the bars is, or that there is none.
-fn threshold_line(threshold: Option<u8>) -> String {
+/// What the mark on the bars is, or that there is none; `own` when some
+/// account has a threshold of its own (`failover.thresholds`).
+fn threshold_line(threshold: Option<u8>, own: bool) -> String {
+    let others = if own {
+        ", or the account's own from <code>failover.thresholds</code> where it has one"
+    } else {
+        ""
+    };
     match threshold {
         Some(t) => format!(
             "<p class=\"muted\">The mark on each bar is <code>failover.threshold</code> \
-             ({t}%): a window at or above it makes the statusline fail over to an account below it.</p>\n"
+             ({t}%){others}: a window at or above it makes the statusline fail over to an account below its own.</p>\n"
         ),
+        None if own => "<p class=\"muted\">The mark on a bar is the account's own threshold \
+                 (<code>failover.thresholds</code>): a window at or above it makes the statusline fail over; \
+                 an account without one never fails over on usage alone.</p>\n"
+            .to_string(),
         None => "<p class=\"muted\">No <code>failover.threshold</code> is set: \
                  usage alone never triggers a failover.</p>\n"
             .to_string(),
     }
 }
 
-/// One account: its name, when its usage was reported, and a row per
-/// window.
-fn account_item(a: &AccountUsageView, threshold: Option<u8>, now: SystemTime) -> String {
+/// One account: its name, its own threshold (`own`, when it has one),
+/// when its usage was reported, and a row per window, marked at the
+/// account's threshold.
+fn account_item(a: &AccountUsageView, own: Option<u8>, now: SystemTime) -> String {
+    let threshold = a.threshold;
     let windows = [("5h", &a.five_hour), ("7d", &a.seven_day)];
     let high = a.at_threshold
         || windows
@@ -97,6 +116,11 @@ fn account_item(a: &AccountUsageView, threshold: Option<u8>, now: SystemTime) ->
     );
     if high {
         html.push_str(" <span class=\"warn\">at threshold</span>");
+    }
+    if let Some(t) = own {
+        html.push_str(&format!(
+            " <small class=\"muted\">own threshold {t}%</small>"
+        ));
     }
     if let Some(at) = &a.updated {
         html.push_str(&format!(
@@ -242,11 +266,22 @@ mod tests {
             five_hour: five.map(|p| window(p, 3 * 3600 + 720)),
             seven_day: seven.map(|p| window(p, 4 * 86400)),
             updated: Some(crate::state::limits::rfc3339(NOW - 180)),
+            updated_unix: NOW - 180,
+            threshold: None,
             at_threshold: false,
         }
     }
 
+    /// The view with `threshold` as `failover.threshold`: the threshold of
+    /// every account that has none of its own.
     fn view(accounts: Vec<AccountUsageView>, threshold: Option<u8>) -> UsageView {
+        let accounts = accounts
+            .into_iter()
+            .map(|a| AccountUsageView {
+                threshold: a.threshold.or(threshold),
+                ..a
+            })
+            .collect();
         UsageView {
             accounts,
             threshold,
@@ -320,6 +355,26 @@ mod tests {
         assert!(b5.contains("<strong>94%</strong></span>"), "{b5}");
         assert!(!b5.starts_with(" usage-high"));
         assert!(html.contains("<li class=\"usage-account\">\n<div class=\"usage-head\"><strong class=\"account\">b</strong> <small"));
+    }
+
+    #[test]
+    fn an_account_with_its_own_threshold_is_marked_and_flagged_at_it() {
+        let mut b = account("b", Some(85.0), None);
+        b.threshold = Some(80);
+        let html = render(
+            &view(vec![account("a", Some(85.0), None), b], Some(95)),
+            now(),
+        );
+        assert!(row(&html, "a", "5h").contains("<span class=\"mark\" style=\"left:95%\"></span>"));
+        let b5 = row(&html, "b", "5h");
+        assert!(
+            b5.contains("<span class=\"mark\" style=\"left:80%\"></span>"),
+            "{b5}"
+        );
+        assert!(b5.starts_with(" usage-high\">"), "{b5}");
+        assert!(!row(&html, "a", "5h").starts_with(" usage-high"));
+        assert!(html.contains("<strong class=\"account\">b</strong> <span class=\"warn\">at threshold</span> <small class=\"muted\">own threshold 80%</small>"), "{html}");
+        assert!(html.contains("or the account's own from <code>failover.thresholds</code>"));
     }
 
     #[test]
