@@ -94,6 +94,7 @@ fn main() {
         // Back to the recorded value, untimed, so the next unchanged call is one.
         call(bin, &homeswap, &same);
     }
+    check_recorded(&state, &layout.homes[0].0);
     let p50 = |s: &[Duration]| percentile(s, 50.0);
     let p99 = |s: &[Duration]| percentile(s, 99.0);
     let ratio = |a: Duration, b: Duration| format!("{:.2}×", a.as_secs_f64() / b.as_secs_f64());
@@ -125,13 +126,37 @@ fn main() {
     );
 }
 
-/// The record the hook writes at SessionStart.
+/// The record the hook writes at SessionStart, the session started now
+/// (after the active link was made: its requests are the active
+/// account's, no transcript needed).
 fn remember_session(state: &Path, id: &str, account: &str) {
     let dir = state.join("sessions");
     std::fs::create_dir_all(&dir).expect("sessions dir");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
     std::fs::write(
         dir.join(format!("{id}.json")),
-        format!(r#"{{"account":"{account}","started":"2026-01-01T00:00:00Z"}}"#),
+        format!(
+            r#"{{"account":"{account}","started":"2026-01-01T00:00:00Z","started_ms":{}}}"#,
+            now.as_millis()
+        ),
     )
     .expect("session record");
+}
+
+/// Every call recorded its numbers for the session's account (none was
+/// left unattributed): the bench measured the paths it names.
+fn check_recorded(state: &Path, account: &str) {
+    let usage = std::fs::read_to_string(state.join("usage.json")).expect("usage.json");
+    let v: serde_json::Value = serde_json::from_str(&usage).expect("usage.json parses");
+    assert_eq!(
+        v["accounts"][account]["five_hour"]["used_percentage"], 42.0,
+        "the changed calls recorded for {account}: {usage}"
+    );
+    let audit = std::fs::read_to_string(state.join("audit.jsonl")).unwrap_or_default();
+    assert!(
+        !audit.contains("\"attribution\""),
+        "some calls could not tell whose numbers they were: {audit}"
+    );
 }

@@ -5,8 +5,8 @@
 //! - the limits file absent or parseable (`limits` reports no error);
 //! - the active link on a configured account whose links are all ok, no
 //!   latch, no swap in progress;
-//! - nothing but the lock, the audit log and the limits in the state dir
-//!   (no intent record, no temporary file).
+//! - nothing but the lock, the audit log, the limits and the flip history
+//!   in the state dir (no intent record, no temporary file).
 //!
 //! `HOMESWAP_FAILOVER_CRASH_ITERATIONS` sets the count (default 40);
 //! `HOMESWAP_CRASH_SEED` replays a run (the seed is printed).
@@ -49,7 +49,7 @@ fn check(s: &Sandbox, what: &str) {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    let allowed: BTreeSet<String> = ["lock", "audit.jsonl", "limits.json"]
+    let allowed: BTreeSet<String> = ["lock", "audit.jsonl", "limits.json", "flips.json"]
         .into_iter()
         .map(String::from)
         .collect();

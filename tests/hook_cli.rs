@@ -26,9 +26,25 @@ fn session_start(id: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-fn stop_failure(id: &str, error: &str) -> Vec<u8> {
+/// A sandbox whose active link (`a`) was made two hours ago.
+fn ready() -> Sandbox {
+    let s = Sandbox::ready();
+    s.age_flips(Duration::from_secs(2 * 3600));
+    s
+}
+
+/// Session `id`'s `StopFailure` for a request sent now that met the
+/// limit (written to its transcript first, as Claude Code does).
+fn stop_failure(s: &Sandbox, id: &str, error: &str) -> Vec<u8> {
+    s.claude_request(id, "p1", true);
+    late_stop_failure(s, id, error)
+}
+
+/// Session `id`'s `StopFailure` for the last request in its transcript.
+fn late_stop_failure(s: &Sandbox, id: &str, error: &str) -> Vec<u8> {
     format!(
-        r#"{{"session_id":"{id}","transcript_path":"/x/projects/p/{id}.jsonl","cwd":"/w","prompt_id":"p1","hook_event_name":"StopFailure","error":"{error}","last_assistant_message":"You've hit your 5-hour limit \u00b7 resets 9:46am (UTC)"}}"#
+        r#"{{"session_id":"{id}","transcript_path":"{}","cwd":"/w","prompt_id":"p1","hook_event_name":"StopFailure","error":"{error}","last_assistant_message":"You've hit your 5-hour limit \u00b7 resets 9:46am (UTC)"}}"#,
+        s.transcript(id).display()
     )
     .into_bytes()
 }
@@ -46,14 +62,17 @@ fn quiet_and_quick(r: &Run, took: Duration) {
 
 #[test]
 fn a_session_that_hits_its_limit_fails_over_from_its_account() {
-    let s = Sandbox::ready();
+    let s = ready();
     let (r, took) = hook(&s, &session_start("s-1"));
     quiet_and_quick(&r, took);
     assert!(
         r.stderr.contains("session s-1 started on account a"),
         "{r:?}"
     );
-    let (r, took) = hook(&s, &stop_failure("s-1", "rate_limit"));
+    // Another session's request, sent on a before the swap below (its
+    // hook comes late).
+    s.claude_request("s-unknown", "p1", true);
+    let (r, took) = hook(&s, &stop_failure(&s, "s-1", "rate_limit"));
     quiet_and_quick(&r, took);
     assert_eq!(s.active_account(), "b");
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
@@ -73,12 +92,14 @@ fn a_session_that_hits_its_limit_fails_over_from_its_account() {
             .ends_with("09:46:00Z"),
         "{l}"
     );
-    // The same session's late hook: already moved, and b is not limited.
-    let (r, _) = hook(&s, &stop_failure("s-1", "rate_limit"));
+    // The same request's hook again: served by a, already moved, and b is
+    // not limited.
+    let (r, _) = hook(&s, &late_stop_failure(&s, "s-1", "rate_limit"));
     assert!(r.stderr.contains("already moved to b"), "{r:?}");
     assert_eq!(limits(&s)["accounts"][1]["limited"], false);
-    // An unknown session within the settle window: the same event.
-    let (r, _) = hook(&s, &stop_failure("s-unknown", "billing_error"));
+    // A session homeswap never saw start, whose request went out on a
+    // before the swap: its transcript tells, the same answer.
+    let (r, _) = hook(&s, &late_stop_failure(&s, "s-unknown", "billing_error"));
     assert!(r.stderr.contains("auth: already moved to b"), "{r:?}");
     assert_eq!(limits(&s)["accounts"][1]["limited"], false);
     assert!(s.state().join("sessions/s-1.json").exists());
@@ -86,7 +107,7 @@ fn a_session_that_hits_its_limit_fails_over_from_its_account() {
 
 #[test]
 fn bad_unknown_and_huge_input_is_ignored_with_one_line() {
-    let s = Sandbox::ready();
+    let s = ready();
     let huge = vec![b' '; 2 * 1024 * 1024];
     for (input, want) in [
         (&b"{not json"[..], "not a hook event"),
@@ -127,9 +148,12 @@ fn bad_unknown_and_huge_input_is_ignored_with_one_line() {
 
 #[test]
 fn the_hook_answers_within_two_seconds_while_another_process_holds_the_lock() {
-    let s = Sandbox::ready();
+    let s = ready();
+    // Sent on a, a moment before the swap that holds the lock.
+    let sent = std::time::SystemTime::now() - Duration::from_millis(100);
+    s.claude_request_sent("s-2", "p1", true, sent);
     let holder = s.held_swap("b", "");
-    let (r, took) = hook(&s, &stop_failure("s-2", "rate_limit"));
+    let (r, took) = hook(&s, &late_stop_failure(&s, "s-2", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(r.stderr.contains("failover did not happen (busy)"), "{r:?}");
     assert_eq!(holder.release().code, 0);
@@ -137,10 +161,10 @@ fn the_hook_answers_within_two_seconds_while_another_process_holds_the_lock() {
 
 #[test]
 fn the_hook_asks_the_sidecar_on_the_admin_socket() {
-    let s = Sandbox::ready();
+    let s = ready();
     let server = s.serve_on_socket(None);
     hook(&s, &session_start("s-3"));
-    let (r, took) = hook(&s, &stop_failure("s-3", "rate_limit"));
+    let (r, took) = hook(&s, &stop_failure(&s, "s-3", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
     assert_eq!(s.active_account(), "b");
@@ -166,7 +190,7 @@ fn the_hook_asks_the_sidecar_on_the_admin_socket() {
 
 #[test]
 fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
-    let s = Sandbox::ready();
+    let s = ready();
     let socket = s.root().join("hung.sock");
     s.set_config("serve.admin.socket", &socket);
     // Accepts and never answers.
@@ -176,7 +200,7 @@ fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
         std::thread::sleep(Duration::from_secs(5));
         drop(conns);
     });
-    let (r, took) = hook(&s, &stop_failure("s-4", "rate_limit"));
+    let (r, took) = hook(&s, &stop_failure(&s, "s-4", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(r.stderr.contains("did not answer"), "{r:?}");
     assert!(r.stderr.contains("failed over a -> b"), "{r:?}");
@@ -189,7 +213,7 @@ fn a_hung_sidecar_is_given_up_on_and_the_hook_fails_over_itself_in_time() {
 /// (tests/claude_failover.rs): the hook finishes its failover all the same.
 #[test]
 fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
-    let s = Sandbox::ready();
+    let s = ready();
     hook(&s, &session_start("s-term"));
     let hold = s.hold("failover::after_choose");
     let mut child = s
@@ -203,7 +227,7 @@ fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
         .stdin
         .take()
         .unwrap()
-        .write_all(&stop_failure("s-term", "rate_limit"))
+        .write_all(&stop_failure(&s, "s-term", "rate_limit"))
         .unwrap();
     // Held after choosing its target: the hook is in the middle of its
     // failover now (no swap yet).
@@ -222,35 +246,105 @@ fn a_sigterm_in_the_middle_of_the_failover_does_not_stop_the_hook() {
 }
 
 /// A session that started on `a` and went on after a swap to `b` (the real
-/// client reloads the credentials at its next request) and then hits a
-/// limit long after the swap: that limit is b's, so the hook fails over
-/// from b. Within `failover.settle` of the swap the same hook is a late
-/// one of the first limit and answers `already_moved` (above).
+/// client reloads the credentials at its next request), with
+/// `failover.settle: 0s`: the late hook of a request sent before the swap
+/// is a's (`already_moved`, b not limited); a request sent after it that
+/// meets a limit, however soon after the swap, is b's: the hook fails over
+/// from b. One too close to the swap to tell: nothing recorded, said.
 #[test]
-fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_active_account() {
-    let s = Sandbox::ready();
-    s.set_config("failover.settle", "1s");
+fn the_hook_fails_over_from_the_account_that_served_the_failed_request() {
+    let s = ready();
+    s.set_config("failover.settle", "0s");
     hook(&s, &session_start("s-moved"));
+    let sent = std::time::SystemTime::now();
+    // Sent on a, a moment before the swap (the send's stamp is to the ms).
+    std::thread::sleep(Duration::from_millis(50));
+    s.claude_request_sent("s-moved", "p1", true, sent);
     s.ok(&["swap", "b"]);
-    // Within settle: the remembered account rules.
-    let (r, _) = hook(&s, &stop_failure("s-moved", "rate_limit"));
+    let (r, _) = hook(&s, &late_stop_failure(&s, "s-moved", "rate_limit"));
     assert!(r.stderr.contains("already moved to b"), "{r:?}");
     assert_eq!(limits(&s)["accounts"][1]["limited"], false);
-    // (That late hook recorded a's limit, as the contract's step 2 says;
-    // a is free again here so that it can take over.)
+    // (That late hook recorded a's limit, which it served; a is free again
+    // here so that it can take over.)
     s.ok(&["limits", "clear", "a"]);
-    // The active link has named b for longer than settle now.
-    s.wait_active_link_older_than(Duration::from_millis(1100));
-    let (r, took) = hook(&s, &stop_failure("s-moved", "rate_limit"));
+    // A request sent right at the swap: which account cannot be told.
+    let (r, took) = hook(&s, &stop_failure(&s, "s-moved", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(
-        r.stderr
-            .contains("the session started on a, but the active link has named b"),
+        r.stderr.contains("cannot be told") && r.stderr.contains("no limit recorded"),
         "{r:?}"
     );
+    assert_eq!(s.active_account(), "b");
+    let l = limits(&s);
+    assert_eq!(
+        (&l["accounts"][0]["limited"], &l["accounts"][1]["limited"]),
+        (&false.into(), &false.into()),
+        "{l}"
+    );
+    let said: Vec<_> = s
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "attribution")
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert_eq!(
+        (&said[0]["outcome"], &said[0]["reason"]),
+        (&"unknown".into(), &"rate_limit".into())
+    );
+    // The next one, clear of the swap (a second later): b's limit.
+    s.wait_active_link_older_than(Duration::from_millis(1100));
+    let (r, took) = hook(&s, &stop_failure(&s, "s-moved", "rate_limit"));
+    quiet_and_quick(&r, took);
     assert!(r.stderr.contains("rate_limit: failed over b -> a"), "{r:?}");
     assert_eq!(s.active_account(), "a");
     assert_eq!(limits(&s)["accounts"][1]["limited"], true);
+}
+
+/// Where the hook cannot tell: a `StopFailure` after a swap whose
+/// transcript is missing, or is not a session's file (`/etc/passwd`), or
+/// names no prompt: nothing recorded or swapped, said on stderr and in
+/// the audit log, and nothing of the file printed.
+#[test]
+fn a_stop_failure_it_cannot_place_records_nothing() {
+    let s = ready();
+    hook(&s, &session_start("s-x"));
+    s.ok(&["swap", "b"]);
+    let events = [
+        (late_stop_failure(&s, "s-x", "rate_limit"), "did not show"),
+        (
+            br#"{"session_id":"s-x","transcript_path":"/etc/passwd","prompt_id":"p1","hook_event_name":"StopFailure","error":"rate_limit"}"#.to_vec(),
+            "not the session's file",
+        ),
+        (
+            br#"{"session_id":"s-x","hook_event_name":"StopFailure","error":"rate_limit"}"#.to_vec(),
+            "names no transcript",
+        ),
+    ];
+    for (event, why) in &events {
+        let (r, took) = hook(&s, event);
+        quiet_and_quick(&r, took);
+        assert!(
+            r.stderr.contains(why) && r.stderr.contains("no limit recorded"),
+            "{why}: {r:?}"
+        );
+        assert!(!r.stderr.contains("root:"), "{r:?}");
+    }
+    assert_eq!(s.active_account(), "b");
+    let l = limits(&s);
+    assert!(
+        l["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["limited"] == false),
+        "{l}"
+    );
+    let said = s
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "attribution")
+        .count();
+    assert_eq!(said, events.len());
 }
 
 /// A sidecar too slow to answer within the hook's 0.9 s, because it is in
@@ -259,11 +353,11 @@ fn a_session_that_moved_with_a_swap_longer_ago_than_settle_fails_over_from_the_a
 /// rather than only "busy"; the sidecar's failover lands.
 #[test]
 fn a_slow_sidecar_holding_the_lock_is_named_when_the_hook_finds_it_busy() {
-    let s = Sandbox::ready();
+    let s = ready();
     let hold = s.hold("failover::after_choose");
     let _server = s.serve_on_socket(Some(&hold.failpoint()));
     hook(&s, &session_start("s-slow"));
-    let (r, took) = hook(&s, &stop_failure("s-slow", "rate_limit"));
+    let (r, took) = hook(&s, &stop_failure(&s, "s-slow", "rate_limit"));
     quiet_and_quick(&r, took);
     assert!(r.stderr.contains("did not answer"), "{r:?}");
     assert!(r.stderr.contains("failover did not happen (busy)"), "{r:?}");

@@ -24,6 +24,14 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// A sandbox whose active link (`a`) was made two hours ago: a session's
+/// requests now went out on `a`.
+fn ready() -> Sandbox {
+    let s = Sandbox::ready();
+    s.age_flips(Duration::from_secs(2 * 3600));
+    s
+}
+
 fn statusline(s: &Sandbox, args: &[&str], input: &[u8]) -> (Run, Duration) {
     statusline_with(s, args, input, None)
 }
@@ -36,7 +44,29 @@ fn statusline_with(
 ) -> (Run, Duration) {
     let mut all = vec!["statusline"];
     all.extend_from_slice(args);
-    s.run_stdin(&all, input, failpoints)
+    let input = after_a_request(s, input);
+    s.run_stdin(&all, &input, failpoints)
+}
+
+/// What Claude Code does before a status update with numbers: one more
+/// answered request in the session's transcript, which the update names
+/// (input that is no such update is left as it is).
+fn after_a_request(s: &Sandbox, input: &[u8]) -> Vec<u8> {
+    let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice(input) else {
+        return input.to_vec();
+    };
+    let (Some(session), true, false) = (
+        doc.get("session_id").and_then(|v| v.as_str()),
+        doc.contains_key("rate_limits"),
+        doc.contains_key("transcript_path"),
+    ) else {
+        return input.to_vec();
+    };
+    let path = s.claude_request(session, "p", false);
+    // Inserted as text: the numbers stay exactly as written.
+    let mut out = format!("{{\"transcript_path\":\"{}\",", path.display()).into_bytes();
+    out.extend_from_slice(&input[1..]);
+    out
 }
 
 /// Exit 0, exactly one line on stdout (after any wrapped output), in time;
@@ -55,11 +85,12 @@ fn one_line(r: &Run, took: Duration) -> String {
 
 /// Claude Code's status JSON (the shape of ../shared/CLAUDE-CODE.md).
 fn status(session: Option<&str>, five: f64, five_resets: u64, seven: f64) -> Vec<u8> {
-    let session = session
+    // Claude Code always names the session.
+    let session = Some(session.unwrap_or("s-0"))
         .map(|s| format!(r#""session_id":"{s}","#))
         .unwrap_or_default();
     format!(
-        r#"{{{session}"transcript_path":"/h/active/projects/-w/x.jsonl","cwd":"/w","model":{{"id":"claude-opus-4-1","display_name":"Opus"}},"version":"2.1.328","cost":{{"total_cost_usd":0.01}},"context_window":{{"context_window_size":200000}},"rate_limits":{{"five_hour":{{"used_percentage":{five},"resets_at":{five_resets}}},"seven_day":{{"used_percentage":{seven},"resets_at":{}}}}}}}"#,
+        r#"{{{session}"cwd":"/w","model":{{"id":"claude-opus-4-1","display_name":"Opus"}},"version":"2.1.328","cost":{{"total_cost_usd":0.01}},"context_window":{{"context_window_size":200000}},"rate_limits":{{"five_hour":{{"used_percentage":{five},"resets_at":{five_resets}}},"seven_day":{{"used_percentage":{seven},"resets_at":{}}}}}}}"#,
         now() + 5 * 24 * 3600
     )
     .into_bytes()
@@ -89,7 +120,7 @@ fn usage_failovers(s: &Sandbox) -> Vec<serde_json::Value> {
 
 #[test]
 fn it_prints_the_line_and_records_the_usage_for_status() {
-    let s = Sandbox::ready();
+    let s = ready();
     let resets = now() + 3600;
     let (r, took) = statusline(&s, &[], &status(None, 42.0, resets, 13.0));
     assert_eq!(one_line(&r, took), "a · 5h 42% · 7d 13%");
@@ -112,7 +143,7 @@ fn it_prints_the_line_and_records_the_usage_for_status() {
 
 #[test]
 fn an_unchanged_update_does_not_touch_the_record() {
-    let s = Sandbox::ready();
+    let s = ready();
     let input = status(None, 42.0, now() + 3600, 13.0);
     statusline(&s, &[], &input);
     let path = s.state().join("usage.json");
@@ -148,7 +179,7 @@ fn an_unchanged_update_does_not_touch_the_record() {
 
 #[test]
 fn a_busy_usage_lock_skips_the_write_and_the_next_update_retries() {
-    let s = Sandbox::ready();
+    let s = ready();
     statusline(&s, &[], &status(None, 42.0, now() + 3600, 13.0));
     let lock = std::fs::File::open(s.state().join("usage.lock")).unwrap();
     let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).unwrap();
@@ -169,11 +200,12 @@ fn a_busy_usage_lock_skips_the_write_and_the_next_update_retries() {
 
 #[test]
 fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
-    let s = Sandbox::ready();
+    let s = ready();
     with_threshold(&s, 95);
     session_start(&s, "s-1");
     let resets = now() + 3600;
-    let (r, took) = statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
+    let crossing = status(Some("s-1"), 96.0, resets, 13.0);
+    let (r, took) = statusline(&s, &[], &crossing);
     let line = one_line(&r, took);
     assert_eq!(s.active_account(), "b", "{r:?}");
     assert!(
@@ -190,22 +222,30 @@ fn a_crossing_fails_over_once_and_rearms_below_the_threshold() {
     assert_eq!(limits["accounts"][0]["account"], "a");
     assert_eq!(limits["accounts"][0]["reason"], "usage");
     assert_eq!(limits["accounts"][0]["until_unix"], resets);
-    // The session keeps reporting its account's usage: no second failover.
-    for pct in [96.0, 97.0, 99.0] {
-        let (r, took) = statusline(&s, &[], &status(Some("s-1"), pct, resets, 13.0));
+    // The same update again (no new request since): nothing new, no
+    // second failover, however often it comes.
+    for _ in 0..3 {
+        let (r, took) = statusline(&s, &[], &crossing);
         let line = one_line(&r, took);
+        assert!(line.starts_with("a · 5h 96%"), "{line}");
         assert!(line.contains("limited until"), "{line}");
     }
     assert_eq!(usage_failovers(&s).len(), 1);
     assert_eq!(s.active_account(), "b");
-    // Below the threshold re-arms; the next crossing requests again (a is
-    // no longer active: already moved, nothing swapped).
+    // Back on a by hand, some time ago: a's own numbers again. Still at
+    // the threshold: nothing fires; below it re-arms; the next crossing
+    // requests again.
+    s.ok(&["swap", "a"]);
+    s.age_flips(Duration::from_secs(2 * 3600));
+    statusline(&s, &[], &status(Some("s-1"), 97.0, resets, 13.0));
+    assert_eq!(usage_failovers(&s).len(), 1);
     statusline(&s, &[], &status(Some("s-1"), 50.0, resets, 13.0));
     assert_eq!(usage_failovers(&s).len(), 1);
     statusline(&s, &[], &status(Some("s-1"), 96.0, resets, 13.0));
     let fired = usage_failovers(&s);
     assert_eq!(fired.len(), 2, "{fired:?}");
-    assert_eq!(fired[1]["outcome"], "already_moved");
+    assert_eq!(fired[1]["from"], "a");
+    assert_eq!(fired[1]["outcome"], "swapped", "{fired:?}");
     assert_eq!(s.active_account(), "b");
 }
 
@@ -251,7 +291,7 @@ fn each_account_fails_over_at_its_own_threshold() {
 
 #[test]
 fn just_below_the_threshold_does_not_fire_and_minus_zero_shows_as_zero() {
-    let s = Sandbox::ready();
+    let s = ready();
     with_threshold(&s, 95);
     session_start(&s, "s-1");
     let resets = now() + 3600;
@@ -291,32 +331,142 @@ fn just_below_the_threshold_does_not_fire_and_minus_zero_shows_as_zero() {
     assert!(one_line(&r, took).contains("failed over to b"), "{r:?}");
 }
 
+/// Issue 21's steps 1-3 with the status line alone: each update's
+/// numbers are recorded for the account that served its request (the one
+/// the active link named when it went out), an update that repeats the
+/// previous one records nothing, and a request too close to a flip is
+/// nobody's: nothing recorded, and said.
 #[test]
-fn usage_is_recorded_for_the_account_the_session_started_on() {
-    let s = Sandbox::ready();
-    session_start(&s, "s-a");
+fn usage_is_recorded_for_the_account_that_served_the_request() {
+    let s = ready();
+    let resets = now() + 3600;
+    let first = status(Some("s-a"), 42.0, resets, 13.0);
+    let (r, took) = statusline(&s, &[], &first);
+    assert_eq!(one_line(&r, took), "a · 5h 42% · 7d 13%");
     s.ok(&["swap", "b"]);
-    let (r, took) = statusline(&s, &[], &status(Some("s-a"), 42.0, now() + 3600, 13.0));
+    // The same numbers again: no new request, nothing for b.
+    let (r, took) = statusline(&s, &[], &first);
     assert_eq!(one_line(&r, took), "a · 5h 42% · 7d 13% · active b");
+    assert!(r.stderr.is_empty(), "{r:?}");
     let u = usage(&s);
     assert_eq!(u["accounts"]["a"]["five_hour"]["used_percentage"], 42.0);
     assert!(u["accounts"].get("b").is_none(), "{u}");
-    // An unknown session (or none) is the active account's.
-    let (r, took) = statusline(&s, &[], &status(Some("s-new"), 7.0, now() + 3600, 1.0));
-    assert_eq!(one_line(&r, took), "b · 5h 7% · 7d 1%");
+    // New numbers from a request sent right at the swap: which account
+    // served it cannot be told; nothing is recorded, and it says why.
+    let (r, took) = statusline(&s, &[], &status(Some("s-a"), 17.0, resets, 5.0));
+    assert_eq!(one_line(&r, took), "? · 5h 17% · 7d 5% · active b");
+    assert!(
+        r.stderr.contains("cannot be told") && r.stderr.contains("not recorded"),
+        "{r:?}"
+    );
+    let u = usage(&s);
+    assert!(u["accounts"].get("b").is_none(), "{u}");
+    assert_eq!(u["accounts"]["a"]["five_hour"]["used_percentage"], 42.0);
+    let said: Vec<_> = s
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "attribution")
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert_eq!(
+        (&said[0]["outcome"], &said[0]["reason"]),
+        (&"unknown".into(), &"usage".into())
+    );
+    // The session's next request, clear of the swap, went out on b: b's.
+    s.age_flips(Duration::from_secs(2 * 3600));
+    let (r, took) = statusline(&s, &[], &status(Some("s-a"), 18.0, resets, 5.0));
+    assert_eq!(one_line(&r, took), "b · 5h 18% · 7d 5%");
+    let u = usage(&s);
+    assert_eq!(u["accounts"]["b"]["five_hour"]["used_percentage"], 18.0);
+    assert_eq!(
+        u["accounts"]["a"]["five_hour"]["used_percentage"], 42.0,
+        "a keeps its numbers"
+    );
+    // Another session, new: b's too.
+    let (r, took) = statusline(&s, &[], &status(Some("s-new"), 19.0, resets, 5.0));
+    assert_eq!(one_line(&r, took), "b · 5h 19% · 7d 5%");
+}
+
+/// The counters (`prompt_cache.requests`) moved by more requests than the
+/// session's transcript shows since the previous update (a subagent's
+/// requests go to a transcript of their own): the numbers may be those of
+/// a request homeswap cannot place, so nothing is recorded.
+#[test]
+fn requests_the_transcript_does_not_show_are_not_placed() {
+    let s = ready();
+    session_start(&s, "s-sub");
+    s.ok(&["swap", "b"]);
+    // Clear of the swap, which came after the session started: the
+    // transcript places each request.
+    s.wait_active_link_older_than(Duration::from_millis(1100));
+    let resets = now() + 3600;
+    let update = |requests: u32, pct: u32| {
+        format!(
+            r#"{{"session_id":"s-sub","prompt_cache":{{"requests":{requests}}},"rate_limits":{{"five_hour":{{"used_percentage":{pct},"resets_at":{resets}}}}}}}"#
+        )
+    };
+    let (r, took) = statusline(&s, &[], update(1, 20).as_bytes());
+    assert_eq!(one_line(&r, took), "b · 5h 20%", "{r:?}");
+    // One more request in the transcript, three more in the counters.
+    let (r, took) = statusline(&s, &[], update(4, 30).as_bytes());
+    assert_eq!(one_line(&r, took), "? · 5h 30% · active b", "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the counters moved by 3 requests, of which the transcript shows 1"),
+        "{r:?}"
+    );
     assert_eq!(
         usage(&s)["accounts"]["b"]["five_hour"]["used_percentage"],
-        7.0
+        20.0
     );
-    assert_eq!(
-        usage(&s)["accounts"]["a"]["five_hour"]["used_percentage"],
-        42.0
+    // One each: placed again.
+    let (r, took) = statusline(&s, &[], update(5, 31).as_bytes());
+    assert_eq!(one_line(&r, took), "b · 5h 31%", "{r:?}");
+}
+
+/// Where homeswap cannot tell: an update that names no session, or whose
+/// transcript is not where a session's is, or missing, records nothing
+/// after a swap, and says so.
+#[test]
+fn an_update_it_cannot_place_records_nothing_and_says_so() {
+    let s = ready();
+    s.ok(&["swap", "b"]);
+    let resets = now() + 3600;
+    let no_session = format!(
+        r#"{{"rate_limits":{{"five_hour":{{"used_percentage":30,"resets_at":{resets}}}}}}}"#
     );
+    let (r, took) = statusline(&s, &[], no_session.as_bytes());
+    assert_eq!(one_line(&r, took), "? · 5h 30% · active b");
+    assert!(r.stderr.contains("names no session"), "{r:?}");
+    let elsewhere = format!(
+        r#"{{"session_id":"s-x","transcript_path":"/etc/passwd","rate_limits":{{"five_hour":{{"used_percentage":31,"resets_at":{resets}}}}}}}"#
+    );
+    let (r, took) = statusline(&s, &[], elsewhere.as_bytes());
+    assert_eq!(one_line(&r, took), "? · 5h 31% · active b");
+    assert!(r.stderr.contains("not the session's file"), "{r:?}");
+    assert!(
+        !r.stderr.contains("root:"),
+        "nothing of it is printed: {r:?}"
+    );
+    let missing = format!(
+        r#"{{"session_id":"s-y","transcript_path":"{}","rate_limits":{{"five_hour":{{"used_percentage":32,"resets_at":{resets}}}}}}}"#,
+        s.transcript("s-y").display()
+    );
+    let (r, took) = statusline(&s, &[], missing.as_bytes());
+    assert_eq!(one_line(&r, took), "? · 5h 32% · active b");
+    assert!(r.stderr.contains("does not exist"), "{r:?}");
+    assert!(!s.state().join("usage.json").exists(), "nothing recorded");
+    let said = s
+        .audit()
+        .into_iter()
+        .filter(|e| e["action"] == "attribution")
+        .count();
+    assert_eq!(said, 3, "each said in the audit log");
 }
 
 #[test]
 fn garbage_still_prints_a_line_and_exits_0() {
-    let s = Sandbox::ready();
+    let s = ready();
     let mut huge = b"{\"pad\":\"".to_vec();
     huge.extend(std::iter::repeat_n(b'x', 3 << 20));
     let inputs: Vec<Vec<u8>> = vec![
@@ -343,7 +493,7 @@ fn garbage_still_prints_a_line_and_exits_0() {
     let (r, took) = statusline(&s, &[], &status(None, 1.0, now() + 60, 1.0));
     assert_eq!(one_line(&r, took), "homeswap: configuration error");
     // A usage file of garbage is reported and replaced, never a panic.
-    let s = Sandbox::ready();
+    let s = ready();
     std::fs::create_dir_all(s.state()).unwrap();
     std::fs::write(s.state().join("usage.json"), b"\x00garbage").unwrap();
     let (r, took) = statusline(&s, &[], &status(None, 5.0, now() + 60, 1.0));
@@ -357,7 +507,7 @@ fn garbage_still_prints_a_line_and_exits_0() {
 
 #[test]
 fn stdin_that_never_closes_still_gets_a_line_in_time() {
-    let s = Sandbox::ready();
+    let s = ready();
     let start = Instant::now();
     let mut child = s
         .command(&["statusline"], None)
@@ -376,15 +526,18 @@ fn stdin_that_never_closes_still_gets_a_line_in_time() {
 
 #[test]
 fn the_latch_and_a_limit_are_marked() {
-    let s = Sandbox::ready();
+    let s = ready();
     session_start(&s, "s-a");
+    let input = status(Some("s-a"), 10.0, now() + 60, 1.0);
+    statusline(&s, &[], &input);
     let until = now() + 7200;
     let until_text = {
         let r = s.ok(&["failover", "--from", "a", "--until", &rfc3339(until)]);
         assert!(r.stdout.contains('b') || r.stderr.contains('b'), "{r:?}");
         rfc3339(until)
     };
-    let (r, took) = statusline(&s, &[], &status(Some("s-a"), 10.0, now() + 60, 1.0));
+    // The same update again: still a's numbers, with a's marks.
+    let (r, took) = statusline(&s, &[], &input);
     let line = one_line(&r, took);
     assert!(
         line.starts_with("a · 5h 10% · 7d 1% · limited until "),
@@ -402,7 +555,7 @@ fn rfc3339(secs: u64) -> String {
 
 #[test]
 fn a_wrapped_command_prints_first_and_a_hanging_one_is_cut_off() {
-    let s = Sandbox::ready();
+    let s = ready();
     let input = status(Some("s-w"), 42.0, now() + 3600, 13.0);
     let (r, took) = statusline(
         &s,
@@ -439,7 +592,7 @@ fn ended(pid: i32) -> bool {
 
 #[test]
 fn a_wrapped_command_that_detaches_with_setsid_is_killed_with_it() {
-    let s = Sandbox::ready();
+    let s = ready();
     let input = status(Some("s-w"), 42.0, now() + 3600, 13.0);
     for (n, how) in [
         // In a new session, holding the output pipe.
@@ -480,7 +633,7 @@ fn a_wrapped_command_that_detaches_with_setsid_is_killed_with_it() {
 
 #[test]
 fn the_sidecar_shows_the_usage_within_a_second() {
-    let s = Sandbox::ready();
+    let s = ready();
     s.add_serve_section();
     let server = s.serve(None);
     let metrics = server.metrics();
@@ -518,7 +671,7 @@ fn the_sidecar_shows_the_usage_within_a_second() {
 
 #[test]
 fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
-    let s = Sandbox::ready();
+    let s = ready();
     with_threshold(&s, 95);
     let server = s.serve_on_socket(None);
     session_start(&s, "s-1");
@@ -543,7 +696,7 @@ fn the_threshold_failover_goes_through_the_sidecar_when_one_answers() {
 
 #[test]
 fn a_panic_in_the_failover_still_prints_a_line_and_exits_0() {
-    let s = Sandbox::ready();
+    let s = ready();
     with_threshold(&s, 95);
     let input = status(None, 96.0, now() + 3600, 13.0);
     let (r, took) = statusline_with(&s, &[], &input, Some("failover::after_choose=panic"));

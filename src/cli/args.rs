@@ -54,9 +54,11 @@ pub(crate) enum Command {
     ///
     /// For Claude Code's `hooks` setting (SessionStart and StopFailure);
     /// `homeswap setup claude-code` installs it.
-    /// SessionStart remembers the account the session started on;
-    /// StopFailure with error rate_limit (or authentication_failed,
-    /// billing_error) fails over from that account, through the sidecar's
+    /// SessionStart remembers when the session started and on which
+    /// account; StopFailure with error rate_limit (or authentication_failed,
+    /// billing_error) fails over from the account that served the failed
+    /// request (the active link's flips, the session's transcript; where
+    /// that cannot be told, nothing is done, and said), through the sidecar's
     /// admin socket when one answers, else itself. Prints nothing on stdout,
     /// says what happened on stderr, answers within 2 s, and always exits 0.
     #[command(after_help = help::HOOK)]
@@ -67,9 +69,11 @@ pub(crate) enum Command {
     /// For Claude Code's `statusLine` setting (`homeswap setup
     /// claude-code` installs it). Records the session's usage
     /// (rate_limits.five_hour and seven_day: percent used, reset time) in
-    /// the state dir when it changed, for the account the session started
-    /// on (remembered by `homeswap hook` at SessionStart), else the active
-    /// account. When a window reaches failover.threshold it fails over from
+    /// the state dir when it changed, for the account that served the
+    /// request the numbers come from (an update that repeats the session's
+    /// previous one records nothing; where the account cannot be told,
+    /// nothing is recorded and the line shows `?`). When a window reaches
+    /// failover.threshold it fails over from
     /// that account (reason usage, until the window's reset), through the
     /// sidecar's admin socket when one answers, else itself; once per
     /// crossing: again only after the usage dropped below the threshold or

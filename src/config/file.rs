@@ -39,6 +39,13 @@ pub(super) fn read(path: &Path) -> Result<String, ConfigError> {
                 kind: kind.describe(),
             })
         }
+        // Only a read restricted to some directories refuses this.
+        Err(e @ ReadError::Outside { .. }) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source: std::io::Error::other(e.to_string()),
+            })
+        }
         Err(ReadError::TooLarge { .. }) => {
             return Err(ConfigError::TooLarge {
                 path: path.to_path_buf(),

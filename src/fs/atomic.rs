@@ -41,15 +41,52 @@ pub(crate) fn split(path: &Path) -> Result<(&Path, &OsStr), FsError> {
 ///
 /// If step 2 fails the temporary link is removed and `link` is untouched.
 pub fn replace_symlink(link: &Path, target: &Path) -> Result<(), FsError> {
+    replace_symlink_noting(link, target, |_| {})
+}
+
+/// What a symlink replacement is about to do, for a caller that records
+/// it before it happens ([`replace_symlink_noting`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Replacing {
+    /// Unix nanoseconds the new link was made (its own mtime, which the
+    /// rename keeps).
+    pub(crate) made_ns: u64,
+    /// The link being replaced: its target and when it was made; `None`
+    /// when there is none (or it is no symlink).
+    pub(crate) old: Option<(PathBuf, u64)>,
+}
+
+/// [`replace_symlink`], calling `note` between steps 1 and 2: once the new
+/// link exists (so its mtime is known) and before anyone can see it.
+pub(crate) fn replace_symlink_noting(
+    link: &Path,
+    target: &Path,
+    note: impl FnOnce(&Replacing),
+) -> Result<(), FsError> {
     let (dir, name) = split(link)?;
     let dir = DirFd::open_following(dir)?;
+    let old = match dir.stat(name) {
+        Ok(Some(st)) if EntryKind::of(&st) == EntryKind::Symlink => {
+            dir.read_link(name).ok().map(|t| (t, mtime_ns(&st)))
+        }
+        _ => None,
+    };
     let tmp = temp_name(name);
     dir.symlink(&tmp, target)?;
+    let made_ns = dir.stat(&tmp).ok().flatten().map_or(0, |st| mtime_ns(&st));
+    note(&Replacing { made_ns, old });
     if let Err(e) = dir.rename(&tmp, &dir, name) {
         let _ = dir.unlink(&tmp);
         return Err(e.doing("replace the link"));
     }
     dir.sync()
+}
+
+/// An entry's mtime in Unix nanoseconds (0 before 1970).
+pub(crate) fn mtime_ns(st: &nix::sys::stat::FileStat) -> u64 {
+    let secs = u64::try_from(st.st_mtime).unwrap_or(0);
+    let nanos = u64::try_from(st.st_mtime_nsec).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
 }
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, rename,
@@ -139,6 +176,13 @@ fn write_prepared(
         return Err(e);
     }
     dir.sync()
+}
+
+/// [`write_file_volatile_in`] of a path: for a record that only running
+/// processes need (a machine crash ends them too).
+pub(crate) fn write_file_unsynced(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError> {
+    let (dir, name) = split(path)?;
+    write_file_volatile_in(&DirFd::open_following(dir)?, name, bytes, mode)
 }
 
 /// Replaces the contents of the regular file `path` atomically, as

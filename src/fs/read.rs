@@ -4,9 +4,9 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{fstat, FileStat, Mode};
@@ -27,6 +27,14 @@ pub(crate) enum ReadError {
         path: std::path::PathBuf,
         /// What is there instead.
         kind: EntryKind,
+    },
+    /// The file really lies outside the directories it may be read from.
+    #[error("{} is really {}, outside the directories it may be read from", crate::fs::pathfmt::shown(.path), crate::fs::pathfmt::shown(.real))]
+    Outside {
+        /// The path as given.
+        path: std::path::PathBuf,
+        /// Where the opened file really is.
+        real: std::path::PathBuf,
     },
     /// The file is larger than its kind of file can be.
     #[error("{} is larger than {limit} bytes", crate::fs::pathfmt::shown(.path))]
@@ -95,6 +103,38 @@ pub(crate) fn read_tail(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, bool
     let Some((file, st)) = open_regular(path, true)? else {
         return Ok(None);
     };
+    tail_of(&file, &st, path, limit).map(Some)
+}
+
+/// [`read_tail`] of a file that must really lie under one of `roots`
+/// (real paths): the opened file's own path (`/proc/self/fd`) is checked,
+/// so no link on the way leads it anywhere else.
+pub(crate) fn read_tail_within(
+    path: &Path,
+    limit: u64,
+    roots: &[PathBuf],
+) -> Result<Option<(Vec<u8>, bool)>, ReadError> {
+    let Some((file, st)) = open_regular(path, true)? else {
+        return Ok(None);
+    };
+    let real = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .fs("find where it is", path)?;
+    if !roots.iter().any(|r| real.starts_with(r) && real != *r) {
+        return Err(ReadError::Outside {
+            path: path.to_path_buf(),
+            real,
+        });
+    }
+    tail_of(&file, &st, path, limit).map(Some)
+}
+
+/// The last `limit` bytes of an open file, and whether it holds more.
+fn tail_of(
+    file: &File,
+    st: &FileStat,
+    path: &Path,
+    limit: u64,
+) -> Result<(Vec<u8>, bool), ReadError> {
     let len = u64::try_from(st.st_size).unwrap_or(0);
     let start = len.saturating_sub(limit);
     // At most `limit` bytes, even if the file grows while it is read.
@@ -109,7 +149,7 @@ pub(crate) fn read_tail(path: &Path, limit: u64) -> Result<Option<(Vec<u8>, bool
         }
     }
     bytes.truncate(filled);
-    Ok(Some((bytes, start > 0)))
+    Ok((bytes, start > 0))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub(crate) mod hook;
 pub(crate) mod init;
 pub(crate) mod limits;
 pub(crate) mod progress;
+pub(crate) mod served;
 pub(crate) mod setup;
 pub(crate) mod skeleton;
 pub(crate) mod status;

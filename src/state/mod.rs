@@ -1,11 +1,12 @@
 //! The state directory: where the lock, the intent record, the latch, the
 //! adoption journal, the limits, the disabled accounts, the usage, the
-//! fleet view, the sessions and the audit log live. Only this module knows
-//! the file names.
+//! fleet view, the sessions, the active link's recent flips and the audit
+//! log live. Only this module knows the file names.
 
 pub(crate) mod audit;
 pub(crate) mod disabled;
 pub(crate) mod fleet;
+pub(crate) mod flips;
 pub(crate) mod intent;
 pub(crate) mod latch;
 pub(crate) mod limits;
@@ -103,6 +104,11 @@ impl StateDir {
         self.dir.join("usage.lock")
     }
 
+    /// The active link's recent flips (`flips`).
+    pub(crate) fn flips(&self) -> PathBuf {
+        self.dir.join("flips.json")
+    }
+
     /// The fleet view: what the fleet's Prometheus knew of every
     /// account's limits and usage (written by the sidecar).
     pub(crate) fn fleet(&self) -> PathBuf {
@@ -142,6 +148,21 @@ impl StateDir {
             .map_err(std::io::Error::other)
             .fs(op, path)?;
         atomic::write_file(path, &bytes, 0o600)
+    }
+
+    /// [`Self::write_record`] without the fsyncs (`atomic::write_file_unsynced`),
+    /// for a record only running processes need.
+    pub(crate) fn write_record_unsynced<T: Serialize>(
+        &self,
+        path: &Path,
+        op: &'static str,
+        record: &T,
+    ) -> Result<(), FsError> {
+        self.create()?;
+        let bytes = serde_json::to_vec_pretty(record)
+            .map_err(std::io::Error::other)
+            .fs(op, path)?;
+        atomic::write_file_unsynced(path, &bytes, 0o600)
     }
 
     /// Reads a record written by [`Self::write_record`]; `None` when there

@@ -31,6 +31,9 @@ pub(crate) enum Action {
     AccountEnable,
     /// Claude Code's settings set up (or homeswap's entries taken out).
     Setup,
+    /// Which account served a request could not be told, so nothing was
+    /// recorded for it (the hook's limit, the status line's usage).
+    Attribution,
 }
 
 impl Action {
@@ -48,6 +51,7 @@ impl Action {
             Action::AccountDisable => "account_disable",
             Action::AccountEnable => "account_enable",
             Action::Setup => "setup",
+            Action::Attribution => "attribution",
         }
     }
 }
@@ -110,6 +114,9 @@ pub(crate) enum Outcome {
     Changed,
     /// Everything was already as asked (setup).
     Unchanged,
+    /// Which account served the request is not known: nothing recorded
+    /// (attribution).
+    Unknown,
 }
 
 impl Outcome {
@@ -165,6 +172,7 @@ impl Outcome {
             Outcome::NotDisabled => "not_disabled",
             Outcome::Changed => "changed",
             Outcome::Unchanged => "unchanged",
+            Outcome::Unknown => "unknown",
         }
     }
 
@@ -196,7 +204,8 @@ impl Outcome {
             | Outcome::Busy
             | Outcome::NotLimited
             | Outcome::Conflicts
-            | Outcome::Stopped => Tone::Warn,
+            | Outcome::Stopped
+            | Outcome::Unknown => Tone::Warn,
         }
     }
 }
@@ -233,6 +242,7 @@ mod tests {
             Action::AccountDisable,
             Action::AccountEnable,
             Action::Setup,
+            Action::Attribution,
         ] {
             assert_eq!(
                 serde_json::to_value(a).unwrap(),
@@ -247,5 +257,9 @@ mod tests {
         }
         let o: Outcome = serde_json::from_str("\"not_limited\"").unwrap();
         assert_eq!(o, Outcome::NotLimited);
+        assert_eq!(
+            serde_json::to_value(Outcome::Unknown).unwrap(),
+            serde_json::json!(Outcome::Unknown.as_str())
+        );
     }
 }

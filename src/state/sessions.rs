@@ -1,7 +1,17 @@
-//! Which account each Claude Code session started on: one small record per
-//! session, `<state_dir>/sessions/<session_id>.json`, written atomically at
-//! `SessionStart` and read at `StopFailure`. Records older than
-//! [`KEEP`] are pruned when a session starts.
+//! What homeswap knows of each Claude Code session, two small records per
+//! session in `<state_dir>/sessions/`:
+//!
+//! - `<session_id>.json`, written atomically at `SessionStart` by the hook:
+//!   when the session started (every request of it went out later) and on
+//!   which account;
+//! - `<session_id>.status.json`, written by the status line when an update
+//!   brought new numbers ([`StatusSeen`]): the counters and `rate_limits`
+//!   it last saw (an update that repeats them reports no new request), and
+//!   the account it recorded them for. Rewritten often, so without fsync:
+//!   it only describes the running session.
+//!
+//! Two files, so that the hook and the status line never overwrite each
+//! other's. Records older than [`KEEP`] are pruned when a session starts.
 //!
 //! The directory is reached from the state dir's descriptor without
 //! following a symlink (`openat(O_NOFOLLOW)`), and every record by name
@@ -17,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nix::errno::Errno;
 use serde::{Deserialize, Serialize};
 
-use crate::fs::atomic::write_file_in;
+use crate::fs::atomic::{write_file_in, write_file_volatile_in};
 use crate::fs::error::{FsContext, FsError};
 use crate::fs::{DirFd, EntryKind};
 use crate::state::audit::now_rfc3339;
@@ -33,6 +43,9 @@ const PRUNE_AT_MOST: usize = 256;
 /// The directory's name in the state dir.
 const DIR_NAME: &str = "sessions";
 
+/// The name ending of a status record.
+const STATUS_SUFFIX: &str = ".status.json";
+
 /// One session's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct SessionRecord {
@@ -40,6 +53,67 @@ pub(crate) struct SessionRecord {
     pub(crate) account: String,
     /// RFC 3339 time it started.
     pub(crate) started: String,
+    /// The same to the millisecond (Unix ms), when the record has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) started_ms: Option<u64>,
+}
+
+impl SessionRecord {
+    /// Unix nanoseconds it started (to the millisecond, or to the second
+    /// for a record without it, rounded down), when the time reads.
+    pub(crate) fn started_ns(&self) -> Option<u64> {
+        if let Some(ms) = self.started_ms {
+            return ms.checked_mul(1_000_000);
+        }
+        let t = humantime::parse_rfc3339(&self.started).ok()?;
+        let d = t.duration_since(UNIX_EPOCH).ok()?;
+        u64::try_from(d.as_nanos()).ok()
+    }
+}
+
+/// One window of `rate_limits` as a status update reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SeenWindow {
+    /// Percent used.
+    pub(crate) used_percentage: f64,
+    /// Unix seconds it resets, when given.
+    #[serde(default)]
+    pub(crate) resets_at: Option<u64>,
+}
+
+/// What the status line last saw of a session, and what it made of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StatusSeen {
+    /// `prompt_cache.requests` (successful requests so far).
+    #[serde(default)]
+    pub(crate) requests: Option<u64>,
+    /// `cost.total_api_duration_ms`.
+    #[serde(default)]
+    pub(crate) api_ms: Option<u64>,
+    /// `rate_limits.five_hour`.
+    #[serde(default)]
+    pub(crate) five_hour: Option<SeenWindow>,
+    /// `rate_limits.seven_day`.
+    #[serde(default)]
+    pub(crate) seven_day: Option<SeenWindow>,
+    /// The account those numbers were recorded for; `None`: which account
+    /// served their request could not be told, and nothing was recorded.
+    #[serde(default)]
+    pub(crate) account: Option<String>,
+    /// The transcript id of the request they came from, when it was read.
+    #[serde(default)]
+    pub(crate) request: Option<String>,
+}
+
+impl StatusSeen {
+    /// Whether `other` reports the same counters and numbers: no new
+    /// request since (Claude Code repeats `rate_limits` exactly then).
+    pub(crate) fn same_report(&self, other: &StatusSeen) -> bool {
+        self.requests == other.requests
+            && self.api_ms == other.api_ms
+            && self.five_hour == other.five_hour
+            && self.seven_day == other.seven_day
+    }
 }
 
 /// True for a session id that is safe as a file name: 1 to 128 ASCII
@@ -56,10 +130,19 @@ fn record_name(id: &str) -> OsString {
     OsString::from(format!("{id}.json"))
 }
 
-/// True for a name a session record has: `<safe id>.json`.
+/// The status record's file name for session `id`.
+fn status_name(id: &str) -> OsString {
+    OsString::from(format!("{id}{STATUS_SUFFIX}"))
+}
+
+/// True for a name a session record has: `<safe id>.json` or `<safe
+/// id>.status.json`.
 fn is_record_name(name: &OsStr) -> bool {
     name.to_str()
-        .and_then(|n| n.strip_suffix(".json"))
+        .and_then(|n| {
+            n.strip_suffix(STATUS_SUFFIX)
+                .or_else(|| n.strip_suffix(".json"))
+        })
         .is_some_and(is_safe_id)
 }
 
@@ -126,9 +209,13 @@ pub(crate) fn remember(state: &StateDir, id: &str, account: &str) -> Result<(), 
             Errno::ENOENT,
         ));
     };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let record = SessionRecord {
         account: account.to_string(),
         started: now_rfc3339(),
+        started_ms: u64::try_from(now.as_millis()).ok(),
     };
     let name = record_name(id);
     let bytes = serde_json::to_vec_pretty(&record)
@@ -137,14 +224,47 @@ pub(crate) fn remember(state: &StateDir, id: &str, account: &str) -> Result<(), 
     write_file_in(&dir, &name, &bytes, 0o600).map_err(|e| e.doing("write the session record"))
 }
 
-/// The account session `id` started on, if it was remembered.
-pub(crate) fn recall(state: &StateDir, id: &str) -> Result<Option<String>, FsError> {
+/// Session `id`'s record, if it was remembered.
+pub(crate) fn recall(state: &StateDir, id: &str) -> Result<Option<SessionRecord>, FsError> {
+    read_record(state, &record_name(id), "session record")
+}
+
+/// What the status line last saw of session `id`, if anything.
+pub(crate) fn seen(state: &StateDir, id: &str) -> Result<Option<StatusSeen>, FsError> {
+    read_record(state, &status_name(id), "session status record")
+}
+
+/// Records what the status line saw of session `id` (not durable: see
+/// the module documentation).
+pub(crate) fn see(state: &StateDir, id: &str, seen: &StatusSeen) -> Result<(), FsError> {
+    let Some(dir) = open(state, true)? else {
+        let path = state.dir().join(DIR_NAME);
+        return Err(FsError::new(
+            "create the sessions directory",
+            &path,
+            Errno::ENOENT,
+        ));
+    };
+    let name = status_name(id);
+    let bytes = serde_json::to_vec(seen)
+        .map_err(std::io::Error::other)
+        .fs("write the session status record", &dir.join(&name))?;
+    write_file_volatile_in(&dir, &name, &bytes, 0o600)
+        .map_err(|e| e.doing("write the session status record"))
+}
+
+/// The record `name` in the sessions directory, bounded, never through a
+/// link; `None` when there is none.
+fn read_record<T: serde::de::DeserializeOwned>(
+    state: &StateDir,
+    name: &OsStr,
+    what: &str,
+) -> Result<Option<T>, FsError> {
     let Some(dir) = open(state, false)? else {
         return Ok(None);
     };
-    let name = record_name(id);
-    let path = dir.join(&name);
-    let file = match dir.open_file(&name) {
+    let path = dir.join(name);
+    let file = match dir.open_file(name) {
         Err(e) if e.is(Errno::ENOENT) => return Ok(None),
         r => r.map_err(|e| e.doing("read the session record"))?,
     };
@@ -156,11 +276,11 @@ pub(crate) fn recall(state: &StateDir, id: &str) -> Result<Option<String>, FsErr
         return Err(FsError::new(
             "read the session record",
             &path,
-            std::io::Error::other(format!("it is larger than {RECORD_LIMIT} bytes")),
+            std::io::Error::other(format!("the {what} is larger than {RECORD_LIMIT} bytes")),
         ));
     }
-    serde_json::from_slice::<SessionRecord>(&bytes)
-        .map(|r| Some(r.account))
+    serde_json::from_slice::<T>(&bytes)
+        .map(Some)
         .map_err(std::io::Error::other)
         .fs("parse the session record", &path)
 }
@@ -206,10 +326,49 @@ mod tests {
         let state = StateDir::new(dir.path());
         assert_eq!(recall(&state, "s-1").unwrap(), None);
         remember(&state, "s-1", "a").unwrap();
-        assert_eq!(recall(&state, "s-1").unwrap().as_deref(), Some("a"));
+        let r = recall(&state, "s-1").unwrap().unwrap();
+        assert_eq!(r.account, "a");
+        let started = r.started_ns().unwrap();
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        assert!(now.as_nanos() as u64 - started < 2_000_000_000, "{started}");
         remember(&state, "s-1", "b").unwrap();
-        assert_eq!(recall(&state, "s-1").unwrap().as_deref(), Some("b"));
+        assert_eq!(recall(&state, "s-1").unwrap().unwrap().account, "b");
         assert_eq!(prune(&state), 0);
+    }
+
+    #[test]
+    fn the_status_record_is_kept_beside_the_hooks_and_compared_by_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        assert_eq!(seen(&state, "s-1").unwrap(), None);
+        let first = StatusSeen {
+            requests: Some(3),
+            api_ms: Some(823),
+            five_hour: Some(SeenWindow {
+                used_percentage: 94.99999999999999,
+                resets_at: Some(1_796_000_000),
+            }),
+            seven_day: None,
+            account: Some("a".into()),
+            request: Some("r3".into()),
+        };
+        see(&state, "s-1", &first).unwrap();
+        remember(&state, "s-1", "a").unwrap();
+        let back = seen(&state, "s-1").unwrap().unwrap();
+        assert_eq!(back, first, "a double reads back the same");
+        assert_eq!(recall(&state, "s-1").unwrap().unwrap().account, "a");
+        let same = StatusSeen {
+            account: None,
+            request: None,
+            ..first.clone()
+        };
+        assert!(first.same_report(&same), "the account is not the report");
+        let moved = StatusSeen {
+            requests: Some(4),
+            ..first.clone()
+        };
+        assert!(!first.same_report(&moved));
+        assert!(is_record_name(OsStr::new("s-1.status.json")));
     }
 
     #[test]
@@ -220,6 +379,8 @@ mod tests {
         for bad in [
             "README.txt",
             ".json",
+            ".status.json",
+            "a.b.status.json",
             "a b.json",
             "s.json.bak",
             "s.JSON",

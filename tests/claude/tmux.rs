@@ -108,6 +108,17 @@ impl Tmux {
         }
     }
 
+    /// Presses `keys` (tmux key names: `Escape`, `Enter`).
+    pub fn press(&self, keys: &[&str]) {
+        let out = self
+            .tmux()
+            .args(["send-keys", "-t", "e2e"])
+            .args(keys)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "tmux send-keys {keys:?}: {out:?}");
+    }
+
     /// Types `text` literally, then Enter.
     pub fn type_line(&self, text: &str) {
         let out = self

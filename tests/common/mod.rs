@@ -229,16 +229,115 @@ impl Sandbox {
         (Run::from(out), took)
     }
 
+    /// Moves every flip of the active link homeswap noted (its flip
+    /// history, `flips.json`, and the link's own mtime) `by` into the
+    /// past, as if the swaps so far had been made that long ago: a request
+    /// sent now is then clear of them (homeswap cannot tell the account of
+    /// one sent within a second of a flip). Returns the sandbox.
+    pub fn age_flips(&self, by: Duration) -> &Sandbox {
+        let path = self.state().join("flips.json");
+        let by = u64::try_from(by.as_nanos()).unwrap();
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut last = None;
+        for f in doc["flips"].as_array_mut().unwrap() {
+            for key in ["at_ns", "from_since_ns"] {
+                if let Some(t) = f[key].as_u64() {
+                    f[key] = (t - by).into();
+                }
+            }
+            last = f["at_ns"].as_u64();
+        }
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let at = last.expect("a flip was noted");
+        let ts =
+            nix::sys::time::TimeSpec::new((at / 1_000_000_000) as i64, (at % 1_000_000_000) as i64);
+        nix::sys::stat::utimensat(
+            nix::fcntl::AT_FDCWD,
+            &self.active(),
+            &ts,
+            &ts,
+            nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+        )
+        .unwrap();
+        self
+    }
+
+    /// Where Claude Code keeps session `session`'s transcript, spelled
+    /// through the active link as its hooks and status line are given it.
+    pub fn transcript(&self, session: &str) -> PathBuf {
+        self.active()
+            .join("projects")
+            .join("-w")
+            .join(format!("{session}.jsonl"))
+    }
+
+    /// Appends to `session`'s transcript one request of prompt `prompt`
+    /// sent now, as Claude Code 2.1.328 writes it: the prompt's `user`
+    /// entry, the `api-request` entry stamped with the send time, then the
+    /// answer (`assistant` naming the request) or, with `limited`, the
+    /// synthetic rate-limit error entry. Returns the transcript's path.
+    pub fn claude_request(&self, session: &str, prompt: &str, limited: bool) -> PathBuf {
+        self.claude_request_sent(session, prompt, limited, std::time::SystemTime::now())
+    }
+
+    /// [`Sandbox::claude_request`] of a request sent at `sent`.
+    pub fn claude_request_sent(
+        &self,
+        session: &str,
+        prompt: &str,
+        limited: bool,
+        sent: std::time::SystemTime,
+    ) -> PathBuf {
+        use std::io::Write;
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = self.transcript(session);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let at = humantime::format_rfc3339_millis(sent);
+        let id = format!("req-{}-{n}", std::process::id());
+        let answer = if limited {
+            format!(
+                r#"{{"type":"assistant","timestamp":"{at}","error":"rate_limit","isApiErrorMessage":true,"message":{{"model":"<synthetic>","role":"assistant","content":[{{"type":"text","text":"You've hit your 5-hour limit"}}]}}}}"#
+            )
+        } else {
+            format!(
+                r#"{{"type":"assistant","timestamp":"{at}","requestRef":"{id}","requestId":"req_x","message":{{"role":"assistant","content":[{{"type":"text","text":"ok"}}]}}}}"#
+            )
+        };
+        let lines = [
+            format!(
+                r#"{{"type":"user","promptId":"{prompt}","timestamp":"{at}","message":{{"role":"user","content":"{prompt}"}}}}"#
+            ),
+            format!(
+                r#"{{"type":"api-request","id":"{id}","timestamp":"{at}","querySource":"sdk"}}"#
+            ),
+            answer,
+        ];
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        for l in lines {
+            writeln!(f, "{l}").unwrap();
+        }
+        path
+    }
+
     /// Feeds `homeswap statusline` one status update as Claude Code sends
-    /// it, for session `session`: these percentages of the five-hour and
+    /// it, for session `session`, after one more answered request of its
+    /// (in its transcript): these percentages of the five-hour and
     /// seven-day windows, resetting in 3 hours and 4 days. Insists on exit 0.
     pub fn report_usage(&self, session: &str, five_hour: u32, seven_day: u32) -> Run {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs();
+        let transcript = self.claude_request(session, "p", false);
         let status = format!(
-            r#"{{"session_id":"{session}","rate_limits":{{"five_hour":{{"used_percentage":{five_hour},"resets_at":{}}},"seven_day":{{"used_percentage":{seven_day},"resets_at":{}}}}}}}"#,
+            r#"{{"session_id":"{session}","transcript_path":"{}","rate_limits":{{"five_hour":{{"used_percentage":{five_hour},"resets_at":{}}},"seven_day":{{"used_percentage":{seven_day},"resets_at":{}}}}}}}"#,
+            transcript.display(),
             now + 3 * 3600,
             now + 4 * 86_400
         );

@@ -1,6 +1,8 @@
 //! The hook events homeswap reads from Claude Code (see CLAUDE-CODE.md):
 //! only the fields it uses; every other field is ignored.
 
+use std::path::PathBuf;
+
 use serde::Deserialize;
 
 use crate::state::limits::LimitReason;
@@ -22,6 +24,12 @@ pub(crate) struct HookEvent {
     /// resets 9:46am (UTC)`.
     #[serde(default)]
     pub(crate) last_assistant_message: Option<String>,
+    /// The turn's prompt id (`StopFailure`: the failed turn's).
+    #[serde(default)]
+    pub(crate) prompt_id: Option<String>,
+    /// The session's transcript, spelled through the active link.
+    #[serde(default)]
+    pub(crate) transcript_path: Option<PathBuf>,
 }
 
 /// What an event asks homeswap to do.
@@ -70,6 +78,11 @@ mod tests {
         let e = HookEvent::parse(br#"{"session_id":"s1","transcript_path":"/x","cwd":"/w","prompt_id":"p","hook_event_name":"StopFailure","error":"rate_limit","last_assistant_message":"You've hit your 5-hour limit \u00b7 resets 9:46am (UTC)"}"#).unwrap();
         assert_eq!(e.action(), HookAction::Failover(LimitReason::RateLimit));
         assert_eq!(e.session_id.as_deref(), Some("s1"));
+        assert_eq!(e.prompt_id.as_deref(), Some("p"));
+        assert_eq!(
+            e.transcript_path.as_deref(),
+            Some(std::path::Path::new("/x"))
+        );
         for (error, want) in [
             ("authentication_failed", Some(LimitReason::Auth)),
             ("billing_error", Some(LimitReason::Auth)),

@@ -3,25 +3,26 @@
 //! loads the configuration; everything else is here.
 //!
 //! 1. Parse the event; anything else is ignored with one line.
-//! 2. `SessionStart`: remember the account the active link points at for
-//!    the session (`state::sessions`), and prune old records.
-//! 3. `StopFailure` with a limit error: the session's remembered account
-//!    is `from` (unknown session: no `from`, so the settle rule applies),
-//!    unless the active link left that account more than
-//!    `failover.settle` ago: the session has moved with the credentials
-//!    (`moved`), and the active account is `from`.
+//! 2. `SessionStart`: remember when the session started and on which
+//!    account (`state::sessions`), and prune old records.
+//! 3. `StopFailure` with a limit error: `from` is the account that served
+//!    the failed request (`ops::served::stop`: the active link's flips
+//!    around the time it went out, from the transcript when a flip is
+//!    near), however soon after a swap. Where that cannot be told, nothing
+//!    is recorded or swapped, and the hook says why (stderr and one
+//!    `attribution` line in the audit log).
 //!    Ask the sidecar over `serve.admin.socket` when one answers (the reset
 //!    time read from the message is sent as `until`; `ask`: the answer is
 //!    checked, and one that cannot be believed counts as none); else run
 //!    the library's failover here, with a lock timeout that ends at the
-//!    deadline.
+//!    deadline. A late hook of a storm names the account it was served by,
+//!    no longer active: `already_moved`, whatever `failover.settle` is.
 
 pub(crate) mod ask;
 pub(crate) mod event;
-mod moved;
 pub(crate) mod route;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::links::active::ActiveLink;
@@ -29,6 +30,8 @@ use crate::ops::class::Classified;
 use crate::ops::failover::{
     reset, FailoverError, FailoverOutcome, FailoverReport, FailoverRequest, SESSIONS_HINT,
 };
+use crate::ops::served::stop::{self, FailedTurn};
+use crate::ops::served::{audit_unknown, Served};
 use crate::ops::skeleton::Ended;
 use crate::state::audit::Outcome;
 use crate::state::limits::{rfc3339, unix_now, LimitReason, UntilSource};
@@ -40,14 +43,29 @@ use event::{HookAction, HookEvent};
 use route::Routed;
 
 /// The Claude Code hook events homeswap's hook needs, in the order
-/// `setup claude-code` installs them: `SessionStart` remembers the
-/// account a session started on, `StopFailure` fails over at a limit.
-/// The one list: `setup claude-code` installs the hook for exactly these
-/// (and takes it out of any other event).
+/// `setup claude-code` installs them: `SessionStart` (when the session
+/// started: every request of it went out later, the served-account
+/// model's lower bound when no transcript places a request) and
+/// `StopFailure` (a limit: fail over from the account that served the
+/// failed request). The one list: `setup claude-code` installs the hook
+/// for exactly these (and takes it out of any other event).
+///
+/// The events before requests (`UserPromptSubmit`, `PostToolUse`) are not
+/// wanted: Claude Code decides the account tens of ms after they exit, a
+/// queued prompt has none right before its request, and the transcript
+/// records every request's send time, queued ones included
+/// (`ops::served`); one more process before each request would only slow
+/// every turn.
 pub(crate) const EVENTS: &[&str] = &["SessionStart", "StopFailure"];
 
 /// The most of stdin a hook reads: an event is a few kilobytes.
 pub(crate) const MAX_EVENT: u64 = 1024 * 1024;
+
+/// How long a `StopFailure` waits at most for the transcript to show its
+/// request (Claude Code writes it some 100 ms after the fact): the
+/// failover that follows keeps the rest of the 2 s (and `claude -p` kills
+/// its hook about 1.5 s after starting it).
+const TRANSCRIPT_WAIT: Duration = Duration::from_millis(700);
 
 /// Handles one event read from stdin, asking `sidecar` first where one is
 /// configured; returns the lines for stderr.
@@ -68,41 +86,58 @@ pub(crate) fn handle(
     match event.action() {
         HookAction::Ignore(why) => vec![format!("homeswap hook: {why}")],
         HookAction::Remember => remember(&config, session),
-        HookAction::Failover(reason) => {
-            let state = StateDir::new(&config.state_dir);
-            let mut lines = Vec::new();
-            let from = match session.map(|id| sessions::recall(&state, id)) {
-                Some(Ok(Some(a))) if config.home(&a).is_some() => {
-                    match moved::moved_to(&config, &a) {
-                        Some((now_on, why)) => {
-                            lines.push(why);
-                            Some(now_on)
-                        }
-                        None => Some(a),
-                    }
-                }
-                Some(Ok(Some(a))) => {
-                    lines.push(format!(
-                        "homeswap hook: the session's account {a} is no longer configured"
-                    ));
-                    None
-                }
-                Some(Err(e)) => {
-                    lines.push(format!("homeswap hook: {e}"));
-                    None
-                }
-                _ => None,
-            };
-            let req = FailoverRequest {
-                from,
-                reason,
-                until: None,
-                message: event.last_assistant_message.clone(),
-            };
-            lines.extend(fail_over(config, sidecar, req, deadline));
-            lines
-        }
+        HookAction::Failover(reason) => limit(config, sidecar, &event, session, reason, deadline),
     }
+}
+
+/// A `StopFailure` at a limit: fail over from the account that served the
+/// failed request, or say why that cannot be told.
+fn limit(
+    config: Config,
+    sidecar: &dyn AskSidecar,
+    event: &HookEvent,
+    session: Option<&str>,
+    reason: LimitReason,
+    deadline: Instant,
+) -> Vec<String> {
+    let state = StateDir::new(&config.state_dir);
+    let mut lines = Vec::new();
+    let started_ns = match session.map(|id| sessions::recall(&state, id)) {
+        Some(Ok(record)) => record.and_then(|r| r.started_ns()),
+        Some(Err(e)) => {
+            lines.push(format!("homeswap hook: {e}"));
+            None
+        }
+        None => None,
+    };
+    let turn = FailedTurn {
+        session,
+        prompt_id: event.prompt_id.as_deref(),
+        transcript: event.transcript_path.as_deref(),
+        started_ns,
+    };
+    let wait = deadline.min(Instant::now() + TRANSCRIPT_WAIT);
+    let from = match stop::served(&config, &state, &turn, wait) {
+        Served::By(account) => account,
+        Served::Unknown(why) => {
+            lines.push(format!(
+                "homeswap hook: {}: which account served the failed request cannot be told: {why}; no limit recorded, nothing swapped",
+                reason.as_str()
+            ));
+            if let Some(e) = audit_unknown(&state, session, reason.as_str(), &why) {
+                lines.push(format!("homeswap hook: not in the audit log: {e}"));
+            }
+            return lines;
+        }
+    };
+    let req = FailoverRequest {
+        from: Some(from),
+        reason,
+        until: None,
+        message: event.last_assistant_message.clone(),
+    };
+    lines.extend(fail_over(config, sidecar, req, deadline));
+    lines
 }
 
 fn remember(config: &Config, session: Option<&str>) -> Vec<String> {

@@ -1,6 +1,8 @@
-//! Claude Code's status JSON, read leniently: only `session_id` and
-//! `rate_limits` matter, and a field of the wrong type costs that field,
-//! not the whole document (the line is printed whatever arrives).
+//! Claude Code's status JSON, read leniently: only `session_id`,
+//! `transcript_path`, `rate_limits` and the per-session request counters
+//! (`prompt_cache.requests`, `cost.total_api_duration_ms`) matter, and a
+//! field of the wrong type costs that field, not the whole document (the
+//! line is printed whatever arrives).
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -24,6 +26,12 @@ pub(crate) struct Reported {
 pub(crate) struct StatusInput {
     /// The session, when the JSON names one.
     pub(crate) session_id: Option<String>,
+    /// The session's transcript, spelled through the active link.
+    pub(crate) transcript_path: Option<std::path::PathBuf>,
+    /// `prompt_cache.requests`: the session's successful requests so far.
+    pub(crate) requests: Option<u64>,
+    /// `cost.total_api_duration_ms`: their time, which grows with each.
+    pub(crate) api_ms: Option<u64>,
     /// The windows reported (none for API-key users).
     pub(crate) windows: Vec<(Window, Reported)>,
     /// Fields that were present but unusable, one line each.
@@ -37,6 +45,12 @@ struct Raw {
     session_id: Option<Value>,
     #[serde(default)]
     rate_limits: Option<Box<RawValue>>,
+    #[serde(default)]
+    transcript_path: Option<Value>,
+    #[serde(default)]
+    prompt_cache: Option<Box<RawValue>>,
+    #[serde(default)]
+    cost: Option<Box<RawValue>>,
 }
 
 impl StatusInput {
@@ -56,11 +70,23 @@ impl StatusInput {
                 .problems
                 .push(format!("session_id is not a string: {}", kind(&other))),
         }
+        if let Some(Value::String(p)) = raw.transcript_path {
+            input.transcript_path = Some(p.into());
+        }
+        input.requests = raw.prompt_cache.and_then(|r| counter(&r, "requests"));
+        input.api_ms = raw.cost.and_then(|r| counter(&r, "total_api_duration_ms"));
         if let Some(limits) = raw.rate_limits {
             input.rate_limits(&limits);
         }
         Ok(input)
     }
+}
+
+/// The whole-number field `key` of the object `raw`, if it is one
+/// (Claude Code writes the counters as integers).
+fn counter(raw: &RawValue, key: &str) -> Option<u64> {
+    let map = serde_json::from_str::<RawObject>(raw.get()).ok()?;
+    serde_json::from_str::<u64>(map.get(key)?.get()).ok()
 }
 
 /// A JSON object whose values are kept as written.
@@ -192,7 +218,7 @@ mod tests {
     use super::*;
 
     /// The shape Claude Code sends (../shared/CLAUDE-CODE.md).
-    pub(crate) const REAL: &str = r#"{"session_id":"0b5f6a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b","transcript_path":"/home/u/.claude/projects/-w/0b5f6a4e.jsonl","cwd":"/w","model":{"id":"claude-opus-4-1","display_name":"Opus"},"workspace":{"current_dir":"/w","project_dir":"/w"},"version":"2.1.328","output_style":{"name":"default"},"cost":{"total_cost_usd":0.01,"total_duration_ms":45000,"total_api_duration_ms":2300,"total_lines_added":156,"total_lines_removed":23},"context_window":{"total_input_tokens":15234,"total_output_tokens":4521,"context_window_size":200000},"exceeds_200k_tokens":false,"rate_limits":{"five_hour":{"used_percentage":42,"resets_at":1795600000},"seven_day":{"used_percentage":13,"resets_at":1796000000}}}"#;
+    pub(crate) const REAL: &str = r#"{"session_id":"0b5f6a4e-1c2d-4e5f-8a9b-0c1d2e3f4a5b","transcript_path":"/home/u/.claude/projects/-w/0b5f6a4e.jsonl","cwd":"/w","model":{"id":"claude-opus-4-1","display_name":"Opus"},"workspace":{"current_dir":"/w","project_dir":"/w"},"version":"2.1.328","output_style":{"name":"default"},"cost":{"total_cost_usd":0.01,"total_duration_ms":45000,"total_api_duration_ms":2300,"total_lines_added":156,"total_lines_removed":23},"context_window":{"total_input_tokens":15234,"total_output_tokens":4521,"context_window_size":200000},"exceeds_200k_tokens":false,"prompt_cache":{"requests":3,"misses":1,"hit_ratio":0.66,"warm":true},"prompt_id":"p","rate_limits":{"five_hour":{"used_percentage":42,"resets_at":1795600000},"seven_day":{"used_percentage":13,"resets_at":1796000000}}}"#;
 
     #[test]
     fn the_real_shape_gives_both_windows_and_the_session() {
@@ -221,6 +247,22 @@ mod tests {
             ]
         );
         assert!(i.problems.is_empty(), "{:?}", i.problems);
+        assert_eq!(
+            i.transcript_path.as_deref(),
+            Some(std::path::Path::new(
+                "/home/u/.claude/projects/-w/0b5f6a4e.jsonl"
+            ))
+        );
+        assert_eq!((i.requests, i.api_ms), (Some(3), Some(2300)));
+        // Before any request: no counter, and odd ones are no counter.
+        let none = StatusInput::parse(
+            br#"{"prompt_cache":{"requests":null},"cost":{"total_api_duration_ms":-4},"transcript_path":7}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (none.requests, none.api_ms, none.transcript_path),
+            (None, None, None)
+        );
     }
 
     #[test]

@@ -7,12 +7,16 @@
 //!
 //! 1. Parse the status JSON leniently (`input`): a bad document or field
 //!    costs the usage, never the line.
-//! 2. The account: the one the session started on (the hook's
-//!    `SessionStart` record), else the active account (the contract).
-//! 3. Compare the reported windows with `usage.json` (`update`). Nothing
-//!    changed, the common case: no lock, no write. Else take the usage
-//!    lock briefly (busy: skip; the next update retries), read the record
-//!    again, apply the change to this account only, and write it.
+//! 2. Whose numbers they are (`whose`): an update that repeats the
+//!    session's previous one reports no new request and records nothing
+//!    (the common case: one small read); a new one is the account that
+//!    served its request (`ops::served`), or nobody's when that cannot be
+//!    told (nothing recorded, and said).
+//! 3. Compare the reported windows with that account's in `usage.json`
+//!    (`update`). Nothing changed: no lock, no write. Else take the usage
+//!    lock briefly (busy: skip, and the session's record is left as it
+//!    was, so the next update retries), read the record again, apply the
+//!    change to this account only, and write it.
 //! 4. A window that reached the threshold while armed fires once:
 //!    a failover `from` the account, reason `usage`, until the window's
 //!    reset (`request`: the sidecar's admin socket, else the library).
@@ -28,6 +32,7 @@ pub(crate) mod input;
 pub(crate) mod request;
 mod tree;
 pub(crate) mod update;
+mod whose;
 pub(crate) mod wrap;
 
 use std::time::{Duration, Instant};
@@ -40,12 +45,12 @@ use crate::links::active::ActiveLink;
 use crate::ops::hook::ask::AskSidecar;
 use crate::state::latch::PartialSwapLatch;
 use crate::state::limits::{unix_now, LimitsRecord};
-use crate::state::sessions;
-use crate::state::usage::{AccountUsage, UsageLock, UsageRecord, Window};
+use crate::state::usage::{AccountUsage, UsageLock, UsageRecord, Window, WindowUsage};
 use crate::state::StateDir;
 
 use input::{Reported, StatusInput};
 use update::{plan, Planned};
+use whose::Whose;
 
 /// The most of stdin read: a status update is a few kilobytes.
 pub(crate) const MAX_INPUT: u64 = 1024 * 1024;
@@ -81,13 +86,37 @@ pub(crate) fn handle(
     };
     let input = u.parse(bytes);
     let active = ActiveLink::read(config).account;
-    let Some(account) = u.session_account(&input).or_else(|| active.clone()) else {
-        u.latch_mark();
-        return u.finish(None, None);
+    let w = whose::whose(config, &u.state, &input, active.as_deref(), &mut u.notes);
+    let Some(account) = w.account.clone() else {
+        // Not known whose: the numbers as reported, under a `?`.
+        let shown = (!input.windows.is_empty()).then(|| as_reported(&input, u.now));
+        if let Some(seen) = &w.seen {
+            whose::remember(&u.state, seen, &mut u.notes);
+        }
+        let unknown = if shown.is_some() { "?" } else { "" };
+        u.account_marks(unknown, active.as_deref());
+        let name = (!unknown.is_empty()).then_some(unknown);
+        return u.finish(name, shown.as_ref());
     };
-    let shown = u.usage(&account, &input);
+    let shown = u.usage(&account, &input, &w);
     u.account_marks(&account, active.as_deref());
     u.finish(Some(&account), shown.as_ref())
+}
+
+/// The windows as an update reported them, for the line only.
+fn as_reported(input: &StatusInput, now: u64) -> AccountUsage {
+    let mut u = AccountUsage {
+        updated: now,
+        ..AccountUsage::default()
+    };
+    for (w, r) in &input.windows {
+        *u.window_mut(*w) = Some(WindowUsage {
+            used_percentage: r.used_percentage,
+            resets_at: r.resets_at,
+            fired: false,
+        });
+    }
+    u
 }
 
 /// One status update being handled: what it works with, and what it has
@@ -125,33 +154,19 @@ impl Update<'_> {
         input
     }
 
-    /// Step 2: the configured account the session started on, if known.
-    fn session_account(&mut self, input: &StatusInput) -> Option<String> {
-        let id = input
-            .session_id
-            .as_deref()
-            .filter(|id| sessions::is_safe_id(id))?;
-        let started_on = match sessions::recall(&self.state, id) {
-            Ok(a) => a,
-            Err(e) => {
-                self.notes.push(format!("homeswap statusline: {e}"));
-                None
-            }
-        };
-        started_on.filter(|a| self.config.home(a).is_some())
-    }
-
     /// Steps 3 and 4: the account's usage as recorded, with this update's
-    /// change written, and a failover fired by a crossing.
-    fn usage(&mut self, account: &str, input: &StatusInput) -> Option<AccountUsage> {
+    /// change written when `w` says the numbers are its, and a failover
+    /// fired by a crossing; the session's record once they are recorded.
+    fn usage(&mut self, account: &str, input: &StatusInput, w: &Whose) -> Option<AccountUsage> {
         let (record, unreadable) = UsageRecord::read_or_empty(&self.state);
         let known = record.accounts.get(account).cloned();
         let threshold = self.config.failover.threshold_for(account);
-        if input.windows.is_empty() {
+        if !w.fresh || input.windows.is_empty() {
             return known;
         }
         let Some(p) = plan(known.as_ref(), &input.windows, threshold, self.now) else {
-            // Nothing changed, the common case: no lock, no write.
+            // Nothing changed for the account: no lock, no write.
+            self.remember(w);
             return known;
         };
         if let Some(why) = unreadable {
@@ -168,8 +183,16 @@ impl Update<'_> {
             USAGE_LOCK_WAIT,
         );
         let (fire, entry) = match changed {
-            Ok(Some(written)) => (written.fire, written.entry),
-            Ok(None) => (Vec::new(), p.entry),
+            Ok(Change::Written(written)) => {
+                self.remember(w);
+                (written.fire, written.entry)
+            }
+            Ok(Change::Same) => {
+                self.remember(w);
+                (Vec::new(), p.entry)
+            }
+            // The session's record stays as it was: the next update retries.
+            Ok(Change::Busy) => (Vec::new(), p.entry),
             Err(why) => {
                 self.notes
                     .push(format!("homeswap statusline: usage not recorded: {why}"));
@@ -180,6 +203,13 @@ impl Update<'_> {
             self.fire(account, &fire, &entry);
         }
         Some(entry)
+    }
+
+    /// Keeps what the update showed of its session.
+    fn remember(&mut self, w: &Whose) {
+        if let Some(seen) = &w.seen {
+            whose::remember(&self.state, seen, &mut self.notes);
+        }
     }
 
     /// Step 4: the failover of a crossing, until the latest reset of the
@@ -197,6 +227,7 @@ impl Update<'_> {
     }
 
     /// Step 5's marks: limited, another account active, latched.
+    /// `account` is `?` for numbers nobody's known to be.
     fn account_marks(&mut self, account: &str, active: Option<&str>) {
         let limits = LimitsRecord::read_or_empty(&self.state).0;
         if let Some(l) = limits.limited(account, self.now) {
@@ -227,9 +258,19 @@ impl Update<'_> {
     }
 }
 
+/// What [`record_change`] did.
+#[derive(Debug)]
+enum Change {
+    /// Wrote the account's new usage.
+    Written(Planned),
+    /// Another statusline already wrote the same: nothing to write.
+    Same,
+    /// Another writer held the lock all the wait: nothing written.
+    Busy,
+}
+
 /// Under the usage lock: read the record again, apply this account's
-/// change, write. `Ok(None)`: busy, or another statusline already wrote
-/// the same; nothing written.
+/// change, write.
 fn record_change(
     state: &StateDir,
     account: &str,
@@ -237,9 +278,9 @@ fn record_change(
     config: &Config,
     now: u64,
     wait: Duration,
-) -> Result<Option<Planned>, String> {
+) -> Result<Change, String> {
     let Some(lock) = UsageLock::try_acquire(state, wait).map_err(|e| e.to_string())? else {
-        return Ok(None);
+        return Ok(Change::Busy);
     };
     // An unreadable record held no usable usage: it is replaced.
     let (mut record, _) = UsageRecord::read_or_empty(state);
@@ -249,13 +290,13 @@ fn record_change(
         config.failover.threshold_for(account),
         now,
     ) else {
-        return Ok(None);
+        return Ok(Change::Same);
     };
     record.accounts.insert(account.to_string(), p.entry.clone());
     // Only configured accounts are kept (a removed account's usage goes).
     record.accounts.retain(|a, _| config.home(a).is_some());
     record.write(state, &lock).map_err(|e| e.to_string())?;
-    Ok(Some(p))
+    Ok(Change::Written(p))
 }
 
 /// The line: `a · 5h 42% · 7d 13% · limited until 14:05`.
@@ -361,7 +402,10 @@ mod tests {
                             },
                         )];
                         let r = record_change(state, n, &w, config, 1, Duration::from_secs(30));
-                        assert!(r.unwrap().is_some(), "{n} {pct}: every change is written");
+                        assert!(
+                            matches!(r.unwrap(), Change::Written(_)),
+                            "{n} {pct}: every change is written"
+                        );
                     }
                 });
             }

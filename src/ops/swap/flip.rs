@@ -8,12 +8,14 @@ use crate::fs::atomic;
 use crate::fs::error::FsError;
 use crate::links::ensure_account;
 use crate::ops::context::Context;
+use crate::state::flips::{FlipHistory, FlipRecord};
 use crate::state::intent::IntentRecord;
 use crate::state::latch::LatchRecord;
+use crate::state::StateDir;
 
 /// Steps 8 and 9: roll back to the intent's previous target, or latch.
 pub(super) fn undo(ctx: &Context, intent: &IntentRecord, mut errors: Vec<String>) -> SwapError {
-    match rollback(&ctx.config.active_link, intent.from_target.as_deref()) {
+    match rollback(ctx, intent.from_target.as_deref()) {
         Ok(()) => {
             if let Err(e) = IntentRecord::remove(&ctx.state) {
                 errors.push(e.to_string());
@@ -45,14 +47,40 @@ pub(super) fn undo(ctx: &Context, intent: &IntentRecord, mut errors: Vec<String>
     }
 }
 
-/// Step 6: the flip.
-pub(super) fn flip(link: &Path, home: &Path) -> Result<(), FsError> {
+/// Step 6: the flip, noted in the flip history first (`noted_replace`).
+pub(super) fn flip(ctx: &Context, home: &Path) -> Result<(), FsError> {
+    let link = &ctx.config.active_link;
     fail::fail_point!("swap::flip", |_| Err(failpoint_error(
         "replace the link",
         link,
         "swap::flip"
     )));
-    atomic::replace_symlink(link, home)
+    noted_replace(&ctx.state, link, home)
+}
+
+/// Replaces the active link, noting the flip in `<state_dir>/flips.json`
+/// before the new link is renamed into place (the served-account model
+/// reads when each flip happened there); a note whose rename failed is
+/// withdrawn. A note that cannot be written costs only that knowledge: the
+/// flip goes on, and readers doubt the time before the live link's flip.
+fn noted_replace(state: &StateDir, link: &Path, target: &Path) -> Result<(), FsError> {
+    let mut noted = None;
+    let result = atomic::replace_symlink_noting(link, target, |r| {
+        let flip = FlipRecord {
+            at_ns: r.made_ns,
+            from: r.old.as_ref().map(|(t, _)| t.clone()),
+            from_since_ns: r.old.as_ref().map(|(_, since)| *since),
+            to: Some(target.to_path_buf()),
+        };
+        match FlipHistory::note(state, flip) {
+            Ok(()) => noted = Some(r.made_ns),
+            Err(e) => tracing::warn!(error = %e, "the flip is not noted in the flip history"),
+        }
+    });
+    if let (Err(_), Some(at)) = (&result, noted) {
+        let _ = FlipHistory::withdraw(state, at);
+    }
+    result
 }
 
 /// The `swap::after_flip` failpoint, between the flip and ensure.
@@ -91,14 +119,15 @@ pub(super) fn ensure_target(
 }
 
 /// Step 8: the active link back to `previous` (removed if there was none).
-fn rollback(link: &Path, previous: Option<&Path>) -> Result<(), FsError> {
+fn rollback(ctx: &Context, previous: Option<&Path>) -> Result<(), FsError> {
+    let link = &ctx.config.active_link;
     fail::fail_point!("swap::rollback", |_| Err(failpoint_error(
         "restore the link",
         link,
         "swap::rollback"
     )));
     match previous {
-        Some(target) => atomic::replace_symlink(link, target),
+        Some(target) => noted_replace(&ctx.state, link, target),
         // There was no active link before: the one the flip made goes.
         None => atomic::remove_file(link),
     }

@@ -27,7 +27,9 @@
 //!    re-reads the file only when its mtime differs from the one it last
 //!    loaded, so every session follows the flip at its next request.
 //! 6. **Flip**: create a symlink to T's home under a temporary name beside
-//!    the active link, `rename(2)` it over the active link, fsync the
+//!    the active link, note the flip (its mtime, A, T) in the flip history
+//!    `<state_dir>/flips.json` (which account served a request:
+//!    `ops::served`), `rename(2)` it over the active link, fsync the
 //!    directory. Readers see A or T, never nothing.
 //! 7. **Ensure** T's links. On success remove the intent record: swapped
 //!    (with a warning when T is disabled: asked for by name, it goes
@@ -285,7 +287,7 @@ impl Swap<'_> {
         // 5b. A modification time of T's credentials no session has seen.
         warnings.extend(self.give_a_fresh_mtime(ctx));
         // 6. Flip.
-        if let Err(e) = flip(&ctx.config.active_link, &self.to_home) {
+        if let Err(e) = flip(ctx, &self.to_home) {
             let mut errors = vec![e.to_string()];
             errors.extend(
                 IntentRecord::remove(&ctx.state)

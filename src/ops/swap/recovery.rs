@@ -62,12 +62,13 @@ pub(crate) fn recover(ctx: &Context) -> Option<Recovery> {
 
 /// The entries whose temporaries a crash may leave: the active link (a
 /// flip) and the state files written atomically.
-fn temp_paths(ctx: &Context) -> [PathBuf; 4] {
+fn temp_paths(ctx: &Context) -> [PathBuf; 5] {
     [
         ctx.config.active_link.clone(),
         ctx.state.intent(),
         ctx.state.latch(),
         ctx.state.limits(),
+        ctx.state.flips(),
     ]
 }
 
