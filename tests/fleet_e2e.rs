@@ -372,6 +372,9 @@ fn three_hosts_share_limits_and_usage_through_prometheus_and_fail_over_alone_wit
 
     // 2. Usage reported on host 1 ranks the accounts on host 2.
     host1.s.ok(&["swap", "d"]);
+    // A request sent within a second of a flip is one homeswap cannot
+    // place (ops::served): the swap is made to look older than that.
+    host1.s.age_flips(Duration::from_secs(2));
     let line = host1.s.report_usage("h1-u1", 95, 13).stdout;
     assert!(line.contains("d · 5h 95% · 7d 13%"), "{line}");
     wait_until("host2 to see d's usage from host1", || {

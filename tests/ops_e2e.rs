@@ -353,6 +353,8 @@ fn is_failover_panel(expr: &str) -> bool {
 
 /// Reports usage through the real status line and checks its line.
 fn report_usage(s: &Sandbox) {
+    // Clear of the last flip, so the status line can place the request.
+    s.age_flips(std::time::Duration::from_secs(2));
     let line = s.report_usage("ops-e2e", 42, 13).stdout;
     assert!(line.contains("5h 42% · 7d 13%"), "{line}");
 }

@@ -146,6 +146,8 @@ fn chromium_renders_a_healthy_layout() {
     let chromium = chromium();
     let s = Sandbox::ready();
     s.ok(&["swap", "b"]);
+    // Clear of the flip, so the status line can place the request on b.
+    s.age_flips(Duration::from_secs(2));
     s.add_serve_section();
     s.set_config("failover.threshold", 95);
     let server = s.serve(None);
