@@ -358,12 +358,23 @@ fn limit_on_a_then_swap_continues_on_b() {
         "{limited:?}"
     );
     assert_eq!(rig.api.call_for("more on a").status, 429);
-    let seen: Vec<serde_json::Value> = std::fs::read_to_string(&events)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    // The StopFailure hook runs as claude exits and may still be writing
+    // when it has: wait for its line (one that does not parse yet is a
+    // write in progress).
+    let read = || {
+        std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .collect::<Vec<_>>()
+    };
+    common::wait_for(
+        "the StopFailure hook's event",
+        Duration::from_secs(5),
+        || read().iter().any(|e| e["hook_event_name"] == "StopFailure"),
+    );
+    let seen = read();
     let kinds: Vec<&str> = seen
         .iter()
         .map(|e| e["hook_event_name"].as_str().unwrap_or("?"))
