@@ -44,7 +44,9 @@ pub fn check(world: &World, model: &mut Model, checker: u32, v: &mut Vec<String>
         if action == "recover" {
             model.stats.recoveries += 1;
             if !may_recover && r["outcome"] != "cleaned" {
-                v.push(format!("a recovery with no swap interrupted this round: {r}"));
+                v.push(format!(
+                    "a recovery with no swap interrupted this round: {r}"
+                ));
             }
         } else {
             let pid = r["pid"].as_u64().unwrap_or(0) as u32;
@@ -64,15 +66,16 @@ pub fn check(world: &World, model: &mut Model, checker: u32, v: &mut Vec<String>
         let mine = by_pid.get(&pid).cloned().unwrap_or_default();
         per_process(model, d, &mine, v);
     }
-    let sidecar: Actions = sidecars
-        .iter()
-        .filter_map(|p| by_pid.get(p))
-        .fold(Actions::new(), |mut all, a| {
-            for (k, rs) in a {
-                all.entry(k.clone()).or_default().extend(rs.iter().cloned());
-            }
-            all
-        });
+    let sidecar: Actions =
+        sidecars
+            .iter()
+            .filter_map(|p| by_pid.get(p))
+            .fold(Actions::new(), |mut all, a| {
+                for (k, rs) in a {
+                    all.entry(k.clone()).or_default().extend(rs.iter().cloned());
+                }
+                all
+            });
     per_sidecar(model, &sidecar, v);
     model.orphans = model
         .round
@@ -212,7 +215,10 @@ fn per_sidecar(model: &Model, rs: &Actions, v: &mut Vec<String>) {
     }
     for action in rs.keys() {
         if !["swap", "failover"].contains(&action.as_str()) {
-            v.push(format!("the sidecar wrote a {action} record: {:?}", rs[action]));
+            v.push(format!(
+                "the sidecar wrote a {action} record: {:?}",
+                rs[action]
+            ));
         }
     }
 }

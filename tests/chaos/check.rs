@@ -223,7 +223,7 @@ fn state(world: &World, model: &mut Model, st: &Value, v: &mut Vec<String>) {
             let expected = match state {
                 "ok" => true,
                 "missing" => acct.fresh || !acct.planted.is_empty(),
-                "not_a_link" => acct.planted.contains(link) || acct.fresh,
+                "not_a_link" => acct.planted.contains(link),
                 _ => false,
             };
             if !expected {
@@ -256,7 +256,9 @@ fn state(world: &World, model: &mut Model, st: &Value, v: &mut Vec<String>) {
         .filter(|n| n.contains(".homeswap-tmp."))
         .collect();
     if !temporaries.is_empty() {
-        v.push(format!("temporary links left beside the active link: {temporaries:?}"));
+        v.push(format!(
+            "temporary links left beside the active link: {temporaries:?}"
+        ));
     }
 }
 

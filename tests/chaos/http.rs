@@ -46,7 +46,9 @@ fn request(
     match s.read_to_end(&mut raw) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-            return Err(format!("{method} {path}: no answer within {BOUND:?} (hung)"))
+            return Err(format!(
+                "{method} {path}: no answer within {BOUND:?} (hung)"
+            ))
         }
         Err(e) => return Err(format!("read from {addr}: {e}")),
     }

@@ -40,7 +40,10 @@ fn make_home(home: &Path, n: u64) -> (BTreeSet<String>, BTreeSet<u64>) {
     let mut write_lines = |path: PathBuf, k: u32| {
         let text: String = (0..k)
             .map(|i| {
-                let id = format!("init{n}-{}-{i}", path.file_name().unwrap().to_string_lossy());
+                let id = format!(
+                    "init{n}-{}-{i}",
+                    path.file_name().unwrap().to_string_lossy()
+                );
                 ids.insert(id.clone());
                 line(&id, "init") + "\n"
             })
@@ -152,8 +155,10 @@ pub fn run(_world: &World, op: &Op, n: u64, fp: &str, kill: Option<u64>) -> Done
         "validate after init",
     );
     if validate.code != 0 {
-        done.problems
-            .push(format!("{what}: validate exits {}: {}", validate.code, validate.stderr));
+        done.problems.push(format!(
+            "{what}: validate exits {}: {}",
+            validate.code, validate.stderr
+        ));
     }
     if !std::fs::symlink_metadata(&home).is_ok_and(|m| m.file_type().is_symlink()) {
         done.problems
@@ -164,7 +169,9 @@ pub fn run(_world: &World, op: &Op, n: u64, fp: &str, kill: Option<u64>) -> Done
     for id in &ids {
         match found_lines.get(id) {
             Some(1) => {}
-            c => done.problems.push(format!("{what}: line {id} found {c:?} times")),
+            c => done
+                .problems
+                .push(format!("{what}: line {id} found {c:?} times")),
         }
     }
     let lost = digests.difference(&found_digests).count();
