@@ -206,7 +206,9 @@ pub(crate) fn now_rfc3339() -> String {
 
 /// Appends `record` as one line (bounded) and fsyncs it. One `write` of
 /// the whole line on an `O_APPEND` file, so concurrent writers never
-/// interleave lines.
+/// interleave lines. A file that does not end in a newline holds the part
+/// of a line a full disk cut short: this record starts on a line of its
+/// own, so the fragment stays one garbage line and takes no record with it.
 pub(crate) fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsError> {
     let path = state.audit();
     let mut line = record
@@ -219,6 +221,7 @@ pub(crate) fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsErro
     // is appended to.
     let mut file = std::fs::OpenOptions::new()
         .create(true)
+        .read(true) // its last byte: see `ends_unterminated`
         .append(true)
         .mode(0o600)
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
@@ -232,13 +235,41 @@ pub(crate) fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsErro
             std::io::Error::other("it is not a regular file"),
         ));
     }
+    if ends_unterminated(&file, meta.len()) {
+        line.insert(0, b'\n');
+    }
     file.write_all(&line).fs("append to the audit log", &path)?;
     file.sync_data().fs("fsync the audit log", &path)
+}
+
+/// Whether the last of the file's `len` bytes is not a newline.
+fn ends_unterminated(file: &std::fs::File, len: u64) -> bool {
+    use std::os::unix::fs::FileExt;
+    let mut last = [0u8];
+    len > 0 && file.read_at(&mut last, len - 1).is_ok_and(|n| n == 1) && last[0] != b'\n'
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_after_a_line_a_full_disk_cut_short_starts_a_line_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        let path = state.audit();
+        std::fs::write(&path, b"{\"time\":\"2026-1").unwrap();
+        append(&state, record(vec![], "after")).unwrap();
+        append(&state, record(vec![], "again")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "{\"time\":\"2026-1");
+        let reasons: Vec<Option<String>> = lines[1..]
+            .iter()
+            .map(|l| serde_json::from_str::<AuditRecord>(l).unwrap().reason)
+            .collect();
+        assert_eq!(reasons, [Some("after".into()), Some("again".into())]);
+    }
 
     fn record(errors: Vec<String>, reason: &str) -> AuditRecord {
         let subject = Subject {
