@@ -36,7 +36,7 @@ use chaos::Settings;
 
 #[test]
 fn chaos_run() {
-    chaos::run(Settings::from_env("chaos_run", 400, false));
+    chaos::run(Settings::from_env("chaos_run", 800, false));
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn scan(dir: &Path, state: &Path) -> (BTreeMap<String, usize>, BTreeSet<u64>) {
             } else if let Ok(bytes) = std::fs::read(&p) {
                 if p.extension().is_some_and(|x| x == "jsonl") {
                     for l in String::from_utf8_lossy(&bytes).lines() {
-                        if let Some(v) = serde_json::from_str::<serde_json::Value>(l).ok() {
+                        if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
                             if let Some(id) = v["chaos"].as_str() {
                                 *lines.entry(id.to_string()).or_insert(0) += 1;
                             }

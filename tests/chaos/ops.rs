@@ -200,7 +200,7 @@ fn plan_quiet(rng: &mut StdRng, model: &Model, world: &World) -> Vec<Quiet> {
             quiet.push(Quiet::Remove(pick(rng, &removable)));
         }
     }
-    if world.disks() && rng.random_bool(0.06) {
+    if world.disks() && rng.random_bool(0.25) {
         quiet.push(Quiet::Disk(super::disk::plan(rng, world)));
     }
     quiet
