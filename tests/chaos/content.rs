@@ -23,7 +23,10 @@ pub fn check(world: &World, model: &Model, settled: bool, v: &mut Vec<String>) {
     let found = scan(world);
     for id in &model.lines {
         match found.lines.get(id) {
-            None => v.push(format!("line {id} was written and is now nowhere (lost)")),
+            None => v.push(format!(
+                "line {id} was written and is now nowhere (lost); its neighbours are in {:?}",
+                neighbours(&found, id)
+            )),
             Some(files) => {
                 let mut seen = BTreeSet::new();
                 for f in files {
@@ -52,6 +55,19 @@ pub fn check(world: &World, model: &Model, settled: bool, v: &mut Vec<String>) {
             "{missing} planted file(s) are nowhere in the sandbox (lost)"
         ));
     }
+}
+
+/// Where the lines written just before and after `id` are.
+fn neighbours(found: &Found, id: &str) -> Vec<(String, Vec<PathBuf>)> {
+    let (kind, n) = id.split_at(1);
+    let Ok(n) = n.parse::<u64>() else {
+        return Vec::new();
+    };
+    [n.saturating_sub(1), n + 1]
+        .iter()
+        .map(|k| format!("{kind}{k}"))
+        .map(|k| (k.clone(), found.lines.get(&k).cloned().unwrap_or_default()))
+        .collect()
 }
 
 /// A kept-both copy adopt made (`x.adopted-b-STAMP.jsonl`).

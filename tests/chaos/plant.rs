@@ -22,6 +22,9 @@ pub fn plant(world: &World, model: &mut Model, account: &str, links: &[&str], co
         } else if std::fs::symlink_metadata(&at).is_ok() {
             continue; // planted already
         }
+        // From here on the link is gone: planted, whatever the disk lets
+        // the rest become.
+        model.planted(account, name, Vec::new());
         let k = model.next_id();
         let ids: Vec<String> = (0..3).map(|i| format!("p{k}-{i}")).collect();
         let text: String = ids.iter().map(|id| line(id, "planted") + "\n").collect();
@@ -35,9 +38,7 @@ pub fn plant(world: &World, model: &mut Model, account: &str, links: &[&str], co
             plant_dir(&at, &shared.join(name), k, &text, conflict, model)
         };
         match written {
-            Ok(()) => {
-                model.planted(account, name, ids);
-            }
+            Ok(()) => model.lines.extend(ids),
             Err(e) => model.step(format!("  plant {account}/{name}: {e} (disk full?)")),
         }
     }
