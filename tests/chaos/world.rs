@@ -26,7 +26,7 @@ pub struct World {
     pub s: Sandbox,
     /// The running sidecar, `None` before the first start.
     server: Mutex<Option<Server>>,
-    /// The pids of every sidecar started, for the audit log's records.
+    /// The pids of this round's sidecars, for the audit log's records.
     pub sidecar_pids: Mutex<Vec<u32>>,
     /// The tmpfs mounts of a disk run.
     pub disks: Option<Disks>,
@@ -152,6 +152,9 @@ impl World {
 
     /// Makes the round's changes, each a step of the model's.
     pub fn before_round(&self, model: &mut Model, quiet: &[Quiet]) {
+        // Only this round's sidecars: pids are reused in a long run.
+        let current = self.server.lock().unwrap().as_ref().map(|s| s.child.id());
+        *self.sidecar_pids.lock().unwrap() = current.into_iter().collect();
         for q in quiet {
             model.step(format!("(between rounds) {q:?}"));
             let result = match q {
