@@ -79,19 +79,6 @@ pub fn check(world: &World, model: &mut Model, checker: u32, v: &mut Vec<String>
                 all
             });
     per_sidecar(model, &sidecar, v);
-    // Whatever could ask the sidecar this round may see its records land
-    // in the next one.
-    model.orphans = model
-        .round
-        .iter()
-        .filter(|d| match d.end {
-            End::NoAnswer(_) => true,
-            _ => matches!(
-                d.op,
-                Op::Hook { .. } | Op::Statusline { .. } | Op::AdminFailover { .. }
-            ),
-        })
-        .count();
     for (pid, actions) in &by_pid {
         if !claimed.contains(pid) && !sidecars.contains(pid) {
             v.push(format!(
@@ -174,7 +161,7 @@ fn per_process(model: &Model, d: &Done, mine: &Actions, v: &mut Vec<String>) {
 
 /// The sidecar's records against the admin requests (and the hooks and
 /// status lines that may have asked it).
-fn per_sidecar(model: &Model, rs: &Actions, v: &mut Vec<String>) {
+fn per_sidecar(model: &mut Model, rs: &Actions, v: &mut Vec<String>) {
     let answered = |want: fn(&Op) -> bool| {
         model
             .round
@@ -193,6 +180,18 @@ fn per_sidecar(model: &Model, rs: &Actions, v: &mut Vec<String>) {
         )
     };
     let (swaps, failovers) = (count(rs, "swap"), count(rs, "failover"));
+    // Every request that could ask the sidecar for a failover is a credit
+    // for one record, for 10 s (its 5 s lock wait and the work): a request
+    // whose client was killed, or gave up at the hook's deadline, or a
+    // status line, which does not wait, may see its record land rounds
+    // later.
+    let now = std::time::Instant::now();
+    model
+        .credits
+        .retain(|t| now.duration_since(*t) < std::time::Duration::from_secs(10));
+    let asking = model.round.iter().filter(|d| via_socket(&d.op)).count();
+    model.credits.extend(std::iter::repeat_n(now, asking));
+    let budget = model.credits.len();
     let exact = model.stats.disk_faults == 0;
     if exact && swaps < answered(admin_swap) {
         v.push(format!(
@@ -206,10 +205,6 @@ fn per_sidecar(model: &Model, rs: &Actions, v: &mut Vec<String>) {
             answered(admin_failover)
         ));
     }
-    // A request whose client was killed still runs in the sidecar, and
-    // may end after the round: its record counts against the next one.
-    // So may a status line's request, which does not wait for its end.
-    let budget = asked(via_socket) + model.orphans;
     if failovers > budget {
         v.push(format!(
             "the sidecar wrote {failovers} failover records for {budget} requests that could ask for one"
@@ -221,6 +216,7 @@ fn per_sidecar(model: &Model, rs: &Actions, v: &mut Vec<String>) {
             asked(admin_swap)
         ));
     }
+    model.credits.drain(..failovers.min(budget));
     for action in rs.keys() {
         if !["swap", "failover"].contains(&action.as_str()) {
             v.push(format!(

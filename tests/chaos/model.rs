@@ -99,9 +99,9 @@ pub struct Model {
     pub expect_active: Option<String>,
     /// Found while changing the world (a reload that did not apply).
     pub violations: Vec<String>,
-    /// Requests to the sidecar whose client was killed (or got no answer)
-    /// last round: the sidecar may finish them later.
-    pub orphans: usize,
+    /// When each request that could ask the sidecar for a failover was
+    /// made, until a record uses it up (`audit.rs`).
+    pub credits: std::collections::VecDeque<std::time::Instant>,
     /// A disk fault is in force: writes may fail.
     pub disk_trouble: bool,
     next: u64,
@@ -136,7 +136,7 @@ impl Model {
             named: BTreeSet::new(),
             expect_active: Some("a".into()),
             violations: Vec::new(),
-            orphans: 0,
+            credits: Default::default(),
             disk_trouble: false,
             next: 0,
         }
