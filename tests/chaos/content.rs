@@ -114,7 +114,7 @@ fn read_file(p: &Path, found: &mut Found) {
         return;
     }
     for line in String::from_utf8_lossy(&bytes).lines() {
-        if let Some(id) = chaos_id(line) {
+        for id in chaos_ids(line) {
             found
                 .lines
                 .entry(id.to_string())
@@ -124,9 +124,13 @@ fn read_file(p: &Path, found: &mut Found) {
     }
 }
 
-/// The `"chaos":"ID"` of a line the harness wrote (without a JSON parse:
-/// the scan runs every round over every transcript).
-fn chaos_id(line: &str) -> Option<&str> {
-    let rest = line.split_once("\"chaos\":\"")?.1;
-    Some(&rest[..rest.find('"')?])
+/// Every `"chaos":"ID"` of a line the harness wrote (without a JSON parse:
+/// the scan runs every round over every transcript). Usually one; more
+/// where a user's append that a full disk cut short left a fragment and
+/// the next append went on the same line, as it would for Claude Code.
+fn chaos_ids(line: &str) -> Vec<&str> {
+    line.split("\"chaos\":\"")
+        .skip(1)
+        .filter_map(|rest| rest.find('"').map(|end| &rest[..end]))
+        .collect()
 }
