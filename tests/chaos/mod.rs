@@ -1,7 +1,11 @@
-//! The harness's parts: the schedule (`ops.rs`), running one operation
-//! (`exec.rs`), the users (`users.rs`), the world between rounds
-//! (`world.rs`), the model (`model.rs`) and its invariants (`check.rs`),
-//! `init` in homes of its own (`init.rs`), the tmpfs faults (`disk.rs`).
+//! The harness's parts: the schedule (`ops.rs`), running a round's
+//! operations (`exec.rs`; requests to a sidecar that may be down in
+//! `http.rs`), the users (`users.rs`), the world and its changes between
+//! rounds (`world.rs`, planting in `plant.rs`), the model (`model.rs`) and
+//! its invariants (`check.rs`: the state and the exit codes; `content.rs`:
+//! lines and files; `audit.rs`: the audit log and the limits; `agree.rs`:
+//! the sidecar against the CLI), `init` in homes of its own (`init.rs`),
+//! the tmpfs faults (`disk.rs`).
 
 pub mod agree;
 pub mod audit;
@@ -96,7 +100,7 @@ pub fn run(settings: Settings) {
         let plan = ops::plan_round(&mut rng, &mut model, &world);
         world.before_round(&mut model, &plan.quiet);
         let done = exec::run_round(&world, &plan.ops);
-        model.record(round, &plan, done);
+        model.record(round, done);
         let violations = check::after_round(&world, &mut model);
         if !violations.is_empty() {
             fail(&settings, &model, &violations);

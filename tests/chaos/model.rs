@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::RngExt;
 
 use super::exec::{Done, End};
-use super::ops::{Op, Round};
+use super::ops::Op;
 use super::world::World;
 
 /// One configured account as the model sees it.
@@ -259,9 +259,8 @@ impl Model {
     }
 
     /// Takes the round's results in: steps, counts, lines written.
-    pub fn record(&mut self, round: u64, plan: &Round, done: Vec<Done>) {
+    pub fn record(&mut self, round: u64, done: Vec<Done>) {
         self.stats.rounds = round;
-        let _ = plan;
         for d in &done {
             *self.stats.by_kind.entry(kind(&d.op)).or_insert(0) += 1;
             let end = match &d.end {
