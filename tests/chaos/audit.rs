@@ -117,7 +117,12 @@ fn count(a: &Actions, action: &str) -> usize {
 
 /// What one CLI process of the round may have written.
 fn per_process(model: &Model, d: &Done, mine: &Actions, v: &mut Vec<String>) {
-    let finished = matches!(d.end, End::Exit(c) if c != 2);
+    // A limits clear that did not clear is not recorded (only its
+    // successes are).
+    let finished = match d.op {
+        Op::LimitsClear { .. } => d.end == End::Exit(0),
+        _ => matches!(d.end, End::Exit(c) if c != 2),
+    };
     // An audit log that cannot be written is a warning, not a failure.
     let exact = finished && model.stats.disk_faults == 0;
     let (allowed, must): (&[&str], Option<&str>) = match &d.op {
