@@ -3,8 +3,8 @@
 //! real `homeswap statusline` with usage that changes), running while the
 //! failovers are timed.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,7 +20,7 @@ pub struct Load {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     /// Status-line calls made, for the report.
-    pub calls: Arc<std::sync::atomic::AtomicUsize>,
+    pub calls: Arc<AtomicUsize>,
 }
 
 impl Load {
@@ -28,7 +28,7 @@ impl Load {
     /// [`SESSIONS`] sessions on `config`.
     pub fn start(config: &Path) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
-        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let calls = Arc::new(AtomicUsize::new(0));
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let mut threads: Vec<JoinHandle<()>> = (0..2 * cores)
             .map(|_| {
@@ -67,7 +67,7 @@ impl Drop for Load {
 /// Every [`PERIOD`], each session's status line at once, its five-hour
 /// usage one point higher than the last (wrapping below the threshold-free
 /// bench configuration's reach: no failover is asked for).
-fn status_lines(config: &PathBuf, stop: &AtomicBool, calls: &std::sync::atomic::AtomicUsize) {
+fn status_lines(config: &Path, stop: &AtomicBool, calls: &AtomicUsize) {
     let mut tick = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let start = Instant::now();
