@@ -9,6 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::fs::error::{FsContext, FsError};
@@ -209,6 +210,9 @@ pub(crate) fn now_rfc3339() -> String {
 /// interleave lines. A file that does not end in a newline holds the part
 /// of a line a full disk cut short: this record starts on a line of its
 /// own, so the fragment stays one garbage line and takes no record with it.
+/// Writers take `flock` on the log around that look and their write, so
+/// none takes another's line in progress for a fragment (readers take no
+/// lock).
 pub(crate) fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsError> {
     let path = state.audit();
     let mut line = record
@@ -219,7 +223,7 @@ pub(crate) fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsErro
     // Non-blocking: a FIFO planted here must not stall a swap after its
     // flip (the caller would never learn it succeeded); only a regular file
     // is appended to.
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .create(true)
         .read(true) // its last byte: see `ends_unterminated`
         .append(true)
@@ -235,7 +239,11 @@ pub(crate) fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsErro
             std::io::Error::other("it is not a regular file"),
         ));
     }
-    if ends_unterminated(&file, meta.len()) {
+    let mut file = Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| std::io::Error::from(e))
+        .fs("lock the audit log", &path)?;
+    let len = file.metadata().fs("inspect the audit log", &path)?.len();
+    if ends_unterminated(&file, len) {
         line.insert(0, b'\n');
     }
     file.write_all(&line).fs("append to the audit log", &path)?;
@@ -252,6 +260,28 @@ fn ends_unterminated(file: &std::fs::File, len: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_writers_leave_one_whole_line_each_and_no_empty_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let state = &state;
+                s.spawn(move || {
+                    for i in 0..20 {
+                        append(state, record(vec![], &format!("{t}-{i}"))).unwrap();
+                    }
+                });
+            }
+        });
+        let text = std::fs::read_to_string(state.audit()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 80);
+        for l in lines {
+            serde_json::from_str::<AuditRecord>(l).unwrap();
+        }
+    }
 
     #[test]
     fn a_record_after_a_line_a_full_disk_cut_short_starts_a_line_of_its_own() {
