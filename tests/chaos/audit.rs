@@ -238,8 +238,11 @@ fn per_sidecar(model: &mut Model, rs: &Actions, v: &mut Vec<String>) {
 pub fn active_and_limits(model: &mut Model, status: &Value, v: &mut Vec<String>) {
     let active = status["active"].as_str().map(str::to_string);
     let latched = !status["latch"].is_null();
+    // A request still owed its record (a credit, above) may have flipped
+    // the link after the lock was seen free: its record comes later.
+    let late = model.killed_a_writer() || !model.credits.is_empty();
     if !latched && active != model.expect_active {
-        if model.killed_a_writer() {
+        if late {
             model.stats.unrecorded_flips += 1;
             model.expect_active = active.clone();
         } else {
@@ -254,7 +257,7 @@ pub fn active_and_limits(model: &mut Model, status: &Value, v: &mut Vec<String>)
             continue;
         };
         if l["limited"] == true && !model.named.contains(account) {
-            if model.killed_a_writer() {
+            if late {
                 model.stats.unrecorded_limits += 1;
                 model.named.insert(account.to_string());
             } else {
