@@ -26,8 +26,12 @@
 //! `readlink` shows the new home. The kinds of run are interleaved one by
 //! one (their order rotating), so a neighbour's load falls on all alike.
 //!
+//! Then the same under load (`failover_loaded`, issue 26): two busy loops
+//! per core and ten sessions' `homeswap statusline` every 50 ms
+//! (`failover_procs/load.rs`) while the runs are timed.
+//!
 //! `cargo bench --bench failover` (add `-- --smoke` for a seconds-long
-//! check).
+//! check; `-- failover` or `-- failover_loaded` for one of the two).
 
 mod failover_procs;
 mod support;
@@ -53,7 +57,10 @@ fn main() {
         }
     );
     if opts.runs("failover") {
-        failover_latency(&opts);
+        failover_latency(&opts, false);
+    }
+    if opts.runs("failover_loaded") {
+        failover_latency(&opts, true);
     }
 }
 
@@ -94,8 +101,12 @@ fn sandbox() -> (Layout, PathBuf) {
     (layout, local)
 }
 
-fn failover_latency(opts: &Opts) {
-    let cycles = if opts.smoke { 3 } else { 250 };
+fn failover_latency(opts: &Opts, loaded: bool) {
+    let cycles = match (opts.smoke, loaded) {
+        (true, _) => 3,
+        (false, false) => 250,
+        (false, true) => 100,
+    };
     let (layout, local) = sandbox();
     let with_socket = layout.config_path.clone();
     let (a, b) = (layout.homes[0].0.clone(), layout.homes[1].0.clone());
@@ -111,6 +122,8 @@ fn failover_latency(opts: &Opts) {
     };
     let mut samples: Vec<(Mode, Sample)> = Vec::new();
     let mut session = 0u32;
+    let load = loaded.then(|| failover_procs::load::Load::start(&with_socket));
+    let began = Instant::now();
 
     // One run of `mode`, with its untimed start and reset.
     let mut one = |mode: Mode| {
@@ -186,6 +199,14 @@ fn failover_latency(opts: &Opts) {
             one(kinds[(cycle + k) % kinds.len()]);
         }
     }
+    let load_note = load.map(|l| {
+        let calls = l.calls.load(Ordering::SeqCst);
+        drop(l);
+        format!(
+            ", under load: 2 busy loops per core and {calls} status-line calls in {:.0} s",
+            began.elapsed().as_secs_f64()
+        )
+    });
     // Only the sidecar's runs went through it.
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(
@@ -194,10 +215,10 @@ fn failover_latency(opts: &Opts) {
         "the sidecar made exactly the failovers of the sidecar's runs"
     );
     server.stop();
-    report(&samples, cycles);
+    report(&samples, cycles, &load_note.unwrap_or_default());
 }
 
-fn report(samples: &[(Mode, Sample)], n: usize) {
+fn report(samples: &[(Mode, Sample)], n: usize, load: &str) {
     let of = |mode: Mode, f: fn(&Sample) -> Duration| -> Vec<Duration> {
         samples
             .iter()
@@ -246,7 +267,7 @@ fn report(samples: &[(Mode, Sample)], n: usize) {
         ]);
     }
     table(
-        &format!("Failover latency: process start to the active link flipped, and to exit ({n} runs per kind, 3 accounts)"),
+        &format!("Failover latency: process start to the active link flipped, and to exit ({n} runs per kind, 3 accounts{load})"),
         &[
             "kind of run",
             "runs",
@@ -266,6 +287,11 @@ fn report(samples: &[(Mode, Sample)], n: usize) {
         &rows,
     );
     let p99 = percentile(&of(Mode::Sidecar, flip), 99.0);
+    let ratio99 = p99.as_secs_f64() / bf99.as_secs_f64();
+    println!(
+        "goal: flip p99 through the sidecar within 1.5× the bare swap's: {ratio99:.2}×, {}",
+        if ratio99 <= 1.5 { "met" } else { "NOT met" }
+    );
     println!(
         "goal: p99 through the sidecar under {} ms: {} ms, {}",
         GOAL_P99.as_millis(),

@@ -238,3 +238,40 @@ fn a_rollback_restores_a_previous_target_that_is_not_utf8_byte_for_byte() {
     assert_eq!(s.active_target().unwrap(), odd);
     assert!(!intent_file(&s).exists());
 }
+
+/// A Claude Code session appends through the active link the moment the
+/// flip lands: the new account's links must be there already, or its
+/// prompt goes into the home instead of the shared history and the swap
+/// then finds a real file where the link belongs (found by tests/chaos.rs).
+#[test]
+fn an_account_without_its_links_gets_them_before_the_flip_makes_it_active() {
+    use std::io::Write;
+    let s = Sandbox::ready();
+    s.set_config("shared_files", ["history.jsonl"]);
+    s.ok(&["ensure"]);
+    // b as an account just added: a home with none of its links.
+    for name in common::LINKS.iter().chain(&["history.jsonl"]) {
+        std::fs::remove_file(s.link("b", name)).unwrap();
+    }
+    let held = s.held_swap("b", "");
+    assert_eq!(s.active_target(), Some(s.home("b")));
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(s.active().join("history.jsonl"))
+        .unwrap()
+        .write_all(b"{\"prompt\":\"right after the flip\"}\n")
+        .unwrap();
+    let r = held.release();
+    assert_eq!(r.code, 0, "{r:?}");
+    for name in common::LINKS.iter().chain(&["history.jsonl"]) {
+        let link = std::fs::symlink_metadata(s.link("b", name)).unwrap();
+        assert!(link.file_type().is_symlink(), "b's {name} is not a link");
+    }
+    assert_eq!(
+        std::fs::read_to_string(s.shared().join("history.jsonl")).unwrap(),
+        "{\"prompt\":\"right after the flip\"}\n"
+    );
+    // What the swap created is still reported.
+    assert!(r.stdout.contains("history.jsonl"), "{r:?}");
+}

@@ -83,17 +83,19 @@ fn recovery_undoes_a_swap_to_an_account_no_longer_configured_and_writes_nothing_
     let s = Sandbox::new();
     s.ok(&["ensure", "a"]);
     s.ok(&["swap", "a"]);
-    // b's links do not exist yet: ensure would create them on the flip.
+    // b's links do not exist yet: the swap makes them before its flip
+    // (and would check them after it); recovery must add nothing.
     s.interrupted_swap("b");
     s.remove_config("accounts.b");
+    let before = common::snapshot(&s.home("b"));
 
     let r = s.run(&["validate"]);
     assert!(r.stderr.contains("rolled_back"), "{r:?}");
     assert!(r.stderr.contains("no longer configured"), "{r:?}");
     assert_eq!(s.active_target().unwrap(), s.home("a"));
     assert_eq!(
-        std::fs::read_dir(s.home("b")).unwrap().count(),
-        0,
+        common::snapshot(&s.home("b")),
+        before,
         "nothing was created in the unconfigured home"
     );
     assert!(!s.state().join("intent.json").exists());

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
+pub mod load;
+
 /// The binary under test (built by cargo for the bench).
 const BIN: &str = env!("CARGO_BIN_EXE_homeswap");
 

@@ -9,6 +9,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::fs::error::{FsContext, FsError};
@@ -235,7 +236,12 @@ pub(crate) fn now_rfc3339() -> String {
 
 /// Appends `record` as one line (bounded) and fsyncs it. One `write` of
 /// the whole line on an `O_APPEND` file, so concurrent writers never
-/// interleave lines.
+/// interleave lines. A file that does not end in a newline holds the part
+/// of a line a full disk cut short: this record starts on a line of its
+/// own, so the fragment stays one garbage line and takes no record with it.
+/// Writers take `flock` on the log around that look and their write, so
+/// none takes another's line in progress for a fragment (readers take no
+/// lock).
 pub(crate) fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsError> {
     let path = state.audit();
     let mut line = record
@@ -246,8 +252,9 @@ pub(crate) fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsErro
     // Non-blocking: a FIFO planted here must not stall a swap after its
     // flip (the caller would never learn it succeeded); only a regular file
     // is appended to.
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .create(true)
+        .read(true) // its last byte: see `ends_unterminated`
         .append(true)
         .mode(0o600)
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
@@ -261,13 +268,67 @@ pub(crate) fn append(state: &StateDir, record: AuditRecord) -> Result<(), FsErro
             std::io::Error::other("it is not a regular file"),
         ));
     }
+    let mut file = Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| std::io::Error::from(e))
+        .fs("lock the audit log", &path)?;
+    let len = file.metadata().fs("inspect the audit log", &path)?.len();
+    if ends_unterminated(&file, len) {
+        line.insert(0, b'\n');
+    }
     file.write_all(&line).fs("append to the audit log", &path)?;
     file.sync_data().fs("fsync the audit log", &path)
+}
+
+/// Whether the last of the file's `len` bytes is not a newline.
+fn ends_unterminated(file: &std::fs::File, len: u64) -> bool {
+    use std::os::unix::fs::FileExt;
+    let mut last = [0u8];
+    len > 0 && file.read_at(&mut last, len - 1).is_ok_and(|n| n == 1) && last[0] != b'\n'
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_writers_leave_one_whole_line_each_and_no_empty_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let state = &state;
+                s.spawn(move || {
+                    for i in 0..20 {
+                        append(state, record(vec![], &format!("{t}-{i}"))).unwrap();
+                    }
+                });
+            }
+        });
+        let text = std::fs::read_to_string(state.audit()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 80);
+        for l in lines {
+            serde_json::from_str::<AuditRecord>(l).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_record_after_a_line_a_full_disk_cut_short_starts_a_line_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::new(dir.path());
+        let path = state.audit();
+        std::fs::write(&path, b"{\"time\":\"2026-1").unwrap();
+        append(&state, record(vec![], "after")).unwrap();
+        append(&state, record(vec![], "again")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "{\"time\":\"2026-1");
+        let reasons: Vec<Option<String>> = lines[1..]
+            .iter()
+            .map(|l| serde_json::from_str::<AuditRecord>(l).unwrap().reason)
+            .collect();
+        assert_eq!(reasons, [Some("after".into()), Some("again".into())]);
+    }
 
     fn record(errors: Vec<String>, reason: &str) -> AuditRecord {
         let subject = Subject {

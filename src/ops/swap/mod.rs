@@ -12,7 +12,10 @@
 //!    If `T == A`, succeed without changing anything.
 //! 4. Refuse before the flip what the flip could only make worse: an active
 //!    link that is a real file or directory, or a `T` whose links ensure
-//!    would refuse (divergent, not a link, home missing).
+//!    would refuse (divergent, not a link, home missing). Then make `T`'s
+//!    missing links: a session that writes through the active link the
+//!    moment it flips must find them, not create a real file in `T`'s home
+//!    (a failure here is left to step 7, which rolls back).
 //! 5. Write the intent record (A's exact link target, T, A's home) durably.
 //!
 //!    5a. Take A's **OAuth refresh lock** the way Claude Code takes it
@@ -248,6 +251,9 @@ impl Swap<'_> {
             });
         }
         self.refuse_what_a_flip_cannot_fix(ctx, &active)?;
+        // (The `swap::ensure` failpoint fails this one as well: an ensure
+        // that fails makes nothing.)
+        let mut created = ensure_target(ctx, self.to, &self.to_home).unwrap_or_default();
         let from_home = from.as_deref().and_then(|a| ctx.config.home(a));
         // 5. Intent.
         let intent = IntentRecord {
@@ -302,10 +308,11 @@ impl Swap<'_> {
         }
         // 7. Ensure (a failure at the after-flip failpoint counts as ensure's).
         match after_flip(self.to).and_then(|_| ensure_target(ctx, self.to, &self.to_home)) {
-            Ok(created) => {
+            Ok(more) => {
                 // The swap is done; a leftover record would only make the
                 // next command re-check an account that is already ok.
                 let _ = IntentRecord::remove(&ctx.state);
+                created.extend(more);
                 Ok(Flipped {
                     from,
                     outcome: SwapOutcome::Swapped,
