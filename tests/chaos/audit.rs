@@ -131,7 +131,9 @@ fn per_process(model: &Model, d: &Done, mine: &Actions, v: &mut Vec<String>) {
         Op::Adopt { .. } => (&["adopt"], Some("adopt")),
         Op::LatchClear => (&["latch_clear"], Some("latch_clear")),
         Op::LimitsClear { .. } => (&["limits_clear"], Some("limits_clear")),
-        Op::Hook { .. } | Op::Statusline { .. } => (&["failover", "swap"], None),
+        // `attribution`: an event homeswap could not place on the account
+        // that served it (ops::served), recorded as such.
+        Op::Hook { .. } | Op::Statusline { .. } => (&["failover", "swap", "attribution"], None),
         _ => (&[], None),
     };
     for (action, rs) in mine {
