@@ -270,26 +270,7 @@ impl Swap<'_> {
             .map_err(|e| self.refused(vec![e.to_string()]))?;
         let mut warnings = Vec::new();
         // 5a. The outgoing home's refresh lock, held until this returns.
-        let _refresh = match (from.as_deref(), from_home) {
-            (Some(account), Some(home)) => match RefreshLock::take(account, home, self.deadline) {
-                Ok(Taken::Held(lock)) => Some(lock),
-                Ok(Taken::NoHome) => None,
-                Ok(Taken::Skipped(why)) => {
-                    warnings.push(why);
-                    None
-                }
-                Err(busy) => {
-                    // Nothing changed: the record goes too.
-                    let _ = IntentRecord::remove(&ctx.state);
-                    return Err(SwapError::RefreshBusy {
-                        from,
-                        to: self.to.to_string(),
-                        source: Box::new(busy),
-                    });
-                }
-            },
-            _ => None,
-        };
+        let _refresh = self.take_refresh_lock(ctx, from.as_deref(), from_home, &mut warnings)?;
         // 5b. A modification time of T's credentials no session has seen.
         warnings.extend(self.give_a_fresh_mtime(ctx));
         // 6. Flip.
@@ -322,6 +303,37 @@ impl Swap<'_> {
             }
             // 8. and 9.
             Err(errors) => Err(undo(ctx, &intent, errors)),
+        }
+    }
+
+    /// Step 5a: the outgoing home's OAuth refresh lock, taken as Claude
+    /// Code takes it; busy (the intent record removed: nothing changed)
+    /// when a refresh of it does not end within the swap's deadline.
+    fn take_refresh_lock(
+        &self,
+        ctx: &Context,
+        from: Option<&str>,
+        from_home: Option<&Path>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<RefreshLock>, SwapError> {
+        let (Some(account), Some(home)) = (from, from_home) else {
+            return Ok(None);
+        };
+        match RefreshLock::take(account, home, self.deadline) {
+            Ok(Taken::Held(lock)) => Ok(Some(lock)),
+            Ok(Taken::NoHome) => Ok(None),
+            Ok(Taken::Skipped(why)) => {
+                warnings.push(why);
+                Ok(None)
+            }
+            Err(busy) => {
+                let _ = IntentRecord::remove(&ctx.state);
+                Err(SwapError::RefreshBusy {
+                    from: from.map(str::to_string),
+                    to: self.to.to_string(),
+                    source: Box::new(busy),
+                })
+            }
         }
     }
 
