@@ -21,6 +21,7 @@ mod serve;
 mod setup;
 mod status;
 mod statusline;
+mod subargs;
 mod swap;
 
 use std::path::Path;

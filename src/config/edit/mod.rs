@@ -15,6 +15,7 @@
 //! Writing the text is the caller's (atomically, under the state lock).
 
 mod find;
+mod scan;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
