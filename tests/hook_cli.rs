@@ -69,10 +69,13 @@ fn a_session_that_hits_its_limit_fails_over_from_its_account() {
         r.stderr.contains("session s-1 started on account a"),
         "{r:?}"
     );
-    // Another session's request, sent on a before the swap below (its
-    // hook comes late).
-    s.claude_request("s-unknown", "p1", true);
-    let (r, took) = hook(&s, &stop_failure(&s, "s-1", "rate_limit"));
+    // Both requests went out on a a round trip before their answers
+    // (stamped 100 ms back, so the swap below is clearly after them); the
+    // other session's hook comes late.
+    let sent = std::time::SystemTime::now() - Duration::from_millis(100);
+    s.claude_request_sent("s-unknown", "p1", true, sent);
+    s.claude_request_sent("s-1", "p1", true, sent);
+    let (r, took) = hook(&s, &late_stop_failure(&s, "s-1", "rate_limit"));
     quiet_and_quick(&r, took);
     assert_eq!(s.active_account(), "b");
     assert!(r.stderr.contains("rate_limit: failed over a -> b"), "{r:?}");
