@@ -317,3 +317,63 @@ fn measure_appends_during_adopt() {
         );
     }
 }
+
+/// The system call `pid`'s main thread is blocked in, if any.
+#[cfg(feature = "failpoints")]
+fn blocked_in(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(all(feature = "failpoints", target_arch = "x86_64"))]
+const CLOCK_NANOSLEEP: u64 = 230;
+#[cfg(all(feature = "failpoints", target_arch = "aarch64"))]
+const CLOCK_NANOSLEEP: u64 = 115;
+
+/// An adopt killed in the middle of its merge leaves Claude Code's lock on
+/// both copies. The adopt that resumes it waits that lock out before it
+/// takes the state lock, not under it: meanwhile the other operations go
+/// on (seen by the chaos run: every swap busy for 10 s).
+#[cfg(feature = "failpoints")]
+#[test]
+fn a_lock_left_by_a_killed_merge_is_waited_out_without_holding_up_other_operations() {
+    let s = sandbox(3, 3);
+    let mut first = s.spawn(&["adopt", "b"], Some("adopt::after_move=sleep(60000)"));
+    let shared = s.shared().join("history.jsonl");
+    wait_for("the merge to be in place", Duration::from_secs(10), || {
+        std::fs::read_to_string(&shared).is_ok_and(|t| t.contains("\"b-2\""))
+    });
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let locks = [
+        s.shared().join("history.jsonl.lock"),
+        s.home("b").join("history.jsonl.lock"),
+    ];
+    // As if the kill was 8 s ago: stale in 2 s.
+    let killed = SystemTime::now() - Duration::from_secs(8);
+    for l in &locks {
+        assert!(l.is_dir(), "{}: left by the killed merge", l.display());
+        std::fs::File::open(l)
+            .unwrap()
+            .set_modified(killed)
+            .unwrap();
+    }
+    let resumed = s.spawn(&["adopt", "b"], None);
+    let pid = resumed.id();
+    wait_for("the resumed adopt to wait", Duration::from_secs(10), || {
+        blocked_in(pid) == Some(CLOCK_NANOSLEEP)
+    });
+    // While it waits, an operation that needs the state lock gets it.
+    let r = s.run(&["limits", "clear", "a"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(locks[0].is_dir(), "the lock was not stale yet");
+    let r = Run::from(resumed.wait_with_output().unwrap());
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("for Claude Code's lock")
+            && r.stderr.contains("before taking the state lock"),
+        "{r:?}"
+    );
+    assert_all_of_b_merged(&s, 3);
+    no_lock_left(&s);
+}

@@ -135,6 +135,37 @@ impl Drop for AppendLock<'_> {
     }
 }
 
+/// Waits, at most `wait`, until the lock of `file` in `dir` is free or
+/// stale, and removes a stale one; best effort (the take under the state
+/// lock decides). Called before the state lock when an adoption was
+/// interrupted: the lock a killed merge left behind goes stale here,
+/// while swaps and failovers go on, not under the state lock. Whether it
+/// had to wait.
+pub(crate) fn wait_out(dir: &DirFd, file: &OsStr, wait: Duration) -> bool {
+    let mut name = file.to_os_string();
+    name.push(".lock");
+    let end = Instant::now() + wait;
+    let mut waited = false;
+    loop {
+        let st = match dir.stat(&name) {
+            Ok(Some(st)) if EntryKind::of(&st) == EntryKind::Dir => st,
+            _ => return waited,
+        };
+        if age(&st) > STALE {
+            let _ = remove_stale(dir, &name, st.st_ino);
+            return waited;
+        }
+        if Instant::now() >= end {
+            return waited;
+        }
+        waited = true;
+        std::thread::sleep(WAIT_OUT_RETRY);
+    }
+}
+
+/// How often [`wait_out`] looks again.
+const WAIT_OUT_RETRY: Duration = Duration::from_millis(50);
+
 /// Runs `f` while touching `locks` every second, so that none looks stale
 /// however long `f` takes.
 pub(crate) fn while_locked<R>(locks: &[AppendLock<'_>], f: impl FnOnce() -> R) -> R {
@@ -225,6 +256,34 @@ mod tests {
         });
         AppendLock::take(&d, OsStr::new("h.jsonl"), WAIT).unwrap();
         holder.join().unwrap();
+    }
+
+    #[test]
+    fn a_left_lock_is_waited_out_until_stale_then_removed_and_no_lock_costs_nothing() {
+        let (t, d) = dir();
+        assert!(
+            !wait_out(&d, OsStr::new("h.jsonl"), WAIT),
+            "no lock: no wait"
+        );
+        let lock = t.path().join("h.jsonl.lock");
+        std::fs::create_dir(&lock).unwrap();
+        // Touched 9.8 s ago (a holder killed then): stale in 0.2 s.
+        let touched = SystemTime::now() - STALE + Duration::from_millis(200);
+        std::fs::File::open(&lock)
+            .unwrap()
+            .set_modified(touched)
+            .unwrap();
+        assert!(wait_out(&d, OsStr::new("h.jsonl"), WAIT));
+        assert!(!lock.exists(), "the stale lock is removed");
+        assert!(SystemTime::now().duration_since(touched).unwrap() > STALE);
+        // A live one is waited for at most `wait`, and left.
+        std::fs::create_dir(&lock).unwrap();
+        assert!(wait_out(
+            &d,
+            OsStr::new("h.jsonl"),
+            Duration::from_millis(100)
+        ));
+        assert!(lock.is_dir());
     }
 
     #[test]

@@ -63,10 +63,12 @@ mod writers;
 pub(crate) use request::{conflicts, AdoptReport};
 pub use request::{AdoptError, AdoptRequest};
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
 use crate::fs::atomic;
 use crate::fs::error::FsError;
+use crate::fs::DirFd;
 use crate::links::active::ActiveLink;
 use crate::ops::context::Context;
 use crate::ops::home_of;
@@ -77,6 +79,7 @@ use crate::state::latch::LatchRecord;
 use crate::state::lock::{LockError, StateLock};
 
 use journal::{AdoptJournal, Found};
+use merge::is_jsonl;
 use run::{refused, run, Run};
 
 /// Adopts the account's real directories. See the module documentation.
@@ -97,6 +100,7 @@ pub(crate) fn adopt_reporting(
             req,
             home: PathBuf::new(),
             progress,
+            waited: Vec::new(),
         },
     )
 }
@@ -109,6 +113,8 @@ struct Adopt<'r> {
     home: PathBuf,
     /// Where the act reports its progress.
     progress: &'r dyn Progress,
+    /// What waiting before the state lock took, for the report.
+    waited: Vec<String>,
 }
 
 impl Operation for Adopt<'_> {
@@ -145,7 +151,11 @@ impl Operation for Adopt<'_> {
                 known: config.shared.all_names().map(str::to_string).collect(),
             });
         }
-        refuse_if_latched(ctx, self)
+        refuse_if_latched(ctx, self)?;
+        if !req.dry_run {
+            self.wait_out_left_locks(ctx);
+        }
+        Ok(())
     }
 
     /// Step 2 under the lock (the latch read again): a journal left by an
@@ -173,7 +183,8 @@ impl Operation for Adopt<'_> {
             found.finished.or(found.own)
         };
         found.warnings.append(&mut report.warnings);
-        report.warnings = found.warnings;
+        self.waited.append(&mut found.warnings);
+        report.warnings = std::mem::take(&mut self.waited);
         Ok(report)
     }
 
@@ -213,6 +224,38 @@ struct Interrupted {
 }
 
 impl Adopt<'_> {
+    /// Before the state lock: when an adoption was interrupted, Claude
+    /// Code's append locks its merge may have left (in that account's home
+    /// and in the shared dir) are waited out until stale, so that the
+    /// resumed merge does not wait for them under the state lock, holding
+    /// up every swap (RELIABILITY.md, section 7).
+    fn wait_out_left_locks(&mut self, ctx: &Context) {
+        let Ok(Some(j)) = AdoptJournal::read(&ctx.state) else {
+            return;
+        };
+        let config = &ctx.config;
+        let Some(home) = config.home(&j.account) else {
+            return;
+        };
+        let dirs = [
+            DirFd::open(home),
+            DirFd::open_following(config.shared.dir()),
+        ];
+        for name in config.shared.file_names().iter().filter(|n| is_jsonl(n)) {
+            for dir in dirs.iter().flatten() {
+                let start = std::time::Instant::now();
+                if append_lock::wait_out(dir, OsStr::new(name), append_lock::WAIT) {
+                    self.waited.push(format!(
+                        "waited {:.1}s for Claude Code's lock {}.lock (an interrupted adoption of account {} may have left it) before taking the state lock",
+                        start.elapsed().as_secs_f64(),
+                        crate::fs::pathfmt::shown(&dir.join(OsStr::new(name))),
+                        j.account
+                    ));
+                }
+            }
+        }
+    }
+
     /// Step 2's journal: finishing another account's adoption writes back
     /// what it set aside, so look again until the journal is this
     /// account's, set aside or gone.
