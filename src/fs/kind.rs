@@ -91,3 +91,17 @@ impl fmt::Display for EntryKind {
         f.write_str(self.describe())
     }
 }
+
+/// How long ago the entry `st` describes was last modified (its mtime);
+/// zero for a time in the future.
+pub(crate) fn modified_ago(st: &FileStat) -> std::time::Duration {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let modified = UNIX_EPOCH
+        + Duration::new(
+            u64::try_from(st.st_mtime).unwrap_or(0),
+            u32::try_from(st.st_mtime_nsec).unwrap_or(0),
+        );
+    SystemTime::now()
+        .duration_since(modified)
+        .unwrap_or(Duration::ZERO)
+}

@@ -143,11 +143,7 @@ impl StateDir {
         op: &'static str,
         record: &T,
     ) -> Result<(), FsError> {
-        self.create()?;
-        let bytes = serde_json::to_vec_pretty(record)
-            .map_err(std::io::Error::other)
-            .fs(op, path)?;
-        atomic::write_file(path, &bytes, 0o600)
+        self.write_json(path, op, record, atomic::write_file)
     }
 
     /// [`Self::write_record`] without the fsyncs (`atomic::write_file_unsynced`),
@@ -158,11 +154,22 @@ impl StateDir {
         op: &'static str,
         record: &T,
     ) -> Result<(), FsError> {
+        self.write_json(path, op, record, atomic::write_file_unsynced)
+    }
+
+    /// Both of the above: the record as JSON, written by `write`.
+    fn write_json<T: Serialize>(
+        &self,
+        path: &Path,
+        op: &'static str,
+        record: &T,
+        write: fn(&Path, &[u8], u32) -> Result<(), FsError>,
+    ) -> Result<(), FsError> {
         self.create()?;
         let bytes = serde_json::to_vec_pretty(record)
             .map_err(std::io::Error::other)
             .fs(op, path)?;
-        atomic::write_file_unsynced(path, &bytes, 0o600)
+        write(path, &bytes, 0o600)
     }
 
     /// Reads a record written by [`Self::write_record`]; `None` when there

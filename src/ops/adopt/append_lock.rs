@@ -19,7 +19,7 @@
 use std::ffi::{OsStr, OsString};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::stat::FileStat;
@@ -184,14 +184,7 @@ pub(crate) fn while_locked<R>(locks: &[AppendLock<'_>], f: impl FnOnce() -> R) -
 
 /// How long ago the lock directory was last touched.
 fn age(st: &FileStat) -> Duration {
-    let touched = UNIX_EPOCH
-        + Duration::new(
-            u64::try_from(st.st_mtime).unwrap_or(0),
-            u32::try_from(st.st_mtime_nsec).unwrap_or(0),
-        );
-    SystemTime::now()
-        .duration_since(touched)
-        .unwrap_or(Duration::ZERO)
+    crate::fs::kind::modified_ago(st)
 }
 
 /// Removes a stale lock directory, if it is still the one judged stale.
@@ -212,6 +205,8 @@ fn refusal(dir: &DirFd, name: &OsStr, why: String) -> FsError {
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
 
     fn dir() -> (tempfile::TempDir, DirFd) {

@@ -38,7 +38,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::stat::FileStat;
@@ -290,14 +290,7 @@ fn ino_of(dir: &DirFd, name: &OsStr) -> Option<u64> {
 
 /// How long ago the lock directory was last touched.
 fn age(st: &FileStat) -> Duration {
-    let touched = UNIX_EPOCH
-        + Duration::new(
-            u64::try_from(st.st_mtime).unwrap_or(0),
-            u32::try_from(st.st_mtime_nsec).unwrap_or(0),
-        );
-    SystemTime::now()
-        .duration_since(touched)
-        .unwrap_or(Duration::ZERO)
+    crate::fs::kind::modified_ago(st)
 }
 
 /// Looks at the lock directory `name` of `dir` that someone holds: takes
@@ -390,6 +383,8 @@ pub(crate) fn release_left_by(home: &Path, pid: u32) -> Result<Vec<PathBuf>, FsE
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
     use super::*;
 
     /// A home `h/a` in a temporary directory.
