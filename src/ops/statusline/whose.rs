@@ -58,10 +58,7 @@ pub(crate) fn whose(
         .filter(|id| sessions::is_safe_id(id))
     else {
         let why = "the update names no session, so which account served its numbers cannot be told";
-        notes.push(format!("homeswap statusline: {why}; not recorded"));
-        if let Some(e) = audit_unknown(state, None, "usage", why) {
-            notes.push(format!("homeswap statusline: not in the audit log: {e}"));
-        }
+        unplaced(state, None, why, why, notes);
         return nothing(None);
     };
     let before = match sessions::seen(state, id) {
@@ -92,28 +89,36 @@ pub(crate) fn whose(
         request: attributed.request,
         ..now
     };
-    match attributed.served {
-        Served::By(account) => {
-            seen.account = Some(account.clone());
-            Whose {
-                account: Some(account),
-                fresh: true,
-                seen: Some((id.to_string(), seen)),
-            }
-        }
+    let account = match attributed.served {
+        Served::By(account) => Some(account),
         Served::Unknown(why) => {
-            notes.push(format!(
-                "homeswap statusline: which account served the request behind these numbers cannot be told: {why}; not recorded"
-            ));
-            if let Some(e) = audit_unknown(state, Some(id), "usage", &why) {
-                notes.push(format!("homeswap statusline: not in the audit log: {e}"));
-            }
-            Whose {
-                account: None,
-                fresh: false,
-                seen: Some((id.to_string(), seen)),
-            }
+            let said = format!(
+                "which account served the request behind these numbers cannot be told: {why}"
+            );
+            unplaced(state, Some(id), &said, &why, notes);
+            None
         }
+    };
+    seen.account.clone_from(&account);
+    Whose {
+        fresh: account.is_some(),
+        account,
+        seen: Some((id.to_string(), seen)),
+    }
+}
+
+/// Numbers homeswap cannot place: `said` goes to the person (with "not
+/// recorded"), `why` into one `attribution` line of the audit log.
+fn unplaced(
+    state: &StateDir,
+    session: Option<&str>,
+    said: &str,
+    why: &str,
+    notes: &mut Vec<String>,
+) {
+    notes.push(format!("homeswap statusline: {said}; not recorded"));
+    if let Some(e) = audit_unknown(state, session, "usage", why) {
+        notes.push(format!("homeswap statusline: not in the audit log: {e}"));
     }
 }
 
