@@ -170,33 +170,14 @@ pub(crate) fn plan(req: &InitRequest, home_env: Option<&Path>) -> Result<InitPla
             "the configuration init would write is invalid: {e}"
         ))
     })?;
-    let mut refusals = Vec::new();
-    let exists = |p: &Path| std::fs::symlink_metadata(p).is_ok();
-    if exists(&req.config) {
-        refusals.push(format!(
-            "the configuration file {} exists; init writes a new one: give another --config",
-            shown(&req.config)
-        ));
-    } else if let Some(dir) = req.config.parent().filter(|d| !d.is_dir()) {
-        if !req.make_config_dir {
-            refusals.push(format!(
-                "the configuration file's directory {} does not exist; create it first, or give another --config",
-                shown(dir)
-            ));
+    let mut refusals = config_file_refusals(req);
+    let from_ok = match from_refusal(&req.from) {
+        Some(r) => {
+            refusals.push(r);
+            false
         }
-    }
-    match std::fs::symlink_metadata(&req.from) {
-        Ok(m) if m.file_type().is_symlink() => refusals.push(format!(
-            "{} is already a link (to {}); init converts a real Claude Code home",
-            shown(&req.from),
-            std::fs::read_link(&req.from)
-                .map(|t| shown(&t).to_string())
-                .unwrap_or_default()
-        )),
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => refusals.push(format!("{} is not a directory", shown(&req.from))),
-        Err(e) => refusals.push(format!("{}: {e}", shown(&req.from))),
-    }
+        None => true,
+    };
     for (what, p) in [
         ("the account home", &req.home),
         ("the shared dir", &req.shared_dir),
@@ -210,9 +191,6 @@ pub(crate) fn plan(req: &InitRequest, home_env: Option<&Path>) -> Result<InitPla
         }
     }
     let mut moves = Vec::new();
-    let from_ok = refusals
-        .iter()
-        .all(|r| !r.contains(&shown(&req.from).to_string()));
     if from_ok {
         entries(req, &mut moves, &mut refusals);
         same_fs(req, &mut refusals);
@@ -231,6 +209,45 @@ pub(crate) fn plan(req: &InitRequest, home_env: Option<&Path>) -> Result<InitPla
         claude_json_skipped,
         refusals,
     })
+}
+
+/// Whether anything (a link too) is at `p`.
+fn exists(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
+}
+
+/// Why the configuration file cannot be written where asked, if it
+/// cannot.
+fn config_file_refusals(req: &InitRequest) -> Vec<String> {
+    if exists(&req.config) {
+        return vec![format!(
+            "the configuration file {} exists; init writes a new one: give another --config",
+            shown(&req.config)
+        )];
+    }
+    match req.config.parent().filter(|d| !d.is_dir()) {
+        Some(dir) if !req.make_config_dir => vec![format!(
+            "the configuration file's directory {} does not exist; create it first, or give another --config",
+            shown(dir)
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// Why `from` is not a Claude Code home init can convert, if it is not.
+fn from_refusal(from: &Path) -> Option<String> {
+    match std::fs::symlink_metadata(from) {
+        Ok(m) if m.file_type().is_symlink() => Some(format!(
+            "{} is already a link (to {}); init converts a real Claude Code home",
+            shown(from),
+            std::fs::read_link(from)
+                .map(|t| shown(&t).to_string())
+                .unwrap_or_default()
+        )),
+        Ok(m) if m.is_dir() => None,
+        Ok(_) => Some(format!("{} is not a directory", shown(from))),
+        Err(e) => Some(format!("{}: {e}", shown(from))),
+    }
 }
 
 /// `src` (`~/.claude.json`) when it is a regular file (or a link to one)
