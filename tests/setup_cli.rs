@@ -473,17 +473,7 @@ fn a_wrapped_script_kept_through_the_active_link_is_warned_about() {
 #[test]
 fn the_binary_is_named_homeswap_when_path_finds_it_and_by_its_path_otherwise() {
     let sb = Sandbox::ready();
-    let dir = Path::new(env!("CARGO_BIN_EXE_homeswap")).parent().unwrap();
-    let path = std::env::join_paths(
-        std::iter::once(dir.to_path_buf())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-    )
-    .unwrap();
-    let r = sb
-        .command(&["setup", "claude-code"], None)
-        .env("PATH", path)
-        .output()
-        .unwrap();
+    let r = setup_with_homeswap_on_path(&sb);
     assert!(r.status.success(), "{r:?}");
     let v = json(&sb.home("a").join("settings.json"));
     assert_eq!(
@@ -670,20 +660,25 @@ fn the_guides_example_is_what_setup_writes() {
         .and_then(|s| s.split("```").next())
         .expect("the section shows what setup writes");
     let sb = shared();
+    let r = setup_with_homeswap_on_path(&sb);
+    assert!(r.status.success(), "{r:?}");
+    let written = std::fs::read_to_string(shared_settings(&sb))
+        .unwrap()
+        .replace(&sb.config.display().to_string(), "/etc/homeswap.yaml");
+    assert_eq!(written, example, "docs/guide.md's example, byte for byte");
+}
+
+/// `homeswap setup claude-code` with the binary's directory first on PATH,
+/// as after an install.
+fn setup_with_homeswap_on_path(sb: &Sandbox) -> std::process::Output {
     let dir = Path::new(env!("CARGO_BIN_EXE_homeswap")).parent().unwrap();
     let path = std::env::join_paths(
         std::iter::once(dir.to_path_buf())
             .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
     )
     .unwrap();
-    let r = sb
-        .command(&["setup", "claude-code"], None)
+    sb.command(&["setup", "claude-code"], None)
         .env("PATH", path)
         .output()
-        .unwrap();
-    assert!(r.status.success(), "{r:?}");
-    let written = std::fs::read_to_string(shared_settings(&sb))
         .unwrap()
-        .replace(&sb.config.display().to_string(), "/etc/homeswap.yaml");
-    assert_eq!(written, example, "docs/guide.md's example, byte for byte");
 }
