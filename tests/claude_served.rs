@@ -28,7 +28,7 @@ use claude::hooks::{self, failovers, limits, reset_in_two_hours, three_accounts,
 use claude::tmux::{Tmux, SCREEN_LIMIT};
 use claude::Rig;
 use common::server::Server;
-use common::{wait_for, Run, Sandbox};
+use common::{wait_for, Sandbox};
 
 /// Held by each scenario around its run: the storm's 20 Claude Code
 /// processes load the machine enough to starve another scenario.
@@ -337,19 +337,7 @@ fn a_storm_with_settle_zero_ends_in_one_swap() {
     let reset = reset_in_two_hours();
     rig.api.limit("a", reset);
     rig.api.gate("storm ", STORM);
-    let barrier = std::sync::Barrier::new(STORM);
-    let runs: Vec<Run> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..STORM)
-            .map(|i| {
-                let (rig, barrier) = (&rig, &barrier);
-                s.spawn(move || {
-                    barrier.wait();
-                    rig.claude(&["-p", &format!("storm {i}")])
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let runs = hooks::storm(&rig, "storm ", STORM);
     let mut hit = 0;
     for (i, r) in runs.iter().enumerate() {
         let call = rig.api.call_for(&format!("storm {i}"));

@@ -23,7 +23,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use claude::hooks::{failovers, limited_turn, reset_in_two_hours, Turn, ACCOUNTS};
+use claude::hooks::{self, failovers, limited_turn, reset_in_two_hours, Turn, ACCOUNTS};
 use claude::tmux::SCREEN_LIMIT;
 use claude::Rig;
 use common::Sandbox;
@@ -116,22 +116,7 @@ fn after_setup_claude_p_at_its_limit_runs_the_installed_hook_and_fails_over() {
         server: None,
     };
     let f = limited_turn(&rig, &turn, |_| true).lines;
-    assert_eq!(f.len(), 1, "{f:#?}");
-    assert_eq!(
-        (
-            &f[0]["from"],
-            &f[0]["to"],
-            &f[0]["reason"],
-            &f[0]["outcome"]
-        ),
-        (
-            &"a".into(),
-            &"b".into(),
-            &"rate_limit".into(),
-            &"swapped".into()
-        ),
-        "{f:#?}"
-    );
+    hooks::assert_one_swapping_failover(&f, "a", "b");
     assert_eq!(rig.sb.active_account(), "b");
 
     let next = rig.claude_ok(&["--continue", "-p", "carry on on b"]);

@@ -270,3 +270,38 @@ fn assert_ran_the_hook(rig: &Rig, log: &str) {
             .join("\n")
     );
 }
+
+/// Asserts that `lines` are one failover line from `from` to `to` for a
+/// rate limit that swapped.
+pub fn assert_one_swapping_failover(lines: &[serde_json::Value], from: &str, to: &str) {
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    let f = &lines[0];
+    assert_eq!(
+        (&f["from"], &f["to"], &f["reason"], &f["outcome"]),
+        (
+            &from.into(),
+            &to.into(),
+            &"rate_limit".into(),
+            &"swapped".into()
+        ),
+        "{lines:#?}"
+    );
+}
+
+/// Runs `n` `claude -p "<prefix><i>"` sessions on the active link at once
+/// (released together by a barrier); their runs in order.
+pub fn storm(rig: &Rig, prefix: &str, n: usize) -> Vec<crate::common::Run> {
+    let barrier = std::sync::Barrier::new(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    rig.claude(&["-p", &format!("{prefix}{i}")])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
