@@ -336,3 +336,51 @@ fn a_dry_run_after_a_crash_does_not_claim_to_have_finished_the_adoption() {
         journal
     );
 }
+
+/// An adoption of one link (`--link projects`) killed part-way, then a
+/// second real directory planted in the account: `adopt b` without
+/// `--link` (every link, as its refusal advised) finishes the first and
+/// adopts the second, where it used to refuse for ever ("would be left
+/// unlinked; add --link session-env or leave out --link"). Found by the
+/// chaos disk run, seed 2026120231.
+#[test]
+fn a_resumed_adoption_without_link_adopts_a_directory_planted_since() {
+    let s = Sandbox::ready();
+    let files = interrupted_case(&s, 6);
+    let r = s.run_with(
+        &["adopt", "b", "--keep-both", "--link", "projects"],
+        "adopt::after_move=2*off->panic",
+    );
+    assert_eq!(r.code, 101, "the failpoint panics: {r:?}");
+    assert!(s.state().join("adopt.json").exists(), "the journal stays");
+    let env = s.link("b", "session-env");
+    std::fs::remove_file(&env).unwrap();
+    std::fs::create_dir(&env).unwrap();
+    std::fs::write(env.join("planted-later"), b"kept\n").unwrap();
+
+    let r = s.ok(&["adopt", "b"]);
+    assert!(
+        r.stderr
+            .contains("finished an interrupted adoption of account b"),
+        "{r:?}"
+    );
+    let shared = s.shared();
+    assert_eq!(
+        std::fs::read_link(s.link("b", "projects")).unwrap(),
+        shared.join("projects")
+    );
+    assert_eq!(
+        std::fs::read_link(&env).unwrap(),
+        shared.join("session-env")
+    );
+    assert_eq!(
+        std::fs::read(shared.join("session-env/planted-later")).unwrap(),
+        b"kept\n"
+    );
+    assert_eq!(
+        contents(&[&shared.join("projects")]),
+        expected_after(&files)
+    );
+    assert!(!s.state().join("adopt.json").exists());
+    s.ok(&["validate"]);
+}

@@ -40,11 +40,22 @@ pub struct Disks {
 }
 
 impl Disks {
-    /// Mounts the sandbox's state and shared dirs (before first use).
-    pub fn mount(s: &Sandbox) -> Disks {
+    /// Mounts the sandbox's state and shared dirs (before first use),
+    /// sized for a run of `ops` operations: small, so that filling them is
+    /// quick, yet with room for what such a run writes by itself (the
+    /// audit log, session records, user lines, adopted plants), so that
+    /// the disk is full only when the harness fills it. A 10,000-operation
+    /// run filled 2 MiB of state by itself at about 5,600.
+    pub fn mount(s: &Sandbox, ops: u64) -> Disks {
+        let state = format!(
+            "size={}k,nr_inodes={},mode=0700",
+            2048 + ops / 2,
+            2000 + ops / 2
+        );
+        let shared = format!("size={}k,nr_inodes={},mode=0755", 4096 + ops, 4000 + ops);
         Disks {
-            state: Mount::tmpfs(&s.state(), "size=2m,nr_inodes=2000,mode=0700"),
-            shared: Mount::tmpfs(&s.shared(), "size=4m,nr_inodes=4000,mode=0755"),
+            state: Mount::tmpfs(&s.state(), &state),
+            shared: Mount::tmpfs(&s.shared(), &shared),
             full: Mutex::new(Vec::new()),
             read_only: Mutex::new(Vec::new()),
             paths: (s.state(), s.shared()),

@@ -91,7 +91,7 @@ pub fn run(settings: Settings) {
         settings.replay()
     );
     let mut rng = StdRng::seed_from_u64(settings.seed);
-    let world = World::new(&mut rng, settings.disks);
+    let world = World::new(&mut rng, settings.disks.then_some(settings.ops));
     let mut model = Model::new(&world);
     let start = Instant::now();
     let mut round = 0u64;

@@ -88,8 +88,12 @@ fn take_lock(lock: &Path) -> std::io::Result<()> {
                     .ok()
                     .and_then(|t| SystemTime::now().duration_since(t).ok());
                 if age.is_some_and(|a| a > STALE) {
-                    let _ = std::fs::remove_dir(lock);
-                    continue;
+                    // A lock that cannot be removed (a read-only mount)
+                    // is an error, not a reason to try again at once.
+                    match std::fs::remove_dir(lock) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                        _ => continue,
+                    }
                 }
                 if start.elapsed() > LOCK_WAIT {
                     return Err(std::io::Error::other(format!(

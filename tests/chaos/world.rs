@@ -33,10 +33,11 @@ pub struct World {
 }
 
 impl World {
-    /// A sandbox of 3 or 4 accounts (ensured, `a` active) and its sidecar.
-    pub fn new(rng: &mut StdRng, disks: bool) -> World {
+    /// A sandbox of 3 or 4 accounts (ensured, `a` active) and its sidecar;
+    /// `disks`: on tmpfs mounts sized for that many operations.
+    pub fn new(rng: &mut StdRng, disks: Option<u64>) -> World {
         let s = Sandbox::new();
-        let disks = disks.then(|| Disks::mount(&s));
+        let disks = disks.map(|ops| Disks::mount(&s, ops));
         let n = rng.random_range(3..=4);
         let mut text = String::from("accounts:\n");
         for a in &super::ops::POOL[..n] {

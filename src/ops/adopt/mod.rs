@@ -16,7 +16,8 @@
 //!    partial-swap latch.
 //! 2. Take the state lock (the swaps' lock, 5 s, else busy). Re-read the
 //!    latch. If a journal is left, a crash interrupted an adoption:
-//!    - of this account: resume it, with the choices it recorded;
+//!    - of this account: resume it, with the choices it recorded and
+//!      those asked now (no `--link`: every link);
 //!    - of another configured account: finish that one first;
 //!    - of an account no longer configured: warn (what it is, how to finish
 //!      or drop it) and set it aside, unchanged; nothing of this account
@@ -317,6 +318,12 @@ impl Adopt<'_> {
         };
         let mut this = Run::resume(own.clone(), self.home.clone());
         this.journal.keep_both |= req.keep_both;
+        if req.links.is_empty() {
+            // No --link asks for every link: a directory planted since
+            // the interrupted run (not among its links) is adopted too,
+            // instead of refusing the resume for ever.
+            this.journal.links.clear();
+        }
         for l in &req.links {
             if !this.journal.links.contains(l) {
                 this.journal.links.push(l.clone());
