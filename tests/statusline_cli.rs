@@ -267,7 +267,9 @@ fn each_account_fails_over_at_its_own_threshold() {
         "{line}"
     );
     assert_eq!(s.active_account(), "b");
-    // b has no entry of its own: the common 95 is its threshold.
+    // b has no entry of its own: the common 95 is its threshold (a
+    // session started clear of the swap).
+    s.age_flips(Duration::from_secs(2));
     session_start(&s, "s-2");
     let (r, took) = statusline(&s, &[], &status(Some("s-2"), 90.0, resets, 13.0));
     let line = one_line(&r, took);

@@ -51,6 +51,13 @@ pub(crate) const BEFORE: Duration = Duration::from_secs(1);
 /// the stamp's millisecond and the clocks' slack.
 pub(crate) const AFTER: Duration = Duration::from_millis(10);
 
+/// How far a flip's recorded time may lag the moment it was made: flip
+/// times come from the link's own modification time, which the kernel
+/// stamps from its coarse clock (up to one tick, 1 to 10 ms, behind the
+/// clock `SystemTime` reads). Seen: a `SessionStart` recorded 0.4 ms after
+/// the flip of a swap that came after it.
+pub(crate) const FLIP_CLOCK_SLACK: Duration = Duration::from_millis(10);
+
 /// How far back a `StopFailure`'s request may have gone out, at most: a
 /// limit or authentication error is answered at once (and Claude Code
 /// gives up on a request after 10 minutes by default).
@@ -110,8 +117,10 @@ impl<'c> Flips<'c> {
     /// Claude Code waits for before the first request), or a look-back no
     /// request outlives; no margin.
     pub(crate) fn served_since(&self, lo_ns: u64) -> Served {
+        // A flip just after `lo_ns` may be recorded just before it.
+        let lo = lo_ns.saturating_sub(FLIP_CLOCK_SLACK.as_nanos() as u64);
         self.served_during(
-            lo_ns,
+            lo,
             self.now_ns,
             &format!("sent after {}", clock(lo_ns)),
             false,
