@@ -136,6 +136,10 @@ fn failover_latency(opts: &Opts, loaded: bool) {
         let (args, stdin): (Vec<&str>, Vec<u8>) = match mode {
             Mode::Bare => (vec!["swap", &b], Vec::new()),
             _ => {
+                // Clear of the last flip by more than the 10 ms a flip's
+                // coarse-clock time may lag (ops::served): else the
+                // session's window holds it and the hook cannot tell.
+                std::thread::sleep(Duration::from_millis(20));
                 let start = format!(
                     r#"{{"hook_event_name":"SessionStart","session_id":"{id}","source":"startup"}}"#
                 );
