@@ -18,22 +18,7 @@ type Actions = BTreeMap<String, Vec<Value>>;
 /// Reads the records the round added and checks them; `checker`: the
 /// pid of the check's own `status --json` (it may only recover).
 pub fn check(world: &World, model: &mut Model, checker: u32, v: &mut Vec<String>) {
-    let text = std::fs::read_to_string(world.s.state().join("audit.jsonl")).unwrap_or_default();
-    // A line without its newline is still being written (a request of a
-    // killed client, finishing in the sidecar): read next round.
-    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
-    let lines: Vec<&str> = complete.lines().collect();
-    let new = lines.get(model.audit_seen..).unwrap_or_default();
-    let mut records = Vec::new();
-    for l in new {
-        match serde_json::from_str::<Value>(l) {
-            Ok(r) => records.push(r),
-            // What a full disk cut short: one garbage line, alone.
-            Err(_) if model.stats.disk_faults > 0 && !l.contains("}{") => {}
-            Err(e) => v.push(format!("audit line is not JSON ({e}): {l}")),
-        }
-    }
-    model.audit_seen = lines.len();
+    let records = new_records(world, model, v);
     let sidecars = world.sidecar_pids.lock().unwrap().clone();
     let mut by_pid: BTreeMap<u32, Actions> = BTreeMap::new();
     let may_recover = model.round.iter().any(|d| {
@@ -86,6 +71,15 @@ pub fn check(world: &World, model: &mut Model, checker: u32, v: &mut Vec<String>
             ));
         }
     }
+}
+
+/// The records appended since the last check (`cursor.rs`).
+fn new_records(world: &World, model: &mut Model, v: &mut Vec<String>) -> Vec<Value> {
+    let log = std::fs::read(world.s.state().join("audit.jsonl")).unwrap_or_default();
+    let read = model.audit.read(&log, model.stats.disk_faults > 0);
+    v.extend(read.bad);
+    model.stats.unended_records += u64::from(read.unended);
+    read.records
 }
 
 /// The model's view of moves and limits, from one record in log order.

@@ -12,6 +12,7 @@ use std::hash::{Hash, Hasher};
 use rand::rngs::StdRng;
 use rand::RngExt;
 
+use super::cursor::Cursor;
 use super::exec::{Done, End};
 use super::ops::Op;
 use super::world::World;
@@ -49,13 +50,15 @@ pub struct Stats {
     /// Limits recorded by a failover killed before its audit record.
     pub unrecorded_limits: u64,
     pub disk_faults: u64,
+    /// Records a full disk left without their newline (`cursor.rs`).
+    pub unended_records: u64,
 }
 
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} ops, {} kills ({} of the sidecar, {} restarts), {} lines written, {} plants, {} adopted, {} reloads, {} latched, {} recoveries, {} inits, {} disk faults, {} flips and {} limits left unrecorded by a kill; ops {:?}; ends {:?}",
+            "{} ops, {} kills ({} of the sidecar, {} restarts), {} lines written, {} plants, {} adopted, {} reloads, {} latched, {} recoveries, {} inits, {} disk faults ({} records left unended), {} flips and {} limits left unrecorded by a kill; ops {:?}; ends {:?}",
             self.ops,
             self.kills,
             self.sidecar_kills,
@@ -68,6 +71,7 @@ impl fmt::Display for Stats {
             self.recoveries,
             self.inits,
             self.disk_faults,
+            self.unended_records,
             self.unrecorded_flips,
             self.unrecorded_limits,
             self.by_kind,
@@ -91,8 +95,8 @@ pub struct Model {
     pub stats: Stats,
     /// This round's operations, as they ended.
     pub round: Vec<Done>,
-    /// Audit lines already checked.
-    pub audit_seen: usize,
+    /// Where the check is in the audit log.
+    pub audit: Cursor,
     /// Accounts a failover record named as `from` since their last clear.
     pub named: BTreeSet<String>,
     /// The account the audit log's last move names.
@@ -121,7 +125,7 @@ impl Model {
                 planted: BTreeSet::new(),
             })
             .collect();
-        let audit_seen = world.s.audit().len();
+        let log = std::fs::read(world.s.state().join("audit.jsonl")).unwrap_or_default();
         Model {
             accounts,
             active: Some("a".into()),
@@ -132,7 +136,7 @@ impl Model {
             steps: Vec::new(),
             stats: Stats::default(),
             round: Vec::new(),
-            audit_seen,
+            audit: Cursor::at(log.len()),
             named: BTreeSet::new(),
             expect_active: Some("a".into()),
             violations: Vec::new(),
