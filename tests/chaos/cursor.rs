@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Cursor {
     /// Bytes of the log already read.
     seen: usize,
@@ -48,16 +48,12 @@ impl Cursor {
             self.seen += 1;
             self.unended = false;
         }
-        let (complete, tail) = match new.iter().rposition(|&b| b == b'\n') {
-            Some(end) => (&new[..end], &new[end + 1..]),
-            None => (&new[..0], new),
-        };
+        // Whole lines (each with its newline), then what follows the last.
+        let ended = new.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let (complete, tail) = new.split_at(ended);
         let mut read = Read::default();
-        for l in complete
-            .split(|&b| b == b'\n')
-            .filter(|_| !complete.is_empty())
-        {
-            let l = String::from_utf8_lossy(l);
+        for l in complete.split_inclusive(|&b| b == b'\n') {
+            let l = String::from_utf8_lossy(l.strip_suffix(b"\n").unwrap_or(l));
             match serde_json::from_str::<Value>(&l) {
                 Ok(r) => read.records.push(r),
                 // What a full disk cut short: one garbage line, alone.
@@ -65,7 +61,7 @@ impl Cursor {
                 Err(e) => read.bad.push(format!("audit line is not JSON ({e}): {l}")),
             }
         }
-        self.seen += new.len() - tail.len();
+        self.seen += complete.len();
         match serde_json::from_slice::<Value>(tail) {
             Ok(r) if disk_faults && r.is_object() => {
                 read.records.push(r);

@@ -3,9 +3,9 @@
 //! `http.rs`), the users (`users.rs`), the world and its changes between
 //! rounds (`world.rs`, planting in `plant.rs`), the model (`model.rs`) and
 //! its invariants (`check.rs`: the state and the exit codes; `content.rs`:
-//! lines and files; `audit.rs`: the audit log and the limits, read by `cursor.rs`; `agree.rs`:
-//! the sidecar against the CLI), `init` in homes of its own (`init.rs`),
-//! the tmpfs faults (`disk.rs`).
+//! lines and files; `audit.rs`: the audit log, read by `cursor.rs`, and the
+//! limits; `agree.rs`: the sidecar against the CLI), `init` in homes of its
+//! own (`init.rs`), the tmpfs faults (`disk.rs`).
 
 pub mod agree;
 pub mod audit;

@@ -125,7 +125,7 @@ impl Model {
                 planted: BTreeSet::new(),
             })
             .collect();
-        let log = std::fs::read(world.s.state().join("audit.jsonl")).unwrap_or_default();
+        let logged = std::fs::metadata(world.s.state().join("audit.jsonl")).map_or(0, |m| m.len());
         Model {
             accounts,
             active: Some("a".into()),
@@ -136,7 +136,7 @@ impl Model {
             steps: Vec::new(),
             stats: Stats::default(),
             round: Vec::new(),
-            audit: Cursor::at(log.len()),
+            audit: Cursor::at(logged as usize),
             named: BTreeSet::new(),
             expect_active: Some("a".into()),
             violations: Vec::new(),
