@@ -30,6 +30,7 @@
 mod claude;
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use claude::hooks::{
@@ -340,7 +341,8 @@ fn an_interactive_session_goes_on_on_b_after_its_hook_failed_over() {
         return;
     }
     let rig = three_accounts();
-    let tmux = rig.interactive();
+    let debug = rig.sb.root().join("interactive-debug.log");
+    let tmux = rig.interactive_with(&["--debug-file", debug.to_str().unwrap()]);
     let screen_limit = claude::tmux::SCREEN_LIMIT;
     tmux.type_line("first on a");
     tmux.wait_for("the first answer", screen_limit, |s| {
@@ -353,18 +355,7 @@ fn an_interactive_session_goes_on_on_b_after_its_hook_failed_over() {
         s.contains(LIMIT_MESSAGE) && s.contains("Usage limit reached")
     });
     assert_eq!(rig.api.call_for("at the limit").status, 429);
-    // Seen once (of 8 runs here): no failover within the limit. What the
-    // audit log and the screen held then is what tells why.
-    let waited = std::time::Instant::now();
-    while failovers(&rig.sb).is_empty() {
-        assert!(
-            waited.elapsed() < HOOK_LIMIT,
-            "no failover within {HOOK_LIMIT:?}; the audit log: {:#?}\nthe screen:\n{}",
-            rig.sb.audit(),
-            tmux.screen()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_failovers(&rig, &tmux, &debug, 1);
     let f = failovers(&rig.sb);
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(
@@ -414,9 +405,7 @@ fn an_interactive_session_goes_on_on_b_after_its_hook_failed_over() {
         Some("b")
     );
     assert_eq!(rig.api.call_for("at b's limit").status, 429);
-    wait_for("the second failover", HOOK_LIMIT, || {
-        failovers(&rig.sb).len() == 2
-    });
+    wait_failovers(&rig, &tmux, &debug, 2);
     let f = failovers(&rig.sb);
     assert_eq!(
         (&f[1]["from"], &f[1]["to"], &f[1]["outcome"]),
@@ -433,4 +422,28 @@ fn an_interactive_session_goes_on_on_b_after_its_hook_failed_over() {
     );
     tmux.type_line("/exit");
     tmux.wait_exit(screen_limit);
+}
+
+/// Waits until the audit log holds `n` failovers, else fails with what
+/// tells why: the audit log (its `attribution` lines say what homeswap
+/// could not place), the limits, Claude Code's hook lines from its debug
+/// log, and the screen.
+fn wait_failovers(rig: &Rig, tmux: &claude::tmux::Tmux, debug: &Path, n: usize) {
+    let waited = std::time::Instant::now();
+    while failovers(&rig.sb).len() < n {
+        if waited.elapsed() > HOOK_LIMIT {
+            let log = std::fs::read_to_string(debug).unwrap_or_default();
+            let hooks: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("Hooks:") || l.contains("StopFailure"))
+                .collect();
+            panic!(
+                "failover {n} not within {HOOK_LIMIT:?}; the audit log: {:#?}\nlimits: {}\nClaude Code's hook lines: {hooks:#?}\nthe screen:\n{}",
+                rig.sb.audit(),
+                rig.sb.run(&["limits"]).stdout,
+                tmux.screen()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

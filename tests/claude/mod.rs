@@ -323,22 +323,32 @@ impl Rig {
     /// Starts an interactive Claude Code on `config_dir` under tmux (its
     /// server on `socket`) and waits for its prompt.
     pub fn interactive_on(&self, config_dir: &Path, socket: &Path) -> tmux::Tmux {
-        let tmux = tmux::Tmux::start(
-            socket,
-            &self.work,
-            &self.env(config_dir),
-            &self.interactive_argv(&[]),
-        );
-        tmux.wait_for("the prompt", tmux::SCREEN_LIMIT, |s| {
-            s.contains("Claude Code v") && s.contains('❯')
-        });
-        tmux
+        self.start_interactive(config_dir, socket, &[])
     }
 
     /// An interactive Claude Code on the active link, as a user of
     /// homeswap runs it, waiting at its prompt.
     pub fn interactive(&self) -> tmux::Tmux {
-        self.interactive_on(&self.sb.active(), &self.sb.root().join("tmux.sock"))
+        self.interactive_with(&[])
+    }
+
+    /// [`Rig::interactive`] with more arguments for Claude Code.
+    pub fn interactive_with(&self, extra: &[&str]) -> tmux::Tmux {
+        let socket = self.sb.root().join("tmux.sock");
+        self.start_interactive(&self.sb.active(), &socket, extra)
+    }
+
+    fn start_interactive(&self, config_dir: &Path, socket: &Path, extra: &[&str]) -> tmux::Tmux {
+        let tmux = tmux::Tmux::start(
+            socket,
+            &self.work,
+            &self.env(config_dir),
+            &self.interactive_argv(extra),
+        );
+        tmux.wait_for("the prompt", tmux::SCREEN_LIMIT, |s| {
+            s.contains("Claude Code v") && s.contains('❯')
+        });
+        tmux
     }
 
     /// The argv of an interactive session (for [`tmux::Tmux::start`]).
