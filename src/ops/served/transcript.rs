@@ -49,8 +49,9 @@ enum Entry {
     Answered(String),
     /// The request before failed (an API error entry).
     Failed,
-    /// A prompt's (or its tool results') entry, with the prompt's id.
-    Prompt(String),
+    /// A prompt's (or its tool results') entry: the prompt's id, and the
+    /// entry's time (Unix ns) when it has one.
+    Prompt(String, Option<u64>),
 }
 
 /// The entries of a transcript's end, in file order.
@@ -98,26 +99,39 @@ impl Tail {
     /// followed by an API error entry. `None` when the tail does not show
     /// it (yet): the prompt's entries are not written, or its failure is
     /// not; a tail whose newest prompt entry is another prompt's is not
-    /// this turn's.
+    /// this turn's. "After" is by time once the prompt's entry has one:
+    /// Claude Code 2.1.328 (interactive) may write the turn's first
+    /// `api-request` line before the prompt's own entry, though it was
+    /// sent after it.
     pub(crate) fn failing_request(&self, prompt_id: &str) -> Option<&Request> {
         let newest_prompt = self.entries.iter().rev().find_map(|e| match e {
-            Entry::Prompt(p) => Some(p.as_str()),
+            Entry::Prompt(p, _) => Some(p.as_str()),
             _ => None,
         });
         if newest_prompt.is_some_and(|p| p != prompt_id) {
             return None;
         }
-        let first = self
+        let (first, since) = self
             .entries
             .iter()
-            .position(|e| matches!(e, Entry::Prompt(p) if p == prompt_id))
-            .unwrap_or(0);
-        let turn = &self.entries[first..];
-        let failed = turn.iter().rposition(|e| matches!(e, Entry::Failed))?;
-        turn[..failed].iter().rev().find_map(|e| match e {
-            Entry::Sent(r) => Some(r),
-            _ => None,
-        })
+            .enumerate()
+            .find_map(|(i, e)| match e {
+                Entry::Prompt(p, at_ns) if p == prompt_id => Some((i, *at_ns)),
+                _ => None,
+            })
+            .unwrap_or((0, None));
+        let failed = first
+            + self.entries[first..]
+                .iter()
+                .rposition(|e| matches!(e, Entry::Failed))?;
+        let from = if since.is_some() { 0 } else { first };
+        self.entries[from..failed]
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Entry::Sent(r) if since.is_none_or(|t| r.sent_ns >= t) => Some(r),
+                _ => None,
+            })
     }
 
     /// The newest request that was answered (or failed) before now, whose
@@ -137,7 +151,7 @@ impl Tail {
                 }
                 Entry::Answered(id) => (self.sent(id), true),
                 Entry::Failed => (last_sent, false),
-                Entry::Prompt(_) => continue,
+                Entry::Prompt(..) => continue,
             };
             let Some(r) = resolved else { continue };
             latest = Some(r);
@@ -196,7 +210,10 @@ fn entry(line: &[u8]) -> Option<Entry> {
         })),
         "assistant" if l.api_error == Some(true) => Some(Entry::Failed),
         "assistant" => l.request_ref.map(Entry::Answered),
-        "user" => l.prompt_id.map(Entry::Prompt),
+        "user" => {
+            let at_ns = l.timestamp.and_then(unix_ns);
+            l.prompt_id.map(|id| Entry::Prompt(id, at_ns))
+        }
         _ => None,
     }
 }

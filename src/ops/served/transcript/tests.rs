@@ -73,6 +73,33 @@ fn a_turn_whose_entries_are_not_written_yet_shows_no_failing_request() {
 }
 
 #[test]
+fn a_request_written_before_its_prompts_entry_is_placed_by_time() {
+    // The order Claude Code 2.1.328 wrote in an interactive session (seen
+    // in CI): the turn's api-request line before the prompt's own entry,
+    // stamped after it.
+    let t = tail(&[
+        user("p2", "2026-12-02T13:14:16.480Z"),
+        sent("r2", "2026-12-02T13:14:16.574Z"),
+        answer("r2", "2026-12-02T13:14:16.590Z"),
+        sent("r3", "2026-12-02T13:14:17.611Z"),
+        user("p3", "2026-12-02T13:14:17.572Z"),
+        failed("2026-12-02T13:14:17.614Z"),
+    ]);
+    let r = t.failing_request("p3").unwrap();
+    assert_eq!(r.id, "r3");
+    assert_eq!(r.sent_ns, ns("2026-12-02T13:14:17.611Z"));
+    // A request sent before the prompt (an earlier turn's, cut short with
+    // no answer) is never this turn's, wherever it is written.
+    let t = tail(&[
+        user("p1", "2026-12-02T13:14:16.480Z"),
+        sent("r1", "2026-12-02T13:14:16.574Z"),
+        user("p2", "2026-12-02T13:14:17.572Z"),
+        failed("2026-12-02T13:14:17.614Z"),
+    ]);
+    assert_eq!(t.failing_request("p2"), None);
+}
+
+#[test]
 fn a_cut_tail_skips_its_partial_first_line_and_garbage_is_skipped() {
     let mut bytes = b"uest\",\"id\":\"broken\"}\n".to_vec();
     bytes.extend(sent("r1", "2026-12-02T00:54:22.900Z").as_bytes());
